@@ -1,0 +1,43 @@
+"""The data plane's only way into a tenant: a transaction with SET LOCAL ROLE and search_path.
+
+Plain SET would outlive the transaction and leak into the next user of a pooled connection;
+SET LOCAL ends with the transaction whatever happens (commit, rollback, error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import pq, sql
+from psycopg_pool import ConnectionPool
+
+from control_plane.domain.slugs import role_name, schema_name, validate_slug
+from control_plane.errors import ControlPlaneError
+
+
+@contextmanager
+def tenant_transaction(conn: psycopg.Connection, slug: str,
+                       statement_timeout_ms: int | None = None) -> Iterator[psycopg.Connection]:
+    """Run the block as tenant `slug`, in a transaction of its own, on an idle connection."""
+    validate_slug(slug)
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        # Inside an outer transaction SET LOCAL would last until *that* one ends.
+        raise ControlPlaneError("tenant_transaction needs a connection with no open transaction")
+    statements = [
+        sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role_name(slug))),
+        sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema_name(slug))),
+    ]
+    if statement_timeout_ms is not None:
+        statements.append(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(int(statement_timeout_ms))))
+    with conn.transaction():
+        conn.execute(sql.SQL("; ").join(statements))
+        yield conn
+
+
+@contextmanager
+def tenant_session(pool: ConnectionPool, slug: str,
+                   statement_timeout_ms: int | None = None) -> Iterator[psycopg.Connection]:
+    with pool.connection() as conn, tenant_transaction(conn, slug, statement_timeout_ms) as tconn:
+        yield tconn

@@ -1,0 +1,124 @@
+"""DDL for tenant schemas and roles. Identifiers only ever through psycopg.sql.Identifier.
+
+The template is versioned: the version is recorded in the catalog and as the schema's comment,
+so reconcile can tell an up-to-date schema from a stale or foreign one.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from control_plane.domain.slugs import role_name, schema_name
+
+TEMPLATE_VERSION = 1
+TEMPLATE_TABLES = ("users", "teams", "team_members", "projects", "tasks", "comments", "events")
+_COMMENT_PREFIX = "control-plane tenant template v"
+
+# Written with {s} for the tenant schema; formatted through sql.SQL, so {s} is always quoted.
+_TEMPLATE_V1 = """
+CREATE TABLE {s}.users (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    full_name text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE {s}.teams (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE {s}.team_members (
+    team_id bigint NOT NULL REFERENCES {s}.teams (id) ON DELETE CASCADE,
+    user_id bigint NOT NULL REFERENCES {s}.users (id) ON DELETE CASCADE,
+    role text NOT NULL DEFAULT 'member' CHECK (role IN ('owner', 'admin', 'member')),
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user_id_idx ON {s}.team_members (user_id);
+CREATE TABLE {s}.projects (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    team_id bigint NOT NULL REFERENCES {s}.teams (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    archived boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (team_id, name)
+);
+CREATE TABLE {s}.tasks (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES {s}.projects (id) ON DELETE CASCADE,
+    assignee_id bigint REFERENCES {s}.users (id) ON DELETE SET NULL,
+    title text NOT NULL,
+    status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'in_progress', 'done')),
+    due_date date,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX tasks_project_id_status_idx ON {s}.tasks (project_id, status);
+CREATE INDEX tasks_assignee_id_idx ON {s}.tasks (assignee_id);
+CREATE TABLE {s}.comments (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    task_id bigint NOT NULL REFERENCES {s}.tasks (id) ON DELETE CASCADE,
+    author_id bigint NOT NULL REFERENCES {s}.users (id),
+    body text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX comments_task_id_idx ON {s}.comments (task_id);
+CREATE TABLE {s}.events (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT now(),
+    actor_id bigint REFERENCES {s}.users (id) ON DELETE SET NULL,
+    kind text NOT NULL,
+    payload jsonb NOT NULL DEFAULT '{{}}'::jsonb
+);
+CREATE INDEX events_occurred_at_idx ON {s}.events (occurred_at);
+"""
+
+
+def create_role(slug: str) -> sql.Composed:
+    # The catalog user must be a member to SET ROLE into it when it is not a superuser (Aurora).
+    return sql.SQL("CREATE ROLE {r} NOLOGIN; GRANT {r} TO CURRENT_USER;").format(r=sql.Identifier(role_name(slug)))
+
+
+def create_schema(slug: str) -> sql.Composed:
+    s = sql.Identifier(schema_name(slug))
+    return sql.Composed([
+        sql.SQL("CREATE SCHEMA {s}; ").format(s=s),
+        sql.SQL(_TEMPLATE_V1).format(s=s),
+        sql.SQL("COMMENT ON SCHEMA {s} IS {c}; ").format(s=s, c=sql.Literal(f"{_COMMENT_PREFIX}{TEMPLATE_VERSION}")),
+    ])
+
+
+def grant_access(slug: str) -> sql.Composed:
+    s, r = sql.Identifier(schema_name(slug)), sql.Identifier(role_name(slug))
+    return sql.SQL(
+        "GRANT USAGE ON SCHEMA {s} TO {r}; "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}; "
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r};"
+    ).format(s=s, r=r)
+
+
+def provision_script(slug: str) -> sql.Composed:
+    """Everything a new tenant needs, as one script: one round trip, one transaction."""
+    return sql.Composed([create_role(slug), sql.SQL(" "), create_schema(slug), grant_access(slug)])
+
+
+def revoke_access(slug: str) -> sql.Composed:
+    """Suspension: the role keeps USAGE on its schema (so queries fail with "permission denied"
+    rather than "relation does not exist") but loses every table and sequence privilege."""
+    s, r = sql.Identifier(schema_name(slug)), sql.Identifier(role_name(slug))
+    return sql.SQL(
+        "REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r}; "
+        "REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {r};"
+    ).format(s=s, r=r)
+
+
+def drop_schema_and_role(slug: str) -> sql.Composed:
+    s, r = sql.Identifier(schema_name(slug)), sql.Identifier(role_name(slug))
+    return sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE; DROP OWNED BY {r}; DROP ROLE IF EXISTS {r};").format(s=s, r=r)
+
+
+def comment_version(comment: str | None) -> int | None:
+    if comment and comment.startswith(_COMMENT_PREFIX):
+        try:
+            return int(comment[len(_COMMENT_PREFIX):])
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,34 @@
+"""Build an AppContext from settings: start the embedded database if needed, wait for it,
+and bring the catalog up to date."""
+
+from __future__ import annotations
+
+from control_plane.adapters.clusters import ClusterConnections
+from control_plane.aws.clients import AwsClients
+from control_plane.config import Settings
+from control_plane.context import AppContext
+from control_plane.db import embedded, migrate
+from control_plane.db.engine import make_engine, make_session_factory, wait_for_database
+
+
+def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
+              database_url: str | None = None) -> AppContext:
+    settings = settings or Settings.from_env()
+    server = None
+    url = database_url or settings.database_url
+    if url is None:
+        server = embedded.start(settings.data_dir, settings.embedded_engine)
+        url = server.url()
+    engine = make_engine(url)
+    wait_for_database(engine)
+    if run_migrations:
+        migrate.upgrade(engine)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clusters=ClusterConnections(url),
+        aws=AwsClients(settings),
+        catalog_url=url,
+        embedded_server=server,
+    )

@@ -1,0 +1,8 @@
+"""`scaling` commands (owned by their area; registered here so `--help` lists them)."""
+
+from __future__ import annotations
+
+
+def register(groups) -> None:
+    group = groups.add_parser("scaling", help="scaling (not yet available)")
+    group.set_defaults(func=lambda args: group.error("no commands yet"))

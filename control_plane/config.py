@@ -1,0 +1,169 @@
+"""Every setting, read from the environment in one place and validated at start.
+
+The README's configuration table lists these; keep both in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from control_plane.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    embedded_engine: str = "auto"  # auto | pgserver | binaries
+    demo: bool = True
+    demo_tenants: int = 300
+    demo_months: int = 18
+    run_scheduler_in_app: bool = True
+
+    session_ttl_minutes: int = 480
+
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    archive_bucket: str = "control-plane-archives"
+    archive_retention_days: int = 90
+    sns_topic_arn: str | None = None
+    cloudwatch_namespace: str = "SaaS/Tenants"
+    cloudwatch_tenant_dimension: str = "TenantId"
+
+    health_interval_seconds: int = 60
+    probe_timeout_seconds: float = 2.0
+    probe_concurrency: int = 50
+    incident_threshold: int = 3
+    raw_check_retention_days: int = 7
+    slo_target: float = 0.999
+    latency_slo_ms: int = 200
+
+    scaling_dry_run: bool = False
+    scaling_cooldown_minutes: int = 15
+    scaling_max_step_acu: float = 8.0
+    scaling_default_floor_acu: float = 0.5
+    scaling_default_ceiling_acu: float = 64.0
+    noisy_neighbour_factor: float = 10.0
+
+    job_timeout_seconds: int = 300
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        problems: list[str] = []
+        reader = _Reader(env, problems)
+
+        database_url = env.get("DATABASE_URL") or None
+        if database_url is not None:
+            database_url = _normalise_database_url(database_url, problems)
+        demo_default = database_url is None
+        settings = cls(
+            database_url=database_url,
+            data_dir=Path(env.get("CP_DATA_DIR") or ".data").resolve(),
+            embedded_engine=reader.choice("CP_EMBEDDED_ENGINE", "auto", {"auto", "pgserver", "binaries"}),
+            demo=reader.boolean("CP_DEMO", demo_default),
+            demo_tenants=reader.integer("CP_DEMO_TENANTS", 300, minimum=0, maximum=5000),
+            demo_months=reader.integer("CP_DEMO_MONTHS", 18, minimum=1, maximum=60),
+            run_scheduler_in_app=reader.boolean("CP_RUN_SCHEDULER_IN_APP", demo_default),
+            session_ttl_minutes=reader.integer("CP_SESSION_TTL_MINUTES", 480, minimum=1),
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            archive_bucket=env.get("CP_ARCHIVE_BUCKET") or "control-plane-archives",
+            archive_retention_days=reader.integer("CP_ARCHIVE_RETENTION_DAYS", 90, minimum=1),
+            sns_topic_arn=env.get("CP_SNS_TOPIC_ARN") or None,
+            cloudwatch_namespace=env.get("CP_CLOUDWATCH_NAMESPACE") or "SaaS/Tenants",
+            cloudwatch_tenant_dimension=env.get("CP_CLOUDWATCH_TENANT_DIMENSION") or "TenantId",
+            health_interval_seconds=reader.integer("CP_HEALTH_INTERVAL_SECONDS", 60, minimum=5),
+            probe_timeout_seconds=reader.number("CP_PROBE_TIMEOUT_SECONDS", 2.0, minimum=0.1),
+            probe_concurrency=reader.integer("CP_PROBE_CONCURRENCY", 50, minimum=1, maximum=1000),
+            incident_threshold=reader.integer("CP_INCIDENT_THRESHOLD", 3, minimum=1),
+            raw_check_retention_days=reader.integer("CP_RAW_CHECK_RETENTION_DAYS", 7, minimum=1),
+            slo_target=reader.number("CP_SLO_TARGET", 0.999, minimum=0.5, maximum=0.99999),
+            latency_slo_ms=reader.integer("CP_LATENCY_SLO_MS", 200, minimum=1),
+            scaling_dry_run=reader.boolean("CP_SCALING_DRY_RUN", False),
+            scaling_cooldown_minutes=reader.integer("CP_SCALING_COOLDOWN_MINUTES", 15, minimum=0),
+            scaling_max_step_acu=reader.number("CP_SCALING_MAX_STEP_ACU", 8.0, minimum=0.5),
+            scaling_default_floor_acu=reader.number("CP_SCALING_FLOOR_ACU", 0.5, minimum=0.5),
+            scaling_default_ceiling_acu=reader.number("CP_SCALING_CEILING_ACU", 64.0, minimum=1, maximum=256),
+            noisy_neighbour_factor=reader.number("CP_NOISY_NEIGHBOUR_FACTOR", 10.0, minimum=1.5),
+            job_timeout_seconds=reader.integer("CP_JOB_TIMEOUT_SECONDS", 300, minimum=1),
+        )
+        if settings.scaling_default_floor_acu > settings.scaling_default_ceiling_acu:
+            problems.append("CP_SCALING_FLOOR_ACU must not exceed CP_SCALING_CEILING_ACU")
+        if problems:
+            raise ConfigError("Invalid configuration: " + "; ".join(problems))
+        return settings
+
+
+def _normalise_database_url(url: str, problems: list[str]) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    problems.append("DATABASE_URL must start with postgresql:// (e.g. postgresql://user:pass@host:5432/db)")
+    return url
+
+
+class _Reader:
+    def __init__(self, env: dict[str, str], problems: list[str]) -> None:
+        self.env = env
+        self.problems = problems
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.env.get(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        self.problems.append(f"{name} must be true or false, got {raw!r}")
+        return default
+
+    def integer(self, name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a whole number, got {raw!r}")
+            return default
+        return self._bounded(name, value, default, minimum, maximum)
+
+    def number(self, name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a number, got {raw!r}")
+            return default
+        return self._bounded(name, value, default, minimum, maximum)
+
+    def choice(self, name: str, default: str, allowed: set[str]) -> str:
+        raw = (self.env.get(name) or default).strip().lower()
+        if raw not in allowed:
+            self.problems.append(f"{name} must be one of {', '.join(sorted(allowed))}, got {raw!r}")
+            return default
+        return raw
+
+    def _bounded(self, name, value, default, minimum, maximum):
+        if minimum is not None and value < minimum:
+            self.problems.append(f"{name} must be at least {minimum}, got {value}")
+            return default
+        if maximum is not None and value > maximum:
+            self.problems.append(f"{name} must be at most {maximum}, got {value}")
+            return default
+        return value

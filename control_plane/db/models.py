@@ -1,0 +1,300 @@
+"""The catalog: the control plane's own tables in schema `control_plane`.
+
+Changes go through Alembic migrations in control_plane/migrations; keep this module and the
+migrations in step (`python -m control_plane db upgrade` then the migration test compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "control_plane"
+TENANT_STATUSES = ("provisioning", "active", "suspended", "archiving", "archived", "purged")
+ROLES = ("founder", "support", "oncall", "admin")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        schema=SCHEMA,
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        },
+    )
+    type_annotation_map = {dict[str, Any]: JSONB}  # noqa: RUF012 - SQLAlchemy reads it from the class
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    list_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    interval: Mapped[str] = mapped_column(Text, server_default="month")
+    sort_order: Mapped[int] = mapped_column(Integer, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    __table_args__ = (CheckConstraint("interval in ('month','year')", name="interval"),)
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    # Connection strings never live in the catalog: the name of the environment variable does.
+    # NULL means "the catalog database itself" (the default cluster).
+    url_env: Mapped[str | None] = mapped_column(Text)
+    aurora_cluster_id: Mapped[str | None] = mapped_column(Text)
+    acu_floor: Mapped[Decimal] = mapped_column(Numeric(6, 1), server_default="0.5")
+    acu_ceiling: Mapped[Decimal] = mapped_column(Numeric(6, 1), server_default="64")
+    capacity_weight: Mapped[Decimal] = mapped_column(Numeric(8, 2), server_default="1")
+    accepts_tenants: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _now()
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    owner_email: Mapped[str | None] = mapped_column(Text)
+    plan_code: Mapped[str] = mapped_column(ForeignKey("plans.code"))
+    status: Mapped[str] = mapped_column(Text)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    cluster_name: Mapped[str] = mapped_column(ForeignKey("clusters.name"))
+    endpoint_url: Mapped[str | None] = mapped_column(Text)
+    template_version: Mapped[int | None] = mapped_column(Integer)
+    is_demo: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    archive_uri: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purge_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("status in ('provisioning','active','suspended','archiving','archived','purged')",
+                        name="status"),
+        Index("ix_tenants_status", "status"),
+        Index("ix_tenants_plan_code", "plan_code"),
+        Index("ix_tenants_cluster_name", "cluster_name"),
+        Index("ix_tenants_owner_email_lower", func.lower(text("owner_email"))),
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = _now()
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint("role in ('founder','support','oncall','admin')", name="role"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = _now()
+    actor: Mapped[str] = mapped_column(Text)
+    actor_role: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    tenant_slug: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text, server_default="ok")
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    __table_args__ = (
+        CheckConstraint("outcome in ('ok','noop','denied','error')", name="outcome"),
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_tenant_slug_at", "tenant_slug", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+    )
+
+
+class SubscriptionChange(Base):
+    """A tenant's whole subscription from `effective_date` on. No FK to tenants: revenue history
+    outlives schemas and may name tenants that were never provisioned here."""
+
+    __tablename__ = "subscription_changes"
+    tenant: Mapped[str] = mapped_column(Text, primary_key=True)
+    effective_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    plan: Mapped[str] = mapped_column(Text)
+    interval: Mapped[str] = mapped_column(Text)
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    seats: Mapped[int] = mapped_column(Integer)
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="0")
+    status: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, server_default="import")
+    recorded_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("interval in ('month','year')", name="interval"),
+        CheckConstraint("status in ('trial','active','past_due','paused','canceled')", name="status"),
+        CheckConstraint("seats >= 0", name="seats"),
+        CheckConstraint("price >= 0", name="price"),
+        CheckConstraint("discount_percent >= 0 and discount_percent <= 100", name="discount"),
+    )
+
+
+class UsageDaily(Base):
+    __tablename__ = "usage_daily"
+    tenant_slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    storage_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    row_estimate: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    connections: Mapped[int] = mapped_column(Integer, server_default="0")
+    requests: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    errors: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    p95_latency_ms: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    updated_at: Mapped[datetime] = _now()
+    __table_args__ = (Index("ix_usage_daily_day", "day"),)
+
+
+class CheckResult(Base):
+    """Raw health-check results; kept a bounded time, rolled up into CheckRollup."""
+
+    __tablename__ = "check_results"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(Text)
+    tenant_slug: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, server_default="imported")
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_check_results_target_checked_at", "target", "checked_at"),
+                      Index("ix_check_results_checked_at", "checked_at"))
+
+
+class CheckRollup(Base):
+    __tablename__ = "check_rollups"
+    target: Mapped[str] = mapped_column(Text, primary_key=True)
+    granularity: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    tenant_slug: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[int] = mapped_column(Integer)
+    p95_latency_ms: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    __table_args__ = (CheckConstraint("granularity in ('hour','day')", name="granularity"),
+                      Index("ix_check_rollups_bucket", "granularity", "bucket_start"))
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(Text)
+    tenant_slug: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_checks: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_incidents_target_opened_at", "target", "opened_at"),
+                      Index("ix_incidents_open", "resolved_at", postgresql_where=text("resolved_at IS NULL")))
+
+
+class MaintenanceWindow(Base):
+    __tablename__ = "maintenance_windows"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    target: Mapped[str | None] = mapped_column(Text)
+    tenant_slug: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="span"),)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = _now()
+    kind: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text, server_default="warning")
+    target: Mapped[str | None] = mapped_column(Text)
+    tenant_slug: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    publish_error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_alerts_at", "at"),)
+
+
+class ScalingDecision(Base):
+    __tablename__ = "scaling_decisions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = _now()
+    cluster_name: Mapped[str] = mapped_column(Text)
+    aurora_cluster_id: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)  # scale_up | scale_down | no_change | error
+    outcome: Mapped[str] = mapped_column(Text)  # applied | dry_run | skipped | failed
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    current_min_acu: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    current_max_acu: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    new_min_acu: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    new_max_acu: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    reason: Mapped[str | None] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_scaling_decisions_cluster_at", "cluster_name", "at"),)
+
+
+class NoisyNeighbourFlag(Base):
+    __tablename__ = "noisy_neighbour_flags"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = _now()
+    tenant_slug: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str] = mapped_column(Text)
+    value: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    baseline: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    factor: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    recommendation: Mapped[str] = mapped_column(Text)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_noisy_neighbour_flags_tenant_at", "tenant_slug", "at"),)
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = _now()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(Text, server_default="running")
+    summary: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(Text, server_default="schedule")
+    __table_args__ = (
+        CheckConstraint("status in ('running','succeeded','failed','timed_out')", name="status"),
+        Index("ix_job_runs_job_id_started_at", "job_id", "started_at"),
+    )

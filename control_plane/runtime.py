@@ -1,0 +1,29 @@
+"""What the app process starts around the services: the catalog (embedded or not), demo data on
+first start in demo mode, simulated AWS, and the in-process scheduler when configured."""
+
+from __future__ import annotations
+
+import logging
+
+from control_plane.bootstrap import bootstrap
+from control_plane.config import Settings
+from control_plane.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def start_runtime(settings: Settings | None = None) -> AppContext:
+    settings = settings or Settings.from_env()
+    ctx = bootstrap(settings)
+    if settings.demo:
+        from control_plane.demo.startup import prepare_demo
+
+        prepare_demo(ctx)
+    if settings.run_scheduler_in_app:
+        try:
+            from jobs.inprocess import start_in_process
+        except ImportError:  # the worker package is optional in slim images
+            log.warning("jobs package not importable; scheduler not started in-process")
+        else:
+            start_in_process(ctx)
+    return ctx

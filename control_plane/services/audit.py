@@ -1,0 +1,20 @@
+"""The audit log: written in the same transaction as the action it records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from control_plane.auth.permissions import Actor
+from control_plane.db.models import AuditEntry
+
+
+def record(session: Session, actor: Actor, action: str, *, tenant_slug: str | None = None,
+           target: str | None = None, outcome: str = "ok", reason: str | None = None,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+           detail: dict[str, Any] | None = None) -> None:
+    session.add(AuditEntry(
+        actor=actor.name, actor_role=actor.role.value, action=action, tenant_slug=tenant_slug,
+        target=target, outcome=outcome, reason=reason, before=before, after=after, detail=detail,
+    ))

@@ -1,0 +1,385 @@
+"""Tenant lifecycle service: provision, suspend, resume, change plan, show, list.
+
+Every transition is idempotent and safe to re-run after a crash at any point:
+- the catalog row is written first (status `provisioning`), committed on its own;
+- the schema, role and grants are created in one transaction on the tenant's cluster;
+- the row becomes `active` in that same transaction when the cluster is the catalog database,
+  or right after it otherwise. Re-running `provision` finishes whatever an earlier run left.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from control_plane.adapters import tenant_ddl
+from control_plane.adapters.cluster_catalog import inspect_tenant
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.db.models import Cluster, Plan, Tenant
+from control_plane.domain.lifecycle import Status, require_transition
+from control_plane.domain.slugs import role_name, schema_name, validate_slug
+from control_plane.errors import Conflict, InvalidInput, NotFound
+from control_plane.revenue import hooks
+from control_plane.services import audit
+from control_plane.services.authorization import authorize
+from control_plane.services.placement import choose_cluster
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Test hook: called with a step name; raising there simulates a crash at that step.
+FaultHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TenantView:
+    slug: str
+    name: str
+    status: str
+    plan: str
+    schema: str
+    role: str
+    cluster: str
+    created_at: datetime
+    updated_at: datetime
+    owner_email: str | None
+    status_reason: str | None
+    endpoint_url: str | None
+    template_version: int | None
+    is_demo: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug, "name": self.name, "status": self.status, "plan": self.plan,
+            "schema": self.schema, "role": self.role, "cluster": self.cluster,
+            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "owner_email": self.owner_email, "status_reason": self.status_reason,
+            "endpoint_url": self.endpoint_url, "template_version": self.template_version,
+            "is_demo": self.is_demo,
+        }
+
+
+def view(tenant: Tenant) -> TenantView:
+    return TenantView(
+        slug=tenant.slug, name=tenant.name, status=tenant.status, plan=tenant.plan_code,
+        schema=schema_name(tenant.slug), role=role_name(tenant.slug), cluster=tenant.cluster_name,
+        created_at=tenant.created_at, updated_at=tenant.updated_at, owner_email=tenant.owner_email,
+        status_reason=tenant.status_reason, endpoint_url=tenant.endpoint_url,
+        template_version=tenant.template_version, is_demo=tenant.is_demo,
+    )
+
+
+def snapshot(tenant: Tenant) -> dict[str, Any]:
+    return {"status": tenant.status, "plan": tenant.plan_code, "reason": tenant.status_reason,
+            "cluster": tenant.cluster_name}
+
+
+def _no_fault(step: str) -> None:
+    return None
+
+
+# --- provision -----------------------------------------------------------------------------
+
+def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
+              cluster: str | None = None, owner_email: str | None = None,
+              endpoint_url: str | None = None, is_demo: bool = False,
+              fault: FaultHook = _no_fault) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.provision", tenant_slug=slug)
+    name = _clean_name(name)
+    owner_email = _clean_email(owner_email)
+    endpoint_url = _clean_url(endpoint_url)
+
+    with ctx.session_factory() as session:
+        tenant = _locked(session, slug)
+        if tenant is not None and tenant.status != Status.PROVISIONING:
+            raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status}).")
+        resumed = tenant is not None
+        if tenant is None:
+            _require_plan(session, plan)
+            target = _resolve_cluster(session, cluster)
+            tenant = Tenant(slug=slug, name=name, plan_code=plan, status=Status.PROVISIONING,
+                            cluster_name=target.name, owner_email=owner_email,
+                            endpoint_url=endpoint_url, is_demo=is_demo)
+            session.add(tenant)
+            audit.record(session, actor, "tenant.provision.start", tenant_slug=slug,
+                         after={"status": Status.PROVISIONING.value, "plan": plan, "cluster": target.name})
+            session.commit()
+        cluster_row = session.get(Cluster, tenant.cluster_name)
+        assert cluster_row is not None
+    fault("catalog_recorded")
+
+    with ctx.session_factory() as session:
+        tenant = _locked(session, slug)
+        if tenant is None:  # removed by someone else meanwhile
+            raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
+        if tenant.status != Status.PROVISIONING:
+            return view(tenant)  # a concurrent run finished it
+        with _on_cluster(ctx, session, cluster_row) as conn:
+            _create_objects(conn, slug, retry=resumed)
+            fault("schema_created")
+        now = datetime.now(UTC)
+        tenant.status = Status.ACTIVE
+        tenant.template_version = tenant_ddl.TEMPLATE_VERSION
+        tenant.updated_at = now
+        hooks.on_provision(session, tenant, now)
+        audit.record(session, actor, "tenant.provision", tenant_slug=slug,
+                     before={"status": Status.PROVISIONING.value},
+                     after={"status": Status.ACTIVE.value, "plan": tenant.plan_code, "cluster": tenant.cluster_name,
+                            "template_version": tenant_ddl.TEMPLATE_VERSION},
+                     detail={"resumed_after_crash": resumed} if resumed else None)
+        fault("before_commit")
+        session.commit()
+        return view(tenant)
+
+
+def _create_objects(conn: psycopg.Connection, slug: str, retry: bool) -> None:
+    if not retry:
+        try:
+            conn.execute(tenant_ddl.provision_script(slug))
+            return
+        except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject) as exc:
+            raise Conflict(
+                f"Schema or role {schema_name(slug)!r} already exists on the cluster but not in the catalog "
+                "(drift); the reconcile job reports it. Nothing was changed."
+            ) from exc
+    # A retry after a crash: create only what is missing.
+    found = inspect_tenant(conn, slug)
+    if found.complete:
+        conn.execute(tenant_ddl.grant_access(slug))
+        return
+    if found.schema_exists:
+        raise Conflict(f"Schema {schema_name(slug)!r} exists but is incomplete; fix or drop it by hand, "
+                       "then run provision again.")
+    parts = [] if found.role_exists else [tenant_ddl.create_role(slug)]
+    parts += [tenant_ddl.create_schema(slug), tenant_ddl.grant_access(slug)]
+    for part in parts:
+        conn.execute(part)
+
+
+# --- suspend / resume / plan -----------------------------------------------------------------
+
+def suspend(ctx: AppContext, actor: Actor, slug: str, reason: str, *,
+            fault: FaultHook = _no_fault) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_SUSPEND, "tenant.suspend", tenant_slug=slug)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason is required to suspend a tenant.")
+    with ctx.session_factory() as session:
+        tenant = _get_locked(session, slug)
+        if tenant.status == Status.SUSPENDED:
+            audit.record(session, actor, "tenant.suspend", tenant_slug=slug, outcome="noop", reason=reason,
+                         before=snapshot(tenant), after=snapshot(tenant))
+            session.commit()
+            return view(tenant)
+        require_transition(slug, tenant.status, Status.SUSPENDED, "suspend")
+        before = snapshot(tenant)
+        with _on_cluster(ctx, session, _cluster_of(session, tenant)) as conn:
+            conn.execute(tenant_ddl.revoke_access(slug))
+            fault("access_revoked")
+        now = datetime.now(UTC)
+        tenant.status, tenant.status_reason, tenant.updated_at = Status.SUSPENDED, reason, now
+        hooks.on_suspend(session, tenant, now)
+        audit.record(session, actor, "tenant.suspend", tenant_slug=slug, reason=reason,
+                     before=before, after=snapshot(tenant))
+        session.commit()
+        return view(tenant)
+
+
+def resume(ctx: AppContext, actor: Actor, slug: str, reason: str | None = None, *,
+           fault: FaultHook = _no_fault) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_RESUME, "tenant.resume", tenant_slug=slug)
+    with ctx.session_factory() as session:
+        tenant = _get_locked(session, slug)
+        if tenant.status == Status.ACTIVE:
+            audit.record(session, actor, "tenant.resume", tenant_slug=slug, outcome="noop", reason=reason,
+                         before=snapshot(tenant), after=snapshot(tenant))
+            session.commit()
+            return view(tenant)
+        require_transition(slug, tenant.status, Status.ACTIVE, "resume")
+        if tenant.status != Status.SUSPENDED:
+            raise Conflict(f"Cannot resume tenant {slug!r}: it is {tenant.status}; only suspended tenants resume.")
+        before = snapshot(tenant)
+        with _on_cluster(ctx, session, _cluster_of(session, tenant)) as conn:
+            conn.execute(tenant_ddl.grant_access(slug))
+            fault("access_granted")
+        now = datetime.now(UTC)
+        tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
+        hooks.on_resume(session, tenant, now)
+        audit.record(session, actor, "tenant.resume", tenant_slug=slug, reason=reason,
+                     before=before, after=snapshot(tenant))
+        session.commit()
+        return view(tenant)
+
+
+def set_plan(ctx: AppContext, actor: Actor, slug: str, plan: str, reason: str | None = None) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_CHANGE_PLAN, "tenant.set_plan", tenant_slug=slug)
+    with ctx.session_factory() as session:
+        tenant = _get_locked(session, slug)
+        _require_plan(session, plan)
+        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+            raise Conflict(f"Cannot change the plan of tenant {slug!r}: it is {tenant.status}.")
+        before = snapshot(tenant)
+        if tenant.plan_code == plan:
+            audit.record(session, actor, "tenant.set_plan", tenant_slug=slug, outcome="noop", reason=reason,
+                         before=before, after=before)
+            session.commit()
+            return view(tenant)
+        old_plan, now = tenant.plan_code, datetime.now(UTC)
+        tenant.plan_code, tenant.updated_at = plan, now
+        hooks.on_plan_change(session, tenant, old_plan, plan, now)
+        audit.record(session, actor, "tenant.set_plan", tenant_slug=slug, reason=reason,
+                     before=before, after=snapshot(tenant))
+        session.commit()
+        return view(tenant)
+
+
+def update_details(ctx: AppContext, actor: Actor, slug: str, *, name: str | None = None,
+                   owner_email: str | None = None, endpoint_url: str | None = None) -> TenantView:
+    """Edit descriptive fields; an empty string clears the e-mail or endpoint."""
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.update", tenant_slug=slug)
+    with ctx.session_factory() as session:
+        tenant = _get_locked(session, slug)
+        before = {"name": tenant.name, "owner_email": tenant.owner_email, "endpoint_url": tenant.endpoint_url}
+        if name is not None:
+            tenant.name = _clean_name(name)
+        if owner_email is not None:
+            tenant.owner_email = _clean_email(owner_email)
+        if endpoint_url is not None:
+            tenant.endpoint_url = _clean_url(endpoint_url)
+        after = {"name": tenant.name, "owner_email": tenant.owner_email, "endpoint_url": tenant.endpoint_url}
+        tenant.updated_at = datetime.now(UTC)
+        audit.record(session, actor, "tenant.update", tenant_slug=slug, before=before, after=after,
+                     outcome="ok" if before != after else "noop")
+        session.commit()
+        return view(tenant)
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+def show(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.show", tenant_slug=slug)
+    with ctx.session_factory() as session:
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise NotFound(f"No tenant {slug!r}.")
+        return view(tenant)
+
+
+def list_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, plan: str | None = None,
+                 cluster: str | None = None, search: str | None = None, limit: int | None = None) -> list[TenantView]:
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
+    if status is not None and status not in {s.value for s in Status}:
+        raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(s.value for s in Status)}.")
+    query = select(Tenant).order_by(Tenant.slug)
+    if status:
+        query = query.where(Tenant.status == status)
+    if plan:
+        query = query.where(Tenant.plan_code == plan)
+    if cluster:
+        query = query.where(Tenant.cluster_name == cluster)
+    if search and search.strip():
+        pattern = "%" + _escape_like(search.strip().lower()) + "%"
+        query = query.where(or_(Tenant.slug.like(pattern, escape="\\"),
+                                func.lower(Tenant.name).like(pattern, escape="\\"),
+                                func.lower(Tenant.owner_email).like(pattern, escape="\\")))
+    if limit:
+        query = query.limit(limit)
+    with ctx.session_factory() as session:
+        return [view(t) for t in session.scalars(query)]
+
+
+def plan_codes(ctx: AppContext) -> list[str]:
+    with ctx.session_factory() as session:
+        return list(session.scalars(select(Plan.code).where(Plan.active).order_by(Plan.sort_order, Plan.code)))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+@contextmanager
+def _on_cluster(ctx: AppContext, session: Session, cluster: Cluster) -> Iterator[psycopg.Connection]:
+    """Run DDL on the tenant's cluster. On the catalog database it joins the session's own
+    transaction (so DDL and catalog change commit together); elsewhere it commits on its own,
+    before the catalog, and every statement used there is safe to repeat."""
+    if cluster.url_env is None:
+        yield session.connection().connection.driver_connection
+        return
+    with ctx.clusters.connect(cluster.url_env) as conn:
+        with conn.transaction():
+            yield conn
+
+
+def _locked(session: Session, slug: str) -> Tenant | None:
+    return session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
+
+
+def _get_locked(session: Session, slug: str) -> Tenant:
+    tenant = _locked(session, slug)
+    if tenant is None:
+        raise NotFound(f"No tenant {slug!r}.")
+    return tenant
+
+
+def _cluster_of(session: Session, tenant: Tenant) -> Cluster:
+    cluster = session.get(Cluster, tenant.cluster_name)
+    assert cluster is not None  # foreign key
+    return cluster
+
+
+def _require_plan(session: Session, plan: str) -> None:
+    if not plan or session.get(Plan, plan) is None:
+        known = ", ".join(session.scalars(select(Plan.code).order_by(Plan.sort_order, Plan.code)))
+        raise InvalidInput(f"Unknown plan {plan!r}; choose one of: {known}.")
+
+
+def _resolve_cluster(session: Session, name: str | None) -> Cluster:
+    if name:
+        cluster = session.get(Cluster, name)
+        if cluster is None:
+            known = ", ".join(session.scalars(select(Cluster.name).order_by(Cluster.name)))
+            raise InvalidInput(f"Unknown cluster {name!r}; registered clusters: {known}.")
+        return cluster
+    return choose_cluster(session)
+
+
+def _clean_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("A tenant name is required.")
+    if len(name) > 200:
+        raise InvalidInput("A tenant name must be at most 200 characters.")
+    return name
+
+
+def _clean_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    if not EMAIL.fullmatch(email):
+        raise InvalidInput(f"Invalid owner e-mail {email!r}.")
+    return email
+
+
+def _clean_url(url: str | None) -> str | None:
+    url = (url or "").strip()
+    if not url:
+        return None
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise InvalidInput(f"Invalid endpoint URL {url!r}: use http:// or https://.")
+    return url
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,39 @@
+"""Every scheduled job in one place: explicit ids, schedules and timeouts."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jobs.context import JobContext
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    module: str  # exposes run(context) -> str
+    interval_seconds: int
+    timeout_seconds: int
+    description: str
+
+    def load(self) -> Callable[[JobContext], str]:
+        return importlib.import_module(self.module).run
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("health_sweep", "jobs.health_sweep", 60, 55, "probe every active tenant, endpoint and platform target"),
+    JobSpec("check_rollup", "jobs.check_rollup", 3600, 600, "roll raw checks up per hour/day and prune old ones"),
+    JobSpec("usage_rollup", "jobs.usage_rollup", 3600, 900, "per-tenant storage, rows and CloudWatch usage"),
+    JobSpec("aurora_capacity", "jobs.aurora_capacity", 300, 240, "Serverless v2 min/max from CloudWatch utilisation"),
+    JobSpec("noisy_neighbours", "jobs.noisy_neighbours", 3600, 600, "flag tenants whose usage jumps over baseline"),
+    JobSpec("reconcile", "jobs.reconcile", 3600, 600, "catalog vs schemas and roles on every cluster"),
+    JobSpec("archive_purge", "jobs.archive_purge", 86400, 1800, "delete archives past their retention period"),
+)
+
+
+def get(job_id: str) -> JobSpec:
+    for spec in JOBS:
+        if spec.id == job_id:
+            return spec
+    raise KeyError(job_id)

@@ -1,0 +1,9 @@
+"""Job `usage_rollup` (not yet implemented)."""
+
+from __future__ import annotations
+
+from jobs.context import JobContext
+
+
+def run(context: JobContext) -> str:
+    return "not implemented yet"

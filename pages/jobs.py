@@ -1,0 +1,10 @@
+"""Jobs."""
+
+import streamlit as st
+
+from control_plane.auth.permissions import Permission
+from ui.auth import page_guard
+
+actor = page_guard(Permission.JOBS_RUN)
+st.title("Jobs")
+st.info("This screen is being built.")

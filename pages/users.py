@@ -1,0 +1,10 @@
+"""Users."""
+
+import streamlit as st
+
+from control_plane.auth.permissions import Permission
+from ui.auth import page_guard
+
+actor = page_guard(Permission.USERS_MANAGE)
+st.title("Users")
+st.info("This screen is being built.")

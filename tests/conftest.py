@@ -1,0 +1,130 @@
+"""Test session plumbing: one private PostgreSQL per session (the embedded bootstrap in a
+temporary directory), a fresh catalog database, and a clean catalog for every test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from control_plane.adapters.clusters import ClusterConnections
+from control_plane.auth.permissions import Actor, Role
+from control_plane.aws.clients import AwsClients
+from control_plane.config import Settings
+from control_plane.context import AppContext
+from control_plane.db import embedded, migrate
+from control_plane.db.engine import make_engine, make_session_factory
+
+# Tables that keep their seed rows between tests; every other catalog table is emptied.
+SEEDED = {"plans", "clusters", "alembic_version"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(str(item.fspath))
+        for marker in ("unit", "integration", "jobs", "ui", "e2e"):
+            if f"tests/{marker}/" in path.as_posix():
+                item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """CI must never pass by skipping: with CP_FORBID_SKIPS=1 a skip is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CP_FORBID_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped tests are not allowed in CI: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[embedded.EmbeddedServer]:
+    data_dir = Path(tempfile.mkdtemp(prefix="cp-test-pg-"))
+    server = embedded.start(data_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: embedded.EmbeddedServer) -> str:
+    import psycopg
+
+    name = f"cp_test_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=str(pg_server.socket_dir), port=pg_server.port, user="postgres",
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_server.url(name)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory) -> Settings:
+    env = {"CP_DATA_DIR": str(tmp_path_factory.mktemp("data")), "AWS_REGION": "us-east-1"}
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def session_ctx(database_url: str, test_settings: Settings) -> Iterator[AppContext]:
+    engine = make_engine(database_url, pool_size=10)
+    ctx = AppContext(settings=test_settings, engine=engine, session_factory=make_session_factory(engine),
+                     clusters=ClusterConnections(database_url), aws=AwsClients(test_settings),
+                     catalog_url=database_url)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def ctx(session_ctx: AppContext) -> AppContext:
+    """A clean catalog (seed rows kept) for every test. Tenant schemas and roles stay on the
+    cluster, so factories give every tenant a slug never used before in the session."""
+    with session_ctx.engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'control_plane'")).scalars().all()
+        to_clear = [t for t in tables if t not in SEEDED]
+        if to_clear:
+            conn.execute(text("TRUNCATE " + ", ".join(f'control_plane."{t}"' for t in to_clear)
+                              + " RESTART IDENTITY CASCADE"))
+        conn.execute(text("DELETE FROM control_plane.clusters WHERE name <> 'default'"))
+    return session_ctx
+
+
+_slugs = itertools.count(1)
+
+
+@pytest.fixture
+def new_slug() -> callable:
+    run = uuid.uuid4().hex[:5]
+
+    def make(prefix: str = "t") -> str:
+        return f"{prefix}{run}_{next(_slugs)}"
+
+    return make
+
+
+@pytest.fixture
+def admin() -> Actor:
+    return Actor("test-admin", Role.ADMIN)
+
+
+@pytest.fixture
+def support() -> Actor:
+    return Actor("test-support", Role.SUPPORT)
+
+
+@pytest.fixture
+def founder() -> Actor:
+    return Actor("test-founder", Role.FOUNDER)
+
+
+@pytest.fixture
+def oncall() -> Actor:
+    return Actor("test-oncall", Role.ONCALL)
