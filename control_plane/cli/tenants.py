@@ -7,13 +7,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from control_plane.cli import archive
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit
 from control_plane.errors import ControlPlaneError, InvalidInput
 from control_plane.services import tenants as service
 
 LIST_COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
-# Extra commands (archive, restore) register themselves here from their own module.
-EXTRA_COMMANDS: list = []
 
 
 def register(groups) -> None:
@@ -73,8 +72,7 @@ def register(groups) -> None:
     add_format(p)
     p.set_defaults(func=_list)
 
-    for extra in EXTRA_COMMANDS:
-        extra(commands)
+    archive.register_tenant_commands(commands)
 
 
 def _emit_one(tenant: service.TenantView, fmt: str) -> int:

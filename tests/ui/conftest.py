@@ -1,0 +1,45 @@
+"""AppTest plumbing: the app's cached context points at the test catalog; sign a user in by role."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from control_plane.auth.permissions import Actor, Role
+from control_plane.services import users
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _app_env(database_url):
+    """app_context() bootstraps from the environment: point it at the test catalog."""
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "CP_DEMO", "CP_RUN_SCHEDULER_IN_APP")}
+    os.environ.update({"DATABASE_URL": database_url, "CP_DEMO": "0", "CP_RUN_SCHEDULER_IN_APP": "0"})
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def make_app(ctx):
+    """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a fresh user of that role
+    (role=None: signed out). Call .run() yourself."""
+
+    def make(script: str, role: str | None = None, username: str | None = None, timeout: float = 30) -> AppTest:
+        at = AppTest.from_file(str(ROOT / script), default_timeout=timeout)
+        if role is not None:
+            name = username or f"{role}-user"
+            users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw")
+            import time
+
+            at.session_state["cp_auth"] = {"username": name, "role": role, "at": time.time()}
+        return at
+
+    return make
