@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
-from control_plane.errors import ControlPlaneError
-from ui.auth import current_actor, render_sign_in, role_label, sign_out
-from ui.context import app_context
+from ui.auth import current_actor, render_signed_out, role_label, session_expires_at, sign_out
+from ui.context import context_or_stop
 from ui.navigation import pages_for
 
 st.set_page_config(page_title="Control Plane", page_icon=":material/hub:", layout="wide")
 
-try:
-    ctx = app_context()
-except ControlPlaneError as exc:
-    st.title("Control Plane cannot start")
-    st.error(str(exc))
-    st.stop()
-
+ctx = context_or_stop()
 actor = current_actor()
 if actor is None:
-    navigation = st.navigation([st.Page(render_sign_in, title="Sign in", icon=":material/login:")])
+    navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")])
 else:
-    pages = [st.Page(p.path, title=p.title, icon=p.icon) for p in pages_for(actor)]
-    navigation = st.navigation(pages)
+    sections: dict[str, list[st.Page]] = {}
+    for spec in pages_for(actor):
+        sections.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon))
+    navigation = st.navigation(sections)
     with st.sidebar:
         if ctx.settings.demo:
-            st.caption(":orange-badge[DEMO MODE] demo data, simulated AWS")
+            st.badge("Demo mode", icon=":material/science:", color="orange",
+                     help="Generated demo data and simulated AWS; nothing here is a real customer.")
         st.caption(f"Signed in as **{actor.name}** ({role_label(actor.role)})")
-        if st.button("Sign out", key="sign_out"):
+        expires = session_expires_at()
+        if expires is not None:
+            st.caption(f"Session ends at {time.strftime('%H:%M', time.localtime(expires))}")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             sign_out()
             st.rerun()
 navigation.run()

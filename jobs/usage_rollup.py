@@ -1,9 +1,11 @@
-"""Job `usage_rollup` (not yet implemented)."""
+"""Job `usage_rollup` (hourly): per-tenant storage, rows and connections from PostgreSQL and
+requests, errors and p95 latency from CloudWatch into control_plane.usage_daily."""
 
 from __future__ import annotations
 
+from control_plane.usage.rollup import rollup_usage
 from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:
-    return "not implemented yet"
+    return rollup_usage(context.app, context.now()).summary()

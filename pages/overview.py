@@ -1,10 +1,59 @@
-"""Overview."""
+"""Overview: the headline figures everyone starts from, each linking to its detailed page."""
 
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
 from ui.auth import page_guard
+from ui.context import app_context
+from ui.formatting import money, percent
+from ui.headlines import revenue_headline, status_counts, uptime_headline
+from ui.navigation import link
 
 actor = page_guard(Permission.TENANTS_READ)
+ctx = app_context()
 st.title("Overview")
-st.info("This screen is being built.")
+if ctx.settings.demo:
+    st.caption(":orange-badge[Demo mode] All figures come from generated demo data.")
+
+counts, plan_mix = status_counts(ctx, actor)
+st.subheader("Tenants")
+total = sum(counts.values())
+if total == 0:
+    st.info("No tenants yet. Support provisions the first one on the Tenants page.", icon=":material/apartment:")
+cols = st.columns(5)
+for col, (label, status) in zip(cols, [("Active", "active"), ("Suspended", "suspended"),
+                                       ("Provisioning", "provisioning"), ("Archived", "archived"),
+                                       ("All tenants", None)], strict=True):
+    with col:
+        value = total if status is None else counts.get(status, 0)
+        st.metric(label, f"{value:,}", border=True)
+        link(actor, "pages/tenants.py", "Open list", {"status": status} if status else None)
+
+if actor.can(Permission.REVENUE_READ):
+    st.subheader("Revenue")
+    revenue = revenue_headline(ctx, actor)
+    if revenue is None:
+        st.warning("Revenue figures are unavailable right now; the Revenue page says why.")
+    else:
+        cols = st.columns(4)
+        cols[0].metric(f"MRR {revenue.get('month') or ''}".strip(), money(revenue["mrr"]), border=True)
+        cols[1].metric("ARR", money(revenue["arr"]), border=True)
+        cols[2].metric("Paying customers", f"{revenue['customers']:,}", border=True)
+        cols[3].metric("Net new MRR this month", money(revenue["net_new"]), border=True)
+        link(actor, "pages/revenue.py", "MRR movements, churn and retention")
+
+if actor.can(Permission.UPTIME_READ):
+    st.subheader("Uptime")
+    uptime = uptime_headline(ctx, actor)
+    if uptime is None:
+        st.warning("Uptime figures are unavailable right now; the Uptime page says why.")
+    else:
+        cols = st.columns(3)
+        cols[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"]), border=True)
+        cols[1].metric("Open incidents", f"{uptime['open_incidents']:,}", border=True)
+        cols[2].metric("Targets down now", f"{uptime['down_now']:,}", border=True)
+        link(actor, "pages/uptime.py", "Incidents, SLO and error budget")
+
+if plan_mix:
+    st.subheader("Live tenants by plan")
+    st.bar_chart(plan_mix, x="plan", y="tenants", height=220)

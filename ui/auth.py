@@ -3,73 +3,200 @@
 A file under pages/ can be opened by URL on a fresh server before streamlit_app.py ever ran, so
 the guard does not rely on the entry script: with no signed-in user it renders the sign-in page
 and stops the script.
+
+Two ways in: a local account (argon2id password in the catalog) or OIDC through st.login when
+`.streamlit/secrets.toml` has an [auth] section; an OIDC identity maps to the enabled account
+with the same e-mail. Either way the session lasts CP_SESSION_TTL_MINUTES from sign-in, and the
+account's current role and status are read on every run, so disabling or demoting applies at once.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission, Role
+from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 from control_plane.services import users as user_service
-from ui.context import app_context
+from ui.context import app_context, context_or_stop
 
 _KEY = "cp_auth"
+_NOTICE = "cp_auth_notice"
+_OIDC_SEEN = "cp_oidc_seen"
+ROLE_LABELS = {Role.FOUNDER: "Founder", Role.SUPPORT: "Support", Role.ONCALL: "On-call", Role.ADMIN: "Admin"}
+ROLE_SEES = {
+    Role.FOUNDER: "Overview, tenants, revenue, uptime, usage, audit log",
+    Role.SUPPORT: "Overview, tenants and their actions, uptime, usage, audit log",
+    Role.ONCALL: "Overview, tenants, uptime, jobs, scaling, usage, audit log",
+    Role.ADMIN: "Everything, including archive/restore and users",
+}
 
 
 def current_actor() -> Actor | None:
-    state = st.session_state.get(_KEY)
+    ctx = app_context()
+    state = st.session_state.get(_KEY) or _oidc_session()
     if not state:
         return None
-    ctx = app_context()
     if time.time() - state["at"] > ctx.settings.session_ttl_minutes * 60:
         st.session_state.pop(_KEY, None)
-        st.session_state["cp_expired"] = True
+        st.session_state[_NOTICE] = ("info", "Your session expired; please sign in again.")
         return None
     actor = user_service.actor_for(ctx, state["username"])  # role changes and disabling apply at once
     if actor is None:
         st.session_state.pop(_KEY, None)
+        st.session_state[_NOTICE] = ("warning", "Your account was disabled or removed; ask an admin.")
     return actor
 
 
-def sign_in_as(actor: Actor) -> None:
-    st.session_state[_KEY] = {"username": actor.name, "role": actor.role.value, "at": time.time()}
+def session_expires_at() -> float | None:
+    state = st.session_state.get(_KEY)
+    return state["at"] + app_context().settings.session_ttl_minutes * 60 if state else None
+
+
+def sign_in_as(actor: Actor, method: str = "password", at: float | None = None) -> None:
+    st.session_state[_KEY] = {"username": actor.name, "role": actor.role.value, "at": at or time.time(),
+                              "method": method}
 
 
 def sign_out() -> None:
-    st.session_state.pop(_KEY, None)
+    state = st.session_state.pop(_KEY, None)
+    if state:
+        user_service.record_sign_out(app_context(), Actor(state["username"], Role(state["role"])))
+        st.session_state[_OIDC_SEEN] = "signed-out"
+    if state and state.get("method") == "oidc":
+        st.logout()  # clears the identity cookie and starts a new session
 
 
-def render_sign_in() -> None:
+# --- OIDC -------------------------------------------------------------------------------------
+
+def oidc_providers() -> list[str | None]:
+    """Providers configured under [auth] in secrets: [None] for a single unnamed one."""
+    try:
+        auth = st.secrets.to_dict().get("auth")
+    except FileNotFoundError:  # no secrets.toml at all
+        return []
+    if not isinstance(auth, Mapping):
+        return []
+    if "client_id" in auth:
+        return [None]
+    return [name for name, conf in auth.items() if isinstance(conf, Mapping) and "client_id" in conf]
+
+
+def _user_info() -> Mapping[str, Any]:
+    try:
+        return st.user.to_dict() if hasattr(st.user, "to_dict") else dict(st.user)
+    except Exception:  # no identity in this context
+        return {}
+
+
+def _oidc_session() -> dict[str, Any] | None:
+    """Map a logged-in OIDC identity to an account, once per app session (audited)."""
+    info = _user_info()
+    if not info.get("is_logged_in"):
+        return None
+    email = str(info.get("email") or "").strip().lower()
+    if st.session_state.get(_OIDC_SEEN) in (email, "signed-out"):
+        return None  # already refused (or signed out) in this session
+    st.session_state[_OIDC_SEEN] = email
+    ctx = app_context()
+    actor = user_service.actor_for_email(ctx, email)
+    user_service.record_oidc_sign_in(ctx, email, actor)
+    if actor is None:
+        st.session_state[_NOTICE] = ("error", f"You are signed in as {email or 'an identity without e-mail'}, "
+                                     "but no enabled account has that e-mail. Ask an admin to add one.")
+        return None
+    issued = info.get("iat")
+    sign_in_as(actor, "oidc", at=float(issued) if isinstance(issued, int | float) else None)
+    return st.session_state[_KEY]
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+def render_signed_out() -> None:
+    """What a signed-out visitor sees: the sign-in page, or how to add the first account."""
     ctx = app_context()
     st.title("Sign in")
-    if st.session_state.pop("cp_expired", False):
-        st.info("Your session expired; please sign in again.")
+    if user_service.count_users(ctx) == 0:
+        _render_no_accounts()
+        return
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+    providers = oidc_providers()
+    for provider in providers:
+        label = "Sign in with single sign-on" if provider is None else f"Sign in with {provider.title()}"
+        if st.button(label, key=f"oidc_{provider or 'default'}", type="primary", icon=":material/key:"):
+            st.session_state.pop(_OIDC_SEEN, None)
+            if provider is None:
+                st.login()
+            else:
+                st.login(provider)
+    if providers:
+        with st.expander("Local account"):
+            _password_form()
+    else:
+        _password_form()
+    if ctx.settings.demo:
+        _render_demo_accounts()
+
+
+def _password_form() -> None:
+    ctx = app_context()
     with st.form("sign_in"):
-        username = st.text_input("Username", key="signin_username")
-        password = st.text_input("Password", type="password", key="signin_password")
+        username = st.text_input("Username", key="signin_username", autocomplete="username")
+        password = st.text_input("Password", type="password", key="signin_password",
+                                 autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        actor = user_service.authenticate(ctx, username, password)
+        if not username.strip() or not password:
+            st.error("Enter a username and a password.")
+            return
+        with st.spinner("Checking…"):
+            actor = user_service.authenticate(ctx, username, password)
         if actor is None:
             st.error("Wrong username or password, or the account is disabled.")
-        else:
-            sign_in_as(actor)
-            st.rerun()
+            return
+        st.session_state.pop(_NOTICE, None)
+        sign_in_as(actor)
+        st.rerun()
+
+
+def _render_demo_accounts() -> None:
+    st.divider()
+    st.subheader("Demo accounts")
+    st.caption(f"Demo mode: every account below signs in with the password `{DEMO_PASSWORD}`. "
+               "The data is generated; AWS is simulated.")
+    st.table([{"Username": name, "Role": ROLE_LABELS[role], "Sees": ROLE_SEES[role]}
+              for name, role, _ in DEMO_ACCOUNTS])
+
+
+def _render_no_accounts() -> None:
+    st.subheader("No accounts yet")
+    st.write("This catalog has no user accounts, so nobody can sign in. Add the first admin on a machine "
+             "that has the catalog's `DATABASE_URL`, then reload this page:")
+    st.code("python -m control_plane users add alice --role admin\n"
+            "# or, for single sign-on only (matched by e-mail):\n"
+            "python -m control_plane users add alice --role admin --no-password --email alice@example.com",
+            language="bash")
+    st.caption("The admin then adds everyone else on the Users page.")
 
 
 def page_guard(permission: Permission) -> Actor:
     """First line of every page: returns the signed-in actor or stops the script."""
+    context_or_stop()
     actor = current_actor()
     if actor is None:
-        render_sign_in()
+        render_signed_out()
         st.stop()
     if not actor.can(permission):
-        st.error(f"Your role ({actor.role.value}) cannot open this page.")
+        st.title("Not allowed")
+        st.error(f"Your role ({role_label(actor.role)}) cannot open this page. Ask an admin if you need it.")
         st.stop()
     return actor
 
 
 def role_label(role: Role) -> str:
-    return {"founder": "Founder", "support": "Support", "oncall": "On-call", "admin": "Admin"}[role.value]
+    return ROLE_LABELS[Role(role)]

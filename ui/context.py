@@ -5,10 +5,24 @@ from __future__ import annotations
 import streamlit as st
 
 from control_plane.context import AppContext
+from control_plane.errors import ControlPlaneError
 
 
-@st.cache_resource(show_spinner="Starting the control plane (database, demo data)…")
+@st.cache_resource(show_spinner="Starting the control plane… On the first start in demo mode this also "
+                                "seeds the demo data (real tenant schemas and history), which takes a little while.")
 def app_context() -> AppContext:
     from control_plane.runtime import start_runtime
 
     return start_runtime()
+
+
+def context_or_stop() -> AppContext:
+    """The context, or a page that says why the app cannot start (and the script stops)."""
+    try:
+        return app_context()
+    except ControlPlaneError as exc:
+        st.title("Control Plane cannot start")
+        st.error(str(exc))
+        st.caption("Fix the configuration (see the README's Configuration table) and reload the page.")
+        st.stop()
+        raise  # st.stop() raises; this line only satisfies type checkers

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import streamlit as st
+
 from control_plane.auth.permissions import Actor, Permission
 
 
@@ -14,20 +16,32 @@ class PageSpec:
     title: str
     icon: str
     permission: Permission
+    section: str = "Control plane"
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", Permission.TENANTS_READ),
-    PageSpec("pages/tenants.py", "Tenants", ":material/apartment:", Permission.TENANTS_READ),
-    PageSpec("pages/revenue.py", "Revenue", ":material/payments:", Permission.REVENUE_READ),
-    PageSpec("pages/uptime.py", "Uptime", ":material/monitor_heart:", Permission.UPTIME_READ),
-    PageSpec("pages/jobs.py", "Jobs", ":material/schedule:", Permission.JOBS_RUN),
-    PageSpec("pages/scaling.py", "Scaling", ":material/tune:", Permission.SCALING_READ),
-    PageSpec("pages/usage.py", "Usage", ":material/bar_chart:", Permission.USAGE_READ),
-    PageSpec("pages/audit.py", "Audit log", ":material/history:", Permission.AUDIT_READ),
-    PageSpec("pages/users.py", "Users", ":material/group:", Permission.USERS_MANAGE),
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", Permission.TENANTS_READ, "Control plane"),
+    PageSpec("pages/tenants.py", "Tenants", ":material/apartment:", Permission.TENANTS_READ, "Customers"),
+    PageSpec("pages/revenue.py", "Revenue", ":material/payments:", Permission.REVENUE_READ, "Customers"),
+    PageSpec("pages/usage.py", "Usage", ":material/bar_chart:", Permission.USAGE_READ, "Customers"),
+    PageSpec("pages/uptime.py", "Uptime", ":material/monitor_heart:", Permission.UPTIME_READ, "Operations"),
+    PageSpec("pages/jobs.py", "Jobs", ":material/schedule:", Permission.JOBS_RUN, "Operations"),
+    PageSpec("pages/scaling.py", "Scaling", ":material/tune:", Permission.SCALING_READ, "Operations"),
+    PageSpec("pages/audit.py", "Audit log", ":material/history:", Permission.AUDIT_READ, "Administration"),
+    PageSpec("pages/users.py", "Users", ":material/group:", Permission.USERS_MANAGE, "Administration"),
 )
 
 
 def pages_for(actor: Actor) -> list[PageSpec]:
     return [p for p in PAGES if actor.can(p.permission)]
+
+
+def spec(path: str) -> PageSpec:
+    return next(p for p in PAGES if p.path == path)
+
+
+def link(actor: Actor, path: str, label: str, query_params: dict[str, str] | None = None) -> None:
+    """A link to another screen, only when this role may open it (else nothing is drawn)."""
+    target = spec(path)
+    if actor.can(target.permission):
+        st.page_link(path, label=label, icon=":material/arrow_forward:", query_params=query_params)

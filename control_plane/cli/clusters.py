@@ -1,8 +1,47 @@
-"""`clusters` commands (owned by their area; registered here so `--help` lists them)."""
+"""`clusters add NAME --url-env ENV_VAR [--aurora-cluster ID] [--acu-floor F] [--acu-ceiling C]`
+and `clusters list --format json|csv|table`."""
 
 from __future__ import annotations
 
+from control_plane.cli.common import actor, add_actor, add_format, context, emit
+from control_plane.services import clusters as service
+
+COLUMNS = ["name", "url_env", "aurora_cluster_id", "acu_floor", "acu_ceiling", "capacity_weight",
+           "accepts_tenants", "live_tenants"]
+
 
 def register(groups) -> None:
-    group = groups.add_parser("clusters", help="clusters (not yet available)")
-    group.set_defaults(func=lambda args: group.error("no commands yet"))
+    group = groups.add_parser("clusters", help="PostgreSQL clusters that hold tenant schemas")
+    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=type(group))
+
+    p = commands.add_parser("add", help="register a cluster (its URL stays in the named environment variable)")
+    p.add_argument("name")
+    p.add_argument("--url-env", required=True, metavar="ENV_VAR",
+                   help="environment variable holding the cluster's postgresql:// URL")
+    p.add_argument("--aurora-cluster", metavar="ID", help="Aurora DB cluster identifier, for capacity scaling")
+    p.add_argument("--acu-floor", metavar="F", help="lowest max ACU the scaler may set (default from settings)")
+    p.add_argument("--acu-ceiling", metavar="C", help="highest max ACU the scaler may set (default from settings)")
+    p.add_argument("--capacity-weight", default="1", help="relative size for tenant placement (default 1)")
+    p.add_argument("--no-verify", action="store_true",
+                   help="register without connecting to the cluster or describing the Aurora cluster")
+    add_actor(p)
+    add_format(p)
+    p.set_defaults(func=_add)
+
+    p = commands.add_parser("list", help="registered clusters and their live tenants")
+    add_format(p)
+    p.set_defaults(func=_list)
+
+
+def _add(args) -> int:
+    view = service.add_cluster(context(), actor(args), args.name, args.url_env,
+                               aurora_cluster_id=args.aurora_cluster, acu_floor=args.acu_floor,
+                               acu_ceiling=args.acu_ceiling, capacity_weight=args.capacity_weight,
+                               verify=not args.no_verify)
+    emit(view.as_dict(), args.format, COLUMNS if args.format != "json" else None)
+    return 0
+
+
+def _list(args) -> int:
+    emit([c.as_dict() for c in service.list_clusters(context(), actor(args))], args.format, COLUMNS)
+    return 0

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -118,6 +119,15 @@ class User(Base):
     __table_args__ = (CheckConstraint("role in ('founder','support','oncall','admin')", name="role"),)
 
 
+class AppMarker(Base):
+    """Something done once per catalog (e.g. `demo_seeded`); written under an advisory lock."""
+
+    __tablename__ = "app_markers"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    created_at: Mapped[datetime] = _now()
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -149,13 +159,19 @@ class SubscriptionChange(Base):
     effective_date: Mapped[date] = mapped_column(Date, primary_key=True)
     plan: Mapped[str] = mapped_column(Text)
     interval: Mapped[str] = mapped_column(Text)
-    price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    price: Mapped[Decimal] = mapped_column(Numeric(18, 6))
     seats: Mapped[int] = mapped_column(Integer)
-    discount_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="0")
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(7, 4), server_default="0")
     status: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text, server_default="import")
     recorded_at: Mapped[datetime] = _now()
+    # The state's MRR in integer cents, computed by PostgreSQL (migration 0003 explains the formula).
+    mrr_cents: Mapped[int] = mapped_column(BigInteger, Computed(
+        "CASE WHEN status IN ('active', 'past_due') THEN "
+        "round(CAST(price * seats * (100 - discount_percent) AS numeric(38, 12)) "
+        "/ CASE WHEN interval = 'year' THEN 12 ELSE 1 END)::bigint ELSE 0 END", persisted=True))
     __table_args__ = (
+        Index("ix_subscription_changes_effective_date", "effective_date"),
         CheckConstraint("interval in ('month','year')", name="interval"),
         CheckConstraint("status in ('trial','active','past_due','paused','canceled')", name="status"),
         CheckConstraint("seats >= 0", name="seats"),
@@ -191,7 +207,18 @@ class CheckResult(Base):
     latency_ms: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_check_results_target_checked_at", "target", "checked_at"),
-                      Index("ix_check_results_checked_at", "checked_at"))
+                      # BRIN: raw checks arrive in time order; a B-tree would cost ~30 bytes a row.
+                      Index("ix_check_results_checked_at_brin", "checked_at", postgresql_using="brin"),
+                      Index("ix_check_results_failed", "target", "checked_at", postgresql_where=text("NOT ok")))
+
+
+class UptimeMark(Base):
+    """Named instants for uptime reads: `raw_since` (raw checks pruned before it), `hour_complete`
+    and `day_complete` (roll-ups cover every bucket that ends at or before it)."""
+
+    __tablename__ = "uptime_marks"
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CheckRollup(Base):
@@ -297,4 +324,5 @@ class JobRun(Base):
     __table_args__ = (
         CheckConstraint("status in ('running','succeeded','failed','timed_out')", name="status"),
         Index("ix_job_runs_job_id_started_at", "job_id", "started_at"),
+        Index("ix_job_runs_started_at", "started_at"),
     )

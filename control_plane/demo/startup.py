@@ -1,9 +1,79 @@
-"""Demo mode on first start: simulated AWS, then demo accounts and data (app area owns this)."""
+"""Demo mode on first start: simulated AWS, then demo accounts and data, once per catalog.
+
+Two processes may start together (the app and the worker, or two app replicas): a session-level
+advisory lock serialises them, and a marker row written after a complete seed tells every later
+start that there is nothing to do. A seed interrupted half-way leaves no marker, so the next
+start runs it again and the seeder finishes what exists.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+
+from sqlalchemy import select, text
+
+from control_plane.auth.permissions import system_actor
 from control_plane.context import AppContext
+from control_plane.db.models import AppMarker
+from control_plane.demo.seed import Progress, seed_demo
+
+log = logging.getLogger(__name__)
+MARKER = "demo_seeded"
+_SEED_LOCK = 72_100_002
 
 
-def prepare_demo(ctx: AppContext) -> None:
-    """Idempotent: start the local AWS simulation and seed the demo catalog once."""
+def prepare_demo(ctx: AppContext, progress: Progress | None = None) -> bool:
+    """Idempotent: start the local AWS simulation and seed the demo catalog once.
+    Returns True when this call seeded."""
+    from control_plane.demo.aws import start_simulated_aws
+
+    start_simulated_aws(ctx)
+    if is_seeded(ctx):
+        return False
+    with ctx.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SEED_LOCK})
+        conn.commit()  # the lock is the session's, not the transaction's
+        try:
+            if is_seeded(ctx):  # another process seeded while we waited
+                return False
+            _seed(ctx, progress or _log_progress())
+            return True
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SEED_LOCK})
+            conn.commit()
+
+
+def is_seeded(ctx: AppContext) -> bool:
+    with ctx.session_factory() as session:
+        return session.scalar(select(AppMarker.name).where(AppMarker.name == MARKER)) is not None
+
+
+def _seed(ctx: AppContext, progress: Progress) -> None:
+    settings = ctx.settings
+    started = time.perf_counter()
+    log.info("demo mode: seeding %d tenants and %d months of history (first start only)",
+             settings.demo_tenants, settings.demo_months)
+    result = seed_demo(ctx, system_actor("demo-seed"), tenants=settings.demo_tenants,
+                       months=settings.demo_months, accounts=True, progress=progress)
+    elapsed = time.perf_counter() - started
+    with ctx.session_factory() as session:
+        session.add(AppMarker(name=MARKER, detail={
+            "tenants": len(result.tenants), "months": settings.demo_months, "seconds": round(elapsed, 1),
+            "stages": {k: round(v, 2) for k, v in result.seconds.items()},
+        }))
+        session.commit()
+    log.info("demo mode: seeded in %.1f s (%s)", elapsed,
+             ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
+
+
+def _log_progress() -> Progress:
+    last: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        decile = 10 * done // max(total, 1)
+        if last.get(stage) != decile:
+            last[stage] = decile
+            log.info("demo seed: %s %d/%d", stage, done, total)
+
+    return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor
@@ -14,7 +15,8 @@ def record(session: Session, actor: Actor, action: str, *, tenant_slug: str | No
            target: str | None = None, outcome: str = "ok", reason: str | None = None,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            detail: dict[str, Any] | None = None) -> None:
-    session.add(AuditEntry(
+    # A Core insert: written at once, in the caller's transaction, without a unit-of-work flush.
+    session.execute(insert(AuditEntry).values(
         actor=actor.name, actor_role=actor.role.value, action=action, tenant_slug=tenant_slug,
         target=target, outcome=outcome, reason=reason, before=before, after=after, detail=detail,
     ))

@@ -13,6 +13,11 @@ LIVE = ("provisioning", "active", "suspended", "archiving")
 
 
 def choose_cluster(session: Session) -> Cluster:
+    accepting = session.scalars(select(Cluster).where(Cluster.accepts_tenants).limit(2)).all()
+    if not accepting:
+        raise ConfigError("No cluster accepts new tenants; register one with `clusters add`.")
+    if len(accepting) == 1:
+        return accepting[0]  # the common case needs no count over every tenant
     load = func.count(Tenant.id)
     query = (
         select(Cluster)

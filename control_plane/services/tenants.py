@@ -18,6 +18,8 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from control_plane.adapters import tenant_ddl
@@ -98,46 +100,79 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     endpoint_url = _clean_url(endpoint_url)
 
     with ctx.session_factory() as session:
-        tenant = _locked(session, slug)
-        if tenant is not None and tenant.status != Status.PROVISIONING:
-            raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status}).")
-        resumed = tenant is not None
-        if tenant is None:
-            _require_plan(session, plan)
-            target = _resolve_cluster(session, cluster)
-            tenant = Tenant(slug=slug, name=name, plan_code=plan, status=Status.PROVISIONING,
-                            cluster_name=target.name, owner_email=owner_email,
-                            endpoint_url=endpoint_url, is_demo=is_demo)
-            session.add(tenant)
+        target = _resolve_cluster(session, cluster)
+        same_database = target.url_env is None  # then the row is only visible once all is done
+        tenant = _insert_new_tenant(session, Tenant(
+            slug=slug, name=name, plan_code=plan, cluster_name=target.name,
+            status=Status.ACTIVE if same_database else Status.PROVISIONING,
+            template_version=tenant_ddl.TEMPLATE_VERSION if same_database else None,
+            owner_email=owner_email, endpoint_url=endpoint_url, is_demo=is_demo))
+        resumed = tenant is None
+        if tenant is None:  # the slug exists: finish an interrupted provision, or refuse
+            tenant = _locked(session, slug)
+            if tenant is None or tenant.status != Status.PROVISIONING:
+                raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status if tenant else 'unknown'}).")
+            target = _cluster_of(session, tenant)
+        if target.url_env is None:
+            # Tenant objects live in the catalog database: catalog row, DDL and audit entry commit
+            # together or not at all, so a crash at any point leaves nothing to clean up.
+            fault("catalog_recorded")
+            _create_objects(session.connection().connection.driver_connection, slug, retry=resumed)
+            fault("schema_created")
+            return _finish_provision(session, actor, tenant, resumed, fault)
+        if not resumed:
             audit.record(session, actor, "tenant.provision.start", tenant_slug=slug,
                          after={"status": Status.PROVISIONING.value, "plan": plan, "cluster": target.name})
-            session.commit()
-        cluster_row = session.get(Cluster, tenant.cluster_name)
-        assert cluster_row is not None
+            session.commit()  # recorded first, so a crash below is finished by re-running
     fault("catalog_recorded")
 
+    # Another cluster: its DDL commits on its own, then the catalog follows. Re-running after a
+    # crash in between finds the objects and only marks the tenant active.
+    with ctx.clusters.connect(target.url_env) as conn:
+        with conn.transaction():
+            _create_objects(conn, slug, retry=True)
+            fault("schema_created")
+    fault("cluster_committed")
     with ctx.session_factory() as session:
         tenant = _locked(session, slug)
-        if tenant is None:  # removed by someone else meanwhile
+        if tenant is None:
             raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
         if tenant.status != Status.PROVISIONING:
             return view(tenant)  # a concurrent run finished it
-        with _on_cluster(ctx, session, cluster_row) as conn:
-            _create_objects(conn, slug, retry=resumed)
-            fault("schema_created")
-        now = datetime.now(UTC)
+        return _finish_provision(session, actor, tenant, resumed, fault)
+
+
+def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: bool, fault: FaultHook) -> TenantView:
+    now = datetime.now(UTC)
+    if tenant.status != Status.ACTIVE:
         tenant.status = Status.ACTIVE
         tenant.template_version = tenant_ddl.TEMPLATE_VERSION
         tenant.updated_at = now
-        hooks.on_provision(session, tenant, now)
-        audit.record(session, actor, "tenant.provision", tenant_slug=slug,
-                     before={"status": Status.PROVISIONING.value},
-                     after={"status": Status.ACTIVE.value, "plan": tenant.plan_code, "cluster": tenant.cluster_name,
-                            "template_version": tenant_ddl.TEMPLATE_VERSION},
-                     detail={"resumed_after_crash": resumed} if resumed else None)
-        fault("before_commit")
-        session.commit()
-        return view(tenant)
+    hooks.on_provision(session, tenant, now)
+    audit.record(session, actor, "tenant.provision", tenant_slug=tenant.slug,
+                 after={"status": Status.ACTIVE.value, "plan": tenant.plan_code, "cluster": tenant.cluster_name,
+                        "template_version": tenant_ddl.TEMPLATE_VERSION},
+                 detail={"resumed_after_crash": True} if resumed else None)
+    fault("before_commit")
+    session.commit()
+    return view(tenant)
+
+
+def _insert_new_tenant(session: Session, tenant: Tenant) -> Tenant | None:
+    """Insert the catalog row unless the slug exists (then None). The unique slug and the plan's
+    foreign key are checked here, before any DDL; a concurrent request for the same new slug waits
+    on the index, then sees the row."""
+    values = {c.key: getattr(tenant, c.key) for c in Tenant.__table__.columns if getattr(tenant, c.key) is not None}
+    statement = (pg_insert(Tenant).values(**values).on_conflict_do_nothing(index_elements=[Tenant.slug])
+                 .returning(Tenant))
+    try:
+        inserted = session.scalars(statement).first()
+    except IntegrityError as exc:
+        session.rollback()
+        if "plan" in (getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""):
+            _require_plan(session, tenant.plan_code)
+        raise
+    return inserted
 
 
 def _create_objects(conn: psycopg.Connection, slug: str, retry: bool) -> None:
@@ -304,6 +339,20 @@ def list_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, pl
 def plan_codes(ctx: AppContext) -> list[str]:
     with ctx.session_factory() as session:
         return list(session.scalars(select(Plan.code).where(Plan.active).order_by(Plan.sort_order, Plan.code)))
+
+
+def tenant_counts(ctx: AppContext, actor: Actor) -> list[tuple[str, str, int]]:
+    """(status, plan, tenants) for every combination that occurs: Overview's headline and plan mix."""
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
+    query = (select(Tenant.status, Tenant.plan_code, func.count(Tenant.id))
+             .group_by(Tenant.status, Tenant.plan_code).order_by(Tenant.status, Tenant.plan_code))
+    with ctx.session_factory() as session:
+        return [(s, p, int(n)) for s, p, n in session.execute(query)]
+
+
+def cluster_names(ctx: AppContext) -> list[str]:
+    with ctx.session_factory() as session:
+        return list(session.scalars(select(Cluster.name).order_by(Cluster.created_at, Cluster.name)))
 
 
 # --- helpers ---------------------------------------------------------------------------------

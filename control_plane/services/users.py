@@ -105,3 +105,117 @@ def get_user(ctx: AppContext, username: str) -> UserView:
 def count_users(ctx: AppContext) -> int:
     with ctx.session_factory() as session:
         return session.scalar(select(func.count(User.id))) or 0
+
+
+# --- administration (admin only) -------------------------------------------------------------
+
+def list_users(ctx: AppContext, actor: Actor) -> list[UserView]:
+    authorize(ctx, actor, Permission.USERS_MANAGE, "user.list")
+    with ctx.session_factory() as session:
+        return [_view(u) for u in session.scalars(select(User).order_by(func.lower(User.username)))]
+
+
+def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserView:
+    authorize(ctx, actor, Permission.USERS_MANAGE, "user.set_role", target=username)
+    parsed = parse_role(role)
+    with ctx.session_factory() as session:
+        user = _get_locked(session, username)
+        before = {"role": user.role}
+        if user.role == parsed.value:
+            audit.record(session, actor, "user.set_role", target=user.username, outcome="noop",
+                         before=before, after=before)
+            session.commit()
+            return _view(user)
+        if user.role == Role.ADMIN.value:
+            _keep_an_admin(session, user, "take the admin role from")
+        user.role = parsed.value
+        audit.record(session, actor, "user.set_role", target=user.username, before=before,
+                     after={"role": user.role})
+        session.commit()
+        return _view(user)
+
+
+def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -> UserView:
+    """Disable or enable an account; a disabled account is signed out on its next page load."""
+    action = "user.disable" if disabled else "user.enable"
+    authorize(ctx, actor, Permission.USERS_MANAGE, action, target=username)
+    with ctx.session_factory() as session:
+        user = _get_locked(session, username)
+        if user.disabled == disabled:
+            audit.record(session, actor, action, target=user.username, outcome="noop")
+            session.commit()
+            return _view(user)
+        if disabled:
+            if user.username.lower() == actor.name.lower():
+                raise InvalidInput("You cannot disable your own account; ask another admin.")
+            if user.role == Role.ADMIN.value:
+                _keep_an_admin(session, user, "disable")
+        user.disabled = disabled
+        audit.record(session, actor, action, target=user.username, before={"disabled": not disabled},
+                     after={"disabled": disabled})
+        session.commit()
+        return _view(user)
+
+
+def set_password(ctx: AppContext, actor: Actor, username: str, password: str) -> UserView:
+    authorize(ctx, actor, Permission.USERS_MANAGE, "user.set_password", target=username)
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+    with ctx.session_factory() as session:
+        user = _get_locked(session, username)
+        user.password_hash = hash_password(password)
+        audit.record(session, actor, "user.set_password", target=user.username)  # never the password
+        session.commit()
+        return _view(user)
+
+
+def actor_for_email(ctx: AppContext, email: str) -> Actor | None:
+    """The account an OIDC identity maps to: same e-mail, or a username equal to the e-mail."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    with ctx.session_factory() as session:
+        user = session.scalar(
+            select(User)
+            .where((func.lower(User.email) == email) | (func.lower(User.username) == email))
+            .order_by(User.id)
+            .limit(1)
+        )
+        if user is None or user.disabled:
+            return None
+        return Actor(name=user.username, role=Role(user.role))
+
+
+def record_oidc_sign_in(ctx: AppContext, email: str, actor: Actor | None) -> None:
+    """Audit an OIDC sign-in (once per app session), mapped to an account or refused."""
+    with ctx.session_factory() as session:
+        who = actor or Actor(name=email or "?", role=Role.FOUNDER)
+        audit.record(session, who, "auth.sign_in", target=email, outcome="ok" if actor else "denied",
+                     reason=None if actor else "no enabled account with this e-mail", detail={"method": "oidc"})
+        if actor is not None:
+            user = session.scalar(select(User).where(User.username == actor.name))
+            if user is not None:
+                user.last_login_at = datetime.now(UTC)
+        session.commit()
+
+
+def record_sign_out(ctx: AppContext, actor: Actor) -> None:
+    with ctx.session_factory() as session:
+        audit.record(session, actor, "auth.sign_out", target=actor.name)
+        session.commit()
+
+
+def _get_locked(session, username: str) -> User:
+    user = session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower())
+                          .with_for_update())
+    if user is None:
+        raise NotFound(f"No user {username!r}.")
+    return user
+
+
+def _keep_an_admin(session, user: User, verb: str) -> None:
+    """Refuse a change that would leave no enabled admin: nobody could manage accounts any more."""
+    others = session.scalar(select(func.count(User.id)).where(
+        User.role == Role.ADMIN.value, User.disabled.is_(False), User.id != user.id))
+    if not others:
+        raise Conflict(f"Cannot {verb} {user.username!r}: it is the last enabled admin. Make another admin first.")

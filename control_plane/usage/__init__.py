@@ -1,0 +1,1 @@
+"""Usage metering: per-tenant daily usage (rollup), read models, noisy-neighbour detection."""

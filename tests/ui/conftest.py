@@ -32,6 +32,10 @@ def make_app(ctx):
     """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a fresh user of that role
     (role=None: signed out). Call .run() yourself."""
 
+    import streamlit as st
+
+    st.cache_data.clear()  # cached figures are shared across sessions: never across tests
+
     def make(script: str, role: str | None = None, username: str | None = None, timeout: float = 30) -> AppTest:
         at = AppTest.from_file(str(ROOT / script), default_timeout=timeout)
         if role is not None:

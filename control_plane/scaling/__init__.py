@@ -1,0 +1,1 @@
+"""Aurora Serverless v2 capacity: the policy (pure), the job's service, and read models."""

@@ -1,0 +1,60 @@
+"""Alerts: always stored (the app shows them), also published to SNS when a topic is set.
+
+Publishing happens after the alert is committed, so a slow or failing SNS never holds a catalog
+transaction open or loses the alert; the row records whether publishing worked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from control_plane.aws import sns
+from control_plane.context import AppContext
+from control_plane.db.models import Alert
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    kind: str  # incident_opened | incident_resolved | burn_rate
+    severity: str  # critical | warning | info
+    message: str
+    target: str | None = None
+    tenant_slug: str | None = None
+
+
+def add(session: Session, alerts: list[NewAlert]) -> list[Alert]:
+    rows = [Alert(kind=a.kind, severity=a.severity, target=a.target, tenant_slug=a.tenant_slug, message=a.message)
+            for a in alerts]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def publish_pending(ctx: AppContext, alert_ids: list[int]) -> int:
+    """Publish the given committed alerts; returns how many were published."""
+    topic = ctx.settings.sns_topic_arn
+    if not topic or not alert_ids:
+        return 0
+    client = ctx.aws.client("sns")
+    published = 0
+    with ctx.session_factory() as session:
+        for alert in session.scalars(select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id)):
+            subject = f"[{alert.severity.upper()}] {alert.kind.replace('_', ' ')}: {alert.target or 'platform'}"
+            try:
+                error = sns.publish(client, topic, subject, alert.message)
+            except Exception as exc:  # a broken client must not lose the alert or stop the sweep
+                error = f"SNS publish failed: {type(exc).__name__}: {exc}"[:500]
+            session.execute(update(Alert).where(Alert.id == alert.id)
+                            .values(published=error is None, publish_error=error))
+            if error:
+                log.warning("alert %s not published: %s", alert.id, error)
+            else:
+                published += 1
+        session.commit()
+    return published

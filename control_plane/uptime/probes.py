@@ -1,0 +1,114 @@
+"""Probes: a tenant's schema through its own role, a tenant's HTTP endpoint, a cluster's
+database, an Aurora cluster's status. A probe never raises; it returns what it saw."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from control_plane.adapters.tenant_context import tenant_transaction
+from control_plane.aws.errors import AWS_FAILURES, translate
+
+ERROR_MAX = 300
+
+
+@dataclass(frozen=True)
+class Outcome:
+    checked_at: datetime
+    ok: bool
+    latency_ms: float | None
+    error: str | None = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__)[:ERROR_MAX]
+
+
+def _timed(check: Callable[[], str | None], now: Callable[[], datetime]) -> Outcome:
+    started_at = now()
+    t0 = time.perf_counter()
+    error = check()
+    latency = round((time.perf_counter() - t0) * 1000, 2)
+    return Outcome(started_at, error is None, latency, error)
+
+
+def probe_schema(pool: ConnectionPool, slug: str, timeout_s: float,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcome:
+    """Reach the tenant's tables as the tenant's role, with a short statement timeout. The wait
+    for a pooled connection is not the tenant's latency, so it is not timed."""
+    try:
+        with pool.connection(timeout=max(30.0, timeout_s)) as conn:
+            def check() -> str | None:
+                try:
+                    with tenant_transaction(conn, slug, statement_timeout_ms=int(timeout_s * 1000)) as c:
+                        c.execute("SELECT 1 FROM users LIMIT 1").fetchall()
+                except psycopg.errors.QueryCanceled:
+                    return f"no answer within {timeout_s:g}s (statement timeout)"
+                except psycopg.Error as exc:
+                    return _first_line(exc)
+                return None
+
+            return _timed(check, now)
+    except PoolTimeout as exc:
+        return Outcome(now(), False, None, f"no database connection available: {_first_line(exc)}")
+    except psycopg.Error as exc:
+        return Outcome(now(), False, None, _first_line(exc))
+
+
+def probe_database(pool: ConnectionPool, timeout_s: float,
+                   now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcome:
+    def check() -> str | None:
+        try:
+            with pool.connection(timeout=timeout_s) as conn:
+                conn.execute("SELECT 1").fetchone()
+        except PoolTimeout:
+            return f"no connection within {timeout_s:g}s"
+        except psycopg.Error as exc:
+            return _first_line(exc)
+        return None
+
+    return _timed(check, now)
+
+
+def http_client(timeout_s: float, concurrency: int) -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False,
+                        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+                        headers={"User-Agent": "control-plane-health-check/1"})
+
+
+def probe_http(client: httpx.Client, url: str, timeout_s: float,
+               now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcome:
+    """Up when the endpoint answers below 400 within the timeout (redirects count as up)."""
+    def check() -> str | None:
+        try:
+            response = client.get(url)
+        except httpx.TimeoutException:
+            return f"no answer within {timeout_s:g}s"
+        except httpx.HTTPError as exc:
+            return _first_line(exc)
+        if response.status_code >= 400:
+            return f"HTTP {response.status_code}"
+        return None
+
+    return _timed(check, now)
+
+
+def aurora_statuses(rds: Any, cluster_ids: list[str]) -> dict[str, str] | str:
+    """Status per Aurora cluster id (absent: not found), or the error that stopped the call."""
+    from control_plane.aws.rds import AuroraAdapter
+
+    try:
+        found = AuroraAdapter(rds).describe_many(cluster_ids)
+    except AWS_FAILURES as exc:
+        return str(translate(exc, "RDS describe_db_clusters"))
+    except Exception as exc:  # the probe reports; it never stops the sweep
+        return _first_line(exc)
+    return {cid: scaling.status for cid, scaling in found.items()}

@@ -1,0 +1,150 @@
+"""Hourly and daily roll-ups of raw checks, and pruning of raw checks past retention.
+
+Invariants the readers (windows.py) rely on:
+- raw checks exist for every instant at or after mark `raw_since`;
+- an hourly roll-up exists for every hour with checks that ends at or before `hour_complete`, and
+  equals what the raw checks of that hour (outside maintenance) say while they exist;
+- a daily roll-up is the sum of its day's hourly roll-ups, for every day ending by `day_complete`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from control_plane.uptime.store import (
+    MARK_DAY_COMPLETE,
+    MARK_HOUR_COMPLETE,
+    MARK_RAW_SINCE,
+    not_in_maintenance,
+    read_marks,
+    write_mark,
+)
+from control_plane.uptime.windows import DAY, HOUR, floor_day, floor_hour
+
+OVERLAP = timedelta(hours=2)  # late checks (a slow sweep, a clock step) land in recent hours
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    hours: int
+    days: int
+    pruned: int
+
+    def summary(self) -> str:
+        return f"rolled up {self.hours} hourly and {self.days} daily buckets; pruned {self.pruned} raw checks"
+
+
+def reroll_hours(session: Session, start: datetime, end: datetime) -> int:
+    """Recompute the hourly roll-ups of [floor_hour(start), end) from raw checks (which must exist)."""
+    start = floor_hour(start)
+    if end <= start:
+        return 0
+    params = {"a": start, "b": end}
+    session.execute(text("DELETE FROM control_plane.check_rollups WHERE granularity = 'hour' "
+                         "AND bucket_start >= :a AND bucket_start < :b"), params)
+    return session.execute(text(f"""
+        INSERT INTO control_plane.check_rollups (target, granularity, bucket_start, tenant_slug, checks, ok,
+                                                 p95_latency_ms)
+        SELECT c.target, 'hour', date_trunc('hour', c.checked_at, 'UTC'), max(c.tenant_slug), count(*),
+               count(*) FILTER (WHERE c.ok), percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms)
+          FROM control_plane.check_results c
+         WHERE c.checked_at >= :a AND c.checked_at < :b AND {not_in_maintenance('c')}
+         GROUP BY 1, 3"""), params).rowcount
+
+
+def merge_hours(session: Session, start: datetime, end: datetime) -> int:
+    """Fold raw checks older than `raw_since` (an import of old history) into the hourly roll-ups
+    they belong to, then drop them: counts add up; the p95 keeps the larger of the two."""
+    params = {"a": start, "b": end}
+    merged = session.execute(text(f"""
+        INSERT INTO control_plane.check_rollups AS r (target, granularity, bucket_start, tenant_slug, checks, ok,
+                                                      p95_latency_ms)
+        SELECT c.target, 'hour', date_trunc('hour', c.checked_at, 'UTC'), max(c.tenant_slug), count(*),
+               count(*) FILTER (WHERE c.ok), percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms)
+          FROM control_plane.check_results c
+         WHERE c.checked_at >= :a AND c.checked_at < :b AND {not_in_maintenance('c')}
+         GROUP BY 1, 3
+        ON CONFLICT (target, granularity, bucket_start) DO UPDATE
+           SET checks = r.checks + excluded.checks, ok = r.ok + excluded.ok,
+               p95_latency_ms = GREATEST(r.p95_latency_ms, excluded.p95_latency_ms)"""), params).rowcount
+    session.execute(text("DELETE FROM control_plane.check_results WHERE checked_at >= :a AND checked_at < :b"),
+                    params)
+    return merged
+
+
+def reroll_days(session: Session, start: datetime, end: datetime) -> int:
+    """Recompute the daily roll-ups of [floor_day(start), end) from the hourly ones."""
+    start = floor_day(start)
+    if end <= start:
+        return 0
+    params = {"a": start, "b": end}
+    session.execute(text("DELETE FROM control_plane.check_rollups WHERE granularity = 'day' "
+                         "AND bucket_start >= :a AND bucket_start < :b"), params)
+    return session.execute(text("""
+        INSERT INTO control_plane.check_rollups (target, granularity, bucket_start, tenant_slug, checks, ok,
+                                                 p95_latency_ms)
+        SELECT target, 'day', date_trunc('day', bucket_start, 'UTC'), max(tenant_slug), sum(checks), sum(ok),
+               percentile_disc(0.95) WITHIN GROUP (ORDER BY p95_latency_ms)
+          FROM control_plane.check_rollups
+         WHERE granularity = 'hour' AND bucket_start >= :a AND bucket_start < :b
+         GROUP BY 1, 3"""), params).rowcount
+
+
+def refresh_range(session: Session, start: datetime, end: datetime) -> None:
+    """After raw checks of [start, end) changed (import, maintenance declared): make the roll-ups
+    that are already complete agree again."""
+    marks = read_marks(session)
+    if marks.hour_complete is None:
+        return  # nothing rolled up yet; the next roll-up sees everything
+    old_end = min(end, marks.raw_since) if marks.raw_since else None
+    if old_end is not None and start < old_end:
+        merge_hours(session, start, old_end)
+    fresh_start = max(start, marks.raw_since) if marks.raw_since else start
+    fresh_end = min(floor_hour(end) + HOUR, marks.hour_complete)
+    if fresh_start < fresh_end:
+        reroll_hours(session, fresh_start, fresh_end)
+    if marks.day_complete is not None:
+        day_end = min(floor_day(end) + DAY, marks.day_complete)
+        reroll_days(session, start, day_end)
+
+
+def roll_up(session: Session, now: datetime, retention: timedelta) -> RollupResult:
+    """The check_rollup job's work: complete hours and days up to `now`, prune raw checks older
+    than `retention`. Idempotent; safe to run as often as wanted."""
+    marks = read_marks(session)
+    hour_end = floor_hour(now)
+    if marks.hour_complete is not None:
+        hour_start = marks.hour_complete - OVERLAP
+    else:
+        earliest = session.execute(text("SELECT min(checked_at) FROM control_plane.check_results")).scalar()
+        hour_start = floor_hour(earliest) if earliest else hour_end
+    if marks.raw_since is not None:
+        hour_start = max(hour_start, marks.raw_since)
+    hours = reroll_hours(session, hour_start, hour_end) if hour_start < hour_end else 0
+    write_mark(session, MARK_HOUR_COMPLETE, hour_end)
+
+    day_end = floor_day(hour_end)
+    if marks.day_complete is not None:
+        day_start = marks.day_complete - DAY
+    else:
+        earliest = session.execute(text(
+            "SELECT min(bucket_start) FROM control_plane.check_rollups WHERE granularity = 'hour'")).scalar()
+        day_start = floor_day(earliest) if earliest else day_end
+    days = reroll_days(session, day_start, day_end) if day_start < day_end else 0
+    write_mark(session, MARK_DAY_COMPLETE, day_end)
+
+    cutoff = min(floor_hour(now - retention), hour_end)
+    pruned = 0
+    if marks.raw_since is None or cutoff > marks.raw_since:
+        pruned = session.execute(text("DELETE FROM control_plane.check_results WHERE checked_at < :cutoff"),
+                                 {"cutoff": cutoff}).rowcount
+        write_mark(session, MARK_RAW_SINCE, cutoff)
+    return RollupResult(hours=hours, days=days, pruned=pruned)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,203 @@
+"""Tenants page: list, search, filters, detail, and every action's effect in the catalog, per role."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from control_plane.db.models import AuditEntry, Tenant
+from tests.factories import make_tenant
+
+PAGE = "pages/tenants.py"
+
+
+def _tenant(ctx, slug):
+    with ctx.session_factory() as s:
+        return s.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def _audit(ctx, action):
+    with ctx.session_factory() as s:
+        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+@pytest.mark.parametrize("role", ["founder", "support", "oncall", "admin"])
+def test_every_role_sees_the_list(make_app, ctx, new_slug, role):
+    slug = new_slug("lst")
+    make_tenant(ctx, slug, name="Listed Co")
+    at = make_app(PAGE, role=role).run()
+    assert not at.exception
+    assert at.title[0].value == "Tenants"
+    assert slug in at.dataframe[0].value["slug"].tolist()
+    provision_shown = any(e.label == "Provision a new tenant" for e in at.expander)
+    assert provision_shown == (role in ("support", "admin"))
+
+
+def test_search_matches_slug_name_and_owner_email(make_app, ctx, new_slug):
+    a, b = new_slug("srch"), new_slug("srch")
+    make_tenant(ctx, a, name="Zebra Analytics", owner_email="ops@zebra.example")
+    make_tenant(ctx, b, name="Other Works", owner_email="boss@other.example")
+    at = make_app(PAGE, role="support").run()
+    for query, expected in (("zebra an", a), ("BOSS@other", b), (b, b)):
+        at.text_input(key="q").input(query).run()
+        assert at.dataframe[0].value["slug"].tolist() == [expected], query
+    at.text_input(key="q").input("nothing-like-this").run()
+    assert not at.dataframe
+    assert "No tenant matches" in at.info[0].value
+
+
+def test_status_filter_and_csv(make_app, ctx, new_slug, admin):
+    from control_plane.services import tenants
+
+    a, b = new_slug("flt"), new_slug("flt")
+    make_tenant(ctx, a)
+    make_tenant(ctx, b)
+    tenants.suspend(ctx, admin, b, "unpaid")
+    at = make_app(PAGE, role="founder").run()
+    at.selectbox(key="status").select("suspended").run()
+    assert at.dataframe[0].value["slug"].tolist() == [b]
+    assert at.get("download_button")
+
+
+def test_empty_catalog_shows_empty_state(make_app):
+    at = make_app(PAGE, role="support").run()
+    assert "No tenants yet" in at.info[0].value
+
+
+def test_support_provisions_through_the_form(make_app, ctx, new_slug):
+    slug = new_slug("prov")
+    at = make_app(PAGE, role="support").run()
+    at.text_input(key="new_slug").input(slug)
+    at.text_input(key="new_name").input("Provisioned Ltd")
+    at.selectbox(key="new_plan").select("business")
+    at.text_input(key="new_owner").input("Owner@Prov.example")
+    at.button(key="FormSubmitter:provision-Provision").click().run()
+    assert not at.exception, at.exception
+    row = _tenant(ctx, slug)
+    assert row is not None and row.status == "active" and row.plan_code == "business"
+    assert row.owner_email == "owner@prov.example"
+    assert at.query_params["tenant"] == [slug] or at.query_params["tenant"] == slug
+    assert "provisioned" in at.success[0].value
+    assert at.title[0].value == "Provisioned Ltd"
+
+
+def test_provision_validation_messages_sit_next_to_fields(make_app, ctx):
+    at = make_app(PAGE, role="support").run()
+    at.text_input(key="new_slug").input("Bad Slug")
+    at.text_input(key="new_owner").input("not-an-email")
+    at.button(key="FormSubmitter:provision-Provision").click().run()
+    errors = [e.value for e in at.error]
+    assert any("Invalid slug" in e for e in errors)
+    assert any("company name is required" in e for e in errors)
+    assert any("not an e-mail" in e for e in errors)
+    with ctx.session_factory() as s:
+        assert s.scalar(select(Tenant)) is None
+
+
+def test_provision_existing_slug_says_so(make_app, ctx, new_slug):
+    slug = new_slug("dup")
+    make_tenant(ctx, slug)
+    at = make_app(PAGE, role="support").run()
+    at.text_input(key="new_slug").input(slug)
+    at.text_input(key="new_name").input("Again")
+    at.button(key="FormSubmitter:provision-Provision").click().run()
+    assert any("already exists" in e.value for e in at.error)
+
+
+def _detail(make_app, slug, role):
+    at = make_app(PAGE, role=role)
+    at.query_params["tenant"] = slug
+    return at.run()
+
+
+def test_detail_shows_tenant_and_audit_trail(make_app, ctx, new_slug):
+    slug = new_slug("det")
+    make_tenant(ctx, slug, name="Detail GmbH")
+    at = _detail(make_app, slug, "founder")
+    assert not at.exception
+    assert at.title[0].value == "Detail GmbH"
+    assert [m.value for m in at.metric][:3] == ["active", "team", "default"]
+    trail = at.dataframe[-1].value
+    assert "tenant.provision" in trail["action"].tolist()
+    # founders read only: no action forms
+    assert not any(e.label in ("Suspend", "Change plan") for e in at.expander)
+
+
+def test_unknown_tenant_is_explained(make_app):
+    at = _detail(make_app, "no_such_tenant", "support")
+    assert "No tenant 'no_such_tenant'" in at.error[0].value
+
+
+def test_support_suspends_with_reason_and_confirmation(make_app, ctx, new_slug):
+    slug = new_slug("sus")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, "support")
+    submit = f"FormSubmitter:suspend_{slug}-Suspend tenant"
+    at.button(key=submit).click().run()
+    assert any("Give a reason" in e.value for e in at.error)
+    at.text_area(key=f"suspend_reason_{slug}").input("chargeback")
+    at.button(key=submit).click().run()
+    assert any("Tick the confirmation" in e.value for e in at.error)
+    assert _tenant(ctx, slug).status == "active"
+    at.checkbox(key=f"suspend_confirm_{slug}").check()
+    at.button(key=submit).click().run()
+    row = _tenant(ctx, slug)
+    assert row.status == "suspended" and row.status_reason == "chargeback"
+    assert "suspended" in at.success[0].value
+    entry = _audit(ctx, "tenant.suspend")[0]
+    assert entry.actor == "support-user" and entry.reason == "chargeback"
+
+
+def test_support_resumes(make_app, ctx, new_slug, admin):
+    from control_plane.services import tenants
+
+    slug = new_slug("res")
+    make_tenant(ctx, slug)
+    tenants.suspend(ctx, admin, slug, "unpaid")
+    at = _detail(make_app, slug, "support")
+    at.button(key=f"FormSubmitter:resume_{slug}-Resume tenant").click().run()
+    assert _tenant(ctx, slug).status == "active"
+    assert _audit(ctx, "tenant.resume")[0].actor == "support-user"
+
+
+def test_support_changes_plan_after_confirming(make_app, ctx, new_slug):
+    slug = new_slug("pln")
+    make_tenant(ctx, slug, plan="team")
+    at = _detail(make_app, slug, "support")
+    at.selectbox(key=f"plan_new_{slug}").select("enterprise")
+    at.button(key=f"FormSubmitter:plan_{slug}-Change plan").click().run()
+    assert _tenant(ctx, slug).plan_code == "team"
+    at.checkbox(key=f"plan_confirm_{slug}").check()
+    at.button(key=f"FormSubmitter:plan_{slug}-Change plan").click().run()
+    assert _tenant(ctx, slug).plan_code == "enterprise"
+
+
+def test_support_requests_archive_and_sees_the_service_answer(make_app, ctx, new_slug):
+    slug = new_slug("arq")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, "support")
+    assert not any(e.label == "Archive" for e in at.expander)  # admin only
+    at.text_area(key=f"archive_reason_{slug}").input("customer left")
+    at.checkbox(key=f"archive_confirm_{slug}").check()
+    at.button(key=f"FormSubmitter:request_archive_{slug}-Request archive").click().run()
+    assert not at.exception
+    # Either the request went through (flash) or the service said why not; never a traceback.
+    assert at.success or at.error
+
+
+def test_admin_archive_needs_the_slug_typed(make_app, ctx, new_slug):
+    slug = new_slug("arc")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, "admin")
+    at.button(key=f"FormSubmitter:archive_{slug}-Archive tenant").click().run()
+    assert any(f"Type the slug {slug}" in e.value for e in at.error)
+    assert _tenant(ctx, slug).status == "active"
+
+
+@pytest.mark.parametrize("role", ["founder", "oncall"])
+def test_read_only_roles_get_no_actions(make_app, ctx, new_slug, role):
+    slug = new_slug("ro")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, role)
+    assert not at.exception
+    assert not at.get("form")

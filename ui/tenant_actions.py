@@ -1,0 +1,131 @@
+"""Actions on one tenant, each shown only to roles that may take it and only when the tenant's
+status allows it. Destructive ones need a ticked confirmation; suspend and archive requests need
+a reason. The services check permissions again and audit every attempt."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.services import archive as archive_service
+from control_plane.services import tenants as tenant_service
+from control_plane.services.tenants import TenantView
+from ui.feedback import attempt, flash
+
+CHANGEABLE = ("active", "suspended")
+
+
+def available(actor: Actor, tenant: TenantView) -> bool:
+    return any(actor.can(p) for p in (
+        Permission.TENANTS_SUSPEND, Permission.TENANTS_RESUME, Permission.TENANTS_CHANGE_PLAN,
+        Permission.TENANTS_REQUEST_ARCHIVE, Permission.TENANTS_ARCHIVE, Permission.TENANTS_RESTORE))
+
+
+def render_actions(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    forms = []
+    if actor.can(Permission.TENANTS_SUSPEND) and tenant.status == "active":
+        forms.append(_suspend)
+    if actor.can(Permission.TENANTS_RESUME) and tenant.status == "suspended":
+        forms.append(_resume)
+    if actor.can(Permission.TENANTS_CHANGE_PLAN) and tenant.status in CHANGEABLE:
+        forms.append(_change_plan)
+    if tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_ARCHIVE):
+        forms.append(_archive)
+    elif tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_REQUEST_ARCHIVE):
+        forms.append(_request_archive)
+    if actor.can(Permission.TENANTS_RESTORE) and tenant.status == "archived":
+        forms.append(_restore)
+    for form in forms:
+        form(ctx, actor, tenant)
+    if not forms:
+        st.caption(f"No action applies to a tenant that is {tenant.status}.")
+
+
+def _done(message: str) -> None:
+    flash(message)
+    st.rerun()
+
+
+def _suspend(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    with st.expander("Suspend", icon=":material/pause_circle:"), st.form(f"suspend_{tenant.slug}"):
+        st.caption("The tenant's role loses access to its schema; every row is kept. Resume gives it back.")
+        reason = st.text_area("Reason (required, goes to the audit log)", key=f"suspend_reason_{tenant.slug}",
+                              height=68)
+        reason_msg = st.empty()
+        confirm = st.checkbox(f"Yes, suspend {tenant.slug} now", key=f"suspend_confirm_{tenant.slug}")
+        confirm_msg = st.empty()
+        if st.form_submit_button("Suspend tenant", type="primary"):
+            if not reason.strip():
+                reason_msg.error("Give a reason: support and the audit log rely on it.")
+            elif not confirm:
+                confirm_msg.error("Tick the confirmation to suspend.")
+            elif attempt("Suspending…", lambda: tenant_service.suspend(ctx, actor, tenant.slug, reason)):
+                _done(f"Tenant {tenant.slug} suspended.")
+
+
+def _resume(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    with st.expander("Resume", icon=":material/play_circle:", expanded=True), st.form(f"resume_{tenant.slug}"):
+        st.caption(f"Suspended because: {tenant.status_reason or 'no reason recorded'}.")
+        note = st.text_input("Note (optional)", key=f"resume_note_{tenant.slug}")
+        if st.form_submit_button("Resume tenant", type="primary") and attempt(
+                "Resuming…", lambda: tenant_service.resume(ctx, actor, tenant.slug, note.strip() or None)):
+            _done(f"Tenant {tenant.slug} resumed.")
+
+
+def _change_plan(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    plans = [p for p in tenant_service.plan_codes(ctx) if p != tenant.plan]
+    with st.expander("Change plan", icon=":material/swap_vert:"), st.form(f"plan_{tenant.slug}"):
+        new_plan = st.selectbox(f"New plan (now {tenant.plan})", plans, key=f"plan_new_{tenant.slug}")
+        reason = st.text_input("Reason (optional)", key=f"plan_reason_{tenant.slug}")
+        confirm = st.checkbox("Confirm the plan change (billing follows from today)", key=f"plan_confirm_{tenant.slug}")
+        confirm_msg = st.empty()
+        if st.form_submit_button("Change plan", type="primary"):
+            if not confirm:
+                confirm_msg.error("Tick the confirmation to change the plan.")
+            elif attempt("Changing plan…",
+                         lambda: tenant_service.set_plan(ctx, actor, tenant.slug, new_plan, reason.strip() or None)):
+                _done(f"Tenant {tenant.slug} moved from {tenant.plan} to {new_plan}.")
+
+
+def _request_archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    with st.expander("Request archive", icon=":material/inventory_2:"), st.form(f"request_archive_{tenant.slug}"):
+        st.caption("An admin archives the tenant (dump to S3, verified, then dropped) after reviewing the request.")
+        reason = st.text_area("Reason (required)", key=f"archive_reason_{tenant.slug}", height=68)
+        reason_msg = st.empty()
+        confirm = st.checkbox(f"Yes, request the archive of {tenant.slug}", key=f"archive_confirm_{tenant.slug}")
+        confirm_msg = st.empty()
+        if st.form_submit_button("Request archive"):
+            if not reason.strip():
+                reason_msg.error("Give a reason for the archive request.")
+            elif not confirm:
+                confirm_msg.error("Tick the confirmation to send the request.")
+            elif attempt("Sending request…",
+                         lambda: archive_service.request_archive(ctx, actor, tenant.slug, reason.strip()),
+                         where=confirm_msg):
+                _done(f"Archive of {tenant.slug} requested; an admin will review it.")
+
+
+def _archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    with st.expander("Archive", icon=":material/inventory_2:"), st.form(f"archive_{tenant.slug}"):
+        st.caption("Dumps the schema to S3, verifies the dump, then drops schema and role. Restore brings it back.")
+        typed = st.text_input(f"Type {tenant.slug} to confirm", key=f"archive_typed_{tenant.slug}")
+        confirm_msg = st.empty()
+        if st.form_submit_button("Archive tenant", type="primary"):
+            if typed.strip() != tenant.slug:
+                confirm_msg.error(f"Type the slug {tenant.slug} exactly to archive.")
+            elif attempt("Archiving (dump, verify, drop)…",
+                         lambda: archive_service.archive_tenant(ctx, actor, tenant.slug), where=confirm_msg):
+                _done(f"Tenant {tenant.slug} archived.")
+
+
+def _restore(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    with st.expander("Restore", icon=":material/unarchive:", expanded=True), st.form(f"restore_{tenant.slug}"):
+        confirm = st.checkbox(f"Yes, restore {tenant.slug} from its archive", key=f"restore_confirm_{tenant.slug}")
+        confirm_msg = st.empty()
+        if st.form_submit_button("Restore tenant", type="primary"):
+            if not confirm:
+                confirm_msg.error("Tick the confirmation to restore.")
+            elif attempt("Restoring from the archive…",
+                         lambda: archive_service.restore_tenant(ctx, actor, tenant.slug), where=confirm_msg):
+                _done(f"Tenant {tenant.slug} restored.")

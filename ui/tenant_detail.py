@@ -1,0 +1,127 @@
+"""One tenant: status, plan, schema, cluster, usage sparklines, recent health, full audit trail,
+and the actions the role may take."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from control_plane.auth.permissions import Actor
+from control_plane.context import AppContext
+from control_plane.errors import ControlPlaneError, NotFound
+from control_plane.services import audit_queries
+from control_plane.services import tenants as tenant_service
+from control_plane.uptime import summary as uptime_summary
+from control_plane.usage import queries as usage_queries
+from ui.feedback import csv_download
+from ui.formatting import when
+from ui.tenant_actions import available, render_actions
+
+STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blue", "archiving": "violet",
+                  "archived": "gray", "purged": "red"}
+
+
+def close_tenant() -> None:
+    st.query_params.pop("tenant", None)
+
+
+def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
+    st.button("All tenants", icon=":material/arrow_back:", on_click=close_tenant, key="back_to_list",
+              type="tertiary")
+    try:
+        tenant = tenant_service.show(ctx, actor, slug)
+    except NotFound:
+        st.error(f"No tenant {slug!r}: it may have been purged, or the link has a typo.")
+        return
+    except ControlPlaneError as exc:
+        st.error(str(exc))
+        return
+    st.title(tenant.name)
+    badges = f":{STATUS_COLOURS.get(tenant.status, 'gray')}-badge[{tenant.status}] `{tenant.slug}`"
+    st.markdown(badges + (" :orange-badge[demo data]" if tenant.is_demo else ""))
+    if tenant.status == "suspended":
+        st.warning(f"Suspended: {tenant.status_reason or 'no reason recorded'}", icon=":material/pause_circle:")
+
+    cols = st.columns(4)
+    cols[0].metric("Status", tenant.status, border=True)
+    cols[1].metric("Plan", tenant.plan, border=True)
+    cols[2].metric("Cluster", tenant.cluster, border=True)
+    cols[3].metric("Created", when(tenant.created_at), border=True)
+
+    main, side = st.columns([2, 1], gap="large") if available(actor, tenant) else (st.container(), None)
+    with main:
+        st.markdown(
+            f"**Schema** `{tenant.schema}` · **Role** `{tenant.role}` · **Template** v{tenant.template_version or '–'}"
+            f"  \n**Owner** {tenant.owner_email or '–'} · **Endpoint** {tenant.endpoint_url or '–'}"
+            f"  \n**Updated** {when(tenant.updated_at)}")
+        _usage(ctx, actor, tenant.slug)
+        _health(ctx, actor, tenant.slug)
+    if side is not None:
+        with side:
+            st.subheader("Actions")
+            render_actions(ctx, actor, tenant)
+    _audit_trail(ctx, actor, tenant.slug)
+
+
+def _usage(ctx: AppContext, actor: Actor, slug: str) -> None:
+    st.subheader("Usage, last 90 days")
+    try:
+        usage = usage_queries.tenant_daily_usage(ctx, actor, slug, days=90)
+    except ControlPlaneError as exc:
+        st.error(str(exc))
+        return
+    if usage.empty:
+        st.info("No usage recorded yet: the usage roll-up job fills this in daily.", icon=":material/bar_chart:")
+        return
+    usage = usage.sort_values("day")
+    cols = st.columns(3)
+    for col, (column, label, scale, unit) in zip(cols, [("requests", "Requests / day", 1, ""),
+                                                      ("storage_bytes", "Storage", 1 / 1024**2, " MB"),
+                                                      ("p95_latency_ms", "p95 latency", 1, " ms")], strict=True):
+        series = pd.to_numeric(usage[column], errors="coerce").astype(float) * scale
+        series = series.dropna()
+        if series.empty:
+            col.metric(label, "–", border=True)
+            continue
+        last = series.iloc[-1]
+        delta = last - series.iloc[-2] if len(series) > 1 else None
+        col.metric(label, f"{last:,.0f}{unit}", None if delta is None else f"{delta:+,.0f}{unit}",
+                   delta_color="inverse" if column == "p95_latency_ms" else "normal",
+                   chart_data=series.tolist(), chart_type="area", border=True)
+
+
+def _health(ctx: AppContext, actor: Actor, slug: str) -> None:
+    st.subheader("Recent health")
+    try:
+        checks = uptime_summary.tenant_recent_checks(ctx, actor, slug, limit=50)
+    except ControlPlaneError as exc:
+        st.error(str(exc))
+        return
+    if checks.empty:
+        st.info("No health checks recorded for this tenant yet.", icon=":material/monitor_heart:")
+        return
+    ok = int(checks["ok"].astype(bool).sum())
+    latest = checks.sort_values("checked_at").iloc[-1]
+    state = ":green-badge[up]" if bool(latest["ok"]) else ":red-badge[down]"
+    st.markdown(f"Latest check {state} at {when(pd.Timestamp(latest['checked_at']).to_pydatetime())} · "
+                f"{ok} of {len(checks)} recent checks OK")
+    st.dataframe(checks, hide_index=True, height=200, column_config={
+        "checked_at": st.column_config.DatetimeColumn("Checked", format="YYYY-MM-DD HH:mm:ss"),
+        "ok": st.column_config.CheckboxColumn("OK"), "latency_ms": st.column_config.NumberColumn("Latency ms"),
+    })
+
+
+def _audit_trail(ctx: AppContext, actor: Actor, slug: str) -> None:
+    st.subheader("Audit trail")
+    try:
+        trail = audit_queries.for_tenant(ctx, actor, slug)
+    except ControlPlaneError as exc:
+        st.error(str(exc))
+        return
+    if trail.empty:
+        st.info("Nothing recorded for this tenant yet.")
+        return
+    st.dataframe(trail[["at", "actor", "actor_role", "action", "outcome", "reason", "before", "after"]],
+                 hide_index=True, height=260,
+                 column_config={"at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss")})
+    csv_download(trail, f"audit_{slug}.csv", key=f"audit_csv_{slug}")
