@@ -1,9 +1,42 @@
-"""The scheduler inside the app process (embedded default), under the same leader lock."""
+"""The scheduler inside the app process (embedded default), under the same leader lock as the
+worker: if a separate worker is running it stays a standby, and takes over if that one dies."""
 
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
+
 from control_plane.context import AppContext
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_started: dict[str, object] = {}
 
 
 def start_in_process(ctx: AppContext) -> None:
-    """Start the scheduler in a background thread once per process (uptime/jobs area owns this)."""
+    """Start the scheduler in a background thread once per process (later calls do nothing)."""
+    from jobs.registry import JOBS
+    from jobs.worker import Worker
+
+    with _lock:
+        if "thread" in _started:
+            return
+        stop = threading.Event()
+        worker = Worker(ctx, JOBS)
+        thread = threading.Thread(target=worker.run, args=(stop,), name="jobs-in-process", daemon=True)
+        thread.start()
+        _started.update(thread=thread, stop=stop, worker=worker)
+        atexit.register(stop.set)
+        log.info("in-process scheduler started (leader election with any separate worker)")
+
+
+def stop_in_process(timeout: float = 10.0) -> None:
+    """Stop the in-process scheduler (tests; the app never needs to)."""
+    with _lock:
+        stop, thread = _started.pop("stop", None), _started.pop("thread", None)
+        _started.pop("worker", None)
+    if stop is not None:
+        stop.set()  # type: ignore[attr-defined]
+    if thread is not None:
+        thread.join(timeout)  # type: ignore[attr-defined]

@@ -54,6 +54,6 @@ if actor.can(Permission.UPTIME_READ):
         cols[2].metric("Targets down now", f"{uptime['down_now']:,}", border=True)
         link(actor, "pages/uptime.py", "Incidents, SLO and error budget")
 
-if plan_mix:
+if not plan_mix.empty:
     st.subheader("Live tenants by plan")
     st.bar_chart(plan_mix, x="plan", y="tenants", height=220)

@@ -54,7 +54,9 @@ class _Writer:
 
     def write(self, month: int, last_day: bool = False) -> None:
         first = month_index.first_day(month)
-        day = _last_day(first) if last_day else first.replace(day=self.rng.randint(1, 28))
+        self.write_on(_last_day(first) if last_day else first.replace(day=self.rng.randint(1, 28)))
+
+    def write_on(self, day: date) -> None:
         plan = self.plans[self.plan]
         price = plan.list_price * 10 if self.annual and plan.interval == "month" else plan.list_price
         interval = "year" if self.annual or plan.interval == "year" else "month"
@@ -111,10 +113,15 @@ def _history(slug: str, final_plan: str, suspended: bool, win: _Window) -> list[
         if changed:
             w.write(m, last_day=rng.random() < 0.05)
         m += 1
-    if w.plan != final_plan or w.status != ("paused" if suspended else "active"):
-        w.plan, w.status = final_plan, "paused" if suspended else "active"
-        w.write(win.now)
-    return [w.by_day[d] for d in sorted(w.by_day) if d <= win.today]
+    for day in [d for d in w.by_day if d > win.today]:  # later this month: not happened yet
+        del w.by_day[day]
+    last = w.by_day[max(w.by_day)] if w.by_day else None
+    wanted = "paused" if suspended else "active"
+    if last is None or last.plan != final_plan or last.status != wanted:
+        # Dated today, so it is the state in force now, whatever came before.
+        w.plan, w.status = final_plan, wanted
+        w.write_on(win.today)
+    return [w.by_day[d] for d in sorted(w.by_day)]
 
 
 def _former(slug: str, win: _Window) -> list[SubscriptionState]:

@@ -23,6 +23,9 @@ from control_plane.services.authorization import authorize
 
 MRR_COLUMNS = ["month", "mrr", "new", "expansion", "contraction", "churn", "reactivation", "net_new",
                "customers", "arpa"]
+# The page's monthly table: the CLI's columns first, then ARR and the rates.
+TABLE_COLUMNS = [*MRR_COLUMNS, "arr", "churned_customers", "logo_churn_pct", "gross_revenue_churn_pct",
+                 "net_revenue_churn_pct", "nrr_pct", "grr_pct"]
 MONEY_COLUMNS = {"mrr", "new", "expansion", "contraction", "churn", "reactivation", "net_new", "arpa", "arr",
                  "previous_mrr", "change", "cohort_mrr"}
 

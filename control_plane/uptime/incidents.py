@@ -35,7 +35,8 @@ class Changes:
 
 def _in_maintenance(session: Session, rows: Sequence[CheckRow]) -> set[str]:
     """Targets of `rows` whose check lies in a maintenance window."""
-    if not rows or not session.execute(text("SELECT EXISTS (SELECT 1 FROM control_plane.maintenance_windows)")).scalar():
+    any_window = text("SELECT EXISTS (SELECT 1 FROM control_plane.maintenance_windows)")
+    if not rows or not session.execute(any_window).scalar():
         return set()
     found = session.execute(text(f"""
         SELECT c.target FROM unnest(CAST(:targets AS text[]), CAST(:tenants AS text[]),

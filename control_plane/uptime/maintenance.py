@@ -83,9 +83,13 @@ def list_windows(ctx: AppContext, actor: Actor, *, include_past_days: int = 30) 
         rows = session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.ends_at >= since)
                                .order_by(MaintenanceWindow.starts_at.desc())).all()
     columns = ["id", "scope", "starts_at", "ends_at", "reason", "created_by"]
-    return pd.DataFrame([{"id": w.id, "scope": w.target or (f"tenant {w.tenant_slug}" if w.tenant_slug else "everything"),
+    return pd.DataFrame([{"id": w.id, "scope": _scope(w),
                           "starts_at": w.starts_at, "ends_at": w.ends_at, "reason": w.reason,
                           "created_by": w.created_by} for w in rows], columns=columns)
+
+
+def _scope(w: MaintenanceWindow) -> str:
+    return w.target or (f"tenant {w.tenant_slug}" if w.tenant_slug else "everything")
 
 
 def _view(w: MaintenanceWindow) -> WindowView:

@@ -24,7 +24,7 @@ class Run:
     last_error: str | None
 
 
-def detect_runs(session: Session, start: datetime, end: datetime, threshold: int,
+def detect_runs(session: Session, start: datetime, end: datetime, threshold: int, *,
                 targets: list[str] | None = None, since: datetime | None = None) -> list[Run]:
     """Incidents (runs of >= threshold failures) opening in [start, end), seen as of `end`.
     `since` bounds how far back runs are walked (None: all raw history)."""

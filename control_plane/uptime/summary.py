@@ -1,20 +1,40 @@
-"""Headline uptime figures for the Overview page (uptime area deepens this)."""
+"""Headline uptime figures for the Overview page, and a tenant's latest checks for its page."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import text
 
-from control_plane.auth.permissions import Actor
+from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.domain.slugs import validate_slug
+from control_plane.services.authorization import authorize
+from control_plane.uptime import targets, views
 
 
 def headline(ctx: AppContext, actor: Actor) -> dict[str, Any]:
     """{'uptime_30d_pct': float | None, 'open_incidents': int, 'down_now': int}"""
-    return {"uptime_30d_pct": None, "open_incidents": 0, "down_now": 0}
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.headline")
+    figures = views.fleet(ctx, actor)
+    down = views.down_now(ctx, actor)
+    uptime = figures["uptime_30d_pct"]
+    return {"uptime_30d_pct": None if uptime is None else round(uptime, 3),
+            "open_incidents": figures["open_incidents"], "down_now": len(down),
+            "budget_left_pct": figures["budget_left_pct"], "burn_rate_1h": figures["burn_rate_1h"]}
 
 
 def tenant_recent_checks(ctx: AppContext, actor: Actor, slug: str, limit: int = 100) -> pd.DataFrame:
     """Latest checks of one tenant's targets: columns target, checked_at, ok, latency_ms, error."""
-    return pd.DataFrame(columns=["target", "checked_at", "ok", "latency_ms", "error"])
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.tenant_checks", tenant_slug=slug)
+    columns = ["target", "checked_at", "ok", "latency_ms", "error"]
+    with ctx.session_factory() as session:
+        rows = session.execute(text(
+            "SELECT target, checked_at, ok, latency_ms, error FROM control_plane.check_results "
+            "WHERE target = ANY(:targets) ORDER BY checked_at DESC LIMIT :limit"),
+            {"targets": targets.tenant_targets(slug), "limit": max(1, min(limit, 10_000))}).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame["latency_ms"] = pd.to_numeric(frame["latency_ms"]).astype("float64")
+    return frame

@@ -44,8 +44,8 @@ class SweepResult:
         text = (f"{self.checks} checks in {self.seconds:.1f}s: {self.checks - self.failed} ok, {self.failed} failed; "
                 f"incidents opened {self.opened}, resolved {self.resolved}; alerts {self.alerts}")
         if self.failed_targets:
-            shown = ", ".join(self.failed_targets[:5])
-            text += f"; down: {shown}" + (f" (+{len(self.failed_targets) - 5} more)" if len(self.failed_targets) > 5 else "")
+            more = len(self.failed_targets) - 5
+            text += f"; down: {', '.join(self.failed_targets[:5])}" + (f" (+{more} more)" if more > 0 else "")
         return text
 
 

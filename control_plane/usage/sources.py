@@ -14,13 +14,13 @@ from control_plane.aws import cloudwatch
 from control_plane.aws.cloudwatch import MetricQuery
 from control_plane.domain.slugs import TENANT_PREFIX, schema_name
 
-# Row estimates: the statistics collector's live-tuple count when it has one, else the planner's
-# estimate (reltuples is -1 for a table never analysed). Sizes include indexes and TOAST.
+# Row estimates: the planner's (kept current by autovacuum's analyse), else, for a table never
+# analysed (reltuples -1), the statistics collector's live-tuple count, which can double-count rows
+# inserted and analysed by the same backend. Sizes include indexes and TOAST.
 _STORAGE_SQL = """
 SELECT n.nspname,
        COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint,
-       COALESCE(sum(CASE WHEN COALESCE(s.n_live_tup, 0) > 0 OR c.reltuples < 0 THEN COALESCE(s.n_live_tup, 0)
-                         ELSE c.reltuples END), 0)::bigint
+       COALESCE(sum(CASE WHEN c.reltuples >= 0 THEN c.reltuples ELSE COALESCE(s.n_live_tup, 0) END), 0)::bigint
   FROM pg_namespace n
   LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'm')
   LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid

@@ -67,7 +67,7 @@ def test_mutations_record_the_actor(cli, ctx, new_slug):
     assert cli("tenants", "suspend", slug, "--reason", "chargeback", "--actor", "bob")[0] == 0
     assert cli("tenants", "resume", slug, "--actor", "carol")[0] == 0
     assert cli("tenants", "set-plan", slug, "team", "--actor", "dave")[0] == 0
-    code, out, _ = cli("tenants", "show", slug, "--format", "json")
+    _, out, _ = cli("tenants", "show", slug, "--format", "json")
     assert json.loads(out)["plan"] == "team" and json.loads(out)["status"] == "active"
     with ctx.session_factory() as s:
         actors = {(a.action, a.actor) for a in s.scalars(select(AuditEntry).where(AuditEntry.tenant_slug == slug))}

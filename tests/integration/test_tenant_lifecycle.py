@@ -70,7 +70,8 @@ def test_tenant_data_plane_round_trip_and_suspend_keeps_every_row(ctx, admin, ra
     slug = new_slug()
     make_tenant(ctx, slug)
     with tenant_transaction(raw, slug) as conn:
-        conn.execute("INSERT INTO users (email, full_name) SELECT 'u' || g || '@x.io', 'U' FROM generate_series(1, 50) g")
+        conn.execute("INSERT INTO users (email, full_name) "
+                     "SELECT 'u' || g || '@x.io', 'U' FROM generate_series(1, 50) g")
         conn.execute("INSERT INTO teams (name) VALUES ('core')")
     view = tenants.suspend(ctx, admin, slug, "invoice overdue")
     assert view.status == "suspended" and view.status_reason == "invoice overdue"
@@ -114,7 +115,7 @@ def test_set_plan(ctx, admin, new_slug):
     make_tenant(ctx, slug, plan="starter")
     assert tenants.set_plan(ctx, admin, slug, "business").plan == "business"
     assert tenants.set_plan(ctx, admin, slug, "business").plan == "business"  # no-op, audited
-    with pytest.raises(InvalidInput, match="Unknown plan 'gold'.*free, starter, team, business, enterprise"):
+    with pytest.raises(InvalidInput, match=r"Unknown plan 'gold'.*free, starter, team, business, enterprise"):
         tenants.set_plan(ctx, admin, slug, "gold")
     with ctx.session_factory() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "tenant.set_plan",

@@ -1,0 +1,1 @@
+"""Tenant archives: PostgreSQL client tools (pg_dump, pg_restore, psql) and dump verification."""

@@ -1,0 +1,103 @@
+"""pg_dump / pg_restore / psql matching the server's major version.
+
+pg_dump refuses a newer server, so the tools are chosen per server: the embedded server's own
+binaries first, then the pgserver wheel's, then PATH, then /usr/lib/postgresql/*/bin (newest
+first). An exact major version match is preferred; a newer client also works.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from control_plane.errors import ConfigError, ExternalServiceError
+
+TOOLS = ("pg_dump", "pg_restore", "psql")
+
+
+def candidate_dirs(preferred: Path | None = None) -> list[Path]:
+    dirs: list[Path] = []
+    if preferred is not None:
+        dirs.append(Path(preferred))
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        dirs.append(Path(POSTGRES_BIN_PATH))
+    except ImportError:
+        pass
+    on_path = shutil.which("pg_dump")
+    if on_path:
+        dirs.append(Path(on_path).parent)
+    dirs += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_dir_version, reverse=True)]
+    unique: list[Path] = []
+    for d in dirs:
+        if d not in unique:
+            unique.append(d)
+    return unique
+
+
+def _dir_version(path: str) -> int:
+    try:
+        return int(Path(path).parent.name)
+    except ValueError:
+        return 0
+
+
+@functools.lru_cache(maxsize=64)
+def tool_major(path: Path) -> int | None:
+    try:
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return None
+    match = re.search(r"\)\s+(\d+)", out.stdout)
+    return int(match.group(1)) if match else None
+
+
+@functools.lru_cache(maxsize=32)
+def _find(name: str, server_major: int, dirs: tuple[Path, ...]) -> Path:
+    newer: list[tuple[int, Path]] = []
+    seen: list[str] = []
+    for d in dirs:
+        path = d / name
+        if not path.exists():
+            continue
+        major = tool_major(path)
+        seen.append(f"{path} ({major})")
+        if major == server_major:
+            return path
+        if major is not None and major > server_major:
+            newer.append((major, path))
+    if newer:
+        return min(newer)[1]
+    raise ConfigError(f"No {name} for PostgreSQL {server_major} found (looked at: {', '.join(seen) or 'nothing'}). "
+                      f"Install the PostgreSQL {server_major} client tools so that {name} is on PATH.")
+
+
+def find_tool(name: str, server_major: int, preferred: Path | None = None) -> Path:
+    return _find(name, server_major, tuple(candidate_dirs(preferred)))
+
+
+def connection_args(url: str) -> tuple[str, dict[str, str]]:
+    """A conninfo for the tools' --dbname without the password, which goes in PGPASSWORD instead
+    (command lines are visible to every user of the machine)."""
+    params = conninfo_to_dict(url)
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{k: str(v) for k, v in params.items()}), env
+
+
+def run(argv: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, capture_output=True, env=env, check=False)
+    if result.returncode != 0:
+        err = result.stderr.decode(errors="replace").strip().splitlines()
+        raise ExternalServiceError(f"{what} failed: {' | '.join(err[-3:]) or f'exit code {result.returncode}'}")
+    return result

@@ -1,0 +1,226 @@
+"""Read models for the on-call screens: DataFrames, one query (or a few) each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import text
+
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.errors import InvalidInput
+from control_plane.services.authorization import authorize
+from control_plane.uptime import slo, targets
+from control_plane.uptime.counts import counts
+from control_plane.uptime.report import incident_spans
+from control_plane.uptime.store import not_in_maintenance, read_marks
+from control_plane.uptime.windows import floor_day, floor_hour
+
+WINDOWS = {"24h": timedelta(hours=1 * 24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+STALE_AFTER = timedelta(minutes=15)  # a target not checked for this long is not "down now", just stale
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def down_now(ctx: AppContext, actor: Actor, now: datetime | None = None) -> pd.DataFrame:
+    """Targets whose latest check failed, with the open incident if there is one."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.down_now")
+    now = now or _now()
+    columns = ["target", "tenant", "down_since", "last_checked", "failed_checks", "last_error", "incident_id",
+               "acknowledged_by"]
+    with ctx.session_factory() as session:
+        rows = session.execute(text("""
+            WITH latest AS (
+                SELECT DISTINCT ON (target) target, tenant_slug, checked_at, ok, error
+                  FROM control_plane.check_results WHERE checked_at >= :since AND checked_at <= :now
+                 ORDER BY target, checked_at DESC)
+            SELECT l.target, l.tenant_slug, COALESCE(i.opened_at, l.checked_at), l.checked_at,
+                   COALESCE(i.failed_checks, 1), COALESCE(l.error, i.last_error), i.id, i.acknowledged_by
+              FROM latest l
+              LEFT JOIN control_plane.incidents i ON i.target = l.target AND i.resolved_at IS NULL
+             WHERE NOT l.ok ORDER BY 3"""), {"since": now - STALE_AFTER, "now": now}).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
+def uptime_table(ctx: AppContext, actor: Actor, now: datetime | None = None) -> pd.DataFrame:
+    """Per tenant (all its targets together) and per platform target: uptime over 24h/7d/30d,
+    SLO met, error budget left (30d), burn rate over the last hour, p95 latency (24h)."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.table")
+    now = now or _now()
+    settings = ctx.settings
+    frames = {}
+    with ctx.session_factory() as session:
+        marks = read_marks(session)
+        for label, span in WINDOWS.items():
+            frames[label] = counts(session, now - span, now, marks=marks, with_p95=label == "24h")
+        frames["1h"] = counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
+    keyed = {}
+    for label, raw in frames.items():
+        frame = raw.assign(scope=raw["tenant_slug"].map(lambda s: "tenant" if s else "platform"),
+                           name=raw["tenant_slug"].fillna(raw["target"]))
+        keyed[label] = frame.groupby(["scope", "name"]).agg(checks=("checks", "sum"), ok=("ok", "sum"),
+                                                            p95=("p95_latency_ms", "max"))
+    base = keyed["30d"][[]].join([keyed[k].add_prefix(f"{k}_") for k in ("24h", "7d", "30d", "1h")], how="left")
+    out = pd.DataFrame(index=base.index)
+    for label in ("24h", "7d", "30d"):
+        out[f"uptime_{label}"] = (100.0 * base[f"{label}_ok"] / base[f"{label}_checks"]).round(3)
+    out["slo_met"] = out["uptime_30d"] >= settings.slo_target * 100
+    out["budget_left_pct"] = [
+        slo.budget_left_pct(int(c), int(o), settings.slo_target) for c, o in zip(base["30d_checks"], base["30d_ok"],
+                                                                                  strict=True)]
+    out["burn_rate_1h"] = [
+        None if pd.isna(c) else slo.burn_rate(int(c), int(o), settings.slo_target)
+        for c, o in zip(base["1h_checks"], base["1h_ok"], strict=True)]
+    out["p95_latency_24h_ms"] = base["24h_p95"]
+    out["checks_30d"] = base["30d_checks"].astype("int64")
+    out = out.reset_index().sort_values(["uptime_30d", "scope", "name"], kind="stable").reset_index(drop=True)
+    out["budget_left_pct"] = pd.to_numeric(out["budget_left_pct"]).round(1)
+    out["burn_rate_1h"] = pd.to_numeric(out["burn_rate_1h"]).round(2)
+    return out
+
+
+def fleet(ctx: AppContext, actor: Actor, now: datetime | None = None) -> dict[str, float | int | None]:
+    """Whole-fleet figures for the headline: uptime and budget over 30 days, burn over 1 hour."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.fleet")
+    now = now or _now()
+    target = ctx.settings.slo_target
+    with ctx.session_factory() as session:
+        marks = read_marks(session)
+        month = counts(session, now - WINDOWS["30d"], now, marks=marks, with_p95=False)
+        hour = counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
+        open_incidents = session.execute(text(
+            "SELECT count(*) FROM control_plane.incidents WHERE resolved_at IS NULL")).scalar_one()
+    checks, ok = int(month["checks"].sum()), int(month["ok"].sum())
+    h_checks, h_ok = int(hour["checks"].sum()), int(hour["ok"].sum())
+    return {"uptime_30d_pct": slo.uptime_pct(checks, ok), "budget_left_pct": slo.budget_left_pct(checks, ok, target),
+            "burn_rate_1h": slo.burn_rate(h_checks, h_ok, target), "checks_30d": checks,
+            "targets": len(month), "open_incidents": int(open_incidents),
+            "budget_minutes": slo.budget_minutes(target)}
+
+
+def latency_table(ctx: AppContext, actor: Actor, hours: int = 24, now: datetime | None = None) -> pd.DataFrame:
+    """p95 latency per target over the last `hours`, against the latency SLO."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.latency")
+    now = now or _now()
+    with ctx.session_factory() as session:
+        frame = counts(session, now - timedelta(hours=hours), now)
+    frame = frame.rename(columns={"tenant_slug": "tenant"})
+    frame["slo_ms"] = ctx.settings.latency_slo_ms
+    frame["within_slo"] = frame["p95_latency_ms"] <= ctx.settings.latency_slo_ms
+    return frame.sort_values("p95_latency_ms", ascending=False, na_position="last").reset_index(drop=True)[
+        ["target", "tenant", "checks", "p95_latency_ms", "slo_ms", "within_slo"]]
+
+
+def incidents_frame(ctx: AppContext, actor: Actor, *, days: int = 30, open_only: bool = False,
+                    tenant: str | None = None, now: datetime | None = None) -> pd.DataFrame:
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.incidents")
+    now = now or _now()
+    params = {"since": now - timedelta(days=days), "now": now}
+    where = "(opened_at >= :since OR resolved_at IS NULL)"
+    if open_only:
+        where = "resolved_at IS NULL"
+    if tenant:
+        where += " AND tenant_slug = :tenant"
+        params["tenant"] = tenant
+    with ctx.session_factory() as session:
+        rows = session.execute(text(f"""
+            SELECT id, target, tenant_slug, opened_at, resolved_at,
+                   EXTRACT(EPOCH FROM (COALESCE(resolved_at, :now) - opened_at)) / 60.0 AS minutes,
+                   failed_checks, last_error, acknowledged_by, acknowledged_at, note
+              FROM control_plane.incidents WHERE {where} ORDER BY opened_at DESC LIMIT 1000"""), params).all()
+    columns = ["id", "target", "tenant", "opened_at", "resolved_at", "duration_min", "failed_checks", "last_error",
+               "acknowledged_by", "acknowledged_at", "note"]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame["duration_min"] = pd.to_numeric(frame["duration_min"]).astype("float64").round(1)
+    frame.insert(5, "status", frame["resolved_at"].isna().map({True: "open", False: "resolved"}))
+    return frame
+
+
+def check_history(ctx: AppContext, actor: Actor, target: str, hours: int = 24,
+                  now: datetime | None = None) -> pd.DataFrame:
+    """Points for a chart: raw checks for short spans, hourly roll-ups (plus the raw tail) for long ones.
+    Columns: at, checks, ok, uptime_pct, latency_ms, error."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.history", target=target)
+    if hours < 1 or hours > 24 * 90:
+        raise InvalidInput("Choose between 1 hour and 90 days of history.")
+    now = now or _now()
+    start = now - timedelta(hours=hours)
+    columns = ["at", "checks", "ok", "uptime_pct", "latency_ms", "error"]
+    with ctx.session_factory() as session:
+        marks = read_marks(session)
+        raw_from = start
+        rows = []
+        if hours > 48 and marks.hour_complete is not None:
+            raw_from = max(start, marks.hour_complete)
+            rows += session.execute(text("""
+                SELECT bucket_start, checks, ok, p95_latency_ms, NULL FROM control_plane.check_rollups
+                 WHERE target = :target AND granularity = 'hour' AND bucket_start >= :a AND bucket_start < :b
+                 ORDER BY bucket_start"""), {"target": target, "a": floor_hour(start), "b": raw_from}).all()
+        rows += session.execute(text(f"""
+            SELECT checked_at, 1, CASE WHEN ok THEN 1 ELSE 0 END, latency_ms, error
+              FROM control_plane.check_results c
+             WHERE target = :target AND checked_at >= :a AND checked_at <= :b AND {not_in_maintenance('c')}
+             ORDER BY checked_at"""), {"target": target, "a": raw_from, "b": now}).all()
+    frame = pd.DataFrame([(r[0], r[1], r[2], None, r[3], r[4]) for r in rows], columns=columns)
+    frame["uptime_pct"] = (100.0 * frame["ok"] / frame["checks"]).astype("float64")
+    frame["latency_ms"] = pd.to_numeric(frame["latency_ms"]).astype("float64")
+    return frame
+
+
+def target_names(ctx: AppContext, actor: Actor, days: int = 7) -> list[str]:
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.targets")
+    since = _now() - timedelta(days=days)
+    with ctx.session_factory() as session:
+        return list(session.execute(text(
+            "SELECT DISTINCT target FROM control_plane.check_rollups WHERE granularity = 'day' AND bucket_start >= :d "
+            "UNION SELECT DISTINCT target FROM control_plane.check_results WHERE checked_at >= :s ORDER BY 1"),
+            {"d": floor_day(since), "s": max(since, _now() - timedelta(hours=2))}).scalars())
+
+
+def recent_alerts(ctx: AppContext, actor: Actor, limit: int = 200) -> pd.DataFrame:
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.alerts")
+    with ctx.session_factory() as session:
+        rows = session.execute(text(
+            "SELECT at, severity, kind, target, tenant_slug, message, published, publish_error "
+            "FROM control_plane.alerts ORDER BY at DESC, id DESC LIMIT :limit"), {"limit": limit}).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["at", "severity", "kind", "target", "tenant", "message",
+                                                            "published", "publish_error"])
+
+
+def month_starts(months: int, now: datetime) -> list[datetime]:
+    first = floor_day(now).replace(day=1)
+    out = [first]
+    for _ in range(months - 1):
+        prev = (out[-1] - timedelta(days=1)).replace(day=1)
+        out.append(prev)
+    return sorted(out)
+
+
+def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: datetime | None = None) -> pd.DataFrame:
+    """Per calendar month (UTC): checks, uptime %, SLO met, incidents, downtime minutes (sum of the
+    month's incident durations, open ones counted until now) for one tenant's targets together."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla", tenant_slug=slug)
+    if not 1 <= months <= 36:
+        raise InvalidInput("Choose between 1 and 36 months.")
+    now = now or _now()
+    names = targets.tenant_targets(slug)
+    rows = []
+    with ctx.session_factory() as session:
+        marks = read_marks(session)
+        for start in month_starts(months, now):
+            end = min((start + timedelta(days=32)).replace(day=1), now)
+            frame = counts(session, start, end, targets=names, marks=marks, with_p95=False)
+            spans = incident_spans(session, start, end, ctx.settings.incident_threshold, targets=names)
+            all_spans = [s for target_spans in spans.values() for s in target_spans]
+            downtime = sum(((r or end) - o).total_seconds() for o, r in all_spans) / 60
+            checks, ok = int(frame["checks"].sum()), int(frame["ok"].sum())
+            pct = slo.uptime_pct(checks, ok)
+            rows.append({"tenant": slug, "month": start.strftime("%Y-%m"), "checks": checks,
+                         "uptime_pct": None if pct is None else round(pct, 3),
+                         "slo_met": None if pct is None else pct >= ctx.settings.slo_target * 100,
+                         "incidents": len(all_spans), "downtime_minutes": round(downtime, 1)})
+    return pd.DataFrame(rows, columns=["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents",
+                                       "downtime_minutes"])

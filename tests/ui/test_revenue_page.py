@@ -1,0 +1,138 @@
+"""The Revenue page in AppTest: who may see it, filters, downloads, links, and agreement with
+`billing mrr` to the cent."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from control_plane.cli import main
+from control_plane.revenue import importer
+from tests.factories import make_tenant
+
+PAGE = "pages/revenue.py"
+HEADER = "tenant,effective_date,plan,interval,price,seats,discount_percent,status\n"
+
+
+@pytest.fixture
+def ledger(ctx, admin, new_slug, tmp_path) -> dict[str, str]:
+    live, gone = new_slug("rev"), "ghost_gone"
+    make_tenant(ctx, live, plan="team")
+    rows = [
+        f"{live},2024-01-10,starter,month,20,3,0,active",
+        f"{live},2024-06-30,team,month,40,3,0,active",
+        f"{live},2025-03-02,team,month,40,5,0,active",
+        f"{gone},2024-02-01,starter,month,20,1,0,active",
+        f"{gone},2025-03-15,starter,month,20,1,0,canceled",
+        "annual_co,2024-03-01,business,year,1000,1,10,active",
+        "annual_co,2024-09-01,business,year,1000,1,10,past_due",
+        "trial_co,2025-01-01,team,month,40,2,0,trial",
+        "trial_co,2025-02-01,team,month,40,2,0,active",
+    ]
+    path = tmp_path / "ledger.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    importer.import_file(ctx, admin, path)
+    return {"live": live, "gone": gone}
+
+
+def open_page(make_app, role: str):
+    """Through the entry script, as a browser would: st.navigation knows every page."""
+    at = make_app("streamlit_app.py", role=role).run()
+    assert not at.exception, at.exception
+    return at.switch_page(PAGE).run()
+
+
+def _set_range(at, start: str, end: str):
+    at.select_slider(key="rev_range").set_range(start, end).run()
+    return at
+
+
+def test_support_is_refused(make_app):
+    at = make_app(PAGE, role="support").run()
+    assert not at.exception
+    assert "cannot open this page" in at.error[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_empty_ledger_has_an_explicit_empty_state(make_app):
+    at = open_page(make_app, "founder")
+    assert not at.exception
+    assert "No subscription history yet" in at.info[0].value
+
+
+def test_founder_sees_every_chart_download_and_tenant_links(make_app, ledger):
+    at = open_page(make_app, "founder")
+    assert not at.exception, at.exception
+    _set_range(at, "2025-01", "2025-03")
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) >= 6
+    downloads = {b.proto.label for b in at.get("download_button")}
+    assert {"Download mrr-2025-01-2025-03 (CSV)", "Download cohorts (CSV)", "Download mrr-by-plan (CSV)",
+            "Download movers-2025-03 (CSV)", "Download revenue-2025-01-2025-03 (CSV)"} <= downloads
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["MRR (2025-03)"] == "$363.33"   # 200 + 75 + 80 + 8.33 (annual, past_due counts)
+    assert metrics["Paying customers"] == "4"
+    links = at.get("page_link")
+    assert len(links) == 1  # the tenant no longer provisioned is listed without a link
+    assert links[0].proto.page.endswith("tenants") or "tenants" in links[0].proto.page
+    assert ledger["live"] in links[0].proto.label and "expansion" in links[0].proto.label
+    assert f"tenant={ledger['live']}" in links[0].proto.query_string
+    movers = at.dataframe(key="movers").value
+    assert set(movers["tenant"]) == {ledger["live"], ledger["gone"]}
+    assert not at.get("file_uploader")  # founders read; only admins import
+
+
+def test_page_and_billing_mrr_agree_to_the_cent(make_app, ledger, database_url, monkeypatch, capsys):
+    at = open_page(make_app, "founder")
+    _set_range(at, "2024-01", "2025-04")
+    shown = at.dataframe(key="monthly_table").value
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["billing", "mrr", "--from", "2024-01", "--to", "2025-04", "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out, parse_float=Decimal)
+    assert len(printed) == len(shown) == 16
+    for cli_row, page_row in zip(printed, shown.to_dict("records"), strict=True):
+        for column, value in cli_row.items():
+            page_value = page_row[column]
+            if isinstance(value, Decimal):
+                assert Decimal(str(page_value)).quantize(Decimal("0.01")) == value, (cli_row["month"], column)
+                assert Decimal(str(page_value)) == value
+            else:
+                assert page_value == value
+
+
+def test_plan_filter_and_range_change_the_numbers(make_app, ledger):
+    at = open_page(make_app, "founder")
+    _set_range(at, "2024-03", "2024-06")
+    everything = at.dataframe(key="monthly_table").value
+    assert list(everything["month"]) == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    at.multiselect(key="rev_plans").set_value(["starter"]).run()
+    assert not at.exception
+    starter = at.dataframe(key="monthly_table").value
+    assert [str(v) for v in starter["mrr"]] == ["80.00", "80.00", "80.00", "20.00"]
+    # The live tenant moved starter -> team on the last day of June: churn from the starter segment.
+    assert str(starter["churn"].iloc[-1]) == "-60.00"
+    assert [str(v) for v in everything["mrr"]] == ["155.00", "155.00", "155.00", "215.00"]
+
+
+def test_admin_can_import_and_edit_plans_from_the_page(make_app, ctx):
+    at = open_page(make_app, "admin")
+    assert not at.exception
+    assert at.get("file_uploader")
+    at.text_input(key="plan_code").input("team")
+    at.text_input(key="plan_price").input("45.50")
+    at.get("form_submit_button")[0].click().run() if hasattr(at.get("form_submit_button")[0], "click") else None
+    assert not at.exception
+    assert any("Saved plan team" in s.value for s in at.success)
+    from control_plane.db.models import Plan
+
+    with ctx.session_factory() as session:
+        assert session.get(Plan, "team").list_price == Decimal("45.50")
+
+
+def test_page_file_is_thin():
+    source = (Path(__file__).resolve().parents[2] / PAGE).read_text()
+    for forbidden in ("sqlalchemy", "psycopg", "boto3", "SELECT "):
+        assert forbidden not in source
