@@ -1,4 +1,9 @@
-"""Entry point: settings, sign-in, and st.navigation with only the pages the role may see."""
+"""Entry point: settings, sign-in, and st.navigation with only the pages the role may see.
+
+The menu is drawn here with st.page_link rather than by st.navigation itself: the automatic
+sidebar is switched off in .streamlit/config.toml, because on a fresh server it would list every
+file under pages/ to a signed-out visitor before this script ever ran.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,14 @@ st.set_page_config(page_title="Control Plane", page_icon=":material/hub:", layou
 ctx = context_or_stop()
 actor = current_actor()
 if actor is None:
-    navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")])
+    navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")],
+                               position="hidden")
 else:
-    sections: dict[str, list[st.Page]] = {}
-    for spec in pages_for(actor):
-        sections.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon))
-    navigation = st.navigation(sections)
+    menu = st.sidebar.container()
+    # The account block goes before st.navigation: widgets created after it belong to the page
+    # being run, and a sign-out click must not depend on which page that is.
     with st.sidebar:
+        st.divider()
         if ctx.settings.demo:
             st.badge("Demo mode", icon=":material/science:", color="orange",
                      help="Generated demo data and simulated AWS; nothing here is a real customer.")
@@ -32,4 +38,13 @@ else:
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             sign_out()
             st.rerun()
+    sections: dict[str, list[st.Page]] = {}
+    for spec in pages_for(actor):
+        sections.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon))
+    navigation = st.navigation(sections, position="hidden")
+    with menu:
+        for section, pages in sections.items():
+            st.caption(section)
+            for page in pages:
+                st.page_link(page, label=page.title, icon=page.icon)
 navigation.run()

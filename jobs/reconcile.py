@@ -1,9 +1,12 @@
-"""Job `reconcile` (not yet implemented)."""
+"""Job `reconcile` (hourly): catalog vs schemas and roles on every cluster; drift reported (job
+summary and one alert when it changes), never dropped automatically."""
 
 from __future__ import annotations
 
+from control_plane.services.reconcile import report_drift, summarise
 from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:
-    return "not implemented yet"
+    drift, _ = report_drift(context.app, context.now())
+    return summarise(drift)

@@ -100,7 +100,7 @@ def execute(ctx: AppContext, spec: JobSpec, trigger: str = "schedule", run_id: i
         try:
             summary = spec.load()(job_ctx)
             result.update(status="succeeded", summary=None if summary is None else str(summary), error=None)
-        except BaseException as exc:  # noqa: BLE001 - a job must never take the worker down
+        except BaseException as exc:  # a job must never take the worker down, whatever it raises
             result.update(status="failed", summary=None, error=_describe(exc))
         finally:
             lock.close()  # releases the job lock, however late the job ends

@@ -1,10 +1,72 @@
-"""Jobs."""
+"""Jobs: who schedules, each job's last run, failures, and "Run now"."""
 
+from datetime import timedelta
+
+import plotly.express as px
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
+from control_plane.errors import ControlPlaneError
+from control_plane.services import jobs as job_service
+from ui import uptime_cache as cache
 from ui.auth import page_guard
+from ui.context import app_context
 
 actor = page_guard(Permission.JOBS_RUN)
+ctx = app_context()
+who = (actor.name, actor.role.value)
 st.title("Jobs")
-st.info("This screen is being built.")
+
+
+@st.fragment(run_every=timedelta(seconds=30))
+def overview() -> None:
+    leader = job_service.leader(ctx, actor)
+    if leader is None:
+        st.warning("No worker holds the leader lock: nothing runs on schedule. Start one with `python -m jobs`.",
+                   icon=":material/warning:")
+    else:
+        st.caption(f"Scheduling: {leader['application_name']} (since {leader['since']:%Y-%m-%d %H:%M} UTC)")
+    table = job_service.job_table(ctx, actor)
+    failing = table[table["last_status"].isin(["failed", "timed_out"])]
+    if not failing.empty:
+        st.error(f"Last run failed: {', '.join(failing['job_id'])}", icon=":material/error:")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+overview()
+
+st.subheader("Run now")
+specs = cache.job_table(*who)
+job, button = st.columns([3, 1])
+descriptions = dict(zip(specs["job_id"], specs["description"], strict=True))
+choice = job.selectbox("Job", list(descriptions), key="jobs_run_job",
+                       format_func=lambda j: f"{j}: {descriptions[j]}")
+button.write("")
+if button.button("Run now", type="primary", key="jobs_run_now"):
+    try:
+        run_id = job_service.run_now(ctx, actor, choice)
+        st.success(f"Started {choice} (run #{run_id}); its result appears below when it finishes.")
+    except ControlPlaneError as exc:
+        st.error(str(exc))
+
+st.subheader("Runs")
+pick, state, span = st.columns(3)
+job_filter = pick.selectbox("Job", ["all", *specs["job_id"].tolist()], key="jobs_filter_job")
+status_filter = state.selectbox("Status", ["all", *job_service.STATUSES], key="jobs_filter_status")
+days = span.selectbox("Since", [1, 7, 30], index=1, format_func=lambda d: f"last {d} days", key="jobs_days")
+try:
+    runs = job_service.recent_runs(ctx, actor, job_id=None if job_filter == "all" else job_filter,
+                                   status=None if status_filter == "all" else status_filter, days=days)
+except ControlPlaneError as exc:
+    st.error(str(exc))
+    st.stop()
+if runs.empty:
+    st.info("No runs match. Jobs run only while a worker is the leader.")
+else:
+    failures = runs[runs["status"].isin(["failed", "timed_out"])]
+    st.caption(f"{len(runs)} runs, {len(failures)} failed or timed out")
+    figure = px.scatter(runs, x="started_at", y="seconds", color="status", symbol="job_id",
+                        hover_data=["summary", "error"], title="Run durations")
+    st.plotly_chart(figure, width="stretch")
+    st.dataframe(runs, hide_index=True, width="stretch")
+    st.download_button("Download CSV", runs.to_csv(index=False), "job-runs.csv", "text/csv", key="jobs_csv")

@@ -1,10 +1,88 @@
-"""Usage."""
+"""Usage: noisy-neighbour flags with what to do, top consumers, and per-tenant daily trends."""
 
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
+from control_plane.errors import ControlPlaneError
+from control_plane.usage import queries
 from ui.auth import page_guard
+from ui.aws_charts import human_bytes, usage_figure
+from ui.context import app_context
 
 actor = page_guard(Permission.USAGE_READ)
+ctx = app_context()
 st.title("Usage")
-st.info("This screen is being built.")
+if ctx.settings.demo:
+    st.caption(":orange-badge[Demo mode] Usage history is generated demo data; request metrics come from "
+               "simulated CloudWatch.")
+
+WINDOWS = {"30 days": 30, "90 days": 90, "6 months": 182, "12 months": 365, "18 months": 548}
+METRICS = {"requests": "Requests / day", "errors": "Errors / day", "storage_bytes": "Storage (bytes)",
+           "p95_latency_ms": "p95 latency (ms)", "connections": "Connections (peak)", "row_estimate": "Rows (est.)"}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _flags(_ctx, who, include_cleared):
+    return queries.noisy_flags(_ctx, who, include_cleared=include_cleared)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _top(_ctx, who, metric, days):
+    return queries.top_consumers(_ctx, who, metric=metric, days=days, limit=50)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _daily(_ctx, who, slug, days):
+    return queries.tenant_daily_usage(_ctx, who, slug, days)
+
+
+window = st.segmented_control("Window", list(WINDOWS), default="30 days", key="usage_window") or "30 days"
+days = WINDOWS[window]
+
+st.subheader("Noisy neighbours")
+show_cleared = st.toggle("Include cleared flags (last 30 days)", key="usage_show_cleared")
+flags = _flags(ctx, actor, show_cleared)
+if flags.empty:
+    st.success("No tenant is using 10× its usual load right now.", icon=":material/check_circle:")
+else:
+    open_count = int(flags["cleared_at"].isna().sum())
+    if open_count:
+        st.warning(f"{open_count} noisy-neighbour flag(s) open: usage jumped over the trailing 7-day baseline.",
+                   icon=":material/warning:")
+    for row in flags.itertuples():
+        state = "cleared" if row.cleared_at is not None and str(row.cleared_at) != "NaT" else "open"
+        with st.container(border=True):
+            st.markdown(f"**{row.slug}** · {row.metric} · **{row.factor:g}×** baseline · {state}")
+            st.caption(row.recommendation)
+
+st.subheader("Top consumers")
+metric = st.selectbox("Rank by", ["requests", "errors", "error_rate", "storage_bytes"], key="usage_rank",
+                      format_func=lambda m: {"error_rate": "Error rate"}.get(m, METRICS.get(m, m)))
+top = _top(ctx, actor, metric, days)
+if top.empty:
+    st.info("No usage recorded yet. The usage_rollup job fills this in every hour.", icon=":material/bar_chart:")
+else:
+    shown = top.assign(storage=top["storage_bytes"].map(human_bytes)).drop(columns=["storage_bytes"])
+    st.dataframe(shown, hide_index=True, width="stretch", height=320)
+    st.download_button("Download CSV", top.to_csv(index=False), file_name=f"top-consumers-{metric}-{days}d.csv",
+                       mime="text/csv", key="usage_top_csv")
+
+st.subheader("Tenant trend")
+slugs = list(top["slug"]) if not top.empty else []
+slug = st.selectbox("Tenant", slugs, key="usage_tenant", index=0 if slugs else None,
+                    placeholder="No tenants with usage yet", accept_new_options=True)
+daily = None
+if slug:
+    try:
+        daily = _daily(ctx, actor, slug, days)
+    except ControlPlaneError as exc:
+        st.error(str(exc))
+if daily is not None:
+    if daily.empty:
+        st.info(f"No usage recorded for {slug} in the last {window}.")
+    else:
+        chosen = st.segmented_control("Metric", list(METRICS), default="requests", key="usage_metric",
+                                      format_func=METRICS.get) or "requests"
+        st.plotly_chart(usage_figure(daily, chosen, METRICS[chosen]), width="stretch")
+        st.download_button("Download daily usage (CSV)", daily.to_csv(index=False),
+                           file_name=f"usage-{slug}-{days}d.csv", mime="text/csv", key="usage_daily_csv")

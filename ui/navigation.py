@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from control_plane.auth.permissions import Actor, Permission
 
@@ -43,5 +44,9 @@ def spec(path: str) -> PageSpec:
 def link(actor: Actor, path: str, label: str, query_params: dict[str, str] | None = None) -> None:
     """A link to another screen, only when this role may open it (else nothing is drawn)."""
     target = spec(path)
-    if actor.can(target.permission):
+    if not actor.can(target.permission):
+        return
+    try:
         st.page_link(path, label=label, icon=":material/arrow_forward:", query_params=query_params)
+    except StreamlitAPIException:  # page file run on its own (deep link before the entry script ran)
+        st.caption(f"{label}: open {target.title} in the menu")

@@ -88,7 +88,7 @@ def _fetch_batch(cloudwatch: Any, batch: Sequence[MetricQuery], start: datetime,
 
 
 def put_series(cloudwatch: Any, namespace: str, metric: str, dimensions: dict[str, str],
-               points: Sequence[tuple[datetime, float]], unit: str = "None") -> None:
+               points: Sequence[tuple[datetime, float]], *, unit: str = "None") -> None:
     """Publish datapoints (demo data and tests), 1,000 per call."""
     dims = [{"Name": n, "Value": v} for n, v in dimensions.items()]
     data = [{"MetricName": metric, "Dimensions": dims, "Timestamp": ts, "Value": float(v), "Unit": unit}

@@ -60,6 +60,8 @@ def translate(exc: BaseException, what: str) -> ExternalServiceError:
                                    f"AWS said: {message}")
         if code in NOT_FOUND_CODES:
             return AwsNotFound(f"{what} failed: not found ({code}). AWS said: {message}")
+        if message.lstrip().startswith("<"):  # an HTML error page: not AWS speaking (a proxy, or moto)
+            return AwsUnavailable(f"{what} failed: the endpoint answered HTTP {code} without an AWS error")
         return ExternalServiceError(f"{what} failed ({code}): {message}")
     if isinstance(exc, NoCredentialsError):
         return AwsAccessDenied(f"{what} failed: no AWS credentials found (standard boto3 credential chain).")

@@ -1,7 +1,47 @@
-"""`tenants archive SLUG` and `tenants restore SLUG` (AWS area owns this module)."""
+"""`tenants archive SLUG`, `tenants restore SLUG` and `tenants request-archive SLUG --reason R`."""
 
 from __future__ import annotations
+
+from control_plane.cli.common import actor, add_actor, add_format, context, emit
+from control_plane.services import archive as service
+
+COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
 
 
 def register_tenant_commands(commands) -> None:
     """Add the archive/restore sub-commands to the `tenants` group."""
+    p = commands.add_parser("archive", help="dump the schema to S3, verify it, then drop schema and role")
+    p.add_argument("slug")
+    add_actor(p)
+    add_format(p)
+    p.set_defaults(func=_archive)
+
+    p = commands.add_parser("restore", help="bring an archived tenant back with every row")
+    p.add_argument("slug")
+    add_actor(p)
+    add_format(p)
+    p.set_defaults(func=_restore)
+
+    p = commands.add_parser("request-archive", help="ask an admin to archive a tenant (audited)")
+    p.add_argument("slug")
+    p.add_argument("--reason", required=True)
+    add_actor(p)
+    add_format(p)
+    p.set_defaults(func=_request)
+
+
+def _emit(tenant, fmt: str) -> int:
+    emit(tenant.as_dict(), fmt, COLUMNS if fmt != "json" else None)
+    return 0
+
+
+def _archive(args) -> int:
+    return _emit(service.archive_tenant(context(), actor(args), args.slug), args.format)
+
+
+def _restore(args) -> int:
+    return _emit(service.restore_tenant(context(), actor(args), args.slug), args.format)
+
+
+def _request(args) -> int:
+    return _emit(service.request_archive(context(), actor(args), args.slug, args.reason), args.format)

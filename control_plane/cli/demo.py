@@ -7,6 +7,7 @@ import time
 
 from control_plane.cli.common import Progress, actor, add_actor, context
 from control_plane.demo.seed import DEMO_PASSWORD, MAX_TENANTS, seed_demo
+from control_plane.errors import InvalidInput
 
 
 def register(groups) -> None:
@@ -24,6 +25,12 @@ def register(groups) -> None:
 
 
 def _seed(args) -> int:
+    if not 0 <= args.tenants <= MAX_TENANTS:  # before connecting: bad input costs nothing
+        raise InvalidInput(f"--tenants must be between 0 and {MAX_TENANTS}, got {args.tenants}.")
+    if not 1 <= args.months <= 60:
+        raise InvalidInput(f"--months must be between 1 and 60, got {args.months}.")
+    if not 1 <= args.jobs <= 16:
+        raise InvalidInput("--jobs must be between 1 and 16.")
     bars: dict[str, Progress] = {}
 
     def progress(stage: str, done: int, total: int) -> None:

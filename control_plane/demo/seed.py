@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.context import AppContext
 from control_plane.demo import names
-from control_plane.errors import Conflict, InvalidInput
+from control_plane.errors import Conflict, InvalidInput, NotFound
 from control_plane.services import tenants as tenant_service
 from control_plane.services import users as user_service
 from control_plane.services.authorization import authorize
@@ -124,11 +124,14 @@ def _provision_all(ctx: AppContext, actor: Actor, specs: list[_Spec], workers: i
             return tenant_service.provision(ctx, actor, spec.slug, spec.name, spec.plan,
                                             owner_email=spec.owner_email, is_demo=True)
         except Conflict:
-            existing = tenant_service.show(ctx, actor, spec.slug)
-            if existing.is_demo:
+            try:
+                existing = tenant_service.show(ctx, actor, spec.slug)
+            except NotFound:  # the schema exists on the cluster without a catalog row (drift)
+                existing = None
+            if existing is not None and existing.is_demo:
                 return existing  # seeded by an earlier run
-            alternative = names.alternative_slug(spec.slug)
-            return tenant_service.provision(ctx, actor, alternative, spec.name, spec.plan,
+            # The slug belongs to a real tenant or to drift: leave that alone, use another.
+            return tenant_service.provision(ctx, actor, names.alternative_slug(spec.slug), spec.name, spec.plan,
                                             owner_email=spec.owner_email, is_demo=True)
 
     views: list[TenantView] = []

@@ -23,7 +23,7 @@ MARKER = "demo_seeded"
 _SEED_LOCK = 72_100_002
 
 
-def prepare_demo(ctx: AppContext, progress: Progress | None = None) -> bool:
+def prepare_demo(ctx: AppContext, progress: Progress | None = None, *, seed: int = 7) -> bool:
     """Idempotent: start the local AWS simulation and seed the demo catalog once.
     Returns True when this call seeded."""
     from control_plane.demo.aws import start_simulated_aws
@@ -37,7 +37,7 @@ def prepare_demo(ctx: AppContext, progress: Progress | None = None) -> bool:
         try:
             if is_seeded(ctx):  # another process seeded while we waited
                 return False
-            _seed(ctx, progress or _log_progress())
+            _seed(ctx, progress or _log_progress(), seed)
             return True
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SEED_LOCK})
@@ -49,13 +49,13 @@ def is_seeded(ctx: AppContext) -> bool:
         return session.scalar(select(AppMarker.name).where(AppMarker.name == MARKER)) is not None
 
 
-def _seed(ctx: AppContext, progress: Progress) -> None:
+def _seed(ctx: AppContext, progress: Progress, seed: int) -> None:
     settings = ctx.settings
     started = time.perf_counter()
     log.info("demo mode: seeding %d tenants and %d months of history (first start only)",
              settings.demo_tenants, settings.demo_months)
     result = seed_demo(ctx, system_actor("demo-seed"), tenants=settings.demo_tenants,
-                       months=settings.demo_months, accounts=True, progress=progress)
+                       months=settings.demo_months, seed=seed, accounts=True, progress=progress)
     elapsed = time.perf_counter() - started
     with ctx.session_factory() as session:
         session.add(AppMarker(name=MARKER, detail={

@@ -1,12 +1,87 @@
-"""Demo daily usage history (AWS area), seeded through that area's services."""
+"""Demo daily usage history (AWS area): months of per-tenant usage written with one COPY, two noisy
+neighbours whose requests jump today, the matching request metrics in the simulated CloudWatch, and
+a first noisy-neighbour pass so the flags show on first start.
+
+Storage history ends at each schema's real size, so the hourly rollup (which measures the real
+schemas) continues the curves instead of cutting them off."""
 
 from __future__ import annotations
 
+import math
 import random
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+from sqlalchemy import select
 
 from control_plane.context import AppContext
+from control_plane.db.models import UsageDaily
 from control_plane.services.tenants import TenantView
+from control_plane.usage.sources import database_usage
+
+# Requests per day, by plan, for a typical tenant (log-normal spread around it).
+PLAN_REQUESTS = {"free": 400, "starter": 4_000, "team": 20_000, "business": 90_000, "enterprise": 400_000}
+COLUMNS = ("tenant_slug", "day", "storage_bytes", "row_estimate", "connections", "requests", "errors",
+           "p95_latency_ms")
 
 
 def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Random) -> None:
-    """Idempotent enough for demo use: called once, after the tenants exist."""
+    """Idempotent enough for demo use: tenants that already have usage rows are left alone."""
+    today = datetime.now(UTC).date()
+    with ctx.session_factory() as session:
+        done = set(session.scalars(select(UsageDaily.tenant_slug).distinct()))
+    todo = [t for t in tenants if t.slug not in done]
+    if not todo:
+        return
+    eligible = [t for t in todo if t.plan not in ("free",) and t.status == "active"]
+    noisy = {t.slug for t in rng.sample(eligible, min(2, len(eligible)))}
+    with psycopg.connect(ctx.clusters.catalog_url, autocommit=True) as conn:
+        sizes = database_usage(conn, [t.slug for t in todo])  # demo tenants live on the catalog database
+    total_days = max(1, months * 30)
+    rows, recent = [], []
+    for tenant in todo:
+        size = sizes.get(tenant.slug)
+        history = list(_history(tenant, today, total_days, noisy=tenant.slug in noisy,
+                                storage_now=size.storage_bytes if size else 0, rng=rng))
+        rows += history
+        recent += [(tenant.slug, datetime.combine(r[1], datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+                    if r[1] < today else datetime.now(UTC) - timedelta(minutes=2), r[5], r[6], r[7])
+                   for r in history if r[1] >= today - timedelta(days=1)]
+    with psycopg.connect(ctx.clusters.catalog_url) as conn:
+        statement = f"COPY control_plane.usage_daily ({', '.join(COLUMNS)}) FROM STDIN"
+        with conn.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+
+    from control_plane.demo.aws import publish_tenant_metrics
+    from control_plane.usage.noisy import detect_noisy_neighbours
+
+    try:
+        publish_tenant_metrics(ctx, recent)
+    except Exception:  # noqa: S110 - the simulated metrics are a nicety; the history is already in
+        pass
+    detect_noisy_neighbours(ctx, datetime.now(UTC))
+
+
+def _history(tenant: TenantView, today: date, total_days: int, *, noisy: bool, storage_now: int,
+             rng: random.Random):
+    base = PLAN_REQUESTS.get(tenant.plan, 5_000) * rng.lognormvariate(0, 0.5)
+    age = rng.randint(min(30, total_days), total_days)  # tenants signed up at different times
+    growth = rng.uniform(-0.2, 1.5)  # over the whole period
+    latency = rng.uniform(35, 140)
+    suspended = tenant.status == "suspended"
+    for back in range(age - 1, -1, -1):
+        day = today - timedelta(days=back)
+        progress = 1 - back / max(age, 1)
+        weekly = 0.55 if day.weekday() >= 5 else 1.0
+        requests = base * (1 + growth * progress) * weekly * rng.uniform(0.85, 1.15)
+        if suspended and back < 10:
+            requests = 0.0
+        size = storage_now * (0.6 + 0.4 * progress) * (1 + 0.005 * math.sin(back)) if back else storage_now
+        if back == 0 and noisy:
+            requests *= rng.uniform(14, 22)
+        errors = requests * rng.uniform(0.001, 0.012)
+        p95 = latency * rng.uniform(0.85, 1.25) if requests else None
+        yield (tenant.slug, day, int(size), 0, rng.randint(0, 12) if requests else 0,
+               int(requests), int(errors), None if p95 is None else round(p95, 2))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Text, any_, bindparam, select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
@@ -29,13 +29,14 @@ TABLE_COLUMNS = [*MRR_COLUMNS, "arr", "churned_customers", "logo_churn_pct", "gr
 MONEY_COLUMNS = {"mrr", "new", "expansion", "contraction", "churn", "reactivation", "net_new", "arpa", "arr",
                  "previous_mrr", "change", "cohort_mrr"}
 
-# The last state of every (tenant, month) with changes; months as year × 12 + month − 1.
+# The last state of every (tenant, month) with changes; months as year × 12 + month − 1. Byte order
+# ("C") sorts much faster than the locale's collation, and any consistent order will do here.
 _SNAPSHOTS = """
-SELECT DISTINCT ON (tenant, month) tenant, month, plan, mrr_cents
+SELECT DISTINCT ON (tenant COLLATE "C", month) tenant, month, plan, mrr_cents
 FROM (SELECT tenant, effective_date, plan, mrr_cents,
              (extract(year FROM effective_date) * 12 + extract(month FROM effective_date) - 1)::int AS month
       FROM control_plane.subscription_changes) AS changes
-ORDER BY tenant, month, effective_date DESC
+ORDER BY tenant COLLATE "C", month, effective_date DESC
 """
 
 
@@ -154,7 +155,9 @@ def _provisioned(ctx: AppContext, slugs: list[str]) -> set[str]:
     if not slugs:
         return set()
     with ctx.session_factory() as session:
-        return set(session.scalars(select(Tenant.slug).where(Tenant.slug.in_(slugs))))
+        # One array parameter, not thousands of bound values.
+        wanted = bindparam("slugs", slugs, type_=ARRAY(Text))
+        return set(session.scalars(select(Tenant.slug).where(Tenant.slug == any_(wanted))))
 
 
 def _cell(column: str, value: Any) -> Any:

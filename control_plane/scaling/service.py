@@ -78,8 +78,9 @@ def run_capacity_pass(ctx: AppContext, now: datetime, *, dry_run: bool | None = 
         return outcomes
 
     def one(target: Target) -> Outcome:
-        outcome = _decide_and_apply(aurora, target, described.get(target.aurora_id), metrics,
-                                    last_changes.get(target.cluster_name), policy, now, dry_run)
+        outcome = _decide_and_apply(aurora, target, described.get(target.aurora_id), metrics=metrics,
+                                    last_change=last_changes.get(target.cluster_name), policy=policy, now=now,
+                                    dry_run=dry_run)
         _record(ctx, outcome)
         return outcome
 
@@ -126,7 +127,7 @@ def _first(series: list[tuple[datetime, float]]) -> float | None:
     return series[0][1] if series else None
 
 
-def _decide_and_apply(aurora: AuroraAdapter, target: Target, current: AuroraScaling | None,
+def _decide_and_apply(aurora: AuroraAdapter, target: Target, current: AuroraScaling | None, *,
                       metrics: dict[str, list[tuple[datetime, float]]], last_change: datetime | None,
                       policy: PolicyConfig, now: datetime, dry_run: bool) -> Outcome:
     if current is None:
@@ -205,7 +206,7 @@ def summarise(outcomes: list[Outcome]) -> str:
         return "no cluster has an Aurora id; nothing to do"
     counts: dict[str, int] = {}
     for o in outcomes:
-        label = o.action if o.outcome in ("applied", "skipped") and o.action == "no_change" else f"{o.action}/{o.outcome}"
+        label = "no_change" if o.action == "no_change" else f"{o.action}/{o.outcome}"
         counts[label] = counts.get(label, 0) + 1
     parts = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
     return f"{len(outcomes)} clusters: {parts}"

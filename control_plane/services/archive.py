@@ -1,21 +1,405 @@
-"""Archive and restore (AWS area owns this): pg_dump -n to S3, verify, then drop; restore back."""
+"""Archive and restore (admin only; support may request an archive).
+
+archive: active|suspended → archiving → archived
+  1. one transaction: status `archiving`, the tenant role loses its table access (so nothing is
+     written after the dump), audit entry with the previous status;
+  2. pg_dump -n of the schema (row counts taken in the dump's own snapshot) → S3, with server-side
+     encryption requested, plus a manifest (counts, sha256, versions);
+  3. verify what S3 holds: download, check the checksum, restore it into a scratch schema, compare
+     row counts per table, drop the scratch schema;
+  4. record the verified archive URI;
+  5. one transaction: lock the tables, recount (still the dumped rows?), drop schema and role,
+     status `archived`, purge date, audit entry.
+  Any failure in 2-3 puts the tenant back exactly as it was (status, access, no archive recorded)
+  and deletes the unverified objects. A crash anywhere leaves `archiving`; running archive again
+  picks up from what is recorded (verified URI or not, schema present or not).
+
+restore: archived → active — download, check the checksum, recreate the role, pg_restore in one
+  transaction, compare the counts with the manifest, grant access, status `active`. A re-run after
+  a crash finds the restored schema, checks it against the manifest and finishes.
+"""
 
 from __future__ import annotations
 
-from control_plane.auth.permissions import Actor
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from control_plane.adapters import tenant_ddl
+from control_plane.adapters.cluster_catalog import inspect_tenant
+from control_plane.archive import dumps
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.aws.s3 import ArchiveStore, parse_uri
 from control_plane.context import AppContext
-from control_plane.errors import ControlPlaneError
-from control_plane.services.tenants import TenantView
+from control_plane.db.models import AuditEntry, Cluster, Tenant
+from control_plane.domain.lifecycle import Status
+from control_plane.domain.slugs import role_name, schema_name, validate_slug
+from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, InvalidInput, NotFound
+from control_plane.services import audit
+from control_plane.services.authorization import authorize
+from control_plane.services.tenants import TenantView, view
+
+FaultHook = Callable[[str], None]
+SCRATCH_PREFIX = "cp_verify_"
 
 
-def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> None:
-    """Support asks for an archive; an admin carries it out. Audited."""
-    raise ControlPlaneError("Archive requests are not available yet.")
+class VerificationFailed(ExternalServiceError):
+    """The dump in S3 does not restore to the rows that were dumped; nothing was dropped."""
 
 
-def archive_tenant(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
-    raise ControlPlaneError("Archiving is not available yet.")
+def _no_fault(step: str) -> None:
+    return None
 
 
-def restore_tenant(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
-    raise ControlPlaneError("Restoring is not available yet.")
+@dataclass(frozen=True)
+class ArchivePlan:
+    slug: str
+    previous_status: str
+    cluster: Cluster
+    archive_uri: str | None
+    previous_updated_at: datetime | None = None  # known when this run started the archive
+
+
+# --- request ---------------------------------------------------------------------------------
+
+def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> TenantView:
+    """Support asks for an archive; an admin carries it out. Audited; changes nothing else."""
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_REQUEST_ARCHIVE, "tenant.archive.request", tenant_slug=slug)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason is required to request an archive.")
+    with ctx.session_factory() as session:
+        tenant = _get(session, slug)
+        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+            raise Conflict(f"Cannot request an archive of tenant {slug!r}: it is {tenant.status}.")
+        audit.record(session, actor, "tenant.archive.request", tenant_slug=slug, reason=reason,
+                     before={"status": tenant.status})
+        session.commit()
+        return view(tenant)
+
+
+def pending_archive_requests(ctx: AppContext, actor: Actor) -> list[dict[str, Any]]:
+    """The latest request per tenant that is still active or suspended and has seen no archive or
+    restore attempt since: newest first."""
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.archive.requests")
+    later = aliased(AuditEntry)
+    handled = (select(later.id).where(later.tenant_slug == AuditEntry.tenant_slug, later.at > AuditEntry.at,
+                                      later.action.in_(("tenant.archive.start", "tenant.archive", "tenant.restore")))
+               .exists())
+    with ctx.session_factory() as session:
+        rows = session.execute(
+            select(AuditEntry.at, AuditEntry.actor, AuditEntry.tenant_slug, AuditEntry.reason, Tenant.status)
+            .join(Tenant, Tenant.slug == AuditEntry.tenant_slug)
+            .where(AuditEntry.action == "tenant.archive.request", AuditEntry.outcome == "ok",
+                   Tenant.status.in_((Status.ACTIVE, Status.SUSPENDED)), ~handled)
+            .order_by(AuditEntry.at.desc())).all()
+    seen: set[str] = set()
+    pending = []
+    for at, who, slug, reason, status in rows:
+        if slug not in seen:
+            seen.add(slug)
+            pending.append({"at": at, "requested_by": who, "slug": slug, "reason": reason, "status": status})
+    return pending
+
+
+# --- archive ---------------------------------------------------------------------------------
+
+def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook = _no_fault) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_ARCHIVE, "tenant.archive", tenant_slug=slug)
+    plan = _start_archive(ctx, actor, slug)
+    if plan is None:
+        return show_tenant(ctx, slug)
+    fault("started")
+    store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
+    schema_present = _schema_exists(ctx, plan.cluster, slug)
+    uri = plan.archive_uri
+    if uri is None:
+        if not schema_present:
+            raise Conflict(f"Tenant {slug!r} is archiving but its schema is gone and no verified archive is "
+                           "recorded; check the audit log and the reconcile report before doing anything.")
+        try:
+            uri = _dump_upload_verify(ctx, plan, store, fault)
+        except Exception as exc:
+            _abandon(ctx, actor, plan, exc)
+            raise
+        with ctx.session_factory() as session:
+            tenant = _get(session, slug, lock=True)
+            tenant.archive_uri = uri
+            session.commit()
+        fault("verified_recorded")
+    return _finish_archive(ctx, actor, plan, uri, store, schema_present=schema_present, fault=fault)
+
+
+def _start_archive(ctx: AppContext, actor: Actor, slug: str) -> ArchivePlan | None:
+    with ctx.session_factory() as session:
+        tenant = _get(session, slug, lock=True)
+        if tenant.status == Status.ARCHIVED:
+            audit.record(session, actor, "tenant.archive", tenant_slug=slug, outcome="noop",
+                         after={"status": tenant.status, "archive_uri": tenant.archive_uri})
+            session.commit()
+            return None
+        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED, Status.ARCHIVING):
+            raise Conflict(f"Cannot archive tenant {slug!r}: it is {tenant.status}.")
+        cluster = session.get(Cluster, tenant.cluster_name)
+        if tenant.status == Status.ARCHIVING:  # an earlier run stopped half-way: carry on from there
+            return ArchivePlan(slug, _previous_status(session, slug), cluster, tenant.archive_uri)
+        previous = tenant.status
+        with _on_cluster(ctx, session, cluster) as conn:
+            if inspect_tenant(conn, slug).schema_exists:
+                conn.execute(tenant_ddl.revoke_access(slug))  # no writes after the dump
+        before_update = tenant.updated_at
+        tenant.status, tenant.updated_at, tenant.archive_uri = Status.ARCHIVING, datetime.now(UTC), None
+        audit.record(session, actor, "tenant.archive.start", tenant_slug=slug, before={"status": previous},
+                     after={"status": Status.ARCHIVING.value})
+        session.commit()
+        return ArchivePlan(slug, previous, cluster, None, before_update)
+
+
+def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, fault: FaultHook) -> str:
+    slug, schema = plan.slug, schema_name(plan.slug)
+    url = ctx.clusters.url_for(plan.cluster.url_env)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    key = f"archives/{slug}/{stamp}.dump"
+    with tempfile.TemporaryDirectory(prefix="cp-archive-") as tmp:
+        dump = dumps.dump_schema(url, schema, Path(tmp) / "tenant.dump", _bin_dir(ctx))
+        manifest = {
+            "slug": slug, "schema": schema, "cluster": plan.cluster.name, "created_at": datetime.now(UTC).isoformat(),
+            "dump_key": key, "format": "pg_dump custom", "size_bytes": dump.size_bytes, "sha256": dump.sha256,
+            "server_major": dump.server_major, "pg_dump": dump.tool, "tables": dump.counts,
+            "previous_status": plan.previous_status,
+        }
+        try:
+            store.upload_file(dump.path, key, metadata={"sha256": dump.sha256, "tenant": slug})
+            store.put_json(_manifest_key(key), manifest)
+            fault("uploaded")
+            _verify(ctx, plan, store, key, Path(tmp))
+        except Exception:
+            _delete_quietly(store, [key, _manifest_key(key)])
+            raise
+    return f"s3://{store.bucket}/{key}"
+
+
+def _verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, key: str, tmp: Path) -> None:
+    """Check what S3 holds, not the local file: download, checksum, restore as a scratch schema."""
+    manifest = store.get_json(_manifest_key(key))
+    fetched = tmp / "fetched.dump"
+    store.download_file(key, fetched)
+    if dumps.sha256_of(fetched) != manifest["sha256"]:
+        raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: the object in S3 does not match "
+                                 "the dump's checksum. Nothing was dropped.")
+    url = ctx.clusters.url_for(plan.cluster.url_env)
+    scratch = SCRATCH_PREFIX + plan.slug
+    with psycopg.connect(url, autocommit=True) as conn:
+        _drop_schema(conn, scratch)
+        try:
+            try:
+                dumps.restore_as(url, fetched, schema_name(plan.slug), scratch, _bin_dir(ctx))
+            except ExternalServiceError as exc:
+                raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: {exc}. "
+                                         "Nothing was dropped.") from exc
+            restored = dumps.table_counts(conn, scratch)
+        finally:
+            _drop_schema(conn, scratch)
+    expected = {k: int(v) for k, v in manifest["tables"].items()}
+    if restored != expected:
+        diff = ", ".join(f"{t}: dumped {expected.get(t)} restored {restored.get(t)}"
+                         for t in sorted(set(expected) | set(restored)) if expected.get(t) != restored.get(t))
+        raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: row counts differ ({diff}). "
+                                 "Nothing was dropped.")
+
+
+def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, uri: str, store: ArchiveStore, *,
+                    schema_present: bool, fault: FaultHook) -> TenantView:
+    slug = plan.slug
+    manifest = store.get_json(_manifest_key(parse_uri(uri)[1]))
+    expected = {k: int(v) for k, v in manifest["tables"].items()}
+    now = datetime.now(UTC)
+    with ctx.session_factory() as session:
+        tenant = _get(session, slug, lock=True)
+        if tenant.status != Status.ARCHIVING:
+            return view(tenant)  # a concurrent run finished it
+        with _on_cluster(ctx, session, plan.cluster) as conn:
+            if inspect_tenant(conn, slug).schema_exists:
+                _lock_tables(conn, schema_name(slug))
+                live = dumps.table_counts(conn, schema_name(slug))
+                if live != expected:
+                    raise Conflict(f"Tenant {slug!r} changed after its archive was made ({live} now vs {expected} "
+                                   "archived); nothing was dropped. Run archive again to take a fresh dump.")
+            _drop_schema_and_role(conn, slug)
+            fault("dropped")
+        tenant.status, tenant.updated_at = Status.ARCHIVED, now
+        tenant.archived_at, tenant.purge_after = now, now + timedelta(days=ctx.settings.archive_retention_days)
+        audit.record(session, actor, "tenant.archive", tenant_slug=slug,
+                     before={"status": plan.previous_status},
+                     after={"status": Status.ARCHIVED.value, "archive_uri": uri,
+                            "purge_after": tenant.purge_after.isoformat()},
+                     detail={"tables": expected, "size_bytes": manifest.get("size_bytes"),
+                             "sha256": manifest.get("sha256"), "resumed": not schema_present})
+        session.commit()
+        return view(tenant)
+
+
+def _abandon(ctx: AppContext, actor: Actor, plan: ArchivePlan, exc: BaseException) -> None:
+    """Put the tenant back as it was before the archive started."""
+    with ctx.session_factory() as session:
+        tenant = _get(session, plan.slug, lock=True)
+        if tenant.status != Status.ARCHIVING:
+            return
+        with _on_cluster(ctx, session, plan.cluster) as conn:
+            if plan.previous_status == Status.ACTIVE and inspect_tenant(conn, plan.slug).schema_exists:
+                conn.execute(tenant_ddl.grant_access(plan.slug))
+        tenant.status, tenant.archive_uri = plan.previous_status, None
+        tenant.updated_at = plan.previous_updated_at or datetime.now(UTC)
+        audit.record(session, actor, "tenant.archive", tenant_slug=plan.slug, outcome="error",
+                     before={"status": Status.ARCHIVING.value}, after={"status": plan.previous_status},
+                     detail={"error": str(exc)[:1000], "rolled_back": True})
+        session.commit()
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook = _no_fault) -> TenantView:
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_RESTORE, "tenant.restore", tenant_slug=slug)
+    with ctx.session_factory() as session:
+        tenant = _get(session, slug)
+        if tenant.status == Status.ACTIVE:
+            audit.record(session, actor, "tenant.restore", tenant_slug=slug, outcome="noop",
+                         after={"status": tenant.status})
+            session.commit()
+            return view(tenant)
+        if tenant.status != Status.ARCHIVED:
+            detail = " (its archive was deleted after the retention period)" if tenant.status == Status.PURGED else ""
+            raise Conflict(f"Cannot restore tenant {slug!r}: it is {tenant.status}{detail}.")
+        if not tenant.archive_uri:
+            raise Conflict(f"Tenant {slug!r} is archived but no archive is recorded; nothing to restore from.")
+        uri, cluster = tenant.archive_uri, session.get(Cluster, tenant.cluster_name)
+    bucket, key = parse_uri(uri)
+    store = ArchiveStore(ctx.aws.client("s3"), bucket)
+    manifest = store.get_json(_manifest_key(key))
+    expected = {k: int(v) for k, v in manifest["tables"].items()}
+    url = ctx.clusters.url_for(cluster.url_env)
+    with tempfile.TemporaryDirectory(prefix="cp-restore-") as tmp:
+        fetched = Path(tmp) / "tenant.dump"
+        store.download_file(key, fetched)
+        if dumps.sha256_of(fetched) != manifest["sha256"]:
+            raise ExternalServiceError(f"Archive {uri} does not match its checksum; not restoring. "
+                                       "The tenant stays archived.")
+        with psycopg.connect(url, autocommit=True) as conn:
+            found = inspect_tenant(conn, slug)
+            if not found.role_exists:
+                conn.execute(tenant_ddl.create_role(slug))
+            if not found.schema_exists:
+                dumps.restore_schema(url, fetched, _bin_dir(ctx))
+            fault("restored")
+            restored = dumps.table_counts(conn, schema_name(slug))
+            if restored != expected:
+                if not found.schema_exists:
+                    _drop_schema(conn, schema_name(slug))  # our own half-good restore
+                raise Conflict(f"Restored schema of {slug!r} does not match its archive ({restored} vs {expected}); "
+                               "the tenant stays archived.")
+    now = datetime.now(UTC)
+    with ctx.session_factory() as session:
+        tenant = _get(session, slug, lock=True)
+        if tenant.status != Status.ARCHIVED:
+            return view(tenant)
+        with _on_cluster(ctx, session, cluster) as conn:
+            conn.execute(tenant_ddl.grant_access(slug))
+        tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
+        tenant.archive_uri, tenant.archived_at, tenant.purge_after = None, None, None
+        audit.record(session, actor, "tenant.restore", tenant_slug=slug, before={"status": Status.ARCHIVED.value},
+                     after={"status": Status.ACTIVE.value}, detail={"archive_uri": uri, "tables": expected})
+        session.commit()
+        return view(tenant)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def show_tenant(ctx: AppContext, slug: str) -> TenantView:
+    with ctx.session_factory() as session:
+        return view(_get(session, slug))
+
+
+def _get(session: Session, slug: str, lock: bool = False) -> Tenant:
+    query = select(Tenant).where(Tenant.slug == slug)
+    tenant = session.scalar(query.with_for_update() if lock else query)
+    if tenant is None:
+        raise NotFound(f"No tenant {slug!r}.")
+    return tenant
+
+
+def _previous_status(session: Session, slug: str) -> str:
+    before = session.scalar(select(AuditEntry.before).where(AuditEntry.tenant_slug == slug,
+                                                            AuditEntry.action == "tenant.archive.start")
+                            .order_by(AuditEntry.id.desc()).limit(1))
+    status = (before or {}).get("status")
+    return status if status in (Status.ACTIVE, Status.SUSPENDED) else Status.SUSPENDED.value
+
+
+@contextmanager
+def _on_cluster(ctx: AppContext, session: Session, cluster: Cluster) -> Iterator[psycopg.Connection]:
+    """On the catalog database, DDL joins the session's transaction (commits with the catalog);
+    elsewhere it commits on its own first, and every step is safe to repeat."""
+    if cluster.url_env is None:
+        yield session.connection().connection.driver_connection
+        return
+    with ctx.clusters.connect(cluster.url_env) as conn, conn.transaction():
+        yield conn
+
+
+def _schema_exists(ctx: AppContext, cluster: Cluster, slug: str) -> bool:
+    with ctx.clusters.connect(cluster.url_env, autocommit=True) as conn:
+        return inspect_tenant(conn, slug).schema_exists
+
+
+def _lock_tables(conn: psycopg.Connection, schema: str) -> None:
+    tables = [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (schema,))]
+    if tables:
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)))
+
+
+def _drop_schema(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _drop_schema_and_role(conn: psycopg.Connection, slug: str) -> None:
+    _drop_schema(conn, schema_name(slug))
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role_name(slug),)).fetchone():
+        role = sql.Identifier(role_name(slug))
+        conn.execute(sql.SQL("DROP OWNED BY {r}; DROP ROLE {r}").format(r=role))
+
+
+def _manifest_key(dump_key: str) -> str:
+    return dump_key.removesuffix(".dump") + ".manifest.json"
+
+
+def _delete_quietly(store: ArchiveStore, keys: list[str]) -> None:
+    try:
+        store.delete(keys)
+    except ControlPlaneError:
+        pass  # an orphaned object is swept by the purge job after the retention period
+
+
+def _bin_dir(ctx: AppContext) -> Path | None:
+    server = ctx.embedded_server
+    return server.bin_dir if server is not None else None
+
+
+def archive_keys(uri: str) -> tuple[str, list[str]]:
+    """The bucket and both object keys (dump and manifest) of an archive URI."""
+    bucket, key = parse_uri(uri)
+    return bucket, [key, _manifest_key(key)]

@@ -60,10 +60,16 @@ def burning(session: Session, now: datetime, slo_target: float, targets: list[st
 
 
 def evaluate(session: Session, now: datetime, slo_target: float) -> list[NewAlert]:
-    """New burn-rate alerts; a (target, window) that already alerted within its short window is
-    not repeated."""
+    """New burn-rate alerts: one per target (its most urgent firing window), none for a target
+    whose open incident already paged, and none repeated within the window's short span."""
     new = []
+    open_targets = set(session.execute(text(
+        "SELECT target FROM control_plane.incidents WHERE resolved_at IS NULL")).scalars())
+    seen: set[str] = set()
     for burn in burning(session, now, slo_target):
+        if burn.target in open_targets or burn.target in seen:
+            continue
+        seen.add(burn.target)
         label = burn.window.label
         recent = session.execute(text(
             "SELECT 1 FROM control_plane.alerts WHERE kind = 'burn_rate' AND target = :target "

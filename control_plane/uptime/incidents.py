@@ -98,7 +98,7 @@ def _current_runs(session: Session, targets: list[str]) -> list[tuple[str, datet
                    SELECT max(o.checked_at) FROM control_plane.check_results o
                     WHERE o.target = t.target AND o.ok AND {not_in_maintenance('o')}), '-infinity')
            AND {not_in_maintenance('c')}
-         GROUP BY t.target"""), {"targets": targets}).tuples().all()
+         GROUP BY t.target"""), {"targets": targets}).all()
 
 
 def reconcile(session: Session, targets: list[str], threshold: int, since: datetime | None = None) -> Changes:

@@ -43,7 +43,7 @@ def incident_spans(session, start: datetime, end: datetime, threshold: int,
             params["targets"], extra = targets, " AND target = ANY(:targets)"
         for target, opened, resolved in session.execute(text(
                 "SELECT target, opened_at, CASE WHEN resolved_at < :end THEN resolved_at END "
-                "FROM control_plane.incidents WHERE opened_at >= :a AND opened_at < :b" + extra), params).tuples():
+                "FROM control_plane.incidents WHERE opened_at >= :a AND opened_at < :b" + extra), params):
             spans[target].append((opened, resolved))
     return spans
 

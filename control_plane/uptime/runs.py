@@ -67,4 +67,4 @@ def detect_runs(session: Session, start: datetime, end: datetime, threshold: int
       FROM agg a
      WHERE a.failed_checks >= :threshold AND a.opened_at >= :start AND a.opened_at < :end
      ORDER BY a.target, a.opened_at"""
-    return [Run(*row) for row in session.execute(text(sql), params).tuples()]
+    return [Run(*row) for row in session.execute(text(sql), params)]

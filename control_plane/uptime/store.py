@@ -56,7 +56,7 @@ def insert_checks(session: Session, rows: Sequence[CheckRow]) -> int:
 
 
 def read_marks(session: Session) -> Marks:
-    rows = dict(session.execute(text("SELECT name, at FROM control_plane.uptime_marks")).tuples().all())
+    rows = dict(session.execute(text("SELECT name, at FROM control_plane.uptime_marks")).all())
     return Marks(raw_since=rows.get(MARK_RAW_SINCE), hour_complete=rows.get(MARK_HOUR_COMPLETE),
                  day_complete=rows.get(MARK_DAY_COMPLETE))
 

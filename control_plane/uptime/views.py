@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.domain.slugs import validate_slug
 from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
 from control_plane.uptime import slo, targets
@@ -59,7 +60,7 @@ def uptime_table(ctx: AppContext, actor: Actor, now: datetime | None = None) -> 
         frames["1h"] = counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
     keyed = {}
     for label, raw in frames.items():
-        frame = raw.assign(scope=raw["tenant_slug"].map(lambda s: "tenant" if s else "platform"),
+        frame = raw.assign(scope=raw["tenant_slug"].notna().map({True: "tenant", False: "platform"}),
                            name=raw["tenant_slug"].fillna(raw["target"]))
         keyed[label] = frame.groupby(["scope", "name"]).agg(checks=("checks", "sum"), ok=("ok", "sum"),
                                                             p95=("p95_latency_ms", "max"))
@@ -202,6 +203,7 @@ def month_starts(months: int, now: datetime) -> list[datetime]:
 def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: datetime | None = None) -> pd.DataFrame:
     """Per calendar month (UTC): checks, uptime %, SLO met, incidents, downtime minutes (sum of the
     month's incident durations, open ones counted until now) for one tenant's targets together."""
+    slug = validate_slug(slug)
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla", tenant_slug=slug)
     if not 1 <= months <= 36:
         raise InvalidInput("Choose between 1 and 36 months.")

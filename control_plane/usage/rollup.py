@@ -76,8 +76,8 @@ def rollup_usage(ctx: AppContext, now: datetime) -> RollupResult:
     requests: dict[tuple[str, date], RequestUsage] = {}
     try:
         requests, problems = cloudwatch_usage(ctx.aws.client("cloudwatch"), ctx.settings.cloudwatch_namespace,
-                                              ctx.settings.cloudwatch_tenant_dimension, slugs, [yesterday, today],
-                                              now)
+                                              ctx.settings.cloudwatch_tenant_dimension, slugs,
+                                              days=[yesterday, today], now=now)
         result.problems += problems
     except ControlPlaneError as exc:
         result.problems.append(f"CloudWatch unavailable, request figures not updated ({exc})")
@@ -117,6 +117,6 @@ def _database_usage(ctx: AppContext, tenants, clusters: dict[str, Cluster],
         try:
             with ctx.clusters.connect(cluster.url_env if cluster else None, autocommit=True) as conn:
                 found.update(database_usage(conn, slugs))
-        except (ControlPlaneError, Exception) as exc:  # noqa: BLE001 - one cluster never stops the others
+        except (ControlPlaneError, Exception) as exc:
             problems.append(f"cluster {name}: storage not measured ({str(exc).splitlines()[0][:200]})")
     return found

@@ -66,7 +66,7 @@ class RequestUsage:
     p95_latency_ms: float | None = None
 
 
-def cloudwatch_usage(client: Any, namespace: str, dimension: str, slugs: list[str], days: list[date],
+def cloudwatch_usage(client: Any, namespace: str, dimension: str, slugs: list[str], *, days: list[date],
                      now: datetime) -> tuple[dict[tuple[str, date], RequestUsage], list[str]]:
     """Daily Sum of Requests and Errors and p95 of Latency per tenant for `days` (UTC), and the
     problems met. Percentiles are asked for separately: a backend that cannot compute them (moto)
@@ -85,7 +85,7 @@ def cloudwatch_usage(client: Any, namespace: str, dimension: str, slugs: list[st
     problems: list[str] = []
     try:
         found.update(cloudwatch.fetch(client, latency, start, end))
-    except Exception as exc:  # noqa: BLE001 - any failure here only loses the p95 column
+    except Exception as exc:
         problems.append(f"p95 latency unavailable ({str(exc).splitlines()[0][:160]})")
     result: dict[tuple[str, date], RequestUsage] = {}
     for slug in slugs:
@@ -96,7 +96,7 @@ def cloudwatch_usage(client: Any, namespace: str, dimension: str, slugs: list[st
         for day in days:
             values = per_day.get(day, {})
             result[(slug, day)] = RequestUsage(
-                requests=int(round(values.get("requests", 0))), errors=int(round(values.get("errors", 0))),
+                requests=round(values.get("requests", 0)), errors=round(values.get("errors", 0)),
                 p95_latency_ms=values.get("p95"))
     return result, problems
 

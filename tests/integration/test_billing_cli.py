@@ -91,6 +91,7 @@ def test_mrr_csv_limits_rows_not_history(cli, imported):
 
 def test_mrr_defaults_run_to_this_month(cli, imported):
     code, out, _ = cli("billing", "mrr", "--format", "json")
+    assert code == 0
     rows = json.loads(out, parse_float=Decimal)
     assert rows[0]["month"] == "2024-12" and rows[-1]["month"] == datetime.now(UTC).strftime("%Y-%m")
 
@@ -104,7 +105,7 @@ def test_mrr_defaults_run_to_this_month(cli, imported):
     (("billing", "plans", "set", "team", "--price", "12.345"), 2, "more than 2 decimals"),
 ])
 def test_errors_are_one_line_with_exit_codes(cli, argv, code, fragment):
-    got, out, err = cli(*argv)
+    got, _, err = cli(*argv)
     assert got == code
     assert fragment in err and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
 

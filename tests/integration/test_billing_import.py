@@ -121,7 +121,7 @@ def test_header_order_case_extra_columns_and_unknown_plans(ctx, admin, tmp_path)
 
 
 def test_bulk_import_of_many_rows_in_one_statement(ctx, admin, tmp_path):
-    lines = [HEADER] + [f"bulk{i % 500},{2024 + i // 6000}-{(i // 500) % 12 + 1:02d}-01,team,month,{i % 90}.99,1,0,active\n"
+    lines = [HEADER] + [f"bulk{i % 500},2024-{(i // 500) % 12 + 1:02d}-01,team,month,{i % 90}.99,1,0,active\n"
                         for i in range(6000)]
     result = importer.import_file(ctx, admin, write(tmp_path, "".join(lines)))
     assert result.inserted == 6000

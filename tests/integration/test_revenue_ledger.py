@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Role
-from control_plane.db.models import AuditEntry, SubscriptionChange, Tenant
+from control_plane.db.models import AuditEntry, Plan, SubscriptionChange, Tenant
 from control_plane.errors import Forbidden
 from control_plane.revenue import hooks, ledger, reports, summary
 from control_plane.revenue.engine import MrrGrid, snapshots_from_states
@@ -25,12 +25,13 @@ def _random_states(rng: random.Random, n: int) -> list[SubscriptionState]:
     out, seen = [], set()
     edge_prices = [Decimal("0.005"), Decimal("0.06"), Decimal("10.005"), Decimal("1000"), Decimal("999999.999999")]
     while len(out) < n:
-        key = (f"r{rng.randrange(60)}", date(2024, 1, 1).fromordinal(date(2024, 1, 1).toordinal() + rng.randrange(700)))
+        key = (f"r{rng.randrange(60)}", date.fromordinal(date(2024, 1, 1).toordinal() + rng.randrange(700)))
         if key in seen:
             continue
         seen.add(key)
         price = rng.choice(edge_prices) if rng.random() < 0.2 else Decimal(rng.randrange(0, 10**8)).scaleb(-4)
-        discount = rng.choice([Decimal(0), Decimal(100), Decimal("33.3333"), Decimal(rng.randrange(0, 10001)).scaleb(-2)])
+        discount = rng.choice([Decimal(0), Decimal(100), Decimal("33.3333"),
+                               Decimal(rng.randrange(0, 10001)).scaleb(-2)])
         out.append(SubscriptionState(key[0], key[1], rng.choice(["team", "starter", "legacy"]),
                                      rng.choice(["month", "year"]), price, rng.randrange(0, 500), discount,
                                      rng.choice(STATUSES)))
@@ -67,8 +68,6 @@ def test_lifecycle_actions_write_the_subscription_in_the_same_transaction(ctx, a
     [start] = _ledger_of(ctx, slug)
     assert (start.effective_date, start.plan, start.status, start.seats) == (today, "team", "active", 1)
     with ctx.session_factory() as session:
-        from control_plane.db.models import Plan
-
         team = session.get(Plan, "team")
     assert start.price == team.list_price and start.interval == team.interval
 

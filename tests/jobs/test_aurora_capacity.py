@@ -17,7 +17,9 @@ from control_plane.scaling.service import run_capacity_pass
 from control_plane.services.clusters import add_cluster
 from jobs import aurora_capacity
 from jobs.context import JobContext
-from tests.moto_server import aws, moto_endpoint  # noqa: F401
+from tests import moto_server
+
+aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
 
 
 def make_aurora(aws, cluster_id: str, min_acu: float = 0.5, max_acu: float = 4) -> None:
@@ -36,7 +38,7 @@ def publish(aws, aurora_id: str, now: datetime, minutes: int, utilisation: float
     stamps = [now - timedelta(minutes=m) for m in range(1, minutes + 1)]
     cw = aws.client("cloudwatch")
     dims = {"DBClusterIdentifier": aurora_id}
-    cloudwatch.put_series(cw, "AWS/RDS", "ACUUtilization", dims, [(t, utilisation) for t in stamps], "Percent")
+    cloudwatch.put_series(cw, "AWS/RDS", "ACUUtilization", dims, [(t, utilisation) for t in stamps], unit="Percent")
     cloudwatch.put_series(cw, "AWS/RDS", "ServerlessDatabaseCapacity", dims, [(t, capacity) for t in stamps])
 
 

@@ -14,8 +14,10 @@ from control_plane.usage.noisy import detect_noisy_neighbours
 from control_plane.usage.queries import noisy_flags
 from jobs import noisy_neighbours
 from jobs.context import JobContext
+from tests import moto_server
 from tests.factories import make_tenant
-from tests.moto_server import aws, moto_endpoint  # noqa: F401
+
+aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
 
 
 def history(ctx, slug: str, today, daily: list[int], storage: int = 10 * 2**20) -> None:

@@ -18,8 +18,10 @@ from control_plane.usage.queries import tenant_daily_usage
 from control_plane.usage.rollup import rollup_usage
 from jobs import usage_rollup
 from jobs.context import JobContext
+from tests import moto_server
 from tests.factories import make_tenant
-from tests.moto_server import aws, moto_endpoint  # noqa: F401
+
+aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
 
 
 def fill(ctx, slug: str, users: int) -> None:
@@ -31,7 +33,7 @@ def fill(ctx, slug: str, users: int) -> None:
 
 
 def requests_metric(aws, slug: str, points: list[tuple[datetime, float]], metric: str = "Requests") -> None:
-    cloudwatch.put_series(aws.client("cloudwatch"), "SaaS/Tenants", metric, {"TenantId": slug}, points, "Count")
+    cloudwatch.put_series(aws.client("cloudwatch"), "SaaS/Tenants", metric, {"TenantId": slug}, points, unit="Count")
 
 
 def usage_rows(ctx, slug: str) -> dict:

@@ -1,0 +1,136 @@
+"""Demo data goes through the real services (real schemas), seeds once, and is safe when two
+processes start together."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from control_plane.adapters.clusters import libpq_url
+from control_plane.auth.permissions import system_actor
+from control_plane.cli import main as cli_main
+from control_plane.db.models import AppMarker, AuditEntry, Tenant, User
+from control_plane.demo import seed as seed_module
+from control_plane.demo import startup
+from control_plane.errors import Forbidden, InvalidInput
+from control_plane.services import users
+
+
+@pytest.fixture
+def unique_seed() -> int:
+    return random.randrange(1, 2**31)
+
+
+@pytest.fixture
+def no_area_seeders(monkeypatch):
+    """Record what the per-area seeders receive (they are other areas' code, tested there)."""
+    calls = []
+    from control_plane.demo import revenue, uptime, usage
+
+    for module in (revenue, uptime, usage):
+        monkeypatch.setattr(module, "seed", lambda ctx, tenants, months, rng, _m=module.__name__:
+                            calls.append((_m.rsplit(".", 1)[1], len(tenants), months)))
+    return calls
+
+
+def _schemas(ctx, slugs):
+    with psycopg.connect(libpq_url(ctx.catalog_url)) as conn:
+        rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
+                            ([f"tenant_{s}" for s in slugs],)).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_seed_provisions_real_tenants_and_calls_every_area(ctx, unique_seed, no_area_seeders):
+    result = seed_module.seed_demo(ctx, system_actor("t"), tenants=12, months=3, seed=unique_seed)
+    slugs = [t.slug for t in result.tenants]
+    assert len(set(slugs)) == 12
+    assert _schemas(ctx, slugs) == {f"tenant_{s}" for s in slugs}
+    with ctx.session_factory() as s:
+        rows = list(s.scalars(select(Tenant)))
+        assert all(t.is_demo for t in rows) and len(rows) == 12
+        assert {t.status for t in rows} <= {"active", "suspended"}
+        assert s.scalar(select(func.count()).select_from(AuditEntry)
+                        .where(AuditEntry.action == "tenant.provision")) == 12
+    assert no_area_seeders == [("revenue", 12, 3), ("uptime", 12, 3), ("usage", 12, 3)]
+    assert result.accounts_created == ["founder", "support", "oncall", "admin"]
+    assert users.authenticate(ctx, "support", "demo").role.value == "support"
+
+
+def test_seed_again_reuses_its_tenants(ctx, unique_seed, no_area_seeders):
+    first = seed_module.seed_demo(ctx, system_actor("t"), tenants=5, months=1, seed=unique_seed)
+    again = seed_module.seed_demo(ctx, system_actor("t"), tenants=5, months=1, seed=unique_seed)
+    assert sorted(t.slug for t in again.tenants) == sorted(t.slug for t in first.tenants)
+    assert again.accounts_created == []
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.count(Tenant.id))) == 5
+
+
+def test_seed_is_deterministic_per_seed():
+    a = seed_module._tenant_specs(random.Random(3), 50)
+    b = seed_module._tenant_specs(random.Random(3), 50)
+    assert a == b and len({s.slug for s in a}) == 50
+
+
+def test_limits_and_permission(ctx, support):
+    with pytest.raises(InvalidInput, match="between 0 and 5000"):
+        seed_module.seed_demo(ctx, system_actor("t"), tenants=5001, months=1)
+    with pytest.raises(Forbidden):
+        seed_module.seed_demo(ctx, support, tenants=1, months=1)
+
+
+def test_prepare_demo_seeds_once_even_when_two_start_together(ctx, unique_seed, no_area_seeders, monkeypatch):
+    from control_plane.demo import aws
+
+    order = []
+    monkeypatch.setattr(aws, "start_simulated_aws", lambda c: order.append("aws"))
+    small = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, demo_tenants=6, demo_months=2))
+    results, errors = [], []
+
+    def start():
+        try:
+            results.append(startup.prepare_demo(small, seed=unique_seed))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    assert sorted(results) == [False, True]
+    assert order == ["aws", "aws"]  # simulated AWS first, in every process
+    assert no_area_seeders.count(("revenue", 6, 2)) == 1
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.count(Tenant.id))) == 6
+        assert s.scalar(select(func.count(User.id))) == 4
+        marker = s.get(AppMarker, "demo_seeded")
+        assert marker.detail["tenants"] == 6
+    assert startup.prepare_demo(small, seed=unique_seed) is False
+
+
+def test_cli_demo_seed_with_progress(ctx, unique_seed, no_area_seeders, capsys, monkeypatch):
+    from control_plane.cli import common
+
+    monkeypatch.setattr(common, "_context", ctx)
+    monkeypatch.setattr(common, "close_context", lambda: None)
+    import control_plane.cli as cli_pkg
+
+    monkeypatch.setattr(cli_pkg, "close_context", lambda: None)
+    code = cli_main(["demo", "seed", "--tenants", "4", "--months", "2", "--seed", str(unique_seed)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "seeded 4 demo tenants, 2 months" in out
+    assert "tenants: 4/4 (100%)" in err
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.count(User.id))) == 0  # accounts only with --accounts
+
+
+def test_cli_rejects_too_many(capsys):
+    assert cli_main(["demo", "seed", "--tenants", "6000"]) == 2
+    assert "between 0 and 5000" in capsys.readouterr().err

@@ -1,0 +1,34 @@
+"""Test-only jobs, loaded with `python -m jobs --extra-jobs tests.jobs.sample_jobs` or
+`registry.load_extra(...)`; the production registry never lists them."""
+
+from __future__ import annotations
+
+import threading
+
+from jobs.context import JobContext
+from jobs.registry import JobSpec
+
+# Set by a test to let hung runs finish (an in-process test cleans up after itself).
+RELEASE = threading.Event()
+
+
+def tick(context: JobContext) -> str:
+    return f"tick at {context.now().isoformat()}"
+
+
+def boom(context: JobContext) -> str:
+    raise RuntimeError("boom: the sample job failed on purpose")
+
+
+def hang(context: JobContext) -> str:
+    # Ignores context.cancelled on purpose: a job stuck in a call that never returns.
+    RELEASE.wait(120)
+    return "released"
+
+
+
+JOBS = (
+    JobSpec("tick", "tests.jobs.sample_job_tick", 1, 5, "test: succeeds every second"),
+    JobSpec("boom", "tests.jobs.sample_job_boom", 2, 5, "test: raises"),
+    JobSpec("hang", "tests.jobs.sample_job_hang", 3, 1, "test: hangs past its 1 s timeout"),
+)

@@ -1,0 +1,104 @@
+"""The job runner records every run and survives jobs that raise or hang; "run now" is audited."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from control_plane.db.models import AuditEntry, JobRun
+from control_plane.errors import Forbidden, NotFound
+from control_plane.services import jobs as jobs_service
+from jobs import registry, runner
+from tests.jobs import sample_jobs
+
+EXTRA = registry.load_extra("tests.jobs.sample_jobs")
+
+
+def spec(job_id: str) -> registry.JobSpec:
+    return registry.get(job_id, EXTRA)
+
+
+def runs(ctx, job_id: str) -> list[JobRun]:
+    with ctx.session_factory() as s:
+        return list(s.scalars(select(JobRun).where(JobRun.job_id == job_id).order_by(JobRun.id)))
+
+
+def wait_for(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met before the deadline")
+
+
+def test_success_is_recorded_with_summary_times_and_host(ctx):
+    outcome = runner.execute(ctx, spec("tick"), trigger="schedule")
+    assert outcome.status == "succeeded" and outcome.summary.startswith("tick at ")
+    (run,) = runs(ctx, "tick")
+    assert (run.status, run.trigger, run.host, run.error) == ("succeeded", "schedule", runner.HOST, None)
+    assert run.summary == outcome.summary and run.finished_at >= run.started_at
+
+
+def test_a_job_that_raises_is_recorded_failed_with_its_error(ctx):
+    outcome = runner.execute(ctx, spec("boom"))
+    assert outcome.status == "failed"
+    (run,) = runs(ctx, "boom")
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error.startswith("RuntimeError: boom: the sample job failed on purpose")
+    assert "Traceback" in run.error
+    assert runner.execute(ctx, spec("tick")).status == "succeeded"  # the runner carries on
+
+
+def test_a_hung_job_times_out_blocks_only_itself_and_recovers(ctx):
+    sample_jobs.RELEASE.clear()
+    try:
+        first = runner.execute(ctx, spec("hang"))
+        assert first.status == "timed_out"
+        assert "timeout of 1s" in runs(ctx, "hang")[0].error
+        # Still hung: the next run of that job is refused, other jobs run.
+        second = runner.execute(ctx, spec("hang"))
+        assert second.status == "failed" and "already running" in second.error
+        assert runner.execute(ctx, spec("tick")).status == "succeeded"
+    finally:
+        sample_jobs.RELEASE.set()
+    # Once the hung thread ends it releases the job's lock and the job runs again.
+    wait_for(lambda: runner.execute(ctx, spec("hang")).status == "succeeded")
+    assert [r.status for r in runs(ctx, "hang")][:2] == ["timed_out", "failed"]
+    assert runs(ctx, "hang")[0].status == "timed_out"  # the late finish does not rewrite history
+
+
+def test_runs_of_a_dead_worker_are_marked_failed(ctx):
+    with ctx.session_factory() as s:
+        s.add_all([JobRun(job_id="tick", status="running", host="gone:1",
+                          started_at=datetime.now(UTC) - timedelta(minutes=10)),
+                   JobRun(job_id="tick", status="running", host="alive:2", started_at=datetime.now(UTC))])
+        s.commit()
+    assert runner.mark_abandoned(ctx, {"tick": 5}) == 1
+    statuses = {r.host: (r.status, r.error) for r in runs(ctx, "tick")}
+    assert statuses["alive:2"] == ("running", None)
+    assert statuses["gone:1"][0] == "failed" and "gone:1" in statuses["gone:1"][1]
+
+
+def test_run_now_records_audits_and_runs_in_the_background(ctx, oncall, founder):
+    run_id = jobs_service.run_now(ctx, oncall, "check_rollup")
+    done = wait_for(lambda: [r for r in runs(ctx, "check_rollup") if r.id == run_id and r.status != "running"])
+    assert done[0].status == "succeeded" and done[0].trigger == "manual:test-oncall"
+    assert "rolled up" in done[0].summary
+    with ctx.session_factory() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "job.run_now"))
+        assert (entry.actor, entry.target, entry.detail) == ("test-oncall", "check_rollup", {"run_id": run_id})
+    with pytest.raises(Forbidden):
+        jobs_service.run_now(ctx, founder, "check_rollup")
+    with pytest.raises(NotFound, match="known jobs"):
+        jobs_service.run_now(ctx, oncall, "nope")
+    table = jobs_service.job_table(ctx, oncall)
+    row = table.set_index("job_id").loc["check_rollup"]
+    assert row["last_status"] == "succeeded" and row["runs_24h"] == 1
+    assert set(table["job_id"]) == {s.id for s in registry.JOBS}
+    recent = jobs_service.recent_runs(ctx, oncall, status="succeeded")
+    assert list(recent["id"]) == [run_id]

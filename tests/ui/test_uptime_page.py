@@ -1,0 +1,90 @@
+"""The Uptime page through AppTest: down now, SLO table, incidents with acknowledge, SLA report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from control_plane.auth.permissions import Actor, Role
+from control_plane.db.models import AuditEntry, Incident
+from control_plane.uptime import importer
+from tests.factories import make_tenant
+
+OPERATOR = Actor("seed", Role.ADMIN)
+
+
+def seed_checks(ctx, target: str, pattern: str, end: datetime | None = None) -> None:
+    """'.' ok, 'x' failed, one check a minute ending a minute before `end` (default now)."""
+    end = end or datetime.now(UTC)
+    start = end - timedelta(minutes=len(pattern))
+    rows = [(i + 2, target, start + i * timedelta(minutes=1), ch == ".", 50 + i) for i, ch in enumerate(pattern)]
+    importer.import_rows(ctx, OPERATOR, rows, source="test")
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def test_empty_state(make_app):
+    at = make_app("pages/uptime.py", role="oncall").run()
+    assert not at.exception
+    assert "Every target answered" in texts(at.success)
+    assert "No checks yet" in texts(at.info)
+
+
+def test_down_now_slo_table_and_acknowledge(make_app, ctx, new_slug):
+    slug = new_slug()
+    make_tenant(ctx, slug)
+    seed_checks(ctx, f"schema:{slug}", "." * 30 + "xxxx")
+    seed_checks(ctx, "db:default", "." * 34)
+    at = make_app("pages/uptime.py", role="oncall").run()
+    assert not at.exception
+    assert "1 target(s) failing" in texts(at.error)
+    down = at.dataframe[0].value
+    assert list(down["target"]) == [f"schema:{slug}"] and down["incident_id"].notna().all()
+    table = at.dataframe[1].value
+    row = table.set_index("name").loc[slug]
+    assert row["scope"] == "tenant" and round(row["uptime_24h"], 3) == round(100 * 30 / 34, 3)
+    assert not row["slo_met"]
+    assert table.set_index("name").loc["db:default", "uptime_30d"] == 100.0
+
+    at.text_area(key="ack_note").input("failover in progress")
+    ack = next(b for b in at.button if b.label == "Acknowledge")
+    ack.click().run()
+    assert not at.exception
+    assert "acknowledged" in texts(at.success)
+    with ctx.session_factory() as s:
+        incident = s.scalar(select(Incident))
+        assert (incident.acknowledged_by, incident.note) == ("oncall-user", "failover in progress")
+        assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == "incident.acknowledge"))
+
+
+def test_founder_reads_but_cannot_acknowledge(make_app, ctx):
+    seed_checks(ctx, "api", "xxx.")
+    at = make_app("pages/uptime.py", role="founder").run()
+    assert not at.exception
+    assert "Acknowledge" not in [b.label for b in at.button]
+    assert not any(e.key == "ack_note" for e in at.text_area)
+
+
+def test_sla_report_per_month_as_csv(make_app, ctx, new_slug):
+    slug = new_slug()
+    make_tenant(ctx, slug)
+    seed_checks(ctx, f"http:{slug}", "." * 9 + "x")
+    at = make_app("pages/uptime.py", role="oncall").run()
+    at.text_input(key="sla_slug").input(slug)
+    at.number_input(key="sla_months").set_value(3).run()
+    assert not at.exception
+    report = at.dataframe[-1].value
+    assert list(report.columns) == ["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents",
+                                    "downtime_minutes"]
+    assert len(report) == 3 and report.iloc[-1]["checks"] == 10 and report.iloc[-1]["uptime_pct"] == 90.0
+    assert any(b.label == "Download SLA report (CSV)" for b in at.get("download_button"))
+
+
+def test_bad_sla_slug_is_an_error_not_a_traceback(make_app):
+    at = make_app("pages/uptime.py", role="admin").run()
+    at.text_input(key="sla_slug").input("Not A Slug").run()
+    assert not at.exception
+    assert "Invalid slug" in texts(at.error)

@@ -1,0 +1,51 @@
+"""Usage screen (AppTest, real catalog): noisy-neighbour flags with the recommendation, top
+consumers, a tenant's trend, CSV export and the empty state; open to every role."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import streamlit as st
+
+from control_plane.db.models import NoisyNeighbourFlag, UsageDaily
+from tests.factories import make_tenant
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    st.cache_data.clear()
+
+
+def test_flags_top_consumers_and_trend(make_app, ctx, new_slug):
+    big, small = new_slug("big"), new_slug("small")
+    make_tenant(ctx, big)
+    make_tenant(ctx, small)
+    today = datetime.now(UTC).date()
+    with ctx.session_factory() as session:
+        for back in range(10):
+            day = today - timedelta(days=back)
+            session.add(UsageDaily(tenant_slug=big, day=day, requests=50_000, errors=50, storage_bytes=2**30))
+            session.add(UsageDaily(tenant_slug=small, day=day, requests=100, errors=0, storage_bytes=2**20))
+        session.add(NoisyNeighbourFlag(tenant_slug=big, metric="requests", value=500_000, baseline=50_000,
+                                       factor=10, recommendation=f"Move {big} to its own cluster: requests at 10x"))
+        session.commit()
+
+    at = make_app("pages/usage.py", role="founder").run()
+
+    assert not at.exception
+    assert "1 noisy-neighbour flag(s) open" in at.warning[0].value
+    assert any(f"Move {big} to its own cluster" in c.value for c in at.caption)
+    top = at.dataframe[0].value
+    assert list(top["slug"]) == [big, small]
+    assert top.iloc[0]["requests"] == 500_000 and top.iloc[0]["storage"] == "1.0 GiB"
+    assert at.selectbox(key="usage_tenant").value == big
+    assert at.get("plotly_chart")
+    assert len(at.get("download_button")) == 2
+
+
+def test_empty_state(make_app):
+    at = make_app("pages/usage.py", role="support").run()
+    assert not at.exception
+    assert "No tenant is using 10×" in at.success[0].value
+    assert "No usage recorded yet" in at.info[0].value

@@ -1,0 +1,68 @@
+"""Plotly figures for the Scaling and Usage screens (no data access here: frames in, figures out)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+ACTION_STYLE = {
+    "scale_up": ("triangle-up", "#d62728"),
+    "scale_down": ("triangle-down", "#2ca02c"),
+    "no_change": ("circle-open", "#7f7f7f"),
+    "error": ("x", "#000000"),
+}
+
+
+def capacity_figure(history: pd.DataFrame, decisions: pd.DataFrame, *, up_pct: float, down_pct: float) -> go.Figure:
+    """Capacity (ACU, left) and utilisation (%, right) over time, the max-ACU steps the scaler set,
+    and every decision as a marker (hover for its reason)."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    if not history.empty:
+        fig.add_trace(go.Scatter(x=history["at"], y=history["capacity_acu"], name="Capacity (ACU)",
+                                 line={"color": "#1f77b4"}), secondary_y=False)
+        fig.add_trace(go.Scatter(x=history["at"], y=history["utilisation_pct"], name="Utilisation (%)",
+                                 line={"color": "#ff7f0e", "width": 1}), secondary_y=True)
+    changed = decisions[decisions["outcome"].isin(["applied", "dry_run"])].sort_values("at")
+    if not changed.empty:
+        fig.add_trace(go.Scatter(x=changed["at"], y=changed["new_max_acu"], name="Max ACU set", mode="lines+markers",
+                                 line={"shape": "hv", "dash": "dot", "color": "#9467bd"}), secondary_y=False)
+    for action, (symbol, color) in ACTION_STYLE.items():
+        subset = decisions[decisions["action"] == action]
+        if subset.empty:
+            continue
+        y = subset["new_max_acu"].fillna(subset["current_max_acu"]).fillna(0)
+        hover = subset["outcome"] + ": " + subset["reason"].fillna("") + subset["error"].fillna("").map(
+            lambda e: f"<br>{e}" if e else "")
+        fig.add_trace(go.Scatter(x=subset["at"], y=y, mode="markers", name=action.replace("_", " "),
+                                 marker={"symbol": symbol, "size": 11, "color": color},
+                                 hovertext=hover, hoverinfo="text+x"), secondary_y=False)
+    for pct, label in ((up_pct, "scale-up threshold"), (down_pct, "scale-down threshold")):
+        fig.add_hline(y=pct, line_dash="dash", line_color="#bbbbbb", secondary_y=True,
+                      annotation_text=f"{label} {pct:g}%", annotation_position="top left")
+    fig.update_yaxes(title_text="ACU", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="Utilisation %", range=[0, 105], secondary_y=True, showgrid=False)
+    fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",
+                      legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def usage_figure(daily: pd.DataFrame, metric: str, label: str) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=daily["day"], y=daily[metric], mode="lines", name=label))
+    if len(daily) >= 7:
+        fig.add_trace(go.Scatter(x=daily["day"], y=daily[metric].rolling(7, min_periods=1).mean(),
+                                 mode="lines", name="7-day average", line={"dash": "dot"}))
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10}, yaxis_title=label,
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def human_bytes(value: float | int | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} TiB"
