@@ -50,7 +50,7 @@ class IndexedCloudWatch:
     def _key(namespace: str, name: str, dims: list[dict]) -> tuple:
         return namespace, name, tuple(sorted((d["Name"], d["Value"]) for d in dims))
 
-    def put_metric_data(self, Namespace: str, MetricData: list[dict]) -> dict:  # noqa: N803 - boto3 names
+    def put_metric_data(self, Namespace: str, MetricData: list[dict]) -> dict:
         for d in MetricData:
             self.series.setdefault(self._key(Namespace, d["MetricName"], d.get("Dimensions", [])), []).append(
                 (d["Timestamp"], float(d["Value"])))
@@ -58,7 +58,7 @@ class IndexedCloudWatch:
             points.sort(key=lambda p: p[0])
         return {}
 
-    def get_metric_data(self, MetricDataQueries: list[dict], StartTime, EndTime, **_) -> dict:  # noqa: N803
+    def get_metric_data(self, MetricDataQueries: list[dict], StartTime, EndTime, **_) -> dict:
         import bisect
         from datetime import timedelta
 

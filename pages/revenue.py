@@ -23,6 +23,11 @@ actor = page_guard(Permission.REVENUE_READ)
 ctx = app_context()
 
 
+@st.cache_data(ttl=300, show_spinner=False, max_entries=16)
+def span(key: tuple, _actor) -> reports.LedgerSpan:
+    return reports.ledger_span(ctx, _actor)
+
+
 @st.cache_data(ttl=300, show_spinner="Computing revenue…", max_entries=64)
 def load(key: tuple, start: str | None, end: str | None, plan_filter: tuple[str, ...], _actor) -> reports.Dashboard:
     """Every argument that changes the answer is hashed: key = (role, this month, ledger version),
@@ -43,6 +48,14 @@ def tenant_link(text: str, slug: str) -> None:
         st.markdown(f"[{text}](tenants?tenant={slug})")
 
 
+def compact(value) -> str:
+    """$929.9k / $11.16M for headline tiles (the exact amount is in the tile's help and the tables)."""
+    for size, suffix, places in ((10**6, "M", 2), (10**4, "k", 1)):
+        if abs(value) >= size:
+            return f"${value / size:,.{places}f}{suffix}"
+    return money(value)
+
+
 def money(value) -> str:
     return f"${value:,.2f}"
 
@@ -53,20 +66,20 @@ st.caption("Month-end snapshots (UTC calendar months); each subscription state's
 
 try:
     key = (actor.role.value, reports.current_month(), reports.ledger_version(ctx))
-    overview = load(key, None, None, (), _actor=actor)
+    overview = span(key, _actor=actor)
 except ControlPlaneError as exc:
     st.error(str(exc))
     st.stop()
 
-if overview.empty:
+if not overview.months:
     st.info("No subscription history yet. Import it with `python -m control_plane billing import FILE.csv`"
             + (" or below." if actor.can(Permission.BILLING_IMPORT) else "."))
 else:
     left, right = st.columns([3, 2])
-    default_start = overview.all_months[max(0, len(overview.all_months) - 12)]
-    start, end = left.select_slider("Months", options=overview.all_months, key="rev_range",
-                                    value=(default_start, overview.all_months[-1]))
-    chosen = right.multiselect("Plans", overview.all_plans, key="rev_plans", placeholder="All plans",
+    default_start = overview.months[max(0, len(overview.months) - 12)]
+    start, end = left.select_slider("Months", options=overview.months, key="rev_range",
+                                    value=(default_start, overview.months[-1]))
+    chosen = right.multiselect("Plans", overview.plans, key="rev_plans", placeholder="All plans",
                                help="A tenant counts in a plan's figures while it is on that plan; moving "
                                     "between plans shows as churn from one and new in the other.")
     try:
@@ -78,9 +91,9 @@ else:
     last = monthly.iloc[-1]
     before = monthly.iloc[-2] if len(monthly) > 1 else None
     cols = st.columns(5)
-    cols[0].metric(f"MRR ({data.end})", money(last["mrr"]),
+    cols[0].metric(f"MRR ({data.end})", compact(last["mrr"]), help=f"Exactly {money(last['mrr'])}",
                    delta=money(last["net_new"]) if before is not None else None)
-    cols[1].metric("ARR", money(last["arr"]))
+    cols[1].metric("ARR", compact(last["arr"]), help=f"12 × MRR = {money(last['arr'])}")
     cols[2].metric("Paying customers", int(last["customers"]),
                    delta=int(last["customers"] - before["customers"]) if before is not None else None)
     cols[3].metric("ARPA", money(last["arpa"]))
@@ -90,7 +103,8 @@ else:
     trend, customers, retention, mix, movers, table = st.tabs(
         ["MRR & movements", "Customers & churn", "Retention & cohorts", "Plan mix", "Top movers", "Monthly table"])
     with trend:
-        st.plotly_chart(charts.mrr_trend(monthly), key="chart_trend")
+        measure = st.segmented_control("Trend of", ["MRR", "ARR"], default="MRR", key="rev_measure")
+        st.plotly_chart(charts.mrr_trend(monthly, (measure or "MRR").lower()), key="chart_trend")
         st.plotly_chart(charts.movements(monthly), key="chart_movements")
         csv_download(monthly[[*reports.MRR_COLUMNS, "arr"]], f"mrr-{data.start}-{data.end}", "dl_mrr")
     with customers:

@@ -27,8 +27,8 @@ def status_counts(ctx: AppContext, actor: Actor) -> tuple[dict[str, int], pd.Dat
         by_status[status] = by_status.get(status, 0) + count
         if status in LIVE:
             by_plan[plan] = by_plan.get(plan, 0) + count
-    order = [p for p in tenant_service.plan_codes(ctx) if p in by_plan] + sorted(
-        p for p in by_plan if p not in tenant_service.plan_codes(ctx))
+    known = tenant_service.plan_codes(ctx)
+    order = [p for p in known if p in by_plan] + sorted(p for p in by_plan if p not in known)
     mix = pd.DataFrame({"plan": order, "tenants": [by_plan[p] for p in order]})
     if not mix.empty:
         mix["plan"] = pd.Categorical(mix["plan"], categories=order, ordered=True)

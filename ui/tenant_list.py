@@ -37,7 +37,7 @@ def render_list(ctx: AppContext, actor: Actor) -> None:
     if st.query_params.get("tenant"):  # a pick in this fragment opened a tenant: show the whole page
         st.rerun(scope="app")
     search_col, status_col, plan_col, cluster_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-    search = search_col.text_input("Search", key="q", type="search", live="150ms", bind="query-params",
+    search = search_col.text_input("Search", key="q", type="search", live="50ms", bind="query-params",
                                    placeholder="slug, name or owner e-mail — results update as you type")
     status = status_col.selectbox("Status", [s.value for s in Status], index=None, placeholder="Any status",
                                   key="status", bind="query-params")

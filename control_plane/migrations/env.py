@@ -1,7 +1,7 @@
 """Alembic environment: the catalog lives in schema `control_plane`, and so does its version table."""
 
 from alembic import context
-from sqlalchemy import text
+from sqlalchemy.schema import CreateSchema
 
 from control_plane.db.models import SCHEMA, Base
 
@@ -13,7 +13,7 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("run migrations through control_plane.db.migrate.upgrade()")
-    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))
+    connection.execute(CreateSchema(SCHEMA, if_not_exists=True))
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

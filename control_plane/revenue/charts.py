@@ -17,14 +17,16 @@ def _dollars(series: pd.Series) -> list[float]:
     return [float(v) for v in series]
 
 
-def mrr_trend(monthly: pd.DataFrame) -> go.Figure:
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(x=monthly["month"], y=_dollars(monthly["mrr"]), name="MRR", marker_color=COLORS["mrr"])
-    fig.add_scatter(x=monthly["month"], y=_dollars(monthly["arr"]), name="ARR", mode="lines+markers",
-                    line={"color": COLORS["arr"]}, secondary_y=True)
-    fig.update_yaxes(title_text="MRR ($)", tickprefix="$", secondary_y=False)
-    fig.update_yaxes(title_text="ARR ($)", tickprefix="$", secondary_y=True, showgrid=False)
-    return fig.update_layout(title="MRR and ARR at each month-end", **_LAYOUT)
+def mrr_trend(monthly: pd.DataFrame, measure: str = "mrr") -> go.Figure:
+    """MRR (or ARR = 12 × MRR) at each month-end, with the month's net new in the hover."""
+    name = measure.upper()
+    fig = go.Figure(go.Bar(
+        x=monthly["month"], y=_dollars(monthly[measure]), name=name, marker_color=COLORS[measure],
+        customdata=list(zip(_dollars(monthly["net_new"]), monthly["customers"], strict=True)),
+        hovertemplate=f"%{{x}}: {name} $%{{y:,.2f}}<br>net new MRR $%{{customdata[0]:,.2f}}"
+                      "<br>%{customdata[1]} paying customers<extra></extra>"))
+    fig.update_yaxes(title_text=f"{name} ($)", tickprefix="$")
+    return fig.update_layout(title=f"{name} at each month-end", **_LAYOUT)
 
 
 def movements(monthly: pd.DataFrame) -> go.Figure:

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ARRAY, Text, any_, bindparam, select
+from sqlalchemy import ARRAY, Text, any_, bindparam, func, select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.db.models import Tenant
+from control_plane.db.models import SubscriptionChange, Tenant
 from control_plane.errors import InvalidInput
 from control_plane.revenue import ledger, months
 from control_plane.revenue.engine import MrrGrid, Snapshots
@@ -139,6 +139,27 @@ def dashboard(ctx: AppContext, actor: Actor, start: str | None = None, end: str 
         monthly=_decimal_money(monthly), by_plan=_decimal_money(by_plan), cohorts=_decimal_money(cohorts),
         movers=_decimal_money(movers), top_tenants=_decimal_money(top.reset_index(drop=True)),
     )
+
+
+@dataclass(frozen=True)
+class LedgerSpan:
+    """What the page's filters offer, without computing anything: the months from the first change
+    to max(this month, the last change), and every plan named in the ledger."""
+
+    months: list[str]
+    plans: list[str]
+
+
+def ledger_span(ctx: AppContext, actor: Actor, *, today: date | None = None) -> LedgerSpan:
+    authorize(ctx, actor, Permission.REVENUE_READ, "revenue.read")
+    with ctx.session_factory() as session:
+        first, last = session.execute(select(func.min(SubscriptionChange.effective_date),
+                                             func.max(SubscriptionChange.effective_date))).one()
+        plans = list(session.scalars(select(SubscriptionChange.plan).distinct().order_by(SubscriptionChange.plan)))
+    if first is None:
+        return LedgerSpan([], [])
+    end = max(current_month(today), months.index(last))
+    return LedgerSpan([months.label(m) for m in range(months.index(first), end + 1)], plans)
 
 
 def ledger_version(ctx: AppContext) -> tuple[int, str]:

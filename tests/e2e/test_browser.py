@@ -111,3 +111,19 @@ def test_tenant_search_as_you_type(app_server, page, ctx, new_slug):
     expect(page.get_by_text("2 tenants")).to_be_visible()
     page.get_by_role("searchbox", name="Search").press_sequentially("needle", delay=30)
     expect(page.get_by_text("1 tenant match")).to_be_visible()
+
+
+def test_overview_figure_opens_the_filtered_tenant_list(app_server, page, ctx, new_slug, admin):
+    from control_plane.services import tenants
+
+    add_accounts(ctx)
+    live, paused = new_slug("live"), new_slug("paused")
+    make_tenant(ctx, live)
+    make_tenant(ctx, paused)
+    tenants.suspend(ctx, admin, paused, "unpaid")
+    sign_in(page, app_server.url, "support", PASSWORD)
+    page.locator('[data-testid="stMain"] [data-testid="stPageLink-NavLink"]').nth(1).click()  # under "Suspended"
+    heading(page, "Tenants")
+    expect(page.get_by_text("1 tenant match")).to_be_visible()
+    cells = page.locator('[data-testid="stDataFrame"] table td').all_inner_texts()
+    assert paused in cells and live not in cells

@@ -39,7 +39,8 @@ def test_purge_after_retention(ctx, aws, admin, new_slug):
 
     summary = archive_purge.run(JobContext(app=ctx, now=lambda: later))
 
-    assert summary.startswith(f"1 tenants purged ({old})") and summary.endswith("1 unreferenced archive objects deleted")
+    assert summary.startswith(f"1 tenants purged ({old})")
+    assert summary.endswith("1 unreferenced archive objects deleted")
     assert keys(aws, bucket) == kept
     with ctx.session_factory() as session:
         statuses = dict(session.execute(select(Tenant.slug, Tenant.status).where(Tenant.slug.in_([old, recent]))).all())

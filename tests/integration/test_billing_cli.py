@@ -146,3 +146,17 @@ def test_subprocess_round_trip(database_url, ctx, tmp_path):
     assert done.returncode == 0 and done.stdout.splitlines()[1].startswith("2025-04,270.00,60.00,")
     done = run("billing", "mrr", "--to", "nope")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_from_before_history_prints_zero_rows_and_plans_need_plans_manage(cli, imported, ctx, founder):
+    code, out, _ = cli("billing", "mrr", "--from", "2024-10", "--to", "2024-12", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [r["month"] for r in rows] == ["2024-10", "2024-11", "2024-12"]
+    assert rows[0]["mrr"] == "0.00" and rows[0]["customers"] == "0" and rows[2]["new"] == "100.00"
+
+    from control_plane.errors import Forbidden
+    from control_plane.revenue import plans
+
+    with pytest.raises(Forbidden):
+        plans.save_plan(ctx, founder, "team", list_price="1.00")
+    assert {p.code for p in plans.list_plans(ctx, founder)} >= {"team"}

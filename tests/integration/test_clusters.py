@@ -59,7 +59,7 @@ def test_add_and_list(cli, ctx, database_url, monkeypatch):
     (["default", "--url-env", "X_URL", "--no-verify"], "already registered"),
 ])
 def test_bad_input_is_one_line(cli, argv, message):
-    code, out, err = cli("clusters", "add", *argv)
+    code, _, err = cli("clusters", "add", *argv)
     assert code != 0 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
 

@@ -95,3 +95,19 @@ def test_state_mrr_is_the_definition_rounded_half_up(price, seats, discount, int
     assert state_mrr_cents(price, seats, discount, interval, "past_due") == expected
     for unpaid in ("trial", "paused", "canceled"):
         assert state_mrr_cents(price, seats, discount, interval, unpaid) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(ledgers, st.sets(st.sampled_from(["starter", "team"]), min_size=1))
+def test_identities_hold_under_a_plan_filter(ledger, plans):
+    from control_plane.revenue.engine import MrrGrid, snapshots_from_states
+
+    grid = MrrGrid.build(snapshots_from_states(ledger), last_month=2025 * 12 + 11)
+    monthly = grid.only_plans(plans).monthly()
+    previous = 0
+    for row in monthly.to_dict("records"):
+        assert row["net_new"] == sum(row[k] for k in ("new", "expansion", "contraction", "churn", "reactivation"))
+        assert row["mrr"] == previous + row["net_new"]
+        previous = row["mrr"]
+    if plans == {"starter", "team"}:
+        assert monthly["mrr"].tolist() == grid.monthly()["mrr"].tolist()

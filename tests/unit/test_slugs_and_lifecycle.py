@@ -22,7 +22,7 @@ def test_malformed_slugs_are_refused(slug):
 
 @pytest.mark.parametrize("slug", ["public", "information_schema", "control_plane", "pg_catalog", "pg_x", "postgres"])
 def test_reserved_slugs_are_refused(slug):
-    with pytest.raises(InvalidInput, match="reserved|Invalid"):
+    with pytest.raises(InvalidInput, match=r"reserved|Invalid"):
         validate_slug(slug)
 
 
