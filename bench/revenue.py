@@ -204,25 +204,32 @@ def bench_browser(url: str, work: Path) -> None:
             nav = lambda name: page.get_by_role("link", name=name, exact=True)  # noqa: E731
             nav("Revenue").wait_for(timeout=60_000)
             figures = []
-            for _ in range(3):
+            for _ in range(4):
                 figures.append(_open_revenue(page, nav("Revenue")))
                 nav("Overview").click()
                 page.wait_for_selector('[data-testid="stPlotlyChart"]', state="detached", timeout=60_000)
             browser.close()
-        print(f"  Revenue page in Chromium, click -> charts drawn: first {figures[0]:4.2f} s (cold cache), "
-              f"then {figures[1]:4.2f} s, {figures[2]:4.2f} s   target <= 1.5 s")
+        for n, (shown, drawn) in enumerate(figures):
+            what = "first open (fresh server and browser: cold cache, Plotly bundle loads)" if n == 0 else \
+                "open again (warm)"
+            print(f"  Revenue page in Chromium, click -> tiles and tabs {shown:4.2f} s, -> charts drawn "
+                  f"{drawn:4.2f} s: {what}")
+        print("  target <= 1.5 s")
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _open_revenue(page, link) -> float:
+def _open_revenue(page, link) -> tuple[float, float]:
+    """(seconds until the page's figures and tabs are shown, seconds until its charts are drawn)."""
     t0 = time.perf_counter()
     link.click()
+    page.get_by_role("tab", name="Monthly table").wait_for(timeout=60_000)
+    shown = time.perf_counter() - t0
     page.wait_for_function(
         "document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length >= 2", timeout=60_000)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
-    return time.perf_counter() - t0
+    return shown, time.perf_counter() - t0
 
 
 def _free_port() -> int:

@@ -100,55 +100,63 @@ else:
     nrr = last["nrr_pct"]
     cols[4].metric("NRR (12 months)", "—" if math.isnan(nrr) else f"{nrr:.1f}%")  # NaN: under 12 months of data
 
+    # Lazy tabs: only the open tab's charts are built and sent, which keeps every rerun quick.
     trend, customers, retention, mix, movers, table = st.tabs(
-        ["MRR & movements", "Customers & churn", "Retention & cohorts", "Plan mix", "Top movers", "Monthly table"])
+        ["MRR & movements", "Customers & churn", "Retention & cohorts", "Plan mix", "Top movers", "Monthly table"],
+        key="rev_tab", on_change="rerun")
     with trend:
-        measure = st.segmented_control("Trend of", ["MRR", "ARR"], default="MRR", key="rev_measure")
-        st.plotly_chart(charts.mrr_trend(monthly, (measure or "MRR").lower()), key="chart_trend")
-        st.plotly_chart(charts.movements(monthly), key="chart_movements")
-        csv_download(monthly[[*reports.MRR_COLUMNS, "arr"]], f"mrr-{data.start}-{data.end}", "dl_mrr")
+        if trend.open:
+            measure = st.segmented_control("Trend of", ["MRR", "ARR"], default="MRR", key="rev_measure")
+            st.plotly_chart(charts.mrr_trend(monthly, (measure or "MRR").lower()), key="chart_trend")
+            st.plotly_chart(charts.movements(monthly), key="chart_movements")
+            csv_download(monthly[[*reports.MRR_COLUMNS, "arr"]], f"mrr-{data.start}-{data.end}", "dl_mrr")
     with customers:
-        st.plotly_chart(charts.customers_arpa(monthly), key="chart_customers")
-        st.plotly_chart(charts.churn_rates(monthly), key="chart_churn")
-        csv_download(monthly[["month", "customers", "arpa", "churned_customers", "logo_churn_pct",
-                              "gross_revenue_churn_pct", "net_revenue_churn_pct"]], "customers-churn", "dl_churn")
+        if customers.open:
+            st.plotly_chart(charts.customers_arpa(monthly), key="chart_customers")
+            st.plotly_chart(charts.churn_rates(monthly), key="chart_churn")
+            csv_download(monthly[["month", "customers", "arpa", "churned_customers", "logo_churn_pct",
+                                  "gross_revenue_churn_pct", "net_revenue_churn_pct"]], "customers-churn", "dl_churn")
     with retention:
-        st.plotly_chart(charts.retention(monthly), key="chart_nrr")
-        csv_download(monthly[["month", "nrr_pct", "grr_pct"]], "nrr-grr", "dl_nrr")
-        if data.cohorts.empty:
-            st.info("No paying customers started in this range.")
-        else:
-            metric = st.segmented_control("Cohorts by", ["Revenue", "Logos"], default="Revenue", key="rev_cohort")
-            column = "logo_retention_pct" if metric == "Logos" else "revenue_retention_pct"
-            st.plotly_chart(charts.cohort_heatmap(data.cohorts, column), key="chart_cohorts")
-            csv_download(data.cohorts, "cohorts", "dl_cohorts")
+        if retention.open:
+            st.plotly_chart(charts.retention(monthly), key="chart_nrr")
+            csv_download(monthly[["month", "nrr_pct", "grr_pct"]], "nrr-grr", "dl_nrr")
+            if data.cohorts.empty:
+                st.info("No paying customers started in this range.")
+            else:
+                metric = st.segmented_control("Cohorts by", ["Revenue", "Logos"], default="Revenue", key="rev_cohort")
+                column = "logo_retention_pct" if metric == "Logos" else "revenue_retention_pct"
+                st.plotly_chart(charts.cohort_heatmap(data.cohorts, column), key="chart_cohorts")
+                csv_download(data.cohorts, "cohorts", "dl_cohorts")
     with mix:
-        if data.by_plan.empty:
-            st.info("No paying customers in this range.")
-        else:
-            st.plotly_chart(charts.plan_mix(data.by_plan), key="chart_plans")
-            now = data.by_plan[data.by_plan["month"] == data.end]
-            st.dataframe(now[["plan", "customers", "mrr"]], hide_index=True, key="plan_now")
-            csv_download(data.by_plan, "mrr-by-plan", "dl_plans")
+        if mix.open:
+            if data.by_plan.empty:
+                st.info("No paying customers in this range.")
+            else:
+                st.plotly_chart(charts.plan_mix(data.by_plan), key="chart_plans")
+                now = data.by_plan[data.by_plan["month"] == data.end]
+                st.dataframe(now[["plan", "customers", "mrr"]], hide_index=True, key="plan_now")
+                csv_download(data.by_plan, "mrr-by-plan", "dl_plans")
     with movers:
-        st.subheader(f"Biggest movements in {data.end}")
-        if data.movers.empty:
-            st.info(f"No MRR movements in {data.end}.")
-        else:
-            for row in data.movers.head(10).itertuples():
-                text = f"{row.tenant} — {row.movement} {money(row.change)} (now {money(row.mrr)}, {row.plan})"
-                if row.provisioned:
-                    tenant_link(text, row.tenant)
-                else:
-                    st.markdown(f"{text} · *no longer provisioned*")
-            st.dataframe(data.movers, hide_index=True, key="movers")
-            csv_download(data.movers, f"movers-{data.end}", "dl_movers")
-        st.subheader(f"Top tenants by MRR in {data.end}")
-        st.dataframe(data.top_tenants.head(25), hide_index=True, key="top_tenants")
-        csv_download(data.top_tenants, f"tenants-by-mrr-{data.end}", "dl_top")
+        if movers.open:
+            st.subheader(f"Biggest movements in {data.end}")
+            if data.movers.empty:
+                st.info(f"No MRR movements in {data.end}.")
+            else:
+                for row in data.movers.head(10).itertuples():
+                    text = f"{row.tenant} — {row.movement} {money(row.change)} (now {money(row.mrr)}, {row.plan})"
+                    if row.provisioned:
+                        tenant_link(text, row.tenant)
+                    else:
+                        st.markdown(f"{text} · *no longer provisioned*")
+                st.dataframe(data.movers, hide_index=True, key="movers")
+                csv_download(data.movers, f"movers-{data.end}", "dl_movers")
+            st.subheader(f"Top tenants by MRR in {data.end}")
+            st.dataframe(data.top_tenants.head(25), hide_index=True, key="top_tenants")
+            csv_download(data.top_tenants, f"tenants-by-mrr-{data.end}", "dl_top")
     with table:
-        st.dataframe(monthly[reports.TABLE_COLUMNS], hide_index=True, key="monthly_table")
-        csv_download(monthly, f"revenue-{data.start}-{data.end}", "dl_table")
+        if table.open:
+            st.dataframe(monthly[reports.TABLE_COLUMNS], hide_index=True, key="monthly_table")
+            csv_download(monthly, f"revenue-{data.start}-{data.end}", "dl_table")
 
 if actor.can(Permission.PLANS_MANAGE) or actor.can(Permission.BILLING_IMPORT):
     st.divider()

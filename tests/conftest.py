@@ -94,6 +94,15 @@ def ctx(session_ctx: AppContext) -> AppContext:
             conn.execute(text("TRUNCATE " + ", ".join(f'control_plane."{t}"' for t in to_clear)
                               + " RESTART IDENTITY CASCADE"))
         conn.execute(text("DELETE FROM control_plane.clusters WHERE name <> 'default'"))
+        conn.execute(text("UPDATE control_plane.clusters SET aurora_cluster_id = NULL, acu_floor = 0.5, "
+                          "acu_ceiling = 64, capacity_weight = 1, accepts_tenants = true WHERE name = 'default'"))
+        # Plans are seed data that tests may edit: put back the starting plans.
+        conn.execute(text("DELETE FROM control_plane.plans"))
+        conn.execute(text(
+            "INSERT INTO control_plane.plans (code, name, list_price, interval, sort_order, active) VALUES "
+            "('free', 'Free', 0, 'month', 1, true), ('starter', 'Starter', 29, 'month', 2, true), "
+            "('team', 'Team', 99, 'month', 3, true), ('business', 'Business', 299, 'month', 4, true), "
+            "('enterprise', 'Enterprise', 999, 'month', 5, true)"))
     return session_ctx
 
 

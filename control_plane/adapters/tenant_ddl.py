@@ -110,11 +110,6 @@ def revoke_access(slug: str) -> sql.Composed:
     ).format(s=s, r=r)
 
 
-def drop_schema_and_role(slug: str) -> sql.Composed:
-    s, r = sql.Identifier(schema_name(slug)), sql.Identifier(role_name(slug))
-    return sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE; DROP OWNED BY {r}; DROP ROLE IF EXISTS {r};").format(s=s, r=r)
-
-
 def comment_version(comment: str | None) -> int | None:
     if comment and comment.startswith(_COMMENT_PREFIX):
         try:

@@ -48,6 +48,20 @@ def on_suspend(session: Session, tenant: Tenant, at: datetime) -> None:
     ledger.upsert_one(session, state, SOURCE)
 
 
+def on_archive(session: Session, tenant: Tenant, at: datetime) -> None:
+    """An archived tenant has left: its subscription is canceled from that day."""
+    day = _day(at)
+    current = ledger.state_on(session, tenant.slug, day)
+    state = (current.replace(effective_date=day, status="canceled") if current
+             else _on_plan(session, tenant.slug, tenant.plan_code, day, None, "canceled"))
+    ledger.upsert_one(session, state, SOURCE)
+
+
+def on_restore(session: Session, tenant: Tenant, at: datetime) -> None:
+    """A restored tenant bills again, in the status it had before it was archived."""
+    on_resume(session, tenant, at)
+
+
 def on_resume(session: Session, tenant: Tenant, at: datetime) -> None:
     """A resume restarts billing from that day, in the billing status it had before the pause."""
     day = _day(at)

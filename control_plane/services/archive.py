@@ -44,6 +44,7 @@ from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, InvalidInput, NotFound
+from control_plane.revenue import hooks
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
 from control_plane.services.tenants import TenantView, view
@@ -240,6 +241,7 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, uri: str, 
             fault("dropped")
         tenant.status, tenant.updated_at = Status.ARCHIVED, now
         tenant.archived_at, tenant.purge_after = now, now + timedelta(days=ctx.settings.archive_retention_days)
+        hooks.on_archive(session, tenant, now)
         audit.record(session, actor, "tenant.archive", tenant_slug=slug,
                      before={"status": plan.previous_status},
                      after={"status": Status.ARCHIVED.value, "archive_uri": uri,
@@ -318,6 +320,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
             conn.execute(tenant_ddl.grant_access(slug))
         tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
         tenant.archive_uri, tenant.archived_at, tenant.purge_after = None, None, None
+        hooks.on_restore(session, tenant, now)
         audit.record(session, actor, "tenant.restore", tenant_slug=slug, before={"status": Status.ARCHIVED.value},
                      after={"status": Status.ACTIVE.value}, detail={"archive_uri": uri, "tables": expected})
         session.commit()

@@ -257,3 +257,27 @@ def test_cli_archive_and_restore(ctx, aws, bucket, moto_endpoint, database_url, 
     assert json.loads(capsys.readouterr().out)["status"] == "active"
     assert main(["tenants", "restore", "nosuchtenant"]) == 3
     assert capsys.readouterr().err.startswith("error: No tenant")
+
+
+def test_archive_cancels_billing_and_restore_resumes_it(ctx, aws, bucket, admin, new_slug):
+    from datetime import UTC, datetime, timedelta
+
+    from control_plane.db.models import SubscriptionChange
+    from control_plane.revenue import ledger
+
+    slug = new_slug("bill")
+    make_tenant(ctx, slug, plan="business")
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    with ctx.session_factory() as session:  # billing history that predates today's actions
+        session.execute(SubscriptionChange.__table__.update().where(SubscriptionChange.tenant == slug)
+                        .values(effective_date=yesterday))
+        session.commit()
+    archive.archive_tenant(ctx, admin, slug)
+    today = datetime.now(UTC).date()
+    with ctx.session_factory() as session:
+        state = ledger.state_on(session, slug, today)
+        assert state.status == "canceled" and state.plan == "business"
+    archive.restore_tenant(ctx, admin, slug)
+    with ctx.session_factory() as session:
+        state = ledger.state_on(session, slug, today)
+        assert state.status == "active" and state.plan == "business"

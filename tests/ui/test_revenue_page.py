@@ -54,7 +54,17 @@ def frame(at, column: str, nth: int = 0):
     return [d.value for d in at.dataframe if column in d.value.columns][nth]
 
 
+TABS = ["MRR & movements", "Customers & churn", "Retention & cohorts", "Plan mix", "Top movers", "Monthly table"]
+
+
+def show_tab(at, label: str):
+    """Tabs are lazy (only the open one renders): open one as a click would."""
+    at.session_state["rev_tab"] = label
+    return at.run()
+
+
 def monthly_table(at):
+    show_tab(at, "Monthly table")
     return frame(at, "net_revenue_churn_pct")
 
 
@@ -81,19 +91,24 @@ def test_founder_sees_every_chart_download_and_tenant_links(make_app, ledger):
     assert not at.exception, at.exception
     _set_range(at, "2025-01", "2025-03")
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) >= 6
-    downloads = {b.proto.label for b in at.get("download_button")}
+    charts, downloads = 0, set()
+    for label in TABS:
+        show_tab(at, label)
+        assert not at.exception and not at.error, label
+        charts += len(at.get("plotly_chart"))
+        downloads |= {b.proto.label for b in at.get("download_button")}
+        if label == "Top movers":
+            links, movers = at.get("page_link"), frame(at, "movement")
+    assert charts >= 7
     assert {"Download mrr-2025-01-2025-03 (CSV)", "Download cohorts (CSV)", "Download mrr-by-plan (CSV)",
             "Download movers-2025-03 (CSV)", "Download revenue-2025-01-2025-03 (CSV)"} <= downloads
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["MRR (2025-03)"] == "$355.00"   # 200 + 75 (annual, discounted, past_due) + 80
     assert metrics["Paying customers"] == "3"
-    links = at.get("page_link")
     assert len(links) == 1  # the tenant no longer provisioned is listed without a link
     assert links[0].proto.page.endswith("tenants") or "tenants" in links[0].proto.page
     assert ledger["live"] in links[0].proto.label and "expansion" in links[0].proto.label
     assert f"tenant={ledger['live']}" in links[0].proto.query_string
-    movers = frame(at, "movement")
     assert set(movers["tenant"]) == {ledger["live"], ledger["gone"]}
     assert not at.get("file_uploader")  # founders read; only admins import
 
