@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from control_plane.context import AppContext
 from control_plane.services.tenants import TenantView
+from control_plane.uptime import raw as raw_checks
 from control_plane.uptime import targets
 from control_plane.uptime.rollup import reroll_days, reroll_hours
 from control_plane.uptime.store import (
@@ -87,7 +88,7 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
 
     with ctx.session_factory() as session:
         demo_targets = [n for n, _ in names]
-        session.execute(text("DELETE FROM control_plane.check_results WHERE target = ANY(:t)"), {"t": demo_targets})
+        raw_checks.delete_targets(session, demo_targets)
         session.execute(text("DELETE FROM control_plane.check_rollups WHERE target = ANY(:t)"), {"t": demo_targets})
         session.execute(text("DELETE FROM control_plane.incidents WHERE target = ANY(:t)"), {"t": demo_targets})
         insert_checks(session, raw)
@@ -102,6 +103,7 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
         reroll_days(session, hourly_since, floor_day(top))
         for name, mark in ((MARK_RAW_SINCE, raw_since), (MARK_HOUR_COMPLETE, top), (MARK_DAY_COMPLETE, floor_day(top))):
             write_mark(session, name, mark)
+        raw_checks.compact(session, top - raw_checks.COMPACT_LAG)  # what the roll-up job leaves behind
         notes = ["Failover of the primary; no data lost.", "Deploy rolled back.", None, None]
         for name, slug, opened, resolved, failed in incidents:
             acked = resolved is not None and rng.random() < 0.6

@@ -23,12 +23,8 @@ _RESUMABLE = ("trial", "active", "past_due")
 
 
 def on_provision(session: Session, tenant: Tenant, at: datetime) -> None:
-    """A new tenant starts its subscription on its plan (owned by the revenue area)."""
-    day = _day(at)
-    current = ledger.state_on(session, tenant.slug, day)
-    if current is not None and current.status in ("active", "past_due"):
-        return  # history imported before the tenant was provisioned already bills it
-    ledger.upsert_one(session, _on_plan(session, tenant.slug, tenant.plan_code, day, None, status="active"), SOURCE)
+    """A new tenant starts its subscription on its plan, unless imported history already bills it."""
+    ledger.start_on_plan(session, tenant.slug, tenant.plan_code, _day(at), SOURCE)
 
 
 def on_plan_change(session: Session, tenant: Tenant, old_plan: str, new_plan: str, at: datetime) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,28 @@ def upsert_one(session: Session, state: SubscriptionState, source: str) -> None:
         index_elements=["tenant", "effective_date"],
         set_={**{k: statement.excluded[k] for k in COLUMNS[2:]}, "source": source, "recorded_at": func.now()},
     ))
+
+
+# Provisioning is a hot path: one statement with bind parameters, no statement building per call.
+_START_ON_PLAN = text("""
+    INSERT INTO control_plane.subscription_changes AS t
+           (tenant, effective_date, plan, interval, price, seats, discount_percent, status, source)
+    SELECT :tenant, :day, p.code, p.interval, p.list_price, 1, 0, 'active', :source
+      FROM control_plane.plans AS p
+     WHERE p.code = :plan
+       AND COALESCE((SELECT s.status FROM control_plane.subscription_changes AS s
+                      WHERE s.tenant = :tenant AND s.effective_date <= :day
+                      ORDER BY s.effective_date DESC LIMIT 1), 'none') NOT IN ('active', 'past_due')
+    ON CONFLICT (tenant, effective_date) DO UPDATE SET plan = excluded.plan, interval = excluded.interval,
+           price = excluded.price, seats = excluded.seats, discount_percent = excluded.discount_percent,
+           status = excluded.status, source = excluded.source, recorded_at = now()
+""")
+
+
+def start_on_plan(session: Session, tenant: str, plan_code: str, day: date, source: str) -> None:
+    """The tenant starts `day` on its plan at list price, one seat, no discount, unless the state
+    already in force bills it (active/past_due)."""
+    session.execute(_START_ON_PLAN, {"tenant": tenant, "day": day, "plan": plan_code, "source": source})
 
 
 def upsert_many(session: Session, states: Sequence[SubscriptionState], source: str) -> WriteResult:

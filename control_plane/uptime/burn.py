@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from control_plane.uptime import slo
+from control_plane.uptime import raw, slo
 from control_plane.uptime.alerts import NewAlert
 from control_plane.uptime.counts import counts
 from control_plane.uptime.store import read_marks
@@ -32,7 +32,7 @@ class Burn:
 def candidates(session: Session, now: datetime) -> list[str]:
     since = now - LONGEST
     return list(session.execute(text(
-        "SELECT DISTINCT target FROM control_plane.check_results WHERE NOT ok AND checked_at >= :since "
+        f"SELECT DISTINCT c.target FROM {raw.source(':since', raw.NO_END, failed_only=True)} c "
         "UNION SELECT DISTINCT target FROM control_plane.check_rollups "
         " WHERE granularity = 'hour' AND ok < checks AND bucket_start >= :since"), {"since": since}).scalars())
 

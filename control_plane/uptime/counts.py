@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from control_plane.uptime import raw
 from control_plane.uptime.store import not_in_maintenance, read_marks
 from control_plane.uptime.windows import DAILY, HOURLY, RAW, Marks, Piece, plan
 
@@ -45,12 +46,13 @@ def pieces_sql(start: datetime, end: datetime, marks: Marks, params: dict[str, A
                 "SELECT r.target, r.tenant_slug, r.checks, r.ok, r.p95_latency_ms AS latency, r.checks AS weight"
                 f" FROM control_plane.check_rollups r WHERE r.granularity = '{source}' AND ({cond})"
                 + target_filter.format(a="r"))
-    cond = _ranges(pieces, RAW, "c.checked_at", params)
-    if cond:
+    for i, piece in enumerate(p for p in pieces if p.source == RAW):
+        a, b = f"raw_a{i}", f"raw_b{i}"
+        params[a], params[b] = piece.start, piece.end
+        checks = raw.source(f":{a}", f":{b}", target=raw.ids_of("targets") if targets is not None else None)
         parts.append(
             "SELECT c.target, c.tenant_slug, 1 AS checks, CASE WHEN c.ok THEN 1 ELSE 0 END AS ok,"
-            " c.latency_ms AS latency, 1 AS weight FROM control_plane.check_results c"
-            f" WHERE ({cond}) AND {not_in_maintenance('c')}" + target_filter.format(a="c"))
+            f" c.latency_ms AS latency, 1 AS weight FROM {checks} c WHERE {not_in_maintenance('c')}")
     if not parts:
         return ("SELECT NULL::text AS target, NULL::text AS tenant_slug, 0 AS checks, 0 AS ok,"
                 " NULL::numeric AS latency, 0 AS weight WHERE false")

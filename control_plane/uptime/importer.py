@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
@@ -23,13 +23,14 @@ from control_plane.db.models import Tenant
 from control_plane.errors import InvalidInput
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
-from control_plane.uptime import incidents, targets
+from control_plane.uptime import incidents, raw, targets
 from control_plane.uptime.rollup import refresh_range
-from control_plane.uptime.store import CheckRow, insert_checks
+from control_plane.uptime.store import CheckRow
+from control_plane.uptime.windows import floor_hour
 
 HEADER = ["target", "checked_at", "ok", "latency_ms"]
 ERRORS_SHOWN = 20
-LATENCY_MAX = Decimal("99999999.99")
+LATENCY_MAX = Decimal("21474836.47")  # stored as int4 hundredths of a millisecond (~6 h)
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,13 @@ def import_rows(ctx: AppContext, actor: Actor, rows: list[tuple[int, str, dateti
             Tenant.slug.in_({targets.tenant_of(n) or n for n in names}))))
         check_rows = [CheckRow(target, _tenant(target, slugs), targets.kind_of(target), at, ok, latency, None)
                       for _, target, at, ok, latency in rows]
-        session.execute(text("CREATE TEMP TABLE import_checks (target text, checked_at timestamptz) ON COMMIT DROP"))
-        raw = session.connection().connection.driver_connection
-        with raw.cursor() as cur, cur.copy("COPY import_checks (target, checked_at) FROM STDIN") as copy:
-            for r in check_rows:
-                copy.write_row((r.target, r.checked_at))
-        replaced = session.execute(text(
-            "DELETE FROM control_plane.check_results c USING import_checks i "
-            "WHERE c.target = i.target AND c.checked_at = i.checked_at")).rowcount
-        insert_checks(session, check_rows)
+        ids = raw.target_ids(session, check_rows)
+        replaced = raw.replace_instants(session, check_rows, ids)
+        raw.append(session, check_rows, ids)
         first, last = min(r.checked_at for r in check_rows), max(r.checked_at for r in check_rows)
         refresh_range(session, first, last + timedelta(microseconds=1))
         found = incidents.reconcile(session, names, ctx.settings.incident_threshold)
+        raw.compact(session, floor_hour(datetime.now(UTC)) - raw.COMPACT_LAG)  # old history: straight to hour rows
         result = ImportResult(rows=len(check_rows), replaced=replaced, targets=len(names),
                               incidents_found=found.opened, first=first, last=last)
         audit.record(session, actor, "uptime.import", target=source,

@@ -16,6 +16,7 @@ from control_plane.db.models import Incident
 from control_plane.errors import InvalidInput, NotFound
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
+from control_plane.uptime import raw
 from control_plane.uptime.alerts import NewAlert
 from control_plane.uptime.runs import Run, detect_runs
 from control_plane.uptime.store import CheckRow, not_in_maintenance
@@ -89,16 +90,17 @@ def apply_checks(session: Session, rows: Sequence[CheckRow], threshold: int) -> 
 def _current_runs(session: Session, targets: list[str]) -> list[tuple[str, datetime, int, str | None]]:
     """For each target: start, length and last error of its current run of failures (since its
     last ok check outside maintenance)."""
+    last_ok = raw.nearest_ok("t.id", raw.NO_START, raw.NO_END,
+                             not_in_maintenance("o", target="t.name", tenant="t.tenant_slug"), last=True)
+    failures = raw.source("s.since", raw.NO_END, target="= t.id", failed_only=True)
     return session.execute(text(f"""
-        SELECT t.target, min(c.checked_at), count(*),
+        SELECT t.name, min(c.checked_at), count(*),
                (array_agg(c.error ORDER BY c.checked_at DESC) FILTER (WHERE c.error IS NOT NULL))[1]
-          FROM unnest(CAST(:targets AS text[])) AS t(target)
-          JOIN control_plane.check_results c ON c.target = t.target AND NOT c.ok
-         WHERE c.checked_at > COALESCE((
-                   SELECT max(o.checked_at) FROM control_plane.check_results o
-                    WHERE o.target = t.target AND o.ok AND {not_in_maintenance('o')}), '-infinity')
-           AND {not_in_maintenance('c')}
-         GROUP BY t.target"""), {"targets": targets}).all()
+          FROM control_plane.check_targets t
+         CROSS JOIN LATERAL (SELECT COALESCE({last_ok}, '-infinity') AS since) s
+         CROSS JOIN LATERAL {failures} c
+         WHERE t.name = ANY(:targets) AND c.checked_at > s.since AND {not_in_maintenance('c')}
+         GROUP BY t.name"""), {"targets": targets}).all()
 
 
 def reconcile(session: Session, targets: list[str], threshold: int, since: datetime | None = None) -> Changes:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from control_plane.uptime import raw
 from control_plane.uptime.store import (
     MARK_DAY_COMPLETE,
     MARK_HOUR_COMPLETE,
@@ -33,9 +34,12 @@ class RollupResult:
     hours: int
     days: int
     pruned: int
+    compacted: int = 0
+    hour_rows: int = 0
 
     def summary(self) -> str:
-        return f"rolled up {self.hours} hourly and {self.days} daily buckets; pruned {self.pruned} raw checks"
+        return (f"rolled up {self.hours} hourly and {self.days} daily buckets; pruned {self.pruned} raw checks; "
+                f"compacted {self.compacted} raw checks into {self.hour_rows} hour rows")
 
 
 def reroll_hours(session: Session, start: datetime, end: datetime) -> int:
@@ -51,8 +55,8 @@ def reroll_hours(session: Session, start: datetime, end: datetime) -> int:
                                                  p95_latency_ms)
         SELECT c.target, 'hour', date_trunc('hour', c.checked_at, 'UTC'), max(c.tenant_slug), count(*),
                count(*) FILTER (WHERE c.ok), percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms)
-          FROM control_plane.check_results c
-         WHERE c.checked_at >= :a AND c.checked_at < :b AND {not_in_maintenance('c')}
+          FROM {raw.source(':a', ':b')} c
+         WHERE {not_in_maintenance('c')}
          GROUP BY 1, 3"""), params).rowcount
 
 
@@ -65,14 +69,13 @@ def merge_hours(session: Session, start: datetime, end: datetime) -> int:
                                                       p95_latency_ms)
         SELECT c.target, 'hour', date_trunc('hour', c.checked_at, 'UTC'), max(c.tenant_slug), count(*),
                count(*) FILTER (WHERE c.ok), percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms)
-          FROM control_plane.check_results c
-         WHERE c.checked_at >= :a AND c.checked_at < :b AND {not_in_maintenance('c')}
+          FROM {raw.source(':a', ':b')} c
+         WHERE {not_in_maintenance('c')}
          GROUP BY 1, 3
         ON CONFLICT (target, granularity, bucket_start) DO UPDATE
            SET checks = r.checks + excluded.checks, ok = r.ok + excluded.ok,
                p95_latency_ms = GREATEST(r.p95_latency_ms, excluded.p95_latency_ms)"""), params).rowcount
-    session.execute(text("DELETE FROM control_plane.check_results WHERE checked_at >= :a AND checked_at < :b"),
-                    params)
+    raw.delete_range(session, start, end)
     return merged
 
 
@@ -114,13 +117,14 @@ def refresh_range(session: Session, start: datetime, end: datetime) -> None:
 
 def roll_up(session: Session, now: datetime, retention: timedelta) -> RollupResult:
     """The check_rollup job's work: complete hours and days up to `now`, prune raw checks older
-    than `retention`. Idempotent; safe to run as often as wanted."""
+    than `retention`, compact raw checks of hours that ended COMPACT_LAG ago. Idempotent; safe to
+    run as often as wanted."""
     marks = read_marks(session)
     hour_end = floor_hour(now)
     if marks.hour_complete is not None:
         hour_start = marks.hour_complete - OVERLAP
     else:
-        earliest = session.execute(text("SELECT min(checked_at) FROM control_plane.check_results")).scalar()
+        earliest = raw.earliest(session)
         hour_start = floor_hour(earliest) if earliest else hour_end
     if marks.raw_since is not None:
         hour_start = max(hour_start, marks.raw_since)
@@ -140,10 +144,10 @@ def roll_up(session: Session, now: datetime, retention: timedelta) -> RollupResu
     cutoff = min(floor_hour(now - retention), hour_end)
     pruned = 0
     if marks.raw_since is None or cutoff > marks.raw_since:
-        pruned = session.execute(text("DELETE FROM control_plane.check_results WHERE checked_at < :cutoff"),
-                                 {"cutoff": cutoff}).rowcount
+        pruned = raw.delete_range(session, None, cutoff)
         write_mark(session, MARK_RAW_SINCE, cutoff)
-    return RollupResult(hours=hours, days=days, pruned=pruned)
+    compacted, hour_rows = raw.compact(session, hour_end - raw.COMPACT_LAG)
+    return RollupResult(hours=hours, days=days, pruned=pruned, compacted=compacted, hour_rows=hour_rows)
 
 
 def utcnow() -> datetime:

@@ -1,4 +1,4 @@
-"""Writing and reading raw checks, roll-up marks and the maintenance filter. SQL lives here."""
+"""Check rows, roll-up marks and the maintenance filter. Raw checks' storage is in raw.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from control_plane.uptime import raw
 from control_plane.uptime.windows import Marks
 
 MARK_RAW_SINCE = "raw_since"
@@ -28,31 +29,24 @@ class CheckRow:
     error: str | None = None
 
 
-def not_in_maintenance(alias: str) -> str:
+def not_in_maintenance(alias: str, *, target: str | None = None, tenant: str | None = None) -> str:
     """SQL predicate: the check `alias` lies in no maintenance window that covers it. A window
-    names a target, a tenant (all its targets), or neither (everything)."""
+    names a target, a tenant (all its targets), or neither (everything). `target`/`tenant` are SQL
+    expressions for when `alias` itself has no target and tenant_slug columns."""
+    target = target or f"{alias}.target"
+    tenant = tenant or f"{alias}.tenant_slug"
     return (
         "NOT EXISTS (SELECT 1 FROM control_plane.maintenance_windows m"
         f" WHERE {alias}.checked_at >= m.starts_at AND {alias}.checked_at < m.ends_at"
-        f" AND (m.target IS NULL OR m.target = {alias}.target)"
-        f" AND (m.tenant_slug IS NULL OR m.tenant_slug = {alias}.tenant_slug))"
+        f" AND (m.target IS NULL OR m.target = {target})"
+        f" AND (m.tenant_slug IS NULL OR m.tenant_slug = {tenant}))"
     )
 
 
 def insert_checks(session: Session, rows: Sequence[CheckRow]) -> int:
-    """COPY into check_results inside the session's transaction: a sweep's thousands of rows in
-    one round trip."""
-    if not rows:
-        return 0
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(
-        "COPY control_plane.check_results (target, tenant_slug, kind, checked_at, ok, latency_ms, error) "
-        "FROM STDIN"
-    ) as copy:
-        for r in rows:
-            latency = None if r.latency_ms is None else round(Decimal(str(r.latency_ms)), 2)
-            copy.write_row((r.target, r.tenant_slug, r.kind, r.checked_at, r.ok, latency, r.error))
-    return len(rows)
+    """Append checks (COPY into recent_checks) inside the session's transaction: a sweep's
+    thousands of rows in one round trip."""
+    return raw.append(session, rows)
 
 
 def read_marks(session: Session) -> Marks:
@@ -71,7 +65,8 @@ def known_targets(session: Session, since: datetime) -> list[str]:
     """Targets with raw checks since `since` or roll-ups after it."""
     return list(session.execute(text(
         "SELECT target FROM control_plane.check_rollups WHERE bucket_start >= :since "
-        "UNION SELECT DISTINCT target FROM control_plane.check_results WHERE checked_at >= :since "
+        "UNION SELECT t.name FROM control_plane.check_targets t "
+        f"WHERE EXISTS (SELECT 1 FROM {raw.source(':since', raw.NO_END, target='= t.id')} c) "
         "ORDER BY 1"), {"since": since}).scalars())
 
 

@@ -12,7 +12,7 @@ from control_plane.context import AppContext
 from control_plane.domain.slugs import validate_slug
 from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
-from control_plane.uptime import slo, targets
+from control_plane.uptime import raw, slo, targets
 from control_plane.uptime.counts import counts
 from control_plane.uptime.report import incident_spans
 from control_plane.uptime.store import not_in_maintenance, read_marks
@@ -20,6 +20,7 @@ from control_plane.uptime.windows import floor_day, floor_hour
 
 WINDOWS = {"24h": timedelta(hours=1 * 24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 STALE_AFTER = timedelta(minutes=15)  # a target not checked for this long is not "down now", just stale
+INCLUSIVE_NOW = "CAST(:now AS timestamptz) + interval '1 microsecond'"
 
 
 def _now() -> datetime:
@@ -33,11 +34,11 @@ def down_now(ctx: AppContext, actor: Actor, now: datetime | None = None) -> pd.D
     columns = ["target", "tenant", "down_since", "last_checked", "failed_checks", "last_error", "incident_id",
                "acknowledged_by"]
     with ctx.session_factory() as session:
-        rows = session.execute(text("""
+        rows = session.execute(text(f"""
             WITH latest AS (
-                SELECT DISTINCT ON (target) target, tenant_slug, checked_at, ok, error
-                  FROM control_plane.check_results WHERE checked_at >= :since AND checked_at <= :now
-                 ORDER BY target, checked_at DESC)
+                SELECT DISTINCT ON (c.target_id) c.target, c.tenant_slug, c.checked_at, c.ok, c.error
+                  FROM {raw.source(":since", INCLUSIVE_NOW)} c
+                 ORDER BY c.target_id, c.checked_at DESC)
             SELECT l.target, l.tenant_slug, COALESCE(i.opened_at, l.checked_at), l.checked_at,
                    COALESCE(i.failed_checks, 1), COALESCE(l.error, i.last_error), i.id, i.acknowledged_by
               FROM latest l
@@ -59,9 +60,9 @@ def uptime_table(ctx: AppContext, actor: Actor, now: datetime | None = None) -> 
             frames[label] = counts(session, now - span, now, marks=marks, with_p95=label == "24h")
         frames["1h"] = counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
     keyed = {}
-    for label, raw in frames.items():
-        frame = raw.assign(scope=raw["tenant_slug"].notna().map({True: "tenant", False: "platform"}),
-                           name=raw["tenant_slug"].fillna(raw["target"]))
+    for label, counted in frames.items():
+        frame = counted.assign(scope=counted["tenant_slug"].notna().map({True: "tenant", False: "platform"}),
+                               name=counted["tenant_slug"].fillna(counted["target"]))
         keyed[label] = frame.groupby(["scope", "name"]).agg(checks=("checks", "sum"), ok=("ok", "sum"),
                                                             p95=("p95_latency_ms", "max"))
     base = keyed["30d"][[]].join([keyed[k].add_prefix(f"{k}_") for k in ("24h", "7d", "30d", "1h")], how="left")
@@ -160,11 +161,11 @@ def check_history(ctx: AppContext, actor: Actor, target: str, hours: int = 24,
                 SELECT bucket_start, checks, ok, p95_latency_ms, NULL FROM control_plane.check_rollups
                  WHERE target = :target AND granularity = 'hour' AND bucket_start >= :a AND bucket_start < :b
                  ORDER BY bucket_start"""), {"target": target, "a": floor_hour(start), "b": raw_from}).all()
+        checks = raw.source(":a", "CAST(:b AS timestamptz) + interval '1 microsecond'", target=raw.ids_of("targets"))
         rows += session.execute(text(f"""
-            SELECT checked_at, 1, CASE WHEN ok THEN 1 ELSE 0 END, latency_ms, error
-              FROM control_plane.check_results c
-             WHERE target = :target AND checked_at >= :a AND checked_at <= :b AND {not_in_maintenance('c')}
-             ORDER BY checked_at"""), {"target": target, "a": raw_from, "b": now}).all()
+            SELECT c.checked_at, 1, CASE WHEN c.ok THEN 1 ELSE 0 END, c.latency_ms, c.error
+              FROM {checks} c WHERE {not_in_maintenance('c')}
+             ORDER BY c.checked_at"""), {"targets": [target], "a": raw_from, "b": now}).all()
     frame = pd.DataFrame([(r[0], r[1], r[2], None, r[3], r[4]) for r in rows], columns=columns)
     frame["uptime_pct"] = (100.0 * frame["ok"] / frame["checks"]).astype("float64")
     frame["latency_ms"] = pd.to_numeric(frame["latency_ms"]).astype("float64")
@@ -177,7 +178,8 @@ def target_names(ctx: AppContext, actor: Actor, days: int = 7) -> list[str]:
     with ctx.session_factory() as session:
         return list(session.execute(text(
             "SELECT DISTINCT target FROM control_plane.check_rollups WHERE granularity = 'day' AND bucket_start >= :d "
-            "UNION SELECT DISTINCT target FROM control_plane.check_results WHERE checked_at >= :s ORDER BY 1"),
+            "UNION SELECT t.name FROM control_plane.check_targets t "
+            f"WHERE EXISTS (SELECT 1 FROM {raw.source(':s', raw.NO_END, target='= t.id')} c) ORDER BY 1"),
             {"d": floor_day(since), "s": max(since, _now() - timedelta(hours=2))}).scalars())
 
 

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from control_plane.cli import main
-from control_plane.db.models import AuditEntry, CheckResult, CheckRollup, Incident
+from control_plane.db.models import AuditEntry, CheckRollup, Incident
 from control_plane.uptime import maintenance
 from control_plane.uptime.rollup import roll_up
+from tests import raw_checks
 
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -133,7 +134,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_imported(cli, tm
         assert f"line {line}:" in err
     assert "line 2:" not in err and "nothing imported" in err
     with ctx.session_factory() as s:
-        assert s.scalar(select(func.count()).select_from(CheckResult)) == 0
+        assert raw_checks.count(s) == 0
 
 
 def test_bad_header_and_bad_window(cli, tmp_path):
@@ -181,7 +182,7 @@ def test_rollups_and_pruning_agree_with_raw_counts(cli, tmp_path, ctx):
     with ctx.session_factory() as s:  # now prune every raw check: whole hours still answer exactly
         roll_up(s, T0 + timedelta(days=3, hours=1), retention=timedelta(hours=1))
         s.commit()
-        assert s.scalar(select(func.count()).select_from(CheckResult).where(CheckResult.target == "roll")) == 0
+        assert raw_checks.count(s, ["roll"]) == 0
     whole = report(cli, T0, T0 + timedelta(days=3))["roll"]
     assert (whole["checks"], whole["ok"], whole["incidents"]) == (432, 428, 1)
     day2 = report(cli, T0 + timedelta(days=1), T0 + timedelta(days=2))["roll"]

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from control_plane.adapters import tenant_ddl
 from control_plane.adapters.clusters import libpq_url
 from control_plane.aws.clients import AwsClients
-from control_plane.db.models import Alert, CheckResult, Cluster, Incident
+from control_plane.db.models import Alert, Cluster, Incident
 from control_plane.services import tenants
 from control_plane.uptime.sweep import run_sweep
+from tests import raw_checks
 from tests.factories import make_tenant
 from tests.jobs.http_targets import Targets
 
@@ -42,9 +43,9 @@ def sweep_ctx(ctx, aws):
     return replace(ctx, settings=settings, aws=AwsClients(settings))
 
 
-def latest(ctx) -> dict[str, CheckResult]:
+def latest(ctx) -> dict:
     with ctx.session_factory() as s:
-        rows = s.scalars(select(CheckResult).order_by(CheckResult.checked_at, CheckResult.id)).all()
+        rows = raw_checks.stored(s)
     return {r.target: r for r in rows}
 
 
