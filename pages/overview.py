@@ -5,7 +5,7 @@ import streamlit as st
 from control_plane.auth.permissions import Permission
 from ui.auth import page_guard
 from ui.context import app_context
-from ui.formatting import money, percent
+from ui.formatting import compact_money, money, percent
 from ui.headlines import revenue_headline, status_counts, uptime_headline
 from ui.navigation import link
 
@@ -37,7 +37,8 @@ if actor.can(Permission.REVENUE_READ):
     else:
         cols = st.columns(4)
         cols[0].metric(f"MRR {revenue.get('month') or ''}".strip(), money(revenue["mrr"]), border=True)
-        cols[1].metric("ARR", money(revenue["arr"]), border=True)
+        cols[1].metric("ARR", compact_money(revenue["arr"]), help=f"12 × MRR = {money(revenue['arr'])}",
+                       border=True)
         cols[2].metric("Paying customers", f"{revenue['customers']:,}", border=True)
         cols[3].metric("Net new MRR this month", money(revenue["net_new"]), border=True)
         link(actor, "pages/revenue.py", "MRR movements, churn and retention")

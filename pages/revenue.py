@@ -18,6 +18,7 @@ from control_plane.revenue import charts, importer, plans, reports
 from control_plane.revenue.months import label
 from ui.auth import page_guard
 from ui.context import app_context
+from ui.formatting import compact_money, money
 
 actor = page_guard(Permission.REVENUE_READ)
 ctx = app_context()
@@ -47,17 +48,6 @@ def tenant_link(text: str, slug: str) -> None:
     except StreamlitPageNotFoundError:  # this file opened on its own, outside st.navigation
         st.markdown(f"[{text}](tenants?tenant={slug})")
 
-
-def compact(value) -> str:
-    """$929.9k / $11.16M for headline tiles (the exact amount is in the tile's help and the tables)."""
-    for size, suffix, places in ((10**6, "M", 2), (10**4, "k", 1)):
-        if abs(value) >= size:
-            return f"${value / size:,.{places}f}{suffix}"
-    return money(value)
-
-
-def money(value) -> str:
-    return f"${value:,.2f}"
 
 
 st.title("Revenue")
@@ -91,9 +81,9 @@ else:
     last = monthly.iloc[-1]
     before = monthly.iloc[-2] if len(monthly) > 1 else None
     cols = st.columns(5)
-    cols[0].metric(f"MRR ({data.end})", compact(last["mrr"]), help=f"Exactly {money(last['mrr'])}",
+    cols[0].metric(f"MRR ({data.end})", compact_money(last["mrr"]), help=f"Exactly {money(last['mrr'])}",
                    delta=money(last["net_new"]) if before is not None else None)
-    cols[1].metric("ARR", compact(last["arr"]), help=f"12 × MRR = {money(last['arr'])}")
+    cols[1].metric("ARR", compact_money(last["arr"]), help=f"12 × MRR = {money(last['arr'])}")
     cols[2].metric("Paying customers", int(last["customers"]),
                    delta=int(last["customers"] - before["customers"]) if before is not None else None)
     cols[3].metric("ARPA", money(last["arpa"]))

@@ -14,6 +14,19 @@ def money(value: Decimal | int | None, currency: str = "$") -> str:
     return f"{sign}{currency}{abs(amount):,.2f}"
 
 
+def compact_money(value: Decimal | int | None, currency: str = "$") -> str:
+    """$929.9k / $11.16M for headline tiles, where the exact amount would be cut off; below
+    $10,000 the exact amount fits and is shown."""
+    if value is None:
+        return "–"
+    amount = Decimal(value)
+    sign = "-" if amount < 0 else ""
+    for threshold, divisor, suffix, places in ((10**6, 10**6, "M", 2), (10**4, 10**3, "k", 1)):
+        if abs(amount) >= threshold:
+            return f"{sign}{currency}{abs(amount) / divisor:,.{places}f}{suffix}"
+    return money(amount, currency)
+
+
 def percent(value: float | Decimal | None, places: int = 3) -> str:
     return "no data" if value is None else f"{Decimal(str(value)):.{places}f} %"
 

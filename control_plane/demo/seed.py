@@ -14,8 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from sqlalchemy import DateTime, cast, func, select, update
+
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.context import AppContext
+from control_plane.db.models import SubscriptionChange, Tenant
 from control_plane.demo import names
 from control_plane.errors import Conflict, InvalidInput, NotFound
 from control_plane.services import tenants as tenant_service
@@ -81,7 +84,21 @@ def seed_demo(ctx: AppContext, actor: Actor, *, tenants: int, months: int, seed:
         module.seed(ctx, views, months, random.Random(f"{seed}-{stage}"))  # noqa: S311
         progress(stage, 1, 1)
         seconds[stage] = time.perf_counter() - started
+    _backdate_created(ctx, [v.slug for v in views])
     return SeedResult(tenants=views, accounts_created=created, seconds=seconds)
+
+
+def _backdate_created(ctx: AppContext, slugs: list[str]) -> None:
+    """Demo tenants were all provisioned just now, but their billing history goes back months:
+    date each one's creation to its first subscription change, so the two tell one story."""
+    if not slugs:
+        return
+    with ctx.session_factory() as session:
+        first = (select(func.min(SubscriptionChange.effective_date))
+                 .where(SubscriptionChange.tenant == Tenant.slug).scalar_subquery())
+        session.execute(update(Tenant).where(Tenant.slug.in_(slugs), Tenant.is_demo, first.is_not(None))
+                        .values(created_at=func.least(Tenant.created_at, cast(first, DateTime(timezone=True)))))
+        session.commit()
 
 
 def ensure_demo_accounts(ctx: AppContext, actor: Actor) -> list[str]:

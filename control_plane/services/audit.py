@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from control_plane.auth.permissions import Actor
 from control_plane.db.models import AuditEntry
 
-
 _INSERT = insert(AuditEntry)
 
 

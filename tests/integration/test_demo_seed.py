@@ -134,3 +134,20 @@ def test_cli_demo_seed_with_progress(ctx, unique_seed, no_area_seeders, capsys, 
 def test_cli_rejects_too_many(capsys):
     assert cli_main(["demo", "seed", "--tenants", "6000"]) == 2
     assert "between 0 and 5000" in capsys.readouterr().err
+
+
+def test_demo_creation_dates_follow_billing_history(ctx, unique_seed, monkeypatch):
+    """With the real revenue seeder, a demo tenant is created no later than its first subscription."""
+    from control_plane.db.models import SubscriptionChange
+    from control_plane.demo import uptime, usage
+
+    for module in (uptime, usage):
+        monkeypatch.setattr(module, "seed", lambda *args, **kwargs: None)
+    seed_module.seed_demo(ctx, system_actor("t"), tenants=8, months=6, seed=unique_seed)
+    with ctx.session_factory() as s:
+        rows = s.execute(select(Tenant.created_at, func.min(SubscriptionChange.effective_date))
+                         .join(SubscriptionChange, SubscriptionChange.tenant == Tenant.slug)
+                         .group_by(Tenant.id)).all()
+    assert len(rows) == 8
+    assert all(created.date() <= first for created, first in rows)
+    assert len({created.date() for created, _ in rows}) > 1  # spread over the history, not all today

@@ -1,0 +1,17 @@
+from decimal import Decimal
+
+from ui.formatting import compact_money, money
+
+
+def test_compact_money_keeps_magnitude():
+    assert compact_money(Decimal("379365.65")) == "$379.4k"
+    assert compact_money(Decimal("4552387.80")) == "$4.55M"
+    assert compact_money(Decimal("12500")) == "$12.5k"
+    assert compact_money(Decimal("9999.99")) == "$9,999.99"
+    assert compact_money(Decimal("-25000")) == "-$25.0k"
+    assert compact_money(None) == "–"
+
+
+def test_money_is_exact():
+    assert money(Decimal("1234567.5")) == "$1,234,567.50"
+    assert money(Decimal("-0.01")) == "-$0.01"
