@@ -13,6 +13,16 @@ from ui.auth import page_guard
 from ui.context import app_context
 
 actor = page_guard(Permission.JOBS_RUN)
+LABELS = {
+    "job_id": "Job", "description": "What it does", "every_s": st.column_config.NumberColumn("Every (s)"),
+    "timeout_s": st.column_config.NumberColumn("Timeout (s)"), "last_status": "Last status",
+    "last_started": st.column_config.DatetimeColumn("Last started", format="YYYY-MM-DD HH:mm:ss"),
+    "last_seconds": st.column_config.NumberColumn("Took (s)", format="%.1f"), "status": "Status",
+    "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
+    "finished_at": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm:ss"),
+    "seconds": st.column_config.NumberColumn("Took (s)", format="%.1f"), "summary": "Summary", "error": "Error",
+    "trigger": "Trigger", "host": "Host",
+}
 ctx = app_context()
 who = (actor.name, actor.role.value)
 st.title("Jobs")
@@ -30,7 +40,7 @@ def overview() -> None:
     failing = table[table["last_status"].isin(["failed", "timed_out"])]
     if not failing.empty:
         st.error(f"Last run failed: {', '.join(failing['job_id'])}", icon=":material/error:")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=LABELS)
 
 
 overview()
@@ -68,5 +78,5 @@ else:
     figure = px.scatter(runs, x="started_at", y="seconds", color="status", symbol="job_id",
                         hover_data=["summary", "error"], title="Run durations")
     st.plotly_chart(figure, width="stretch")
-    st.dataframe(runs, hide_index=True, width="stretch")
+    st.dataframe(runs, hide_index=True, width="stretch", column_config=LABELS)
     st.download_button("Download CSV", runs.to_csv(index=False), "job-runs.csv", "text/csv", key="jobs_csv")
