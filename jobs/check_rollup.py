@@ -1,5 +1,6 @@
-"""Job `check_rollup`: complete the hourly and daily roll-ups of raw checks and prune raw checks
-older than CP_RAW_CHECK_RETENTION_DAYS, so storage stays bounded."""
+"""Job `check_rollup`: complete the hourly and daily roll-ups of raw checks, prune raw checks
+older than CP_RAW_CHECK_RETENTION_DAYS and compact finished hours into hour rows, so storage stays
+bounded and small."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from control_plane.uptime import raw
 from control_plane.uptime.rollup import roll_up
 from jobs.context import JobContext
 
@@ -24,4 +26,6 @@ def run(context: JobContext) -> str:
         alerts = session.execute(text("DELETE FROM control_plane.alerts WHERE at < :t"),
                                  {"t": now - ALERTS_KEPT}).rowcount
         session.commit()
+    if result.compacted or result.pruned:
+        raw.vacuum_recent(app.engine)
     return f"{result.summary()}; pruned {runs} job runs and {alerts} alerts past retention"

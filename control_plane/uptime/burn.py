@@ -32,7 +32,7 @@ class Burn:
 def candidates(session: Session, now: datetime) -> list[str]:
     since = now - LONGEST
     return list(session.execute(text(
-        f"SELECT DISTINCT c.target FROM {raw.source(':since', raw.NO_END, failed_only=True)} c "
+        f"SELECT t.name FROM control_plane.check_targets t WHERE t.id IN {raw.failing(':since', raw.NO_END)} "
         "UNION SELECT DISTINCT target FROM control_plane.check_rollups "
         " WHERE granularity = 'hour' AND ok < checks AND bucket_start >= :since"), {"since": since}).scalars())
 

@@ -43,7 +43,8 @@ def pieces_sql(start: datetime, end: datetime, marks: Marks, params: dict[str, A
         cond = _ranges(pieces, source, "r.bucket_start", params)
         if cond:
             parts.append(
-                "SELECT r.target, r.tenant_slug, r.checks, r.ok, r.p95_latency_ms AS latency, r.checks AS weight"
+                "SELECT r.target, r.tenant_slug, r.checks, r.ok, round(r.p95_latency_ms * 100)::int AS latency,"
+                " r.checks AS weight"
                 f" FROM control_plane.check_rollups r WHERE r.granularity = '{source}' AND ({cond})"
                 + target_filter.format(a="r"))
     for i, piece in enumerate(p for p in pieces if p.source == RAW):
@@ -52,10 +53,10 @@ def pieces_sql(start: datetime, end: datetime, marks: Marks, params: dict[str, A
         checks = raw.source(f":{a}", f":{b}", target=raw.ids_of("targets") if targets is not None else None)
         parts.append(
             "SELECT c.target, c.tenant_slug, 1 AS checks, CASE WHEN c.ok THEN 1 ELSE 0 END AS ok,"
-            f" c.latency_ms AS latency, 1 AS weight FROM {checks} c WHERE {not_in_maintenance('c')}")
+            f" c.latency_cms AS latency, 1 AS weight FROM {checks} c WHERE {not_in_maintenance('c')}")
     if not parts:
         return ("SELECT NULL::text AS target, NULL::text AS tenant_slug, 0 AS checks, 0 AS ok,"
-                " NULL::numeric AS latency, 0 AS weight WHERE false")
+                " NULL::int AS latency, 0 AS weight WHERE false")
     return " UNION ALL ".join(parts)
 
 
@@ -73,15 +74,15 @@ def counts(session: Session, start: datetime, end: datetime, *, targets: list[st
             SELECT target, max(tenant_slug) AS tenant_slug, sum(checks)::bigint AS checks, sum(ok)::bigint AS ok
               FROM pieces GROUP BY target),
         ranked AS (
-            SELECT target, latency,
-                   sum(weight) OVER (PARTITION BY target ORDER BY latency ROWS UNBOUNDED PRECEDING) AS cum,
-                   sum(weight) OVER (PARTITION BY target) AS total
+            SELECT target COLLATE "C" AS target, latency,
+                   sum(weight) OVER (PARTITION BY target COLLATE "C" ORDER BY latency ROWS UNBOUNDED PRECEDING) AS cum,
+                   sum(weight) OVER (PARTITION BY target COLLATE "C") AS total
               FROM pieces WHERE latency IS NOT NULL),
         p95 AS (
             SELECT DISTINCT ON (target) target, latency FROM ranked
              WHERE cum >= ceil(0.95 * total) ORDER BY target, cum)
-        SELECT t.target, t.tenant_slug, t.checks, t.ok, p.latency AS p95_latency_ms
-          FROM totals t LEFT JOIN p95 p USING (target)
+        SELECT t.target, t.tenant_slug, t.checks, t.ok, p.latency / 100.0 AS p95_latency_ms
+          FROM totals t LEFT JOIN p95 p ON p.target = t.target COLLATE "C"
          WHERE t.checks > 0 ORDER BY t.target"""
     else:
         sql = f"""

@@ -92,14 +92,15 @@ def _current_runs(session: Session, targets: list[str]) -> list[tuple[str, datet
     last ok check outside maintenance)."""
     last_ok = raw.nearest_ok("t.id", raw.NO_START, raw.NO_END,
                              not_in_maintenance("o", target="t.name", tenant="t.tenant_slug"), last=True)
-    failures = raw.source("s.since", raw.NO_END, target="= t.id", failed_only=True)
+    failures = raw.source("s.since", raw.NO_END, target="= t.id", failed_only=True, with_names=False)
     return session.execute(text(f"""
         SELECT t.name, min(c.checked_at), count(*),
                (array_agg(c.error ORDER BY c.checked_at DESC) FILTER (WHERE c.error IS NOT NULL))[1]
           FROM control_plane.check_targets t
          CROSS JOIN LATERAL (SELECT COALESCE({last_ok}, '-infinity') AS since) s
          CROSS JOIN LATERAL {failures} c
-         WHERE t.name = ANY(:targets) AND c.checked_at > s.since AND {not_in_maintenance('c')}
+         WHERE t.name = ANY(:targets) AND c.checked_at > s.since
+           AND {not_in_maintenance('c', target='t.name', tenant='t.tenant_slug')}
          GROUP BY t.name"""), {"targets": targets}).all()
 
 

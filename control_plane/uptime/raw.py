@@ -12,17 +12,20 @@ seeding) takes RAW_LOCK first, so two writers never compact the same hour twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from control_plane.uptime.store import CheckRow
 
+log = logging.getLogger(__name__)
 RECENT = "control_plane.recent_checks"
 HOURS = "control_plane.check_hours"
 TARGETS = "control_plane.check_targets"
@@ -43,29 +46,57 @@ def to_cms(latency_ms: Decimal | float | None) -> int | None:
     return None if latency_ms is None else int(round(Decimal(str(latency_ms)), 2) * 100)
 
 
-def source(start: str, end: str, *, target: str | None = None, failed_only: bool = False) -> str:
+def source(start: str, end: str, *, target: str | None = None, failed_only: bool = False,
+           with_names: bool = True) -> str:
     """A parenthesised SELECT of every raw check with start <= checked_at < end, columns
-    target_id, target, tenant_slug, checked_at, ok, latency_ms (numeric, 2 decimals), error.
-    `start`/`end` are SQL expressions (bind parameters or outer columns), `target` a condition on
-    target_id such as "= f.target_id" or "= ANY(:ids)"."""
+    target_id, checked_at, ok, latency_cms (int, hundredths), latency_ms (numeric, 2 decimals),
+    error, and with `with_names`
+    also target and tenant_slug. `start`/`end` are SQL expressions (bind parameters or outer
+    columns), `target` a condition on target_id such as "= t.id" or "= ANY(:ids)". Inside a
+    correlated subquery ask for no names (the join would be planned per outer row): the outer
+    query has them."""
     start, end = f"CAST({start} AS timestamptz)", f"CAST({end} AS timestamptz)"
     recent = f" AND r.target_id {target}" if target else ""
     hours = f" AND h.target_id {target}" if target else ""
+    unnested = ""
     if failed_only:
         recent += " AND NOT r.ok"
-        hours += " AND h.failures > 0 AND NOT u.ok"
+        hours += " AND h.failures > 0"
+        unnested = " AND NOT u.ok"
+    # unnest() in the select list runs the arrays in lockstep (a NULL `errors` pads with NULLs) and
+    # is ~3x faster than unnest(a, b, c, d) in FROM, which materialises each array first.
+    checks = f"""
+        SELECT r.target_id, r.checked_at, r.ok, r.latency_cms, r.error FROM {RECENT} r
+         WHERE r.checked_at >= {start} AND r.checked_at < {end}{recent}
+        UNION ALL
+        SELECT u.target_id, u.checked_at, u.ok, u.latency_cms, u.error
+          FROM (SELECT h.target_id, unnest(h.checked_at) AS checked_at, unnest(h.ok) AS ok,
+                       unnest(h.latency_cms) AS latency_cms, unnest(h.errors) AS error
+                  FROM {HOURS} h
+                 WHERE h.hour_start > {start} - interval '1 hour' AND h.hour_start < {end}{hours}) u
+         WHERE u.checked_at >= {start} AND u.checked_at < {end}{unnested}"""
+    latency = "s.latency_cms, (s.latency_cms / 100.0)::numeric(10, 2) AS latency_ms"
+    if not with_names:
+        return f"(SELECT s.target_id, s.checked_at, s.ok, {latency}, s.error FROM ({checks}) s)"
     return f"""(
-        SELECT s.target_id, t.name AS target, t.tenant_slug, s.checked_at, s.ok,
-               (s.latency_cms / 100.0)::numeric(10, 2) AS latency_ms, s.error
-          FROM (SELECT r.target_id, r.checked_at, r.ok, r.latency_cms, r.error FROM {RECENT} r
-                 WHERE r.checked_at >= {start} AND r.checked_at < {end}{recent}
-                UNION ALL
-                SELECT h.target_id, u.checked_at, u.ok, u.latency_cms, u.error
-                  FROM {HOURS} h,
-                       unnest(h.checked_at, h.ok, h.latency_cms, h.errors) AS u(checked_at, ok, latency_cms, error)
-                 WHERE h.hour_start > {start} - interval '1 hour' AND h.hour_start < {end}
-                   AND u.checked_at >= {start} AND u.checked_at < {end}{hours}) s
-          JOIN {TARGETS} t ON t.id = s.target_id)"""
+        SELECT s.target_id, t.name AS target, t.tenant_slug, s.checked_at, s.ok, {latency}, s.error
+          FROM ({checks}) s JOIN {TARGETS} t ON t.id = s.target_id)"""
+
+
+def failing(start: str, end: str, *, target: str | None = None) -> str:
+    """A parenthesised SELECT of the target_id of every target with a failed check in
+    [start, end). Hour rows wholly inside the window answer from their failure count alone."""
+    start, end = f"CAST({start} AS timestamptz)", f"CAST({end} AS timestamptz)"
+    recent = f" AND r.target_id {target}" if target else ""
+    hours = f" AND h.target_id {target}" if target else ""
+    return f"""(
+        SELECT r.target_id FROM {RECENT} r WHERE NOT r.ok AND r.checked_at >= {start} AND r.checked_at < {end}{recent}
+        UNION
+        SELECT h.target_id FROM {HOURS} h
+         WHERE h.failures > 0 AND h.hour_start > {start} - interval '1 hour' AND h.hour_start < {end}{hours}
+           AND ((h.hour_start >= {start} AND h.hour_start + interval '1 hour' <= {end})
+                OR EXISTS (SELECT 1 FROM (SELECT unnest(h.checked_at) AS checked_at, unnest(h.ok) AS ok) u
+                            WHERE NOT u.ok AND u.checked_at >= {start} AND u.checked_at < {end})))"""
 
 
 def ids_of(param: str) -> str:
@@ -85,7 +116,8 @@ def nearest_ok(target_id: str, after: str, before: str, keep: str, *, last: bool
           WHERE o.target_id = {target_id} AND o.ok AND o.checked_at > {after} AND o.checked_at < {before}
             AND {keep}),
         (SELECT x.at FROM (
-             SELECT (SELECT {agg}(o.checked_at) FROM unnest(h.checked_at, h.ok) AS o(checked_at, ok)
+             SELECT (SELECT {agg}(o.checked_at)
+                       FROM (SELECT unnest(h.checked_at) AS checked_at, unnest(h.ok) AS ok) o
                       WHERE o.ok AND o.checked_at > {after} AND o.checked_at < {before} AND {keep}) AS at
                FROM {HOURS} h
               WHERE h.target_id = {target_id} AND h.hour_start > {after} - interval '1 hour'
@@ -204,6 +236,19 @@ def replace_instants(session: Session, rows: Sequence[CheckRow], ids: dict[str, 
     return session.execute(text(
         f"DELETE FROM {RECENT} r USING {pairs} WHERE r.target_id = i.target_id AND r.checked_at = i.checked_at"),
         params).rowcount
+
+
+def vacuum_recent(engine: Engine) -> bool:
+    """VACUUM recent_checks right after a compaction emptied its old hours, so the next hours'
+    rows reuse that space and the table stays the size of an hour or two whatever autovacuum's
+    timing. False when not allowed (autovacuum still gets there)."""
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE) {RECENT}")
+    except DBAPIError as exc:
+        log.warning("VACUUM %s failed: %s", RECENT, exc.orig)
+        return False
+    return True
 
 
 def earliest(session: Session) -> datetime | None:

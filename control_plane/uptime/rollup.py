@@ -5,6 +5,7 @@ Invariants the readers (windows.py) rely on:
 - an hourly roll-up exists for every hour with checks that ends at or before `hour_complete`, and
   equals what the raw checks of that hour (outside maintenance) say while they exist;
 - a daily roll-up is the sum of its day's hourly roll-ups, for every day ending by `day_complete`.
+Raw checks themselves are compacted into hour rows here too (raw.py); readers do not notice.
 """
 
 from __future__ import annotations
@@ -42,22 +43,41 @@ class RollupResult:
                 f"compacted {self.compacted} raw checks into {self.hour_rows} hour rows")
 
 
+def _replace_buckets(session: Session, granularity: str, fresh: str, params: dict[str, datetime]) -> int:
+    """Make the `granularity` roll-ups with bucket_start in [:a, :b) equal `fresh` (a SELECT of
+    target, bucket_start, tenant_slug, checks, ok, p95). Rows that did not change are left alone:
+    every run re-rolls the last hours and day, and rewriting identical rows would leave that many
+    dead ones behind each hour. Returns how many buckets `fresh` has."""
+    return session.execute(text(f"""
+        WITH fresh AS MATERIALIZED ({fresh}),
+        gone AS (
+            DELETE FROM control_plane.check_rollups r
+             WHERE r.granularity = '{granularity}' AND r.bucket_start >= :a AND r.bucket_start < :b
+               AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.target = r.target AND f.bucket_start = r.bucket_start)),
+        written AS (
+            INSERT INTO control_plane.check_rollups AS r (target, granularity, bucket_start, tenant_slug, checks,
+                                                          ok, p95_latency_ms)
+            SELECT f.target, '{granularity}', f.bucket_start, f.tenant_slug, f.checks, f.ok, f.p95 FROM fresh f
+            ON CONFLICT (target, granularity, bucket_start) DO UPDATE
+               SET tenant_slug = excluded.tenant_slug, checks = excluded.checks, ok = excluded.ok,
+                   p95_latency_ms = excluded.p95_latency_ms
+             WHERE (r.tenant_slug, r.checks, r.ok, r.p95_latency_ms)
+                   IS DISTINCT FROM (excluded.tenant_slug, excluded.checks, excluded.ok, excluded.p95_latency_ms))
+        SELECT count(*) FROM fresh"""), params).scalar_one()
+
+
 def reroll_hours(session: Session, start: datetime, end: datetime) -> int:
     """Recompute the hourly roll-ups of [floor_hour(start), end) from raw checks (which must exist)."""
     start = floor_hour(start)
     if end <= start:
         return 0
-    params = {"a": start, "b": end}
-    session.execute(text("DELETE FROM control_plane.check_rollups WHERE granularity = 'hour' "
-                         "AND bucket_start >= :a AND bucket_start < :b"), params)
-    return session.execute(text(f"""
-        INSERT INTO control_plane.check_rollups (target, granularity, bucket_start, tenant_slug, checks, ok,
-                                                 p95_latency_ms)
-        SELECT c.target, 'hour', date_trunc('hour', c.checked_at, 'UTC'), max(c.tenant_slug), count(*),
-               count(*) FILTER (WHERE c.ok), percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms)
+    return _replace_buckets(session, "hour", f"""
+        SELECT c.target, date_trunc('hour', c.checked_at, 'UTC') AS bucket_start, max(c.tenant_slug) AS tenant_slug,
+               count(*) AS checks, count(*) FILTER (WHERE c.ok) AS ok,
+               percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms) AS p95
           FROM {raw.source(':a', ':b')} c
          WHERE {not_in_maintenance('c')}
-         GROUP BY 1, 3"""), params).rowcount
+         GROUP BY 1, 2""", {"a": start, "b": end})
 
 
 def merge_hours(session: Session, start: datetime, end: datetime) -> int:
@@ -84,17 +104,12 @@ def reroll_days(session: Session, start: datetime, end: datetime) -> int:
     start = floor_day(start)
     if end <= start:
         return 0
-    params = {"a": start, "b": end}
-    session.execute(text("DELETE FROM control_plane.check_rollups WHERE granularity = 'day' "
-                         "AND bucket_start >= :a AND bucket_start < :b"), params)
-    return session.execute(text("""
-        INSERT INTO control_plane.check_rollups (target, granularity, bucket_start, tenant_slug, checks, ok,
-                                                 p95_latency_ms)
-        SELECT target, 'day', date_trunc('day', bucket_start, 'UTC'), max(tenant_slug), sum(checks), sum(ok),
-               percentile_disc(0.95) WITHIN GROUP (ORDER BY p95_latency_ms)
+    return _replace_buckets(session, "day", """
+        SELECT target, date_trunc('day', bucket_start, 'UTC') AS bucket_start, max(tenant_slug) AS tenant_slug,
+               sum(checks) AS checks, sum(ok) AS ok, percentile_disc(0.95) WITHIN GROUP (ORDER BY p95_latency_ms) AS p95
           FROM control_plane.check_rollups
          WHERE granularity = 'hour' AND bucket_start >= :a AND bucket_start < :b
-         GROUP BY 1, 3"""), params).rowcount
+         GROUP BY 1, 2""", {"a": start, "b": end})
 
 
 def refresh_range(session: Session, start: datetime, end: datetime) -> None:

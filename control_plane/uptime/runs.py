@@ -36,26 +36,24 @@ def detect_runs(session: Session, start: datetime, end: datetime, threshold: int
         params["targets"] = targets
         named = raw.ids_of("targets")
     walk_from = raw.NO_START if since is None else ":since"
-    failures = raw.source(":hit_from", ":end", target=named, failed_only=True)
+    failures = raw.failing(":hit_from", ":end", target=named)
     history = raw.source(walk_from, ":end", target="IN (SELECT target_id FROM hit)", failed_only=True)
-    between = raw.source("f.prev_at", "f.checked_at", target="= f.target_id")
+    ok_between = raw.nearest_ok("f.target_id", "f.prev_at", "f.checked_at",
+                                not_in_maintenance("o", target="f.target", tenant="f.tenant_slug"), last=False)
     # By construction the first check after a run's last failure (outside maintenance) is ok:
     # a failure there would belong to the run. So resolution is the next ok check.
     resolution = raw.nearest_ok("a.target_id", "a.last_failed", ":end",
                                 not_in_maintenance("o", target="a.target", tenant="a.tenant_slug"), last=False)
     sql = f"""
     WITH hit AS (
-        SELECT DISTINCT c.target_id FROM {failures} c),
+        SELECT c.target_id FROM {failures} c),
     f AS (
         SELECT c.target_id, c.target, c.tenant_slug, c.checked_at, c.error,
                lag(c.checked_at) OVER (PARTITION BY c.target_id ORDER BY c.checked_at) AS prev_at
           FROM {history} c
          WHERE {not_in_maintenance('c')}),
     marked AS (
-        SELECT f.*, CASE WHEN f.prev_at IS NULL OR EXISTS (
-                   SELECT 1 FROM {between} o
-                    WHERE o.ok AND o.checked_at > f.prev_at AND {not_in_maintenance('o')})
-               THEN 1 ELSE 0 END AS is_start
+        SELECT f.*, CASE WHEN f.prev_at IS NULL OR {ok_between} IS NOT NULL THEN 1 ELSE 0 END AS is_start
           FROM f),
     numbered AS (
         SELECT marked.*, sum(is_start) OVER (PARTITION BY target_id ORDER BY checked_at) AS run_no FROM marked),

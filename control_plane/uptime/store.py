@@ -66,7 +66,7 @@ def known_targets(session: Session, since: datetime) -> list[str]:
     return list(session.execute(text(
         "SELECT target FROM control_plane.check_rollups WHERE bucket_start >= :since "
         "UNION SELECT t.name FROM control_plane.check_targets t "
-        f"WHERE EXISTS (SELECT 1 FROM {raw.source(':since', raw.NO_END, target='= t.id')} c) "
+        f"WHERE EXISTS (SELECT 1 FROM {raw.source(':since', raw.NO_END, target='= t.id', with_names=False)} c) "
         "ORDER BY 1"), {"since": since}).scalars())
 
 

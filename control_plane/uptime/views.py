@@ -179,7 +179,8 @@ def target_names(ctx: AppContext, actor: Actor, days: int = 7) -> list[str]:
         return list(session.execute(text(
             "SELECT DISTINCT target FROM control_plane.check_rollups WHERE granularity = 'day' AND bucket_start >= :d "
             "UNION SELECT t.name FROM control_plane.check_targets t "
-            f"WHERE EXISTS (SELECT 1 FROM {raw.source(':s', raw.NO_END, target='= t.id')} c) ORDER BY 1"),
+            f"WHERE EXISTS (SELECT 1 FROM {raw.source(':s', raw.NO_END, target='= t.id', with_names=False)} c) "
+            "ORDER BY 1"),
             {"d": floor_day(since), "s": max(since, _now() - timedelta(hours=2))}).scalars())
 
 

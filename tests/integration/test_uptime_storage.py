@@ -20,7 +20,7 @@ from control_plane.db import migrate
 from control_plane.db.engine import make_engine
 from control_plane.db.models import MaintenanceWindow
 from control_plane.errors import InvalidInput
-from control_plane.uptime import importer, incidents, raw, summary, views
+from control_plane.uptime import importer, incidents, maintenance, raw, summary, views
 from control_plane.uptime.report import report
 from control_plane.uptime.rollup import roll_up
 from control_plane.uptime.runs import detect_runs
@@ -255,3 +255,29 @@ def test_migration_0006_moves_old_rows_and_downgrade_puts_them_back(pg_server):
         with psycopg.connect(host=str(pg_server.socket_dir), port=pg_server.port, user="postgres",
                              dbname="postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_re_rolling_rewrites_only_buckets_that_changed(ctx, admin):
+    now = floor_hour(datetime.now(UTC)) + timedelta(minutes=20)
+    write(ctx, rows_for("keep", "." * 240, start=now - 240 * MIN) + rows_for("mx", "." * 240, start=now - 240 * MIN))
+
+    def hourly():
+        with ctx.session_factory() as s:
+            return {(r.target, r.bucket_start): (r.xmin, r.checks) for r in s.execute(text(
+                "SELECT target, bucket_start, xmin::text AS xmin, checks FROM control_plane.check_rollups "
+                "WHERE granularity = 'hour'"))}
+
+    with ctx.session_factory() as s:
+        roll_up(s, now, retention=timedelta(days=7))
+        s.commit()
+    first = hourly()
+    with ctx.session_factory() as s:  # the next run re-rolls the overlap hours: same values, same row versions
+        roll_up(s, now + timedelta(minutes=5), retention=timedelta(days=7))
+        s.commit()
+    assert hourly() == first
+    hour = floor_hour(now) - timedelta(hours=2)
+    maintenance.declare(ctx, admin, hour, hour + timedelta(minutes=30), "patching", target="mx")
+    after = hourly()
+    assert after[("mx", hour)][1] == first[("mx", hour)][1] - 30
+    del after[("mx", hour)], first[("mx", hour)]
+    assert after == first
