@@ -106,6 +106,24 @@ def ctx(session_ctx: AppContext) -> AppContext:
     return session_ctx
 
 
+@pytest.fixture
+def cli(ctx, database_url, monkeypatch, capsys):
+    """Run `python -m control_plane ARGV` in-process against the test catalog: (exit code, stdout, stderr)."""
+    from control_plane.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse usage errors exit directly
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
 _slugs = itertools.count(1)
 
 

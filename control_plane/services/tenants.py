@@ -208,50 +208,57 @@ def suspend(ctx: AppContext, actor: Actor, slug: str, reason: str, *,
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("A reason is required to suspend a tenant.")
-    with ctx.session_factory() as session:
-        tenant = _get_locked(session, slug)
-        if tenant.status == Status.SUSPENDED:
-            audit.record(session, actor, "tenant.suspend", tenant_slug=slug, outcome="noop", reason=reason,
-                         before=snapshot(tenant), after=snapshot(tenant))
-            session.commit()
-            return view(tenant)
-        require_transition(slug, tenant.status, Status.SUSPENDED, "suspend")
-        before = snapshot(tenant)
-        with _on_cluster(ctx, session, _cluster_of(session, tenant)) as conn:
-            conn.execute(tenant_ddl.revoke_access(slug))
-            fault("access_revoked")
-        now = datetime.now(UTC)
-        tenant.status, tenant.status_reason, tenant.updated_at = Status.SUSPENDED, reason, now
-        hooks.on_suspend(session, tenant, now)
-        audit.record(session, actor, "tenant.suspend", tenant_slug=slug, reason=reason,
-                     before=before, after=snapshot(tenant))
-        session.commit()
-        return view(tenant)
+    return _change_access(ctx, actor, slug, _SUSPEND, reason=reason, fault=fault)
 
 
 def resume(ctx: AppContext, actor: Actor, slug: str, reason: str | None = None, *,
            fault: FaultHook = _no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_RESUME, "tenant.resume", tenant_slug=slug)
+    return _change_access(ctx, actor, slug, _RESUME, reason=reason, fault=fault)
+
+
+@dataclass(frozen=True)
+class _AccessChange:
+    verb: str
+    source: Status
+    target: Status
+    ddl: Callable[[str], Any]
+    hook: str  # name in control_plane.revenue.hooks, looked up per call
+    fault_step: str
+    keeps_reason: bool
+
+
+_SUSPEND = _AccessChange("suspend", Status.ACTIVE, Status.SUSPENDED, tenant_ddl.revoke_access, "on_suspend",
+                         "access_revoked", keeps_reason=True)
+_RESUME = _AccessChange("resume", Status.SUSPENDED, Status.ACTIVE, tenant_ddl.grant_access, "on_resume",
+                        "access_granted", keeps_reason=False)
+
+
+def _change_access(ctx: AppContext, actor: Actor, slug: str, change: _AccessChange, *, reason: str | None,
+                   fault: FaultHook) -> TenantView:
+    """Suspend or resume: the role's privileges on the cluster and the catalog row change together
+    (one transaction on the catalog database; cluster first elsewhere, safe to repeat)."""
+    action = f"tenant.{change.verb}"
     with ctx.session_factory() as session:
         tenant = _get_locked(session, slug)
-        if tenant.status == Status.ACTIVE:
-            audit.record(session, actor, "tenant.resume", tenant_slug=slug, outcome="noop", reason=reason,
+        if tenant.status == change.target:
+            audit.record(session, actor, action, tenant_slug=slug, outcome="noop", reason=reason,
                          before=snapshot(tenant), after=snapshot(tenant))
             session.commit()
             return view(tenant)
-        require_transition(slug, tenant.status, Status.ACTIVE, "resume")
-        if tenant.status != Status.SUSPENDED:
-            raise Conflict(f"Cannot resume tenant {slug!r}: it is {tenant.status}; only suspended tenants resume.")
+        require_transition(slug, tenant.status, change.target, change.verb)
+        if tenant.status != change.source:
+            raise Conflict(f"Cannot {change.verb} tenant {slug!r}: it is {tenant.status}.")
         before = snapshot(tenant)
         with _on_cluster(ctx, session, _cluster_of(session, tenant)) as conn:
-            conn.execute(tenant_ddl.grant_access(slug))
-            fault("access_granted")
+            conn.execute(change.ddl(slug))
+            fault(change.fault_step)
         now = datetime.now(UTC)
-        tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
-        hooks.on_resume(session, tenant, now)
-        audit.record(session, actor, "tenant.resume", tenant_slug=slug, reason=reason,
-                     before=before, after=snapshot(tenant))
+        tenant.status, tenant.updated_at = change.target, now
+        tenant.status_reason = reason if change.keeps_reason else None
+        getattr(hooks, change.hook)(session, tenant, now)
+        audit.record(session, actor, action, tenant_slug=slug, reason=reason, before=before, after=snapshot(tenant))
         session.commit()
         return view(tenant)
 

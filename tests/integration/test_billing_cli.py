@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from control_plane.cli import main
 from control_plane.db.models import AuditEntry, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,21 +29,6 @@ LEDGER = HEADER + (
     "b,2025-04-20,team,month,100,2,0,active\n"
 )
 COLUMNS = ["month", "mrr", "new", "expansion", "contraction", "churn", "reactivation", "net_new", "customers", "arpa"]
-
-
-@pytest.fixture
-def cli(ctx, database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture

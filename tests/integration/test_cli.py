@@ -13,25 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from control_plane.cli import main
 from control_plane.db.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cli(ctx, database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:  # argparse usage errors exit directly
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def run_process(database_url: str, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -8,26 +8,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from control_plane.cli import main
 from control_plane.db.models import Cluster, ScalingDecision
 from control_plane.services import clusters
 from control_plane.services.placement import choose_cluster
 from tests.factories import make_tenant
-
-
-@pytest.fixture
-def cli(ctx, database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_add_and_list(cli, ctx, database_url, monkeypatch):

@@ -7,10 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from control_plane.cli import main
 from control_plane.db.models import AuditEntry, CheckRollup, Incident
 from control_plane.uptime import maintenance
 from control_plane.uptime.rollup import roll_up
@@ -18,21 +16,6 @@ from tests import raw_checks
 
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def cli(ctx, database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def csv_file(tmp_path: Path, rows: list[tuple[str, datetime, bool, float | None]], name: str = "checks.csv") -> Path:
