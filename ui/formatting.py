@@ -27,6 +27,14 @@ def compact_money(value: Decimal | int | None, currency: str = "$") -> str:
     return money(amount, currency)
 
 
+def byte_scale(largest: float) -> tuple[float, str]:
+    """The divisor and unit that show `largest` bytes with a readable number (KiB … TiB)."""
+    for power, unit in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB")):
+        if abs(largest) >= 1024**power:
+            return 1024.0**power, unit
+    return 1.0, "B"
+
+
 def percent(value: float | Decimal | None, places: int = 3) -> str:
     return "no data" if value is None else f"{Decimal(str(value)):.{places}f} %"
 

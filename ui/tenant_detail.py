@@ -14,7 +14,7 @@ from control_plane.services import tenants as tenant_service
 from control_plane.uptime import summary as uptime_summary
 from control_plane.usage import queries as usage_queries
 from ui.feedback import csv_download
-from ui.formatting import when
+from ui.formatting import byte_scale, when
 from ui.tenant_actions import available, render_actions
 
 STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blue", "archiving": "violet",
@@ -74,10 +74,13 @@ def _usage(ctx: AppContext, actor: Actor, slug: str) -> None:
         st.info("No usage recorded yet: the usage roll-up job fills this in daily.", icon=":material/bar_chart:")
         return
     usage = usage.sort_values("day")
+    storage = pd.to_numeric(usage["storage_bytes"], errors="coerce").astype(float)
+    divisor, storage_unit = byte_scale(storage.max() if storage.notna().any() else 0)
     cols = st.columns(3)
-    for col, (column, label, scale, unit) in zip(cols, [("requests", "Requests / day", 1, ""),
-                                                      ("storage_bytes", "Storage", 1 / 1024**2, " MB"),
-                                                      ("p95_latency_ms", "p95 latency", 1, " ms")], strict=True):
+    for col, (column, label, scale, unit, places) in zip(cols, [
+            ("requests", "Requests / day", 1, "", 0),
+            ("storage_bytes", "Storage", 1 / divisor, f" {storage_unit}", 1),
+            ("p95_latency_ms", "p95 latency", 1, " ms", 0)], strict=True):
         series = pd.to_numeric(usage[column], errors="coerce").astype(float) * scale
         series = series.dropna()
         if series.empty:
@@ -85,7 +88,7 @@ def _usage(ctx: AppContext, actor: Actor, slug: str) -> None:
             continue
         last = series.iloc[-1]
         delta = last - series.iloc[-2] if len(series) > 1 else None
-        col.metric(label, f"{last:,.0f}{unit}", None if delta is None else f"{delta:+,.0f}{unit}",
+        col.metric(label, f"{last:,.{places}f}{unit}", None if delta is None else f"{delta:+,.{places}f}{unit}",
                    delta_color="inverse" if column == "p95_latency_ms" else "normal",
                    chart_data=series.tolist(), chart_type="area", border=True)
 

@@ -15,3 +15,11 @@ def test_compact_money_keeps_magnitude():
 def test_money_is_exact():
     assert money(Decimal("1234567.5")) == "$1,234,567.50"
     assert money(Decimal("-0.01")) == "-$0.01"
+
+
+def test_byte_scale_picks_a_readable_unit():
+    from ui.formatting import byte_scale
+
+    assert byte_scale(180_224) == (1024.0, "KiB")
+    assert byte_scale(5 * 1024**3) == (1024.0**3, "GiB")
+    assert byte_scale(500) == (1.0, "B")
