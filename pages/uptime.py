@@ -72,7 +72,9 @@ with slos:
             "budget_left_pct": st.column_config.ProgressColumn("Budget left", min_value=0, max_value=100,
                                                                format="%.1f %%"),
             "burn_rate_1h": st.column_config.NumberColumn("Burn 1 h", format="%.2f×"),
-            "p95_latency_24h_ms": st.column_config.NumberColumn("p95 24 h (ms)", format="%.1f")})
+            "p95_latency_24h_ms": st.column_config.NumberColumn("p95 24 h (ms)", format="%.1f"),
+            "scope": "Scope", "name": "Target", "slo_met": st.column_config.CheckboxColumn("SLO met"),
+            "checks_30d": st.column_config.NumberColumn("Checks 30 d", format="%d")})
         st.download_button("Download CSV", shown.to_csv(index=False), "uptime.csv", "text/csv", key="uptime_csv")
 
 with latency:
