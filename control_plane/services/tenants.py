@@ -29,7 +29,7 @@ from control_plane.context import AppContext
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Status, require_transition
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
-from control_plane.errors import Conflict, InvalidInput, NotFound
+from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
 from control_plane.revenue import hooks
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -176,6 +176,14 @@ def _insert_new_tenant(session: Session, tenant: Tenant) -> Tenant | None:
 
 
 def _create_objects(conn: psycopg.Connection, slug: str, retry: bool) -> None:
+    try:
+        _create_missing_objects(conn, slug, retry)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise ConfigError(f"The catalog's database user may not create tenant {slug!r} on this cluster "
+                          f"({exc.diag.message_primary}); it needs CREATEROLE and CREATE on the database.") from exc
+
+
+def _create_missing_objects(conn: psycopg.Connection, slug: str, retry: bool) -> None:
     if not retry:
         try:
             conn.execute(tenant_ddl.provision_script(slug))

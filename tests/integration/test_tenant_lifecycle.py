@@ -293,3 +293,28 @@ def test_concurrent_provisions_of_one_slug_make_exactly_one_tenant(ctx, admin, r
     assert all("already exists" in r for r in results if r != "active")
     assert inspect_tenant(raw, slug).complete
     assert audit_actions(ctx, slug).count(("tenant.provision", "ok")) == 1
+
+
+def test_a_catalog_user_without_rights_gets_a_clear_error(ctx, admin, raw, new_slug, database_url):
+    """Production catalogs run as a non-superuser; without CREATEROLE provisioning says what is missing."""
+    from control_plane.adapters.clusters import ClusterConnections
+    from control_plane.context import AppContext
+    from control_plane.db.engine import make_engine, make_session_factory
+    from control_plane.errors import ConfigError
+
+    weak = f"weak_{new_slug()}"
+    raw.execute(f'CREATE ROLE "{weak}" LOGIN')
+    raw.execute(f'GRANT USAGE ON SCHEMA control_plane TO "{weak}"')
+    raw.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA control_plane TO "{weak}"')
+    raw.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA control_plane TO "{weak}"')
+    url = database_url.replace("postgresql+psycopg://postgres@", f"postgresql+psycopg://{weak}@")
+    engine = make_engine(url)
+    weak_ctx = AppContext(settings=ctx.settings, engine=engine, session_factory=make_session_factory(engine),
+                          clusters=ClusterConnections(url), aws=ctx.aws, catalog_url=url)
+    slug = new_slug()
+    try:
+        with pytest.raises(ConfigError, match="needs CREATEROLE"):
+            tenants.provision(weak_ctx, admin, slug, "X", "team")
+    finally:
+        weak_ctx.close()
+    assert catalog_row(ctx, slug) is None
