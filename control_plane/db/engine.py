@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from control_plane.errors import DatabaseUnavailable
 
@@ -27,14 +26,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def wait_for_database(engine: Engine, timeout: float = 30.0) -> None:
     """Production databases may still be starting when the app does: retry with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with engine.connect() as conn:
+    try:
+        for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
+                                retry=retry_if_exception_type(OperationalError), reraise=True):
+            with attempt, engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return
-        except OperationalError as exc:
-            if time.monotonic() > deadline:
-                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                raise DatabaseUnavailable(f"Cannot reach the catalog database: {reason}") from exc
-            time.sleep(0.5)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(f"Cannot reach the catalog database: {reason}") from exc
