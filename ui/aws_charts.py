@@ -6,6 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from control_plane import units
+
 ACTION_STYLE = {
     "scale_up": ("triangle-up", "#d62728"),
     "scale_down": ("triangle-down", "#2ca02c"),
@@ -60,9 +62,4 @@ def usage_figure(daily: pd.DataFrame, metric: str, label: str) -> go.Figure:
 def human_bytes(value: float | int | None) -> str:
     if value is None or pd.isna(value):
         return "–"
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size:,.1f} TiB"
+    return units.human_bytes(value)

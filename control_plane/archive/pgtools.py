@@ -8,7 +8,6 @@ first). An exact major version match is preferred; a newer client also works.
 from __future__ import annotations
 
 import functools
-import glob
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from control_plane.db.embedded import machine_bin_dirs
 from control_plane.errors import ConfigError, ExternalServiceError
 
 TOOLS = ("pg_dump", "pg_restore", "psql")
@@ -35,19 +35,12 @@ def candidate_dirs(preferred: Path | None = None) -> list[Path]:
     on_path = shutil.which("pg_dump")
     if on_path:
         dirs.append(Path(on_path).parent)
-    dirs += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_dir_version, reverse=True)]
+    dirs += machine_bin_dirs()
     unique: list[Path] = []
     for d in dirs:
         if d not in unique:
             unique.append(d)
     return unique
-
-
-def _dir_version(path: str) -> int:
-    try:
-        return int(Path(path).parent.name)
-    except ValueError:
-        return 0
 
 
 @functools.lru_cache(maxsize=64)

@@ -93,15 +93,20 @@ def find_postgres_binaries() -> Path | None:
     on_path = shutil.which("pg_ctl")
     if on_path and shutil.which("initdb"):
         return Path(on_path).parent
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True):
-        if Path(candidate, "initdb").exists() and Path(candidate, "pg_ctl").exists():
-            return Path(candidate)
+    for candidate in machine_bin_dirs():
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
     return None
 
 
-def _version_key(path: str) -> int:
+def machine_bin_dirs() -> list[Path]:
+    """Debian-style /usr/lib/postgresql/<major>/bin folders, newest major first."""
+    return sorted((Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")), key=_major, reverse=True)
+
+
+def _major(bin_dir: Path) -> int:
     try:
-        return int(Path(path).parent.name)
+        return int(bin_dir.parent.name)
     except ValueError:
         return 0
 

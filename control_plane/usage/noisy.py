@@ -14,6 +14,7 @@ from control_plane.aws import sns
 from control_plane.context import AppContext
 from control_plane.db.models import Alert, NoisyNeighbourFlag, Tenant
 from control_plane.services.placement import LIVE
+from control_plane.units import human_bytes
 
 METRICS = ("requests", "storage_bytes")
 # A baseline below these is treated as these: a tenant going from 3 to 40 requests a day is not noisy.
@@ -87,8 +88,8 @@ def find_jumps(ctx: AppContext, today: date, factor: float | None = None) -> lis
 
 def recommendation(jump: Jump, cluster: str, neighbours: int) -> str:
     what = "requests" if jump.metric == "requests" else "storage"
-    shown = f"{jump.value:,.0f}" if jump.metric == "requests" else _bytes(jump.value)
-    base = f"{jump.baseline:,.0f}/day" if jump.metric == "requests" else _bytes(jump.baseline)
+    shown = f"{jump.value:,.0f}" if jump.metric == "requests" else human_bytes(jump.value)
+    base = f"{jump.baseline:,.0f}/day" if jump.metric == "requests" else human_bytes(jump.baseline)
     observed = f"{what} at {jump.factor}x its 7-day baseline ({shown} on {jump.day} vs {base})"
     if neighbours > 0:
         return (f"Move {jump.slug} to its own cluster: {observed} while it shares cluster {cluster} with "
@@ -158,10 +159,3 @@ def _publish(ctx: AppContext, session, alerts: list[Alert]) -> list[str]:
     return errors
 
 
-def _bytes(value: Decimal) -> str:
-    size = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size:,.1f} TiB"

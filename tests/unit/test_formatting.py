@@ -23,3 +23,12 @@ def test_byte_scale_picks_a_readable_unit():
     assert byte_scale(180_224) == (1024.0, "KiB")
     assert byte_scale(5 * 1024**3) == (1024.0**3, "GiB")
     assert byte_scale(500) == (1.0, "B")
+
+
+def test_human_bytes_is_shared_by_services_and_pages():
+    from control_plane.units import human_bytes
+    from ui.aws_charts import human_bytes as page_bytes
+
+    assert human_bytes(1536) == "1.5 KiB"
+    assert human_bytes(5 * 1024**4) == "5.0 TiB" and human_bytes(3 * 1024**5) == "3,072.0 TiB"
+    assert page_bytes(None) == "–" and page_bytes(180_224) == "176.0 KiB"
