@@ -27,9 +27,10 @@ SOURCE = "demo"
 
 
 def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Random, *,
-         today: date | None = None) -> None:
-    """Idempotent enough for demo use: called once, after the tenants exist (replaces their history)."""
-    today = today or datetime.now(UTC).date()
+         today: date | None = None, now: datetime | None = None) -> None:
+    """Idempotent enough for demo use: called once, after the tenants exist (replaces their history).
+    The history ends on `today` (or `now`'s date; default: the clock)."""
+    today = today or (now or datetime.now(UTC)).date()
     with ctx.session_factory() as session:
         plans = {p.code: p for p in session.scalars(select(Plan).order_by(Plan.sort_order, Plan.code))}
     now = month_index.index(today)

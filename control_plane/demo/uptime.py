@@ -33,12 +33,13 @@ HOURLY_DAYS = 8
 MINUTE = timedelta(minutes=1)
 
 
-def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Random) -> None:
-    """Idempotent enough for demo use: called once, after the tenants exist."""
+def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Random,
+         now: datetime | None = None) -> None:
+    """Idempotent enough for demo use: called once, after the tenants exist. History ends at `now`."""
     active = [t for t in tenants if t.status == "active"]
     if not active:
         return
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     top = floor_hour(now)
     raw_since = top - RAW_HOURS * HOUR
     hourly_since = floor_day(top - HOURLY_DAYS * DAY)

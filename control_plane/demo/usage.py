@@ -25,9 +25,12 @@ COLUMNS = ("tenant_slug", "day", "storage_bytes", "row_estimate", "connections",
            "p95_latency_ms")
 
 
-def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Random) -> None:
-    """Idempotent enough for demo use: tenants that already have usage rows are left alone."""
-    today = datetime.now(UTC).date()
+def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Random,
+         now: datetime | None = None) -> None:
+    """Idempotent enough for demo use: tenants that already have usage rows are left alone.
+    `now` (default: the clock) fixes "today", so the same seed gives the same history on any day."""
+    now = now or datetime.now(UTC)
+    today = now.date()
     with ctx.session_factory() as session:
         done = set(session.scalars(select(UsageDaily.tenant_slug).distinct()))
     todo = [t for t in tenants if t.slug not in done]
@@ -45,7 +48,7 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
                                 storage_now=size.storage_bytes if size else 0, rng=rng))
         rows += history
         recent += [(tenant.slug, datetime.combine(r[1], datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
-                    if r[1] < today else datetime.now(UTC) - timedelta(minutes=2), r[5], r[6], r[7])
+                    if r[1] < today else now - timedelta(minutes=2), r[5], r[6], r[7])
                    for r in history if r[1] >= today - timedelta(days=1)]
     with psycopg.connect(ctx.clusters.catalog_url) as conn:
         statement = f"COPY control_plane.usage_daily ({', '.join(COLUMNS)}) FROM STDIN"
@@ -61,7 +64,7 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
         publish_tenant_metrics(ctx, recent)
     except Exception:  # noqa: S110 - the simulated metrics are a nicety; the history is already in
         pass
-    detect_noisy_neighbours(ctx, datetime.now(UTC))
+    detect_noisy_neighbours(ctx, now)
 
 
 def _history(tenant: TenantView, today: date, total_days: int, *, noisy: bool, storage_now: int,
@@ -74,12 +77,15 @@ def _history(tenant: TenantView, today: date, total_days: int, *, noisy: bool, s
     for back in range(age - 1, -1, -1):
         day = today - timedelta(days=back)
         progress = 1 - back / max(age, 1)
-        weekly = 0.55 if day.weekday() >= 5 else 1.0
+        # The noisy neighbour's spike day is taken at weekday volume: a weekend dip there would keep
+        # a 14x jump under the 10x-over-baseline rule (README "Usage and noisy neighbours").
+        spike = back == 0 and noisy
+        weekly = 0.55 if day.weekday() >= 5 and not spike else 1.0
         requests = base * (1 + growth * progress) * weekly * rng.uniform(0.85, 1.15)
         if suspended and back < 10:
             requests = 0.0
         size = storage_now * (0.6 + 0.4 * progress) * (1 + 0.005 * math.sin(back)) if back else storage_now
-        if back == 0 and noisy:
+        if spike:
             requests *= rng.uniform(14, 22)
         errors = requests * rng.uniform(0.001, 0.012)
         p95 = latency * rng.uniform(0.85, 1.25) if requests else None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -17,6 +18,17 @@ from control_plane.uptime.runs import detect_runs
 from control_plane.uptime.store import read_marks
 
 FIELDS = ["target", "checks", "ok", "uptime_pct", "incidents", "mttr_seconds", "p95_latency_ms"]
+# Incidents are followed to the latest check stored, however far past the window that is.
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+Span = tuple[datetime, datetime | None]
+
+
+def mttr_seconds(spans: Iterable[Span]) -> float | None:
+    """Mean duration of the resolved incidents among `spans`, each with its whole duration (README
+    "Uptime, incidents and SLOs"); None when none is resolved."""
+    durations = [(resolved - opened).total_seconds() for opened, resolved in spans if resolved is not None]
+    return sum(durations) / len(durations) if durations else None
 
 
 def check_window(start: datetime, end: datetime) -> None:
@@ -27,22 +39,24 @@ def check_window(start: datetime, end: datetime) -> None:
 
 
 def incident_spans(session, start: datetime, end: datetime, threshold: int,
-                   targets: list[str] | None = None) -> dict[str, list[tuple[datetime, datetime | None]]]:
-    """(opened_at, resolved_at) of incidents opening in [start, end), as seen at `end`: detected
-    from raw checks where they still exist, read from the incidents table for pruned history."""
+                   targets: list[str] | None = None) -> dict[str, list[Span]]:
+    """(opened_at, resolved_at) of incidents opening in [start, end): detected from raw checks
+    where they still exist (the checks before `start` seen too), read from the incidents table for
+    pruned history. An incident is followed past `end` to the latest check stored, so one that
+    resolves after the window has its resolution (None only while it is still open)."""
     marks = read_marks(session)
-    spans: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    spans: dict[str, list[Span]] = defaultdict(list)
     raw_from = max(start, marks.raw_since) if marks.raw_since else start
     if raw_from < end:
-        for run in detect_runs(session, raw_from, end, threshold, targets=targets):
+        for run in detect_runs(session, raw_from, end, threshold, targets=targets, seen_until=LATEST):
             spans[run.target].append((run.opened_at, run.resolved_at))
     if marks.raw_since and start < marks.raw_since:
-        params: dict[str, Any] = {"a": start, "b": min(end, marks.raw_since), "end": end}
+        params: dict[str, Any] = {"a": start, "b": min(end, marks.raw_since)}
         extra = ""
         if targets is not None:
             params["targets"], extra = targets, " AND target = ANY(:targets)"
         for target, opened, resolved in session.execute(text(
-                "SELECT target, opened_at, CASE WHEN resolved_at < :end THEN resolved_at END "
+                "SELECT target, opened_at, resolved_at "
                 "FROM control_plane.incidents WHERE opened_at >= :a AND opened_at < :b" + extra), params):
             spans[target].append((opened, resolved))
     return spans
@@ -58,14 +72,13 @@ def report(ctx: AppContext, actor: Actor, start: datetime, end: datetime) -> lis
     for row in frame.itertuples():
         checks, ok = int(row.checks), int(row.ok)
         opened = spans.get(row.target, [])
-        durations = [(r - o).total_seconds() for o, r in opened if r is not None]
         out.append({
             "target": row.target,
             "checks": checks,
             "ok": ok,
             "uptime_pct": round(100.0 * ok / checks, 3),
             "incidents": len(opened),
-            "mttr_seconds": (sum(durations) / len(durations)) if durations else None,
+            "mttr_seconds": mttr_seconds(opened),
             "p95_latency_ms": None if row.p95_latency_ms != row.p95_latency_ms else float(row.p95_latency_ms),
         })
     return out

@@ -26,10 +26,14 @@ class Run:
 
 
 def detect_runs(session: Session, start: datetime, end: datetime, threshold: int, *,
-                targets: list[str] | None = None, since: datetime | None = None) -> list[Run]:
-    """Incidents (runs of >= threshold failures) opening in [start, end), seen as of `end`.
-    `since` bounds how far back runs are walked (None: all raw history)."""
-    params: dict[str, Any] = {"start": start, "end": end, "threshold": threshold, "since": since,
+                targets: list[str] | None = None, since: datetime | None = None,
+                seen_until: datetime | None = None) -> list[Run]:
+    """Incidents (runs of >= threshold failures) opening in [start, end), seen as of `seen_until`
+    (default `end`): checks at or after it are not seen, so a run that goes on past `end` is
+    measured whole when `seen_until` is later. `since` bounds how far back runs are walked (None:
+    all raw history)."""
+    seen = end if seen_until is None else max(end, seen_until)
+    params: dict[str, Any] = {"start": start, "end": end, "seen": seen, "threshold": threshold, "since": since,
                               "hit_from": start if since is None else max(start, since)}
     named = None
     if targets is not None:
@@ -37,12 +41,12 @@ def detect_runs(session: Session, start: datetime, end: datetime, threshold: int
         named = raw.ids_of("targets")
     walk_from = raw.NO_START if since is None else ":since"
     failures = raw.failing(":hit_from", ":end", target=named)
-    history = raw.source(walk_from, ":end", target="IN (SELECT target_id FROM hit)", failed_only=True)
+    history = raw.source(walk_from, ":seen", target="IN (SELECT target_id FROM hit)", failed_only=True)
     ok_between = raw.nearest_ok("f.target_id", "f.prev_at", "f.checked_at",
                                 not_in_maintenance("o", target="f.target", tenant="f.tenant_slug"), last=False)
     # By construction the first check after a run's last failure (outside maintenance) is ok:
     # a failure there would belong to the run. So resolution is the next ok check.
-    resolution = raw.nearest_ok("a.target_id", "a.last_failed", ":end",
+    resolution = raw.nearest_ok("a.target_id", "a.last_failed", ":seen",
                                 not_in_maintenance("o", target="a.target", tenant="a.tenant_slug"), last=False)
     sql = f"""
     WITH hit AS (

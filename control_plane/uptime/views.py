@@ -14,7 +14,7 @@ from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
 from control_plane.uptime import raw, slo, targets
 from control_plane.uptime.counts import counts
-from control_plane.uptime.report import incident_spans
+from control_plane.uptime.report import incident_spans, mttr_seconds
 from control_plane.uptime.store import not_in_maintenance, read_marks
 from control_plane.uptime.windows import floor_day, floor_hour
 
@@ -141,6 +141,15 @@ def incidents_frame(ctx: AppContext, actor: Actor, *, days: int = 30, open_only:
     return frame
 
 
+def incidents_mttr_minutes(frame: pd.DataFrame) -> float | None:
+    """MTTR of an `incidents_frame`: its resolved incidents, each with its whole duration."""
+    if frame.empty:
+        return None
+    seconds = mttr_seconds((opened, None if pd.isna(resolved) else resolved)
+                           for opened, resolved in zip(frame["opened_at"], frame["resolved_at"], strict=True))
+    return None if seconds is None else seconds / 60
+
+
 def check_history(ctx: AppContext, actor: Actor, target: str, hours: int = 24,
                   now: datetime | None = None) -> pd.DataFrame:
     """Points for a chart: raw checks for short spans, hourly roll-ups (plus the raw tail) for long ones.
@@ -204,8 +213,9 @@ def month_starts(months: int, now: datetime) -> list[datetime]:
 
 
 def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: datetime | None = None) -> pd.DataFrame:
-    """Per calendar month (UTC): checks, uptime %, SLO met, incidents, downtime minutes (sum of the
-    month's incident durations, open ones counted until now) for one tenant's targets together."""
+    """Per calendar month (UTC): checks, uptime %, SLO met, incidents, downtime minutes (the part
+    inside the month of the month's incidents, open ones counted until now) and MTTR minutes (the
+    resolved ones among them, each with its whole duration) for one tenant's targets together."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla", tenant_slug=slug)
     if not 1 <= months <= 36:
@@ -220,12 +230,14 @@ def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: 
             frame = counts(session, start, end, targets=names, marks=marks, with_p95=False)
             spans = incident_spans(session, start, end, ctx.settings.incident_threshold, targets=names)
             all_spans = [s for target_spans in spans.values() for s in target_spans]
-            downtime = sum(((r or end) - o).total_seconds() for o, r in all_spans) / 60
+            downtime = sum((min(r or end, end) - o).total_seconds() for o, r in all_spans) / 60
+            mttr = mttr_seconds(all_spans)
             checks, ok = int(frame["checks"].sum()), int(frame["ok"].sum())
             pct = slo.uptime_pct(checks, ok)
             rows.append({"tenant": slug, "month": start.strftime("%Y-%m"), "checks": checks,
                          "uptime_pct": None if pct is None else round(pct, 3),
                          "slo_met": None if pct is None else pct >= ctx.settings.slo_target * 100,
-                         "incidents": len(all_spans), "downtime_minutes": round(downtime, 1)})
+                         "incidents": len(all_spans), "downtime_minutes": round(downtime, 1),
+                         "mttr_minutes": None if mttr is None else round(mttr / 60, 1)})
     return pd.DataFrame(rows, columns=["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents",
-                                       "downtime_minutes"])
+                                       "downtime_minutes", "mttr_minutes"])

@@ -34,11 +34,12 @@ def _frame(ctx: AppContext, sql: str, params: dict, columns: list[str]) -> pd.Da
     return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
 
-def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int = 90) -> pd.DataFrame:
+def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int = 90, *,
+                       today: date | None = None) -> pd.DataFrame:
     """Columns day, storage_bytes, row_estimate, connections, requests, errors, p95_latency_ms."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.USAGE_READ, "usage.tenant", tenant_slug=slug)
-    since = _today() - timedelta(days=_check_days(days) - 1)
+    since = (today or _today()) - timedelta(days=_check_days(days) - 1)
     frame = _frame(ctx, """
         SELECT day, storage_bytes, row_estimate, connections, requests, errors, p95_latency_ms::float8
           FROM control_plane.usage_daily WHERE tenant_slug = :slug AND day >= :since ORDER BY day""",
@@ -46,10 +47,11 @@ def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int = 90)
     return frame
 
 
-def platform_daily_usage(ctx: AppContext, actor: Actor, days: int = 90) -> pd.DataFrame:
+def platform_daily_usage(ctx: AppContext, actor: Actor, days: int = 90, *,
+                         today: date | None = None) -> pd.DataFrame:
     """Columns day, tenants, requests, errors, storage_bytes: totals over every tenant per day."""
     authorize(ctx, actor, Permission.USAGE_READ, "usage.platform")
-    since = _today() - timedelta(days=_check_days(days) - 1)
+    since = (today or _today()) - timedelta(days=_check_days(days) - 1)
     return _frame(ctx, """
         SELECT day, count(*), sum(requests)::bigint, sum(errors)::bigint, sum(storage_bytes)::bigint
           FROM control_plane.usage_daily WHERE day >= :since GROUP BY day ORDER BY day""",
@@ -57,7 +59,7 @@ def platform_daily_usage(ctx: AppContext, actor: Actor, days: int = 90) -> pd.Da
 
 
 def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", days: int = 30,
-                  limit: int = 20) -> pd.DataFrame:
+                  limit: int = 20, today: date | None = None) -> pd.DataFrame:
     """Tenants ranked by `metric` over the window: requests and errors summed, storage as of the
     latest day, error rate = errors / requests."""
     authorize(ctx, actor, Permission.USAGE_READ, "usage.top")
@@ -65,7 +67,7 @@ def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", da
         raise InvalidInput(f"Unknown metric {metric!r}; use one of {', '.join(TOP_METRICS)}.")
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit must be between 1 and 1000.")
-    since = _today() - timedelta(days=_check_days(days) - 1)
+    since = (today or _today()) - timedelta(days=_check_days(days) - 1)
     order = TOP_METRICS[metric]  # from the fixed mapping above, never user text
     return _frame(ctx, f"""
         WITH window_usage AS (
@@ -87,10 +89,11 @@ def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", da
                    "storage_bytes", "worst_p95_ms"])
 
 
-def noisy_flags(ctx: AppContext, actor: Actor, *, include_cleared: bool = False, days: int = 30) -> pd.DataFrame:
+def noisy_flags(ctx: AppContext, actor: Actor, *, include_cleared: bool = False, days: int = 30,
+                now: datetime | None = None) -> pd.DataFrame:
     """Open flags first (newest first), then cleared ones from the last `days` when asked."""
     authorize(ctx, actor, Permission.USAGE_READ, "usage.noisy")
-    since = datetime.now(UTC) - timedelta(days=_check_days(days))
+    since = (now or datetime.now(UTC)) - timedelta(days=_check_days(days))
     where = "f.cleared_at IS NULL" + (" OR f.cleared_at >= :since" if include_cleared else "")
     return _frame(ctx, f"""
         SELECT f.tenant_slug, t.cluster_name, f.metric, f.value::float8, f.baseline::float8, f.factor::float8,

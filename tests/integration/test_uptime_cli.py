@@ -73,12 +73,16 @@ def test_incidents_at_the_window_edges(cli, tmp_path):
     # checks before the window), so it is not counted; the run at minutes 9-13 is.
     got = report(cli, T0 + 3 * MIN, T0 + 15 * MIN)["edge"]
     assert got["incidents"] == 1 and got["mttr_seconds"] == 300.0
-    # A window ending inside the second run, after three of its failures: open, unresolved.
+    # A window ending inside the second run: it opened inside the window and resolved after --to
+    # (minute 14), so it counts with its whole duration, 300 s (README "Uptime report").
     got = report(cli, T0, T0 + 12 * MIN)["edge"]
-    assert got["incidents"] == 2 and got["mttr_seconds"] == 180.0  # only the resolved one counts
-    # Ending after two of its failures: not (yet) an incident as seen at --to.
+    assert got["incidents"] == 2 and got["mttr_seconds"] == (180.0 + 300.0) / 2
+    # Ending after two of its failures: detection follows the run past --to (five failures in
+    # all), so the incident opens inside the window.
     got = report(cli, T0 + 5 * MIN, T0 + 11 * MIN)["edge"]
-    assert got["incidents"] == 0 and got["mttr_seconds"] is None
+    assert got["incidents"] == 1 and got["mttr_seconds"] == 300.0
+    # A window that holds none of the run's failures does not count it.
+    assert report(cli, T0 + 5 * MIN, T0 + 9 * MIN)["edge"]["incidents"] == 0
     # Starting exactly at the first failure of the second run: it opens inside the window.
     assert report(cli, T0 + 9 * MIN, T0 + 15 * MIN)["edge"]["incidents"] == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -72,3 +73,19 @@ def test_demo_seed_fills_every_screen(ctx, oncall, new_slug):
     assert len(table) == 5 and table["uptime_30d"].notna().all()
     sla = views.sla_report(ctx, oncall, tenants[0].slug, months=2)
     assert len(sla) == 2 and (sla["checks"] > 0).all()
+
+
+def test_sla_report_and_screen_mttr_count_an_incident_across_the_month_end_whole(ctx, oncall, new_slug):
+    slug = new_slug()
+    make_tenant(ctx, slug)
+    now = datetime(2026, 2, 1, 0, 5, tzinfo=UTC)
+    # 23:53 ok, 23:54 ok, failures 23:55 .. 00:01, ok from 00:02: seven minutes down, five in January.
+    seed_checks(ctx, f"schema:{slug}", "..xxxxxxx...", now)
+    sla = views.sla_report(ctx, oncall, slug, months=2, now=now).set_index("month")
+    assert sla.loc["2026-01", "incidents"] == 1 and sla.loc["2026-01", "mttr_minutes"] == 7.0
+    assert sla.loc["2026-01", "downtime_minutes"] == 5.0
+    assert sla.loc["2026-02", "incidents"] == 0 and pd.isna(sla.loc["2026-02", "mttr_minutes"])
+
+    frame = views.incidents_frame(ctx, oncall, days=30, now=now)
+    assert views.incidents_mttr_minutes(frame) == 7.0
+    assert views.incidents_mttr_minutes(frame.iloc[0:0]) is None

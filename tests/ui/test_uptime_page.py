@@ -78,7 +78,7 @@ def test_sla_report_per_month_as_csv(make_app, ctx, new_slug):
     assert not at.exception
     report = at.dataframe[-1].value
     assert list(report.columns) == ["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents",
-                                    "downtime_minutes"]
+                                    "downtime_minutes", "mttr_minutes"]
     assert len(report) == 3 and report.iloc[-1]["checks"] == 10 and report.iloc[-1]["uptime_pct"] == 90.0
     assert any(b.label == "Download SLA report (CSV)" for b in at.get("download_button"))
 
