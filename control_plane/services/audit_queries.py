@@ -34,14 +34,18 @@ class AuditFilter:
 
 def search(ctx: AppContext, actor: Actor, where: AuditFilter = AuditFilter(),
            limit: int = DEFAULT_LIMIT) -> pd.DataFrame:
-    """Matching entries, newest first, at most `limit` (the page says when it cut)."""
+    """Matching entries, newest (last committed) first, at most `limit` (the page says when it cut)."""
     authorize(ctx, actor, Permission.AUDIT_READ, "audit.read")
     if where.since and where.until and where.since >= where.until:
         raise InvalidInput("The start of the time range must be before its end.")
     unknown = set(where.outcomes) - set(OUTCOMES)
     if unknown:
         raise InvalidInput(f"Unknown outcome {sorted(unknown)[0]!r}; use one of {', '.join(OUTCOMES)}.")
-    query = select(*(getattr(AuditEntry, c) for c in COLUMNS)).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    # Newest first in the order the entries were committed, not by `at`: `at` is when the writing
+    # transaction started, and two transactions about one tenant can start in one order and commit
+    # in the other. An entry's id is drawn when it is written, after the service holds its row
+    # locks and just before it commits, so ids follow the commit order of changes to one object.
+    query = select(*(getattr(AuditEntry, c) for c in COLUMNS)).order_by(AuditEntry.id.desc())
     if where.actor:
         query = query.where(func.lower(AuditEntry.actor) == where.actor.strip().lower())
     if where.tenant_slug:
