@@ -4,20 +4,32 @@ Preference order: the `pgserver` wheel (bundles PostgreSQL 16), then the Postgre
 the machine (`initdb`/`pg_ctl`, run as an unprivileged user when we are root), else a clear error
 that tells the operator to set DATABASE_URL. Several processes started on the same data directory
 share one server: whoever finds it running just connects.
+
+Permissions: nothing outside the data directory is ever chmod-ed. As root, the server runs as an
+unprivileged system user that must be able to traverse every folder above the data directory;
+when it cannot, starting fails with a message saying what is needed (README, troubleshooting).
+pgserver, run as root, opens g+rx,o+rx on every parent of its data and binaries, so as root it is
+used only when that would change nothing; otherwise the machine's binaries are used.
 """
 
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from control_plane.errors import DatabaseUnavailable
+from control_plane.errors import ConfigError, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 DATABASE_NAME = "control_plane"
 _UNAVAILABLE = (
@@ -42,12 +54,14 @@ class EmbeddedServer:
     def url(self, database: str = DATABASE_NAME) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}&port={self.port}"
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; `mode` is pg_ctl's (`immediate` is a crash, for fault tests) and
+        applies to the binaries engine."""
         if self.engine == "pgserver" and self.handle is not None:
             self.handle.cleanup()  # stops only when no other process still uses it
         elif self.engine == "binaries":
             pg_ctl = str(self.bin_dir / "pg_ctl")
-            _run_as_owner(self.socket_dir, [pg_ctl, "-D", str(self.socket_dir), "-m", "fast", "-w", "stop"])
+            _run_as_owner(self.socket_dir, [pg_ctl, "-D", str(self.socket_dir), "-m", mode, "-w", "stop"])
 
 
 def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
@@ -57,12 +71,21 @@ def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
     reasons: list[str] = []
     if engine in ("auto", "pgserver"):
         try:
-            server = _start_pgserver(pgdata)
+            would_open = _pgserver_would_open(pgdata)
+            if would_open:
+                why = (f"pgserver, run as root, would open permissions on {would_open[0]}"
+                       f"{f' and {len(would_open) - 1} more' if len(would_open) > 1 else ''} outside the data "
+                       "directory, which we never do")
+                if engine == "pgserver":
+                    raise ConfigError(f"Cannot use the embedded pgserver: {why}. Run as a non-root user, use "
+                                      "CP_EMBEDDED_ENGINE=binaries, or set DATABASE_URL.")
+                reasons.append(why)
+            else:
+                server = _start_pgserver(pgdata)
+                _ensure_database(server)
+                return server
         except ImportError:
             reasons.append("the pgserver wheel is not installed")
-        else:
-            _ensure_database(server)
-            return server
         if engine == "pgserver":
             raise DatabaseUnavailable(_UNAVAILABLE.format(why="; ".join(reasons)))
     bin_dir = find_postgres_binaries()
@@ -74,11 +97,56 @@ def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
     return server
 
 
+# Linux's sun_path holds 108 bytes with the terminating NUL; macOS 104. Longer socket paths make
+# pgserver put its socket under the runtime dir, whose parents it opens as root.
+_SOCKET_PATH_MAX = 103
+_GROUP_OTHER_RX = stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+_GROUP_OTHER_R = stat.S_IRGRP | stat.S_IROTH
+
+
+def _pgserver_would_open(pgdata: Path) -> list[Path]:
+    """What pgserver would chmod outside the data directory (pgserver's ensure_prefix_permissions
+    and ensure_folder_permissions, which it runs only as root): every parent of the data directory
+    and of its binaries gets g+rx,o+rx, and so does every file of its bin and lib folders. Empty
+    when we are not root or when every such mode already has those bits. Raises ImportError
+    without pgserver."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    if os.geteuid() != 0:
+        return []
+    bin_path = Path(POSTGRES_BIN_PATH).resolve()
+    needs: list[tuple[Path, int]] = [(p, _GROUP_OTHER_RX) for p in pgdata.parent.parents]
+    needs += [(p, _GROUP_OTHER_RX) for p in bin_path.parents]
+    for tree, file_bits in ((bin_path, _GROUP_OTHER_RX), (bin_path.parent / "lib", _GROUP_OTHER_R)):
+        for path in [tree, *tree.rglob("*")] if tree.exists() else []:
+            needs.append((path, _GROUP_OTHER_RX if path.is_dir() else file_bits))
+    would_open = [p for p, bits in needs if p.stat().st_mode & bits != bits]
+    socket_path = pgdata / ".s.PGSQL.5432"
+    if len(os.fsencode(str(socket_path))) > _SOCKET_PATH_MAX:
+        would_open.append(socket_path.parent)  # it would move the socket to an opened runtime dir
+    return would_open
+
+
+@contextmanager
+def _modes_kept(paths: list[Path]) -> Iterator[None]:
+    """Belt and braces around pgserver: put back any mode it changed on these paths anyway."""
+    before = {p: stat.S_IMODE(p.stat().st_mode) for p in paths}
+    try:
+        yield
+    finally:
+        for path, mode in before.items():
+            if stat.S_IMODE(path.stat().st_mode) != mode:
+                log.warning("pgserver changed the mode of %s; restored %o", path, mode)
+                path.chmod(mode)
+
+
 def _start_pgserver(pgdata: Path) -> EmbeddedServer:
     import pgserver
     from pgserver._commands import POSTGRES_BIN_PATH
 
-    handle = pgserver.get_server(pgdata, cleanup_mode="stop")
+    outside = [*pgdata.parent.parents, *Path(POSTGRES_BIN_PATH).resolve().parents]
+    with _modes_kept(list(dict.fromkeys(outside))):
+        handle = pgserver.get_server(pgdata, cleanup_mode="stop")
     info = handle.get_postmaster_info()
     return EmbeddedServer(
         engine="pgserver",
@@ -113,10 +181,11 @@ def _major(bin_dir: Path) -> int:
 
 def _start_binaries(pgdata: Path, bin_dir: Path) -> EmbeddedServer:
     owner = _server_user()
+    if owner is not None:
+        _require_reachable(pgdata, owner)
     if not (pgdata / "PG_VERSION").exists():
         pgdata.mkdir(parents=True, exist_ok=True)
         if owner is not None:
-            _open_parents(pgdata)
             shutil.chown(pgdata, owner.pw_uid, owner.pw_gid)
         pgdata.chmod(0o700)
         _run_as_owner(pgdata, [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres",
@@ -162,12 +231,33 @@ def _run_as_owner(pgdata: Path, argv: list[str], check: bool = True) -> subproce
     return result
 
 
-def _open_parents(path: Path) -> None:
-    """The server user must be able to traverse to its data directory."""
-    for parent in path.parents:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
+def _can_traverse(path: Path, user: pwd.struct_passwd, groups: set[int]) -> bool:
+    st = path.stat()
+    if st.st_uid == user.pw_uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
+def _require_reachable(pgdata: Path, user: pwd.struct_passwd) -> None:
+    """The server user must traverse every folder down to its data. Folders above the data
+    directory are the operator's: we say what is missing and never chmod them. The data
+    directory itself (pgdata's parent) is ours: it gets o+x (traverse, not list) when needed."""
+    groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
+    data_dir = pgdata.parent
+    for folder in reversed(data_dir.parents):
+        if not _can_traverse(folder, user, groups):
+            st = folder.stat()
+            raise ConfigError(
+                f"The embedded PostgreSQL runs as the system user {user.pw_name!r} (initdb refuses root), "
+                f"which cannot reach the data directory {data_dir}: {folder} is mode "
+                f"{stat.S_IMODE(st.st_mode):04o} (owner uid {st.st_uid}). We never change permissions outside "
+                f"the data directory. Set CP_DATA_DIR to a folder that user can reach (e.g. "
+                f"/var/lib/control-plane), allow it yourself (chmod o+x {folder}), run as a non-root user, "
+                "or set DATABASE_URL.")
+    if not _can_traverse(data_dir, user, groups):
+        data_dir.chmod(stat.S_IMODE(data_dir.stat().st_mode) | stat.S_IXOTH)
 
 
 def _socket_ready(pgdata: Path) -> bool:
