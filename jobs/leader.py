@@ -3,7 +3,9 @@
 Only the holder schedules jobs. The lock lives on a connection of its own; when the leader dies
 its connection closes and PostgreSQL releases the lock at once, and a standby that retries every
 few seconds takes over. TCP keepalives bound how long a silently lost leader (network cut) keeps
-the lock; the leader checks its own connection and steps down when it cannot prove it still holds it.
+the lock; the leader checks its own connection before every job run it starts (and every few
+seconds) and steps down when it cannot prove it still holds it. `backend_pid` names the leader's
+session so a claim can re-check, in the same transaction, that this session still holds the lock.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 
 import psycopg
 
@@ -27,6 +30,9 @@ class LeaderLock:
         self._url = libpq_url(catalog_url)
         self._object = lock_object
         self._conn: psycopg.Connection | None = None
+        # The lock's connection is shared by the monitor loop and the scheduler's job threads.
+        self._mutex = threading.RLock()
+        self.backend_pid: int | None = None
         self.name = f"cp-leader {socket.gethostname()}:{os.getpid()}"[:63]
 
     def _connect(self) -> psycopg.Connection:
@@ -37,36 +43,43 @@ class LeaderLock:
         return self._conn
 
     def try_acquire(self) -> bool:
-        try:
-            conn = self._connect()
-            row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, self._object)).fetchone()
-            return bool(row and row[0])
-        except psycopg.Error as exc:
-            log.warning("leader election: cannot reach the catalog: %s", str(exc).strip().splitlines()[0:1])
-            self._drop()
-            return False
+        with self._mutex:
+            try:
+                conn = self._connect()
+                row = conn.execute("SELECT pg_try_advisory_lock(%s, %s), pg_backend_pid()",
+                                   (LOCK_CLASS, self._object)).fetchone()
+            except psycopg.Error as exc:
+                log.warning("leader election: cannot reach the catalog: %s", str(exc).strip().splitlines()[0:1])
+                self._drop()
+                return False
+            held = bool(row and row[0])
+            self.backend_pid = int(row[1]) if held and row else None
+            return held
 
     def still_held(self) -> bool:
-        """Ask the server whether this session still holds the lock (a dead connection cannot)."""
-        if self._conn is None or self._conn.closed:
-            return False
-        try:
-            row = self._conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                "AND classid = %s AND objid = %s AND objsubid = 2 AND granted",
-                (LOCK_CLASS, self._object)).fetchone()
+        """Ask the server whether this session still holds the lock (a dead connection cannot).
+        One small query on the lock's own connection: cheap enough before every job run."""
+        with self._mutex:
+            if self._conn is None or self._conn.closed:
+                return False
+            try:
+                row = self._conn.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                    "AND classid = %s AND objid = %s AND objsubid = 2 AND granted",
+                    (LOCK_CLASS, self._object)).fetchone()
+            except psycopg.Error:
+                self._drop()
+                return False
             return bool(row and row[0])
-        except psycopg.Error:
-            self._drop()
-            return False
 
     def release(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._object))
-            except psycopg.Error:
-                pass  # closing the connection releases it anyway
-        self._drop()
+        with self._mutex:
+            if self._conn is not None and not self._conn.closed:
+                try:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._object))
+                except psycopg.Error:
+                    pass  # closing the connection releases it anyway
+            self._drop()
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -75,6 +88,7 @@ class LeaderLock:
             except psycopg.Error:
                 pass
         self._conn = None
+        self.backend_pid = None
 
 
 def current_leader(catalog_url: str, lock_object: int = LEADER_OBJECT) -> dict[str, object] | None:

@@ -3,7 +3,10 @@
 A job runs in a thread of its own so the runner can stop waiting at the job's timeout; it is then
 recorded `timed_out` and abandoned (Python cannot kill a thread), its `cancelled` event set for
 jobs that check it. A per-job advisory lock, held by the job's thread until it really ends, keeps
-two runs of one job from overlapping in any process, so a hung run blocks its own job only.
+two runs of one job from overlapping in any process, so a hung run blocks its own job only. The run
+row names the catalog session holding that lock (`backend_pid`), so a run whose worker died or lost
+the database is found and closed (`jobs.schedule.close_orphaned`) without waiting for its timeout.
+Scheduled runs are claimed per occurrence (`execute_scheduled`, see jobs/schedule.py).
 Nothing here raises: a failure of the job or of the recording is logged and recorded where possible.
 """
 
@@ -14,24 +17,33 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from control_plane.adapters.clusters import libpq_url
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
+from jobs import schedule
 from jobs.context import JobContext
 from jobs.registry import JobSpec
+from jobs.schedule import JOB_LOCK_CLASS, Claim
 
 log = logging.getLogger(__name__)
 
 HOST = f"{socket.gethostname()}:{os.getpid()}"
-JOB_LOCK_CLASS = 72_100_005
 ERROR_MAX = 4000
 SUMMARY_MAX = 2000
+__all__ = ["HOST", "JOB_LOCK_CLASS", "RunOutcome", "close_orphaned", "execute", "execute_scheduled",
+           "start_background"]
+
+# Jobs running in this process. The advisory lock alone is not enough: when the catalog restarts
+# the lock goes with the session while the job's thread may still be working.
+_active: set[str] = set()
+_active_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,31 +54,45 @@ class RunOutcome:
     error: str | None
 
 
-def start_record(ctx: AppContext, job_id: str, trigger: str) -> int:
-    with ctx.session_factory() as session:
-        run = JobRun(job_id=job_id, status="running", host=HOST, trigger=trigger, started_at=datetime.now(UTC))
-        session.add(run)
-        session.commit()
-        return run.id
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def finish_record(ctx: AppContext, run_id: int, status: str, summary: str | None, error: str | None) -> None:
+    # Only a run still `running`: one closed as orphaned meanwhile keeps the reason it was closed.
     with ctx.session_factory() as session:
-        session.execute(update(JobRun).where(JobRun.id == run_id).values(
+        closed = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.status == "running").values(
             status=status, finished_at=datetime.now(UTC),
             summary=None if summary is None else summary[:SUMMARY_MAX],
-            error=None if error is None else error[:ERROR_MAX]))
+            error=None if error is None else error[:ERROR_MAX])).rowcount
         session.commit()
+    if not closed:
+        log.warning("run %s ended %s after it had been closed as orphaned; its record is kept", run_id, status)
 
 
-def _try_job_lock(ctx: AppContext, job_id: str) -> psycopg.Connection | None:
-    conn = psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True, connect_timeout=10,
+def _job_session(ctx: AppContext, job_id: str) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True, connect_timeout=10,
                            application_name=f"cp-job {job_id}"[:63])
-    row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (JOB_LOCK_CLASS, job_id)).fetchone()
-    if row and row[0]:
-        return conn
-    conn.close()
-    return None
+
+
+def _try_job_lock(conn: psycopg.Connection, job_id: str) -> bool:
+    with _active_lock:
+        if job_id in _active:
+            return False
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (JOB_LOCK_CLASS, job_id)).fetchone()
+        if row and row[0]:
+            _active.add(job_id)
+            return True
+    return False
+
+
+def _release(conn: psycopg.Connection, job_id: str, locked: bool) -> None:
+    try:
+        conn.close()  # releases the job lock
+    finally:
+        if locked:
+            with _active_lock:
+                _active.discard(job_id)
 
 
 def _describe(exc: BaseException) -> str:
@@ -76,18 +102,57 @@ def _describe(exc: BaseException) -> str:
 
 
 def execute(ctx: AppContext, spec: JobSpec, trigger: str = "schedule", run_id: int | None = None) -> RunOutcome:
-    """Run `spec` now, wait at most its timeout, record the outcome. `run_id`: a row already
-    created (by "run now"), else one is created here."""
+    """Run `spec` now, outside the schedule, wait at most its timeout, record the outcome.
+    `run_id`: a row already created (by "run now"), else one is created here."""
     try:
-        if run_id is None:
-            run_id = start_record(ctx, spec.id, trigger)
-        lock = _try_job_lock(ctx, spec.id)
+        conn = _job_session(ctx, spec.id)
     except Exception as exc:  # the catalog is unreachable: nothing to record into; try next time
-        log.error("job %s not started: %s", spec.id, exc)
-        if run_id is not None:
-            _safe_finish(ctx, run_id, "failed", None, f"could not start: {exc}")
-        return RunOutcome(run_id, "failed", None, str(exc))
-    if lock is None:
+        return _not_started(ctx, spec, run_id, exc)
+    locked = False
+    try:
+        locked = _try_job_lock(conn, spec.id)
+        run_id = schedule.start_run(conn, spec.id, trigger=trigger, host=HOST, now=_utcnow(), owned=locked,
+                                    run_id=run_id)
+    except Exception as exc:
+        _release(conn, spec.id, locked)
+        return _not_started(ctx, spec, run_id, exc)
+    return _run(ctx, spec, conn, run_id, locked)
+
+
+def execute_scheduled(ctx: AppContext, spec: JobSpec, *, leader_pid: int | None, now: datetime, by: str,
+                      on_claim: Callable[[Claim], None] | None = None) -> tuple[Claim, RunOutcome | None]:
+    """Claim `spec`'s due occurrence (only while the session `leader_pid` holds the leader lock) and
+    run it. Returns the claim and, when this call took the occurrence, the run's outcome.
+    `on_claim` is told before the job starts (the worker re-aligns its timer with the stored schedule)."""
+    conn = _job_session(ctx, spec.id)  # errors go to the caller: nothing was claimed
+    locked = False
+    try:
+        locked = _try_job_lock(conn, spec.id)
+        claimed = schedule.claim(conn, spec.id, leader_pid=leader_pid, now=now, host=HOST, owned=locked, by=by)
+    except BaseException:
+        _release(conn, spec.id, locked)
+        raise
+    if on_claim is not None:
+        try:
+            on_claim(claimed)
+        except Exception as exc:  # the timer is a convenience; the stored schedule is what counts
+            log.warning("job %s: could not re-align the timer: %s", spec.id, exc)
+    if claimed.run_id is None:
+        _release(conn, spec.id, locked)
+        return claimed, None
+    return claimed, _run(ctx, spec, conn, claimed.run_id, locked)
+
+
+def _not_started(ctx: AppContext, spec: JobSpec, run_id: int | None, exc: Exception) -> RunOutcome:
+    log.error("job %s not started: %s", spec.id, exc)
+    if run_id is not None:
+        _safe_finish(ctx, run_id, "failed", None, f"could not start: {exc}")
+    return RunOutcome(run_id, "failed", None, str(exc))
+
+
+def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, locked: bool) -> RunOutcome:
+    if not locked:
+        _release(conn, spec.id, locked)
         error = (f"{spec.id} is already running (in this or another process, or an earlier run is still hung "
                  "after its timeout); this run was not started.")
         _safe_finish(ctx, run_id, "failed", None, error)
@@ -103,7 +168,7 @@ def execute(ctx: AppContext, spec: JobSpec, trigger: str = "schedule", run_id: i
         except BaseException as exc:  # a job must never take the worker down, whatever it raises
             result.update(status="failed", summary=None, error=_describe(exc))
         finally:
-            lock.close()  # releases the job lock, however late the job ends
+            _release(conn, spec.id, locked)  # releases the job lock, however late the job ends
             if job_ctx.cancelled.is_set():
                 log.warning("job %s run %s finished after its timeout: %s", spec.id, run_id, result.get("status"))
 
@@ -139,21 +204,15 @@ def _safe_finish(ctx: AppContext, run_id: int | None, status: str, summary: str 
         return
     try:
         finish_record(ctx, run_id, status, summary, error)
-    except Exception as exc:  # the catalog went away mid-run; the next leader marks the run abandoned
+    except Exception as exc:  # the catalog went away mid-run; the leader closes the run as orphaned
         log.error("could not record the end of run %s: %s", run_id, exc)
 
 
-def mark_abandoned(ctx: AppContext, timeouts: dict[str, int], grace: timedelta = timedelta(minutes=1)) -> int:
-    """Runs still `running` long after their timeout belong to a worker that died: record that."""
-    now = datetime.now(UTC)
-    default = ctx.settings.job_timeout_seconds
-    count = 0
-    with ctx.session_factory() as session:
-        for run in session.scalars(select(JobRun).where(JobRun.status == "running")):
-            limit = timedelta(seconds=timeouts.get(run.job_id, default)) + grace
-            if run.started_at < now - limit:
-                run.status, run.finished_at = "failed", now
-                run.error = f"the worker running it ({run.host}) stopped before it finished; no result was recorded."
-                count += 1
-        session.commit()
-    return count
+def close_orphaned(ctx: AppContext, *, now: datetime | None = None,
+                   grace: timedelta = schedule.ORPHAN_GRACE) -> int:
+    """Close runs left `running` by a worker that died or lost its catalog session (see
+    jobs.schedule.close_orphaned); the count closed."""
+    closed = schedule.close_orphaned(ctx, now=now or _utcnow(), grace=grace)
+    for run_id, job_id, host in closed:
+        log.warning("closed orphaned run %s of %s (worker %s lost its catalog session)", run_id, job_id, host)
+    return len(closed)

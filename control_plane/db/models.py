@@ -351,8 +351,28 @@ class JobRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(Text)
     trigger: Mapped[str] = mapped_column(Text, server_default="schedule")
+    # The occurrence a scheduled run stands for: unique per job, so no two leaders run it both.
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The catalog session holding the run's job lock: gone while `running` means orphaned.
+    backend_pid: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (
         CheckConstraint("status in ('running','succeeded','failed','timed_out')", name="status"),
         Index("ix_job_runs_job_id_started_at", "job_id", "started_at"),
         Index("ix_job_runs_started_at", "started_at"),
+        Index("uq_job_runs_job_id_scheduled_for", "job_id", "scheduled_for", unique=True,
+              postgresql_where=text("scheduled_for IS NOT NULL")),
+        Index("ix_job_runs_running", "id", postgresql_where=text("status = 'running'")),
     )
+
+
+class JobSchedule(Base):
+    """Each scheduled job's next due time, kept across leaders (jobs/schedule.py)."""
+
+    __tablename__ = "job_schedule"
+    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now()
+    updated_by: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("interval_seconds > 0", name="interval"),)

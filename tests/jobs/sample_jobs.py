@@ -26,9 +26,21 @@ def hang(context: JobContext) -> str:
     return "released"
 
 
+def linger(context: JobContext) -> str:
+    # A long run inside its timeout: still `running` when a test kills its worker or the database.
+    context.cancelled.wait(240)
+    return "lingered"
+
+
+# Short stand-ins for the hourly and daily jobs keep their shape (one due long after takeover,
+# one due once a day) while a test runs in seconds; they run the same module as `tick`.
+HOURLY_SECONDS = 45
 
 JOBS = (
     JobSpec("tick", "tests.jobs.sample_job_tick", 1, 5, "test: succeeds every second"),
     JobSpec("boom", "tests.jobs.sample_job_boom", 2, 5, "test: raises"),
     JobSpec("hang", "tests.jobs.sample_job_hang", 3, 1, "test: hangs past its 1 s timeout"),
+    JobSpec("hourly", "tests.jobs.sample_job_tick", HOURLY_SECONDS, 10, "test: stands in for an hourly job"),
+    JobSpec("daily", "tests.jobs.sample_job_tick", 86400, 10, "test: stands in for the daily purge"),
+    JobSpec("linger", "tests.jobs.sample_job_linger", 600, 300, "test: runs for minutes within its timeout"),
 )

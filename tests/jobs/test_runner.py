@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
+from control_plane.adapters.clusters import libpq_url
 from control_plane.db.models import AuditEntry, JobRun
 from control_plane.errors import Forbidden, NotFound
 from control_plane.services import jobs as jobs_service
@@ -72,16 +74,64 @@ def test_a_hung_job_times_out_blocks_only_itself_and_recovers(ctx):
     assert runs(ctx, "hang")[0].status == "timed_out"  # the late finish does not rewrite history
 
 
-def test_runs_of_a_dead_worker_are_marked_failed(ctx):
+def _session(ctx) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True)
+
+
+def _holding_job_lock(ctx, job_id: str) -> psycopg.Connection:
+    conn = _session(ctx)
+    assert conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (runner.JOB_LOCK_CLASS, job_id)).fetchone()[0]
+    return conn
+
+
+def test_runs_whose_worker_lost_its_session_are_closed_at_once(ctx):
+    now = datetime.now(UTC)
+    with _holding_job_lock(ctx, "tick") as alive, _holding_job_lock(ctx, "boom") as doomed:
+        dead_pid = doomed.info.backend_pid
+        assert alive.execute("SELECT pg_terminate_backend(%s, 10000)", (dead_pid,)).fetchone()[0]
+        with ctx.session_factory() as s:
+            s.add_all([
+                JobRun(job_id="tick", status="running", host="alive:2", started_at=now,
+                       backend_pid=alive.info.backend_pid),
+                JobRun(job_id="boom", status="running", host="gone:1", started_at=now, backend_pid=dead_pid),
+                # Not yet bound to a session (a "run now" row a moment before its thread takes the lock).
+                JobRun(job_id="hang", status="running", host="starting:3", started_at=now),
+                JobRun(job_id="hang", status="running", host="stuck:4", started_at=now - timedelta(minutes=10)),
+            ])
+            s.commit()
+        # A run started seconds ago is closed as soon as its session is gone: no waiting for its timeout.
+        assert runner.close_orphaned(ctx, now=now + timedelta(seconds=1)) == 2
+        statuses = {r.host: (r.status, r.error) for r in (*runs(ctx, "tick"), *runs(ctx, "boom"), *runs(ctx, "hang"))}
+        assert statuses["alive:2"] == ("running", None) and statuses["starting:3"] == ("running", None)
+        for host in ("gone:1", "stuck:4"):
+            assert statuses[host][0] == "failed"
+            assert statuses[host][1].startswith(f"orphaned: the worker running it ({host}) lost its catalog session")
+        assert runner.close_orphaned(ctx, now=now + timedelta(seconds=1)) == 0
+
+
+def test_a_run_closed_as_orphaned_keeps_its_reason_when_it_ends_late(ctx):
     with ctx.session_factory() as s:
-        s.add_all([JobRun(job_id="tick", status="running", host="gone:1",
-                          started_at=datetime.now(UTC) - timedelta(minutes=10)),
-                   JobRun(job_id="tick", status="running", host="alive:2", started_at=datetime.now(UTC))])
+        run = JobRun(job_id="tick", status="running", host="gone:1", started_at=datetime.now(UTC), backend_pid=0)
+        s.add(run)
         s.commit()
-    assert runner.mark_abandoned(ctx, {"tick": 5}) == 1
-    statuses = {r.host: (r.status, r.error) for r in runs(ctx, "tick")}
-    assert statuses["alive:2"] == ("running", None)
-    assert statuses["gone:1"][0] == "failed" and "gone:1" in statuses["gone:1"][1]
+    assert runner.close_orphaned(ctx) == 1
+    runner.finish_record(ctx, run.id, "succeeded", "late", None)
+    (after,) = runs(ctx, "tick")
+    assert after.status == "failed" and after.summary is None and after.error.startswith("orphaned:")
+
+
+def test_a_run_whose_lock_session_died_is_not_started_twice_in_its_process(ctx):
+    sample_jobs.RELEASE.clear()
+    try:
+        assert runner.execute(ctx, spec("hang")).status == "timed_out"  # its thread is still going
+        with _session(ctx) as conn:  # the catalog drops the session holding the job lock
+            assert conn.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                                "FROM pg_stat_activity WHERE application_name = 'cp-job hang'").fetchone()[0] == 1
+        refused = runner.execute(ctx, spec("hang"))
+        assert refused.status == "failed" and "already running" in refused.error
+    finally:
+        sample_jobs.RELEASE.set()
+    wait_for(lambda: runner.execute(ctx, spec("hang")).status == "succeeded")
 
 
 def test_run_now_records_audits_and_runs_in_the_background(ctx, oncall, founder):

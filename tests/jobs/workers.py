@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from control_plane.db.models import JobRun
+from control_plane.db.models import JobRun, JobSchedule
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +29,14 @@ class WorkerProcess:
     @property
     def host_suffix(self) -> str:
         return f":{self.proc.pid}"
+
+    @property
+    def lock_name(self) -> str:
+        """The application name of this worker's leader-lock session (jobs/leader.py)."""
+        return f"cp-leader {socket.gethostname()}:{self.proc.pid}"[:63]
+
+    def is_leader(self) -> bool:
+        return "is the leader" in self.log()
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -52,6 +62,40 @@ def runs_by(ctx, worker: WorkerProcess, job_id: str | None = None, status: str |
         query = query.where(JobRun.status == status)
     with ctx.session_factory() as s:
         return list(s.scalars(query))
+
+
+def runs_of(ctx, job_id: str) -> list[JobRun]:
+    """Every run of `job_id`, whichever worker ran it."""
+    with ctx.session_factory() as s:
+        return list(s.scalars(select(JobRun).where(JobRun.job_id == job_id).order_by(JobRun.id)))
+
+
+def next_run_at(ctx, job_id: str) -> datetime | None:
+    with ctx.session_factory() as s:
+        row = s.get(JobSchedule, job_id)
+        return None if row is None else row.next_run_at
+
+
+def leader_pid(ctx) -> int | None:
+    """The process id of the worker holding the leader lock now (from its session's name)."""
+    from jobs.leader import LEADER_OBJECT, LOCK_CLASS
+
+    with ctx.session_factory() as s:
+        name = s.execute(text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.classid = CAST(:c AS oid) AND l.objid = CAST(:o AS oid) "
+            "AND l.objsubid = 2 AND l.granted"), {"c": LOCK_CLASS, "o": LEADER_OBJECT}).scalar()
+    return None if name is None else int(name.rsplit(":", 1)[1])
+
+
+def terminate_sessions(ctx, application_name: str) -> datetime:
+    """End the catalog sessions with this application name, wait until they are gone, and return
+    the database's clock at that point."""
+    with ctx.session_factory() as s:
+        ended = s.execute(text("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                               "WHERE application_name = :n"), {"n": application_name}).scalar()
+        assert ended, f"no session named {application_name!r} to terminate"
+        return s.execute(text("SELECT clock_timestamp()")).scalar()
 
 
 def wait_until(predicate, timeout: float, what: str, workers: tuple[WorkerProcess, ...] = ()):
