@@ -32,6 +32,13 @@ class Settings:
     aws_endpoint_url: str | None = None
     archive_bucket: str = "control-plane-archives"
     archive_retention_days: int = 90
+    # Where dumps are staged (private cp-archive-*/cp-restore-* folders); None: the system temp.
+    work_dir: Path | None = None
+    # Every AWS call is bounded: attempts x (connect + read) plus botocore's backoff, so a hung S3
+    # cannot keep an archiving tenant offline for minutes.
+    aws_connect_timeout_seconds: float = 5.0
+    aws_read_timeout_seconds: float = 20.0
+    aws_max_attempts: int = 3
     sns_topic_arn: str | None = None
     cloudwatch_namespace: str = "SaaS/Tenants"
     cloudwatch_tenant_dimension: str = "TenantId"
@@ -80,6 +87,11 @@ class Settings:
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             archive_bucket=env.get("CP_ARCHIVE_BUCKET") or "control-plane-archives",
             archive_retention_days=reader.integer("CP_ARCHIVE_RETENTION_DAYS", 90, minimum=1),
+            work_dir=Path(env["CP_WORK_DIR"]).resolve() if env.get("CP_WORK_DIR") else None,
+            aws_connect_timeout_seconds=reader.number("CP_AWS_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1,
+                                                      maximum=60),
+            aws_read_timeout_seconds=reader.number("CP_AWS_READ_TIMEOUT_SECONDS", 20.0, minimum=0.1, maximum=300),
+            aws_max_attempts=reader.integer("CP_AWS_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
             sns_topic_arn=env.get("CP_SNS_TOPIC_ARN") or None,
             cloudwatch_namespace=env.get("CP_CLOUDWATCH_NAMESPACE") or "SaaS/Tenants",
             cloudwatch_tenant_dimension=env.get("CP_CLOUDWATCH_TENANT_DIMENSION") or "TenantId",

@@ -1,10 +1,15 @@
-"""Job `archive_purge` (daily): delete tenant archives past their retention period."""
+"""Job `archive_purge` (daily): delete tenant archives past their retention period, and the work
+folders of archive/restore runs whose process died (kill -9 leaves unencrypted dumps there)."""
 
 from __future__ import annotations
 
+from control_plane.archive import workdir
 from control_plane.services.purge import purge_archives
 from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:
-    return purge_archives(context.app, context.now()).summary()
+    summary = purge_archives(context.app, context.now()).summary()
+    parent = context.app.settings.work_dir or workdir.default_parent()
+    stale = workdir.clean_stale(parent)
+    return summary + (f", {len(stale)} stale archive work folders removed" if stale else "")

@@ -78,7 +78,12 @@ def create_role(slug: str) -> sql.Composed:
 
 
 def create_schema(slug: str) -> sql.Composed:
-    s = sql.Identifier(schema_name(slug))
+    return create_template_schema(schema_name(slug))
+
+
+def create_template_schema(schema: str) -> sql.Composed:
+    """The tenant template under any schema name (a restore's verification scratch schema too)."""
+    s = sql.Identifier(schema)
     return sql.Composed([
         sql.SQL("CREATE SCHEMA {s}; ").format(s=s),
         sql.SQL(_TEMPLATE_V1).format(s=s),

@@ -1,17 +1,29 @@
-"""Dump one tenant schema, restore it, and restore it under another name for verification.
+"""Dump one tenant schema; load a dump's rows into the tenant template.
 
 The row counts recorded with a dump are taken in the very snapshot pg_dump uses (exported from a
 REPEATABLE READ transaction), so "same counts" means "same rows as the dump", not "same rows as
 a moment later".
+
+Loading never runs the dump's SQL. A custom-format dump is a list of SQL texts, and pg_restore
+executes them as written: a CHECK constraint or a column DEFAULT inside a TABLE entry, a trigger,
+a SECURITY DEFINER function, an ALTER ... OWNER, a GRANT, even the COPY statement of a data entry
+are whatever the file says. Filtering the TOC by kind (`pg_restore -l` / `-L`) cannot remove a
+CHECK that lives inside CREATE TABLE, and a crafted entry of an allowed kind can carry any
+statement. So the schema is rebuilt from our own tenant template, and pg_restore is used only as a
+file reader (`--data-only --file=-`, no database connection): from its output we take nothing but
+the rows of COPY blocks for template tables (their column list checked against the template, our
+own COPY statement sent with quoted identifiers) and sequence positions parsed as numbers. The
+rows are loaded as the tenant role (`SET LOCAL ROLE`), so even the data load runs with no more
+rights than the tenant has every day.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
-import tempfile
-import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +31,11 @@ import psycopg
 from psycopg import sql
 
 from control_plane.archive import pgtools
-from control_plane.errors import ExternalServiceError
+from control_plane.errors import Conflict, ExternalServiceError
+
+
+class ArchiveRejected(Conflict):
+    """The dump does not fit the tenant template (or is not a readable dump); nothing was loaded."""
 
 
 @dataclass(frozen=True)
@@ -73,72 +89,210 @@ def dump_schema(url: str, schema: str, out: Path, bin_dir: Path | None = None) -
     return DumpResult(out, out.stat().st_size, sha256_of(out), counts, major, str(tool))
 
 
-def restore_schema(url: str, dump: Path, bin_dir: Path | None = None) -> None:
-    """pg_restore into the schema named in the dump, all or nothing; objects owned by whoever runs it."""
-    conninfo, env = pgtools.connection_args(url)
-    with psycopg.connect(url) as conn:
-        major = server_major(conn)
-    tool = pgtools.find_tool("pg_restore", major, bin_dir)
-    pgtools.run([str(tool), "--single-transaction", "--exit-on-error", "--no-owner", "--no-password",
-                 f"--dbname={conninfo}", str(dump)], env, "pg_restore")
+
+# --- loading a dump's rows into the tenant template -------------------------------------------
+
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_IDENT_RE = re.compile(_IDENT)
+_COPY_RE = re.compile(rf"^COPY ({_IDENT})\.({_IDENT}) \(((?:{_IDENT})(?:, {_IDENT})*)\) FROM stdin;\n$")
+_SETVAL_RE = re.compile(r"^SELECT pg_catalog\.setval\('((?:[^']|'')+)', (\d{1,19}), (true|false)\);\n$")
+_ENCODING_RE = re.compile(r"^SET client_encoding = '([A-Za-z0-9_]+)';\n$")
+_TOC_RE = re.compile(r"^\d+; \d+ \d+ (TABLE DATA|SEQUENCE SET) (\S+) (\S+) ")
+_END_OF_COPY = b"\\.\n"
+_BIGINT_MAX = 2**63 - 1
+_BATCH = 1 << 20
 
 
-def _rename(line: bytes, pattern: re.Pattern[bytes], replacement: bytes) -> bytes:
-    return pattern.sub(replacement, line)
+def _ident(token: str) -> str:
+    """An identifier as PostgreSQL reads it: quoted verbatim, bare folded to lower case."""
+    if token.startswith('"'):
+        return token[1:-1].replace('""', '"')
+    return token.lower()
 
 
-def restore_as(url: str, dump: Path, source_schema: str, target_schema: str, bin_dir: Path | None = None) -> None:
-    """Restore a one-schema dump under another schema name, in one transaction.
+def _idents(text: str) -> list[str]:
+    return [_ident(t) for t in _IDENT_RE.findall(text)]
 
-    pg_restore has no rename option, so its SQL output is streamed through a filter that renames the
-    schema in statements only (never inside COPY data), with ownership and privileges left out (the
-    tenant role shares the schema's name), into psql."""
-    conninfo, env = pgtools.connection_args(url)
-    with psycopg.connect(url) as conn:
-        major = server_major(conn)
-    restore_tool = pgtools.find_tool("pg_restore", major, bin_dir)
-    psql_tool = pgtools.find_tool("psql", major, bin_dir)
-    pattern = re.compile(rb"(?<![A-Za-z0-9_$])" + re.escape(source_schema.encode()) + rb"(?![A-Za-z0-9_$])")
-    target = target_schema.encode()
-    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_out:
-        producer = subprocess.Popen([str(restore_tool), "--no-owner", "--no-acl", "--file=-", str(dump)],
-                                    stdout=subprocess.PIPE, stderr=restore_err, env=env)
-        consumer = subprocess.Popen([str(psql_tool), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                                     "--no-password", f"--dbname={conninfo}"],
-                                    stdin=subprocess.PIPE, stdout=psql_out, stderr=subprocess.STDOUT, env=env)
-        failure: list[BaseException] = []
 
-        def pump() -> None:
-            in_copy = False
+def template_columns(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:
+    rows = conn.execute(
+        "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname, a.attnum", (schema,)).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def load_order(conn: psycopg.Connection, schema: str, tables: list[str]) -> list[str]:
+    """Referenced tables before the tables whose foreign keys point at them (the template's
+    constraints are checked row by row as the data arrives)."""
+    edges = conn.execute(
+        "SELECT c.relname, f.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE k.contype = 'f' AND n.nspname = %s AND k.conrelid <> k.confrelid", (schema,)).fetchall()
+    needs = {t: {ref for child, ref in edges if child == t and ref in tables} for t in tables}
+    order: list[str] = []
+    while needs:
+        ready = sorted(t for t, refs in needs.items() if refs <= set(order))
+        if not ready:
+            raise ArchiveRejected(f"Tenant template tables {sorted(needs)} reference each other in a cycle; "
+                                  "the archive loader cannot order them.")
+        order += ready
+        for t in ready:
+            del needs[t]
+    return order
+
+
+def _identity_sequences(conn: psycopg.Connection, schema: str) -> list[tuple[str, str, str]]:
+    """(sequence, table, column) of every identity or serial column of the schema."""
+    return conn.execute(
+        "SELECT s.relname, t.relname, a.attname FROM pg_class s "
+        "JOIN pg_namespace n ON n.oid = s.relnamespace "
+        "JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid "
+        " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+        "JOIN pg_class t ON t.oid = d.refobjid "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+        "WHERE s.relkind = 'S' AND n.nspname = %s ORDER BY 1", (schema,)).fetchall()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    counts: dict[str, int]
+    ignored: list[str]  # data entries of the dump that are not template tables (never loaded)
+
+
+def load_into_template(conn: psycopg.Connection, dump: Path, *, source_schema: str, target_schema: str,
+                       role: str, tool: Path, work: Path) -> LoadResult:
+    """Load the rows of a one-schema dump into `target_schema`, which the caller has just built
+    from the tenant template inside the transaction `conn` is in (committing is the caller's).
+
+    Only TABLE DATA of template tables and SEQUENCE SET entries of `source_schema` are read; the
+    rows go in as `role`. Raises ArchiveRejected when the dump is unreadable or does not fit."""
+    columns = template_columns(conn, target_schema)
+    order = load_order(conn, target_schema, list(columns))
+    try:  # pg_restore only reads the file here and below: it never connects to a database
+        listing = pgtools.run([str(tool), "--list", str(dump)], dict(os.environ), "pg_restore --list")
+    except ExternalServiceError as exc:
+        raise ArchiveRejected(f"The archive is not a readable pg_dump archive ({exc}).") from exc
+    wanted: dict[str, str] = {}
+    sequences: list[str] = []
+    ignored: list[str] = []
+    for line in listing.stdout.decode(errors="replace").splitlines():
+        match = _TOC_RE.match(line)
+        if not match:
+            continue
+        kind, namespace, name = match.groups()
+        if namespace != source_schema:
+            ignored.append(f"{namespace}.{name}")
+        elif kind == "SEQUENCE SET":
+            sequences.append(line)
+        elif name in columns:
+            wanted[name] = line
+        else:
+            ignored.append(f"{namespace}.{name}")
+    use_list = work / "restore.list"
+    use_list.write_text("".join(wanted[t] + "\n" for t in order if t in wanted) + "".join(s + "\n" for s in sequences))
+
+    s = sql.Identifier(target_schema)
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}; GRANT INSERT ON ALL TABLES IN SCHEMA {s} TO {r}").format(
+        s=s, r=sql.Identifier(role)))
+    conn.execute("SET LOCAL client_encoding = 'UTF8'; SET LOCAL DateStyle = 'ISO, MDY'; "
+                 "SET LOCAL IntervalStyle = 'postgres'")
+    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
+    with (work / "pg_restore.err").open("w+b") as errors:
+        proc = pgtools.popen([str(tool), "--data-only", f"--use-list={use_list}", "--file=-", str(dump)],
+                             dict(os.environ), stdout=subprocess.PIPE, stderr=errors)
+        try:
             try:
-                for line in producer.stdout:
-                    if in_copy:
-                        if line == b"\\.\n":
-                            in_copy = False
-                        consumer.stdin.write(line)
-                        continue
-                    if line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
-                        in_copy = True
-                    consumer.stdin.write(_rename(line, pattern, target))
-            except (BrokenPipeError, OSError) as exc:  # psql stopped on an error; its output says why
-                failure.append(exc)
-            finally:
-                try:
-                    consumer.stdin.close()
-                except OSError:
-                    pass
+                positions = _stream(conn, iter(proc.stdout), source_schema=source_schema, target=s, columns=columns)
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                raise ArchiveRejected(f"The archive's rows do not fit the tenant template: "
+                                      f"{exc.diag.message_primary or exc}") from exc
+            proc.stdout.close()
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise ArchiveRejected(f"The archive is not a readable pg_dump archive: {_tail(errors.read())}")
+    conn.execute("RESET ROLE")
+    for seq, table, column in _identity_sequences(conn, target_schema):
+        # Where the sequence stood in the dump, but never below the highest value loaded.
+        (highest,) = conn.execute(sql.SQL("SELECT max({c}) FROM {s}.{t}").format(
+            c=sql.Identifier(column), s=s, t=sql.Identifier(table))).fetchone()
+        known = [v for v in (positions.get(seq), highest) if v is not None]
+        if known:
+            value = max(known)
+            conn.execute("SELECT pg_catalog.setval(%s::regclass, %s, true)",
+                         (sql.Identifier(target_schema, seq).as_string(conn), value))
+    return LoadResult(table_counts(conn, target_schema), ignored)
 
-        thread = threading.Thread(target=pump, daemon=True)
-        thread.start()
-        thread.join()
-        producer.wait()
-        consumer.wait()
-        if producer.returncode != 0:
-            restore_err.seek(0)
-            raise ExternalServiceError(f"pg_restore of the dump failed: {_tail(restore_err.read())}")
-        if consumer.returncode != 0:
-            psql_out.seek(0)
-            raise ExternalServiceError(f"restoring the dump into {target_schema} failed: {_tail(psql_out.read())}")
+
+def _stream(conn: psycopg.Connection, lines: Iterator[bytes], *, source_schema: str, target: sql.Identifier,
+            columns: dict[str, list[str]]) -> dict[str, int]:
+    """Read pg_restore's script output; act only on COPY blocks and setval positions (returned)."""
+    positions: dict[str, int] = {}
+    loaded: set[str] = set()
+    cur = conn.cursor()
+    for raw in lines:
+        line = raw.decode("utf-8", errors="replace")
+        if line.startswith("SET client_encoding"):
+            match = _ENCODING_RE.match(line)
+            if not match or match.group(1).upper() not in ("UTF8", "UTF-8"):
+                raise ArchiveRejected(f"The archive is not UTF8-encoded ({line.strip()[:80]}); it cannot be loaded.")
+        elif line.startswith("COPY "):
+            table, cols = _copy_target(line, source_schema, columns)
+            if table in loaded:
+                raise ArchiveRejected(f"The archive holds the rows of table {table} twice; refusing it.")
+            loaded.add(table)
+            statement = sql.SQL("COPY {s}.{t} ({c}) FROM STDIN").format(
+                s=target, t=sql.Identifier(table), c=sql.SQL(", ").join(map(sql.Identifier, cols)))
+            with cur.copy(statement) as copy:
+                _copy_rows(copy, lines, table)
+        elif line.startswith("SELECT pg_catalog.setval("):
+            match = _SETVAL_RE.match(line)
+            if match is None:
+                raise ArchiveRejected(f"The archive sets a sequence in a form this loader does not read: "
+                                      f"{line.strip()[:120]}")
+            name = _idents(match.group(1).replace("''", "'"))
+            value, called = int(match.group(2)), match.group(3) == "true"
+            if len(name) == 2 and name[0] == source_schema and called and 1 <= value <= _BIGINT_MAX:
+                positions[name[1]] = value
+    return positions
+
+
+def _copy_target(line: str, source_schema: str, columns: dict[str, list[str]]) -> tuple[str, list[str]]:
+    match = _COPY_RE.match(line)
+    if match is None:
+        raise ArchiveRejected(f"The archive has a data entry this loader does not read: {line.strip()[:120]}")
+    schema, table = _ident(match.group(1)), _ident(match.group(2))
+    cols = _idents(match.group(3))
+    if schema != source_schema or table not in columns:
+        raise ArchiveRejected(f"The archive has rows for {schema}.{table}, which is not a tenant template table.")
+    unknown = [c for c in cols if c not in columns[table]]
+    if unknown or len(set(cols)) != len(cols):
+        raise ArchiveRejected(f"The archive's table {table} has columns the tenant template does not "
+                              f"({', '.join(unknown) or 'a column twice'}); refusing it.")
+    return table, cols
+
+
+def _copy_rows(copy: psycopg.Copy, lines: Iterator[bytes], table: str) -> None:
+    """COPY text rows up to the end marker, in batches; the server parses them as data only."""
+    batch = bytearray()
+    for raw in lines:
+        if raw == _END_OF_COPY:
+            if batch:
+                copy.write(bytes(batch))
+            return
+        batch += raw
+        if len(batch) >= _BATCH:
+            copy.write(bytes(batch))
+            batch.clear()
+    raise ArchiveRejected(f"The archive ends inside the rows of table {table}; it is truncated.")
 
 
 def _tail(output: bytes) -> str:

@@ -3,16 +3,27 @@
 pg_dump refuses a newer server, so the tools are chosen per server: the embedded server's own
 binaries first, then the pgserver wheel's, then PATH, then /usr/lib/postgresql/*/bin (newest
 first). An exact major version match is preferred; a newer client also works.
+
+Every tool is started so that it dies with us: on Linux the kernel sends it SIGKILL when the
+thread that started it goes away (prctl PR_SET_PDEATHSIG), so a `kill -9` of the CLI or the worker
+never leaves a pg_dump writing tenant data into a work folder nobody will clean. Callers wait for
+their tools in the thread that started them, which is what PDEATHSIG needs.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -88,8 +99,45 @@ def connection_args(url: str) -> tuple[str, dict[str, str]]:
     return make_conninfo(**{k: str(v) for k, v in params.items()}), env
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded before any fork (nothing may be loaded between fork and exec)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGKILL when its parent dies; None off Linux."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect: nobody would wait for us
+            os._exit(1)
+
+    return hook
+
+
+def popen(argv: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen:
+    """subprocess.Popen for a PostgreSQL tool, tied to our life (see the module docstring)."""
+    # preexec_fn is only unsafe with threads when the hook takes locks or imports; ours calls a
+    # prctl pointer resolved before the fork, and getppid.
+    return subprocess.Popen(argv, env=env, preexec_fn=die_with_parent(), **kwargs)  # noqa: PLW1509
+
+
 def run(argv: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, capture_output=True, env=env, check=False)
+    result = subprocess.run(argv, capture_output=True, env=env, check=False,
+                            preexec_fn=die_with_parent())
     if result.returncode != 0:
         err = result.stderr.decode(errors="replace").strip().splitlines()
         raise ExternalServiceError(f"{what} failed: {' | '.join(err[-3:]) or f'exit code {result.returncode}'}")

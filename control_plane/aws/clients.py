@@ -1,4 +1,4 @@
-"""boto3 clients built from settings (AWS_ENDPOINT_URL honoured, adaptive retries) and passed in.
+"""boto3 clients built from settings (AWS_ENDPOINT_URL honoured, bounded timeouts and retries) and passed in.
 
 Nothing here runs at import time; tests point the factory at moto.
 """
@@ -18,11 +18,13 @@ class AwsClients:
     def __init__(self, settings: Settings, endpoint_url: str | None = None) -> None:
         self.region = settings.aws_region
         self.endpoint_url = endpoint_url or settings.aws_endpoint_url
+        # Bounded: a hung endpoint fails a call after max_attempts x (connect + read timeout) plus
+        # backoff, never "whenever TCP gives up" (settings; README "Configuration").
         self._config = Config(
             region_name=self.region,
-            retries={"mode": "adaptive", "max_attempts": 5},
-            connect_timeout=5,
-            read_timeout=30,
+            retries={"mode": "adaptive", "max_attempts": settings.aws_max_attempts},
+            connect_timeout=settings.aws_connect_timeout_seconds,
+            read_timeout=settings.aws_read_timeout_seconds,
         )
         self._session = boto3.session.Session()
         self._clients: dict[str, Any] = {}

@@ -1,4 +1,9 @@
-"""Archive objects in S3: always written with server-side encryption requested."""
+"""Archive objects in S3: always written with server-side encryption requested.
+
+Every call goes through the client's bounded timeouts and retries (control_plane/aws/clients.py);
+transfers add no retry loop of their own on top (s3transfer would otherwise retry a stalled
+download five more times, each with the client's full budget).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+
 from control_plane.aws.errors import AWS_FAILURES, AwsNotFound, error_code, translate
 from control_plane.errors import InvalidInput
 
 SSE = "AES256"
+TRANSFER = TransferConfig(num_download_attempts=1)
+# boto3's transfer manager wraps botocore errors (S3UploadFailedError, RetriesExceededError).
+TRANSFER_FAILURES = (*AWS_FAILURES, Boto3Error)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The botocore error inside a transfer manager's wrapper, so codes and timeouts still show."""
+    inner = getattr(exc, "last_exception", None) or exc.__cause__ or exc.__context__
+    return inner if isinstance(exc, Boto3Error) and isinstance(inner, AWS_FAILURES) else exc
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,7 @@ class ArchiveStore:
         self.bucket = bucket
 
     def _fail(self, exc: Exception, op: str, key: str | None = None):
+        exc = _unwrap(exc)
         where = s3_uri(self.bucket, key) if key else f"bucket {self.bucket!r}"
         if error_code(exc) in ("NoSuchBucket",):
             return AwsNotFound(f"S3 {op} failed: bucket {self.bucket!r} does not exist; create it or set "
@@ -48,8 +66,9 @@ class ArchiveStore:
     def upload_file(self, path: Path, key: str, metadata: dict[str, str] | None = None) -> str:
         try:
             self._s3.upload_file(str(path), self.bucket, key,
-                                 ExtraArgs={"ServerSideEncryption": SSE, "Metadata": metadata or {}})
-        except AWS_FAILURES as exc:
+                                 ExtraArgs={"ServerSideEncryption": SSE, "Metadata": metadata or {}},
+                                 Config=TRANSFER)
+        except TRANSFER_FAILURES as exc:
             raise self._fail(exc, "upload", key) from exc
         return s3_uri(self.bucket, key)
 
@@ -63,9 +82,9 @@ class ArchiveStore:
 
     def download_file(self, key: str, path: Path) -> None:
         try:
-            self._s3.download_file(self.bucket, key, str(path))
-        except AWS_FAILURES as exc:
-            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            self._s3.download_file(self.bucket, key, str(path), Config=TRANSFER)
+        except TRANSFER_FAILURES as exc:
+            if error_code(_unwrap(exc)) in ("404", "NoSuchKey", "NotFound"):
                 raise AwsNotFound(f"Archive {s3_uri(self.bucket, key)} is missing from S3.") from exc
             raise self._fail(exc, "download", key) from exc
 

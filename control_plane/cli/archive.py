@@ -1,8 +1,10 @@
-"""`tenants archive SLUG`, `tenants restore SLUG` and `tenants request-archive SLUG --reason R`."""
+"""`tenants archive SLUG`, `tenants archive cancel SLUG`, `tenants restore SLUG` and
+`tenants request-archive SLUG --reason R`."""
 
 from __future__ import annotations
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
+from control_plane.errors import InvalidInput
 from control_plane.services import archive as service
 
 COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
@@ -10,8 +12,11 @@ COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "creat
 
 def register_tenant_commands(commands) -> None:
     """Add the archive/restore sub-commands to the `tenants` group."""
-    p = commands.add_parser("archive", help="dump the schema to S3, verify it, then drop schema and role")
-    p.add_argument("slug")
+    p = commands.add_parser("archive", usage="%(prog)s [-h] [--actor ACTOR] [--format {json,csv,table}] [cancel] SLUG",
+                            help="dump the schema to S3, verify it, then drop schema and role; "
+                                 "`archive cancel SLUG` puts an archiving tenant back as it was")
+    # "cancel" is also a valid slug, so the words are told apart by how many there are.
+    p.add_argument("words", nargs="+", metavar="[cancel] SLUG")
     add_actor(p)
     add_format(p)
     p.set_defaults(func=_archive)
@@ -36,7 +41,12 @@ def _emit(tenant, fmt: str) -> int:
 
 
 def _archive(args) -> int:
-    return _emit(service.archive_tenant(context(), actor(args), args.slug), args.format)
+    words = args.words
+    if len(words) == 1:
+        return _emit(service.archive_tenant(context(), actor(args), words[0]), args.format)
+    if len(words) == 2 and words[0] == "cancel":
+        return _emit(service.cancel_archive(context(), actor(args), words[1]), args.format)
+    raise InvalidInput("Use `tenants archive SLUG` or `tenants archive cancel SLUG`.")
 
 
 def _restore(args) -> int:

@@ -97,6 +97,11 @@ class Tenant(Base):
     archive_uri: Mapped[str | None] = mapped_column(Text)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     purge_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the archive at archive_uri must be, recorded when it was made and verified: restore
+    # refuses an object in S3 whose sha256 differs (the manifest next to it proves nothing).
+    archive_sha256: Mapped[str | None] = mapped_column(Text)
+    archive_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    archive_tables: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # table -> rows dumped
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
     __table_args__ = (

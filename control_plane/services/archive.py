@@ -3,25 +3,31 @@
 archive: active|suspended → archiving → archived
   1. one transaction: status `archiving`, the tenant role loses its table access (so nothing is
      written after the dump), audit entry with the previous status;
-  2. pg_dump -n of the schema (row counts taken in the dump's own snapshot) → S3, with server-side
-     encryption requested, plus a manifest (counts, sha256, versions);
-  3. verify what S3 holds: download, check the checksum, restore it into a scratch schema, compare
-     row counts per table, drop the scratch schema;
-  4. record the verified archive URI;
-  5. one transaction: lock the tables, recount (still the dumped rows?), drop schema and role,
-     status `archived`, purge date, audit entry.
+  2. pg_dump -n of the schema (row counts taken in the dump's own snapshot) into a private work
+     folder → S3, with server-side encryption requested, plus a manifest for people (counts,
+     sha256, versions);
+  3. verify what S3 holds: download, compare with the sha256 of the dump we made, load its rows
+     into the tenant template in a scratch schema (one transaction, always rolled back), compare
+     row counts per table;
+  4. record the verified archive in the catalog: URI, sha256, size and row counts;
+  5. check the objects are still in S3 (a re-run makes a fresh archive while the schema exists
+     when they are not), then one transaction: lock the tables, recount (still the dumped rows?),
+     drop schema and role, status `archived`, purge date, audit entry.
   Any failure in 2-3 puts the tenant back exactly as it was (status, access, no archive recorded)
   and deletes the unverified objects. A crash anywhere leaves `archiving`; running archive again
-  picks up from what is recorded (verified URI or not, schema present or not).
+  picks up from what is recorded (verified archive or not, schema present or not), and
+  `tenants archive cancel SLUG` puts an `archiving` tenant whose schema still exists back to its
+  previous status and access.
 
-restore: archived → active — download, check the checksum, recreate the role, pg_restore in one
-  transaction, compare the counts with the manifest, grant access, status `active`. A re-run after
-  a crash finds the restored schema, checks it against the manifest and finishes.
+restore: archived → active — download, refuse an object whose sha256 is not the one the catalog
+  recorded, recreate the role, rebuild the schema from the tenant template and load only the
+  dump's rows (as the tenant role; control_plane/archive/dumps.py says why no SQL of the dump is
+  ever run), compare the counts with the catalog's, all in one transaction; grant access, status
+  `active`. A re-run after a crash finds the restored schema, checks its counts and finishes.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ from sqlalchemy.orm import Session, aliased
 
 from control_plane.adapters import tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
-from control_plane.archive import dumps
+from control_plane.archive import dumps, pgtools, workdir
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.s3 import ArchiveStore, parse_uri
 from control_plane.context import AppContext
@@ -57,8 +63,22 @@ class VerificationFailed(ExternalServiceError):
     """The dump in S3 does not restore to the rows that were dumped; nothing was dropped."""
 
 
+class ArchiveTampered(Conflict):
+    """The object in S3 is not the archive the catalog recorded; nothing was restored."""
+
+
 def _no_fault(step: str) -> None:
     return None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A verified archive as the catalog knows it."""
+
+    uri: str
+    sha256: str
+    size_bytes: int
+    tables: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -66,7 +86,7 @@ class ArchivePlan:
     slug: str
     previous_status: str
     cluster: Cluster
-    archive_uri: str | None
+    recorded: Recorded | None
     previous_updated_at: datetime | None = None  # known when this run started the archive
 
 
@@ -122,24 +142,29 @@ def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
     if plan is None:
         return show_tenant(ctx, slug)
     fault("started")
-    store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
-    schema_present = _schema_exists(ctx, plan.cluster, slug)
-    uri = plan.archive_uri
-    if uri is None:
-        if not schema_present:
-            raise Conflict(f"Tenant {slug!r} is archiving but its schema is gone and no verified archive is "
-                           "recorded; check the audit log and the reconcile report before doing anything.")
-        try:
-            uri = _dump_upload_verify(ctx, plan, store, fault)
-        except Exception as exc:
-            _abandon(ctx, actor, plan, exc)
-            raise
-        with ctx.session_factory() as session:
-            tenant = _get(session, slug, lock=True)
-            tenant.archive_uri = uri
-            session.commit()
-        fault("verified_recorded")
-    return _finish_archive(ctx, actor, plan, uri, store, schema_present=schema_present, fault=fault)
+    recorded = plan.recorded
+    for _attempt in range(2):  # a second pass only when the recorded objects vanished from S3
+        schema_present = _schema_exists(ctx, plan.cluster, slug)
+        if recorded is None:
+            if not schema_present:
+                raise Conflict(f"Tenant {slug!r} is archiving but its schema is gone and no verified archive is "
+                               "recorded; check the audit log and the reconcile report before doing anything.")
+            try:
+                recorded = _dump_upload_verify(ctx, plan, fault)
+            except Exception as exc:
+                _abandon(ctx, actor, plan, exc)
+                raise
+            _record(ctx, plan, recorded)
+            fault("verified_recorded")
+        if schema_present and not _still_in_s3(ctx, slug, recorded):
+            _forget(ctx, actor, plan, recorded)  # the schema is the only copy: make a fresh archive of it
+            recorded = None
+            continue
+        return _finish_archive(ctx, actor, plan, recorded, schema_present=schema_present, fault=fault)
+    raise ExternalServiceError(f"The archive objects of {slug!r} vanished from S3 twice right after they were "
+                               f"verified; nothing was dropped. Check the bucket's lifecycle rules and who deletes "
+                               f"objects there, then run `tenants archive {slug}` again or `tenants archive cancel "
+                               f"{slug}`.")
 
 
 def _start_archive(ctx: AppContext, actor: Actor, slug: str) -> ArchivePlan | None:
@@ -154,26 +179,41 @@ def _start_archive(ctx: AppContext, actor: Actor, slug: str) -> ArchivePlan | No
             raise Conflict(f"Cannot archive tenant {slug!r}: it is {tenant.status}.")
         cluster = session.get(Cluster, tenant.cluster_name)
         if tenant.status == Status.ARCHIVING:  # an earlier run stopped half-way: carry on from there
-            return ArchivePlan(slug, _previous_status(session, slug), cluster, tenant.archive_uri)
+            return ArchivePlan(slug, _previous_status(session, slug), cluster, _recorded(tenant))
         previous = tenant.status
         with _on_cluster(ctx, session, cluster) as conn:
             if inspect_tenant(conn, slug).schema_exists:
                 conn.execute(tenant_ddl.revoke_access(slug))  # no writes after the dump
         before_update = tenant.updated_at
-        tenant.status, tenant.updated_at, tenant.archive_uri = Status.ARCHIVING, datetime.now(UTC), None
+        tenant.status, tenant.updated_at = Status.ARCHIVING, datetime.now(UTC)
+        _clear_archive(tenant)
         audit.record(session, actor, "tenant.archive.start", tenant_slug=slug, before={"status": previous},
                      after={"status": Status.ARCHIVING.value})
         session.commit()
         return ArchivePlan(slug, previous, cluster, None, before_update)
 
 
-def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, fault: FaultHook) -> str:
+def _recorded(tenant: Tenant) -> Recorded | None:
+    """The catalog's verified archive, if complete (a URI recorded before checksums were kept in
+    the catalog is treated as no archive: the re-run makes a fresh one)."""
+    if not (tenant.archive_uri and tenant.archive_sha256 and isinstance(tenant.archive_tables, dict)):
+        return None
+    return Recorded(tenant.archive_uri, tenant.archive_sha256, int(tenant.archive_size_bytes or 0),
+                    {k: int(v) for k, v in tenant.archive_tables.items()})
+
+
+def _clear_archive(tenant: Tenant) -> None:
+    tenant.archive_uri = tenant.archive_sha256 = tenant.archive_size_bytes = tenant.archive_tables = None
+
+
+def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, fault: FaultHook) -> Recorded:
     slug, schema = plan.slug, schema_name(plan.slug)
+    store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
     url = ctx.clusters.url_for(plan.cluster.url_env)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     key = f"archives/{slug}/{stamp}.dump"
-    with tempfile.TemporaryDirectory(prefix="cp-archive-") as tmp:
-        dump = dumps.dump_schema(url, schema, Path(tmp) / "tenant.dump", _bin_dir(ctx))
+    with workdir.work_folder(_work_parent(ctx), "archive") as folder:
+        dump = dumps.dump_schema(url, schema, folder / "tenant.dump", _bin_dir(ctx))
         manifest = {
             "slug": slug, "schema": schema, "cluster": plan.cluster.name, "created_at": datetime.now(UTC).isoformat(),
             "dump_key": key, "format": "pg_dump custom", "size_bytes": dump.size_bytes, "sha256": dump.sha256,
@@ -184,52 +224,92 @@ def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore,
             store.upload_file(dump.path, key, metadata={"sha256": dump.sha256, "tenant": slug})
             store.put_json(_manifest_key(key), manifest)
             fault("uploaded")
-            _verify(ctx, plan, store, key, Path(tmp))
+            _verify(ctx, plan, store, key, dump=dump, folder=folder)
         except Exception:
             _delete_quietly(store, [key, _manifest_key(key)])
             raise
-    return f"s3://{store.bucket}/{key}"
+    return Recorded(f"s3://{store.bucket}/{key}", dump.sha256, dump.size_bytes, dump.counts)
 
 
-def _verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, key: str, tmp: Path) -> None:
-    """Check what S3 holds, not the local file: download, checksum, restore as a scratch schema."""
-    manifest = store.get_json(_manifest_key(key))
-    fetched = tmp / "fetched.dump"
+def _verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, key: str, *, dump: dumps.DumpResult,
+            folder: Path) -> None:
+    """Check what S3 holds, not the local file: download, compare with the dump we made, load its
+    rows into the tenant template under a scratch name (rolled back: nothing is left behind)."""
+    fetched = folder / "fetched.dump"
     store.download_file(key, fetched)
-    if dumps.sha256_of(fetched) != manifest["sha256"]:
+    if dumps.sha256_of(fetched) != dump.sha256:
         raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: the object in S3 does not match "
                                  "the dump's checksum. Nothing was dropped.")
     url = ctx.clusters.url_for(plan.cluster.url_env)
     scratch = SCRATCH_PREFIX + plan.slug
-    with psycopg.connect(url, autocommit=True) as conn:
-        _drop_schema(conn, scratch)
+    with psycopg.connect(url) as conn, conn.transaction(force_rollback=True):
+        _drop_schema(conn, scratch)  # one left by an older version that committed its scratch schema
+        conn.execute(tenant_ddl.create_template_schema(scratch))
         try:
-            try:
-                dumps.restore_as(url, fetched, schema_name(plan.slug), scratch, _bin_dir(ctx))
-            except ExternalServiceError as exc:
-                raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: {exc}. "
-                                         "Nothing was dropped.") from exc
-            restored = dumps.table_counts(conn, scratch)
-        finally:
-            _drop_schema(conn, scratch)
-    expected = {k: int(v) for k, v in manifest["tables"].items()}
-    if restored != expected:
-        diff = ", ".join(f"{t}: dumped {expected.get(t)} restored {restored.get(t)}"
-                         for t in sorted(set(expected) | set(restored)) if expected.get(t) != restored.get(t))
+            loaded = dumps.load_into_template(conn, fetched, source_schema=schema_name(plan.slug),
+                                              target_schema=scratch, role=role_name(plan.slug),
+                                              tool=_tool(ctx, conn, "pg_restore"), work=folder)
+        except dumps.ArchiveRejected as exc:
+            raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: {exc} Nothing was dropped.") \
+                from exc
+    outside = sorted(set(dump.counts) - set(loaded.counts))
+    if outside:
+        raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: table(s) {', '.join(outside)} are "
+                                 "not part of the tenant template, so a restore would not bring them back. Move "
+                                 "their data elsewhere or drop them, then archive again. Nothing was dropped.")
+    if loaded.counts != dump.counts:
+        diff = ", ".join(f"{t}: dumped {dump.counts.get(t)} restored {loaded.counts.get(t)}"
+                         for t in sorted(set(dump.counts) | set(loaded.counts))
+                         if dump.counts.get(t) != loaded.counts.get(t))
         raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: row counts differ ({diff}). "
                                  "Nothing was dropped.")
 
 
-def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, uri: str, store: ArchiveStore, *,
+def _record(ctx: AppContext, plan: ArchivePlan, recorded: Recorded) -> None:
+    """The verified archive goes into the catalog: what restore will insist on."""
+    with ctx.session_factory() as session:
+        tenant = _get(session, plan.slug, lock=True)
+        if tenant.status != Status.ARCHIVING:
+            raise Conflict(f"The archive of {plan.slug!r} was cancelled while it ran (the tenant is {tenant.status}); "
+                           "its objects in S3 are left to archive_purge.")
+        tenant.archive_uri, tenant.archive_sha256 = recorded.uri, recorded.sha256
+        tenant.archive_size_bytes, tenant.archive_tables = recorded.size_bytes, recorded.tables
+        session.commit()
+
+
+def _still_in_s3(ctx: AppContext, slug: str, recorded: Recorded) -> bool:
+    """Both objects are where the catalog says, the dump with the size that was verified."""
+    bucket, keys = archive_keys(recorded.uri)
+    store = ArchiveStore(ctx.aws.client("s3"), bucket)
+    try:
+        dump, manifest = store.head(keys[0]), store.head(keys[1])
+    except ExternalServiceError as exc:
+        raise type(exc)(f"{exc} Tenant {slug!r} stays archiving (no access, nothing dropped): run "
+                        f"`tenants archive {slug}` again when S3 answers, or `tenants archive cancel {slug}`.") from exc
+    return dump is not None and manifest is not None and int(dump.get("ContentLength", -1)) == recorded.size_bytes
+
+
+def _forget(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: Recorded) -> None:
+    with ctx.session_factory() as session:
+        tenant = _get(session, plan.slug, lock=True)
+        if tenant.status != Status.ARCHIVING:
+            raise Conflict(f"The archive of {plan.slug!r} was cancelled while it ran (the tenant is {tenant.status}).")
+        _clear_archive(tenant)
+        audit.record(session, actor, "tenant.archive.redo", tenant_slug=plan.slug, outcome="error",
+                     before={"archive_uri": recorded.uri, "sha256": recorded.sha256},
+                     detail={"error": "the verified archive objects are missing from S3; making a fresh archive "
+                                      "of the schema, which still exists"})
+        session.commit()
+
+
+def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: Recorded, *,
                     schema_present: bool, fault: FaultHook) -> TenantView:
-    slug = plan.slug
-    manifest = store.get_json(_manifest_key(parse_uri(uri)[1]))
-    expected = {k: int(v) for k, v in manifest["tables"].items()}
+    slug, expected = plan.slug, recorded.tables
     now = datetime.now(UTC)
     with ctx.session_factory() as session:
         tenant = _get(session, slug, lock=True)
         if tenant.status != Status.ARCHIVING:
-            return view(tenant)  # a concurrent run finished it
+            return view(tenant)  # a concurrent run finished it (or it was cancelled)
         with _on_cluster(ctx, session, plan.cluster) as conn:
             if inspect_tenant(conn, slug).schema_exists:
                 _lock_tables(conn, schema_name(slug))
@@ -244,10 +324,10 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, uri: str, 
         hooks.on_archive(session, tenant, now)
         audit.record(session, actor, "tenant.archive", tenant_slug=slug,
                      before={"status": plan.previous_status},
-                     after={"status": Status.ARCHIVED.value, "archive_uri": uri,
+                     after={"status": Status.ARCHIVED.value, "archive_uri": recorded.uri,
                             "purge_after": tenant.purge_after.isoformat()},
-                     detail={"tables": expected, "size_bytes": manifest.get("size_bytes"),
-                             "sha256": manifest.get("sha256"), "resumed": not schema_present})
+                     detail={"tables": expected, "size_bytes": recorded.size_bytes,
+                             "sha256": recorded.sha256, "resumed": not schema_present})
         session.commit()
         return view(tenant)
 
@@ -261,12 +341,45 @@ def _abandon(ctx: AppContext, actor: Actor, plan: ArchivePlan, exc: BaseExceptio
         with _on_cluster(ctx, session, plan.cluster) as conn:
             if plan.previous_status == Status.ACTIVE and inspect_tenant(conn, plan.slug).schema_exists:
                 conn.execute(tenant_ddl.grant_access(plan.slug))
-        tenant.status, tenant.archive_uri = plan.previous_status, None
+        tenant.status = plan.previous_status
+        _clear_archive(tenant)
         tenant.updated_at = plan.previous_updated_at or datetime.now(UTC)
         audit.record(session, actor, "tenant.archive", tenant_slug=plan.slug, outcome="error",
                      before={"status": Status.ARCHIVING.value}, after={"status": plan.previous_status},
                      detail={"error": str(exc)[:1000], "rolled_back": True})
         session.commit()
+
+
+def cancel_archive(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
+    """`archiving` → the status before the archive started, with the access it had then, while
+    the schema still exists. The cancelled archive's objects in S3 are left to archive_purge."""
+    slug = validate_slug(slug)
+    authorize(ctx, actor, Permission.TENANTS_ARCHIVE, "tenant.archive.cancel", tenant_slug=slug)
+    with ctx.session_factory() as session:
+        tenant = _get(session, slug, lock=True)
+        if tenant.status in (Status.ACTIVE, Status.SUSPENDED):
+            audit.record(session, actor, "tenant.archive.cancel", tenant_slug=slug, outcome="noop",
+                         after={"status": tenant.status})
+            session.commit()
+            return view(tenant)
+        if tenant.status != Status.ARCHIVING:
+            raise Conflict(f"Cannot cancel an archive of tenant {slug!r}: it is {tenant.status}, not archiving"
+                           + (f"; use `tenants restore {slug}`." if tenant.status == Status.ARCHIVED else "."))
+        previous = _previous_status(session, slug)
+        cluster = session.get(Cluster, tenant.cluster_name)
+        with _on_cluster(ctx, session, cluster) as conn:
+            if not inspect_tenant(conn, slug).schema_exists:
+                raise Conflict(f"Cannot cancel the archive of {slug!r}: its schema is already dropped. Run "
+                               f"`tenants archive {slug}` to finish the archive, then `tenants restore {slug}`.")
+            conn.execute(tenant_ddl.grant_access(slug) if previous == Status.ACTIVE else tenant_ddl.revoke_access(slug))
+        uri = tenant.archive_uri
+        tenant.status, tenant.updated_at = previous, datetime.now(UTC)
+        _clear_archive(tenant)
+        audit.record(session, actor, "tenant.archive.cancel", tenant_slug=slug,
+                     before={"status": Status.ARCHIVING.value, "archive_uri": uri}, after={"status": previous},
+                     detail={"access": "granted" if previous == Status.ACTIVE else "revoked"})
+        session.commit()
+        return view(tenant)
 
 
 # --- restore ---------------------------------------------------------------------------------
@@ -286,31 +399,42 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
             raise Conflict(f"Cannot restore tenant {slug!r}: it is {tenant.status}{detail}.")
         if not tenant.archive_uri:
             raise Conflict(f"Tenant {slug!r} is archived but no archive is recorded; nothing to restore from.")
-        uri, cluster = tenant.archive_uri, session.get(Cluster, tenant.cluster_name)
-    bucket, key = parse_uri(uri)
+        recorded = _recorded(tenant)
+        if recorded is None:
+            raise Conflict(f"Tenant {slug!r} has no archive checksum recorded in the catalog (archived before "
+                           "checksums were kept), so its archive cannot be trusted; not restoring. Verify the dump "
+                           "by hand and record its sha256, size and row counts in control_plane.tenants first.")
+        cluster = session.get(Cluster, tenant.cluster_name)
+    bucket, key = parse_uri(recorded.uri)
     store = ArchiveStore(ctx.aws.client("s3"), bucket)
-    manifest = store.get_json(_manifest_key(key))
-    expected = {k: int(v) for k, v in manifest["tables"].items()}
     url = ctx.clusters.url_for(cluster.url_env)
-    with tempfile.TemporaryDirectory(prefix="cp-restore-") as tmp:
-        fetched = Path(tmp) / "tenant.dump"
+    schema = schema_name(slug)
+    with workdir.work_folder(_work_parent(ctx), "restore") as folder:
+        fetched = folder / "tenant.dump"
         store.download_file(key, fetched)
-        if dumps.sha256_of(fetched) != manifest["sha256"]:
-            raise ExternalServiceError(f"Archive {uri} does not match its checksum; not restoring. "
-                                       "The tenant stays archived.")
-        with psycopg.connect(url, autocommit=True) as conn:
+        actual = dumps.sha256_of(fetched)
+        if actual != recorded.sha256:
+            raise ArchiveTampered(f"Archive {recorded.uri} is not the one recorded when {slug!r} was archived (sha256 "
+                                  f"{actual[:12]}… in S3, {recorded.sha256[:12]}… recorded): it was changed or "
+                                  "replaced. Not restoring; the tenant stays archived.")
+        with psycopg.connect(url) as conn:
             found = inspect_tenant(conn, slug)
-            if not found.role_exists:
-                conn.execute(tenant_ddl.create_role(slug))
-            if not found.schema_exists:
-                dumps.restore_schema(url, fetched, _bin_dir(ctx))
-            fault("restored")
-            restored = dumps.table_counts(conn, schema_name(slug))
-            if restored != expected:
-                if not found.schema_exists:
-                    _drop_schema(conn, schema_name(slug))  # our own half-good restore
-                raise Conflict(f"Restored schema of {slug!r} does not match its archive ({restored} vs {expected}); "
-                               "the tenant stays archived.")
+            if found.schema_exists:  # a re-run after a crash between this commit and the catalog's
+                restored = dumps.table_counts(conn, schema)
+            else:
+                if not found.role_exists:
+                    conn.execute(tenant_ddl.create_role(slug))
+                conn.execute(tenant_ddl.create_schema(slug))
+                conn.execute(tenant_ddl.grant_access(slug))
+                restored = dumps.load_into_template(conn, fetched, source_schema=schema, target_schema=schema,
+                                                    role=role_name(slug), tool=_tool(ctx, conn, "pg_restore"),
+                                                    work=folder).counts
+            if restored != recorded.tables:
+                conn.rollback()
+                raise Conflict(f"Restored schema of {slug!r} does not match its archive ({restored} vs "
+                               f"{recorded.tables}); the tenant stays archived.")
+            conn.commit()
+    fault("restored")
     now = datetime.now(UTC)
     with ctx.session_factory() as session:
         tenant = _get(session, slug, lock=True)
@@ -319,10 +443,12 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
         with _on_cluster(ctx, session, cluster) as conn:
             conn.execute(tenant_ddl.grant_access(slug))
         tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
-        tenant.archive_uri, tenant.archived_at, tenant.purge_after = None, None, None
+        tenant.archived_at, tenant.purge_after = None, None
+        _clear_archive(tenant)
         hooks.on_restore(session, tenant, now)
         audit.record(session, actor, "tenant.restore", tenant_slug=slug, before={"status": Status.ARCHIVED.value},
-                     after={"status": Status.ACTIVE.value}, detail={"archive_uri": uri, "tables": expected})
+                     after={"status": Status.ACTIVE.value},
+                     detail={"archive_uri": recorded.uri, "sha256": recorded.sha256, "tables": recorded.tables})
         session.commit()
         return view(tenant)
 
@@ -400,6 +526,14 @@ def _delete_quietly(store: ArchiveStore, keys: list[str]) -> None:
 def _bin_dir(ctx: AppContext) -> Path | None:
     server = ctx.embedded_server
     return server.bin_dir if server is not None else None
+
+
+def _tool(ctx: AppContext, conn: psycopg.Connection, name: str) -> Path:
+    return pgtools.find_tool(name, dumps.server_major(conn), _bin_dir(ctx))
+
+
+def _work_parent(ctx: AppContext) -> Path:
+    return ctx.settings.work_dir or workdir.default_parent()
 
 
 def archive_keys(uri: str) -> tuple[str, list[str]]:
