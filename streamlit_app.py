@@ -3,6 +3,8 @@
 The menu is drawn here with st.page_link rather than by st.navigation itself: the automatic
 sidebar is switched off in .streamlit/config.toml, because on a fresh server it would list every
 file under pages/ to a signed-out visitor before this script ever ran.
+
+Outside demo mode an unexpected exception shows only an error id (ui/errors.py).
 """
 
 from __future__ import annotations
@@ -13,38 +15,46 @@ import streamlit as st
 
 from ui.auth import current_actor, render_signed_out, role_label, session_expires_at, sign_out
 from ui.context import context_or_stop
+from ui.errors import run_guarded, show_error_details
 from ui.navigation import pages_for
 
 st.set_page_config(page_title="Control Plane", page_icon=":material/hub:", layout="wide")
 
 ctx = context_or_stop()
-actor = current_actor()
-if actor is None:
-    navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")],
-                               position="hidden")
-else:
-    menu = st.sidebar.container()
-    # The account block goes before st.navigation: widgets created after it belong to the page
-    # being run, and a sign-out click must not depend on which page that is.
-    with st.sidebar:
-        st.divider()
-        if ctx.settings.demo:
-            st.badge("Demo mode", icon=":material/science:", color="orange",
-                     help="Generated demo data and simulated AWS; nothing here is a real customer.")
-        st.caption(f"Signed in as **{actor.name}** ({role_label(actor.role)})")
-        expires = session_expires_at()
-        if expires is not None:
-            st.caption(f"Session ends at {time.strftime('%H:%M', time.localtime(expires))}")
-        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-            sign_out()
-            st.rerun()
-    sections: dict[str, list[st.Page]] = {}
-    for spec in pages_for(actor):
-        sections.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon))
-    navigation = st.navigation(sections, position="hidden")
-    with menu:
-        for section, pages in sections.items():
-            st.caption(section)
-            for page in pages:
-                st.page_link(page, label=page.title, icon=page.icon)
-navigation.run()
+show_error_details(ctx.settings.demo)
+
+
+def main() -> None:
+    actor = current_actor()
+    if actor is None:
+        navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")],
+                                   position="hidden")
+    else:
+        menu = st.sidebar.container()
+        # The account block goes before st.navigation: widgets created after it belong to the page
+        # being run, and a sign-out click must not depend on which page that is.
+        with st.sidebar:
+            st.divider()
+            if ctx.settings.demo:
+                st.badge("Demo mode", icon=":material/science:", color="orange",
+                         help="Generated demo data and simulated AWS; nothing here is a real customer.")
+            st.caption(f"Signed in as **{actor.name}** ({role_label(actor.role)})")
+            expires = session_expires_at()
+            if expires is not None:
+                st.caption(f"Session ends at {time.strftime('%H:%M', time.localtime(expires))}")
+            if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+                sign_out()
+                st.rerun()
+        sections: dict[str, list[st.Page]] = {}
+        for spec in pages_for(actor):
+            sections.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon))
+        navigation = st.navigation(sections, position="hidden")
+        with menu:
+            for section, pages in sections.items():
+                st.caption(section)
+                for page in pages:
+                    st.page_link(page, label=page.title, icon=page.icon)
+    navigation.run()
+
+
+run_guarded(main, demo=ctx.settings.demo)

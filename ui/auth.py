@@ -12,6 +12,8 @@ account's current role and status are read on every run, so disabling or demotin
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,12 +22,14 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+from control_plane.errors import ControlPlaneError
 from control_plane.services import users as user_service
 from ui.context import app_context, context_or_stop
 
 _KEY = "cp_auth"
 _NOTICE = "cp_auth_notice"
 _OIDC_SEEN = "cp_oidc_seen"
+_CLIENT = "cp_client_id"
 ROLE_LABELS = {Role.FOUNDER: "Founder", Role.SUPPORT: "Support", Role.ONCALL: "On-call", Role.ADMIN: "Admin"}
 ROLE_SEES = {
     Role.FOUNDER: "Overview, tenants, revenue, uptime, usage, audit log",
@@ -139,7 +143,7 @@ def render_signed_out() -> None:
             _password_form()
     else:
         _password_form()
-    if ctx.settings.demo:
+    if user_service.demo_accounts_allowed(ctx):  # never with DATABASE_URL, even if CP_DEMO=true
         _render_demo_accounts()
 
 
@@ -154,14 +158,37 @@ def _password_form() -> None:
         if not username.strip() or not password:
             st.error("Enter a username and a password.")
             return
-        with st.spinner("Checking…"):
-            actor = user_service.authenticate(ctx, username, password)
+        try:
+            with st.spinner("Checking…"):
+                actor = user_service.authenticate(ctx, username, password, client=client_id())
+        except ControlPlaneError as exc:  # input out of bounds, or throttled after repeated failures
+            st.error(str(exc))
+            return
         if actor is None:
             st.error("Wrong username or password, or the account is disabled.")
             return
         st.session_state.pop(_NOTICE, None)
         sign_in_as(actor)
         st.rerun()
+
+
+def client_id() -> str:
+    """Who is attempting a sign-in, for the per-client throttle: the connection's IP address; behind
+    a reverse proxy on this machine (Streamlit reports loopback as None) the address that proxy
+    appended last to X-Forwarded-For; else this browser session."""
+    ip = st.context.ip_address
+    if ip is None:
+        try:
+            forwarded = st.context.headers.get("X-Forwarded-For") or ""
+        except Exception:  # no request headers in this context (tests, scripts)
+            forwarded = ""
+        ip = forwarded.rsplit(",", 1)[-1].strip() or None
+    if ip:
+        try:
+            return f"ip:{ipaddress.ip_address(ip)}"
+        except ValueError:
+            pass  # a malformed header: fall back to the session
+    return "session:" + st.session_state.setdefault(_CLIENT, secrets.token_hex(8))
 
 
 def _render_demo_accounts() -> None:

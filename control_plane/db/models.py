@@ -128,6 +128,21 @@ class User(Base):
     __table_args__ = (CheckConstraint("role in ('founder','support','oncall','admin')", name="role"),)
 
 
+class SignInThrottle(Base):
+    """Failed sign-ins per account name (as typed, lowercased; existing or not) and per client, in
+    the catalog so every app process sees the same count (control_plane/auth/throttle.py)."""
+
+    __tablename__ = "sign_in_throttle"
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)  # account | client
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # row forgotten after this
+    __table_args__ = (CheckConstraint("scope in ('account','client')", name="scope"),
+                      Index("ix_sign_in_throttle_expires_at", "expires_at"))
+
+
 class AppMarker(Base):
     """Something done once per catalog (e.g. `demo_seeded`); written under an advisory lock."""
 

@@ -102,11 +102,13 @@ def _backdate_created(ctx: AppContext, slugs: list[str]) -> None:
 
 
 def ensure_demo_accounts(ctx: AppContext, actor: Actor) -> list[str]:
-    """The four demo accounts (password `demo`); existing accounts are left as they are."""
+    """The four demo accounts (password `demo`); existing accounts are left as they are. Refused
+    (InvalidInput) unless in demo mode on the embedded catalog: never in a catalog behind DATABASE_URL."""
     created = []
     for username, role, display in DEMO_ACCOUNTS:
         try:
-            user_service.add_user(ctx, actor, username, role.value, DEMO_PASSWORD, display_name=display)
+            user_service.add_user(ctx, actor, username, role.value, DEMO_PASSWORD, display_name=display,
+                                  demo_account=True)
         except Conflict:
             continue
         created.append(username)

@@ -1,5 +1,8 @@
 """Demo mode on first start: simulated AWS, then demo accounts and data, once per catalog.
 
+Demo accounts (published password `demo`) are created only on the embedded catalog. With
+DATABASE_URL set and CP_DEMO=true the demo data is still seeded, but no account: the log says so.
+
 Two processes may start together (the app and the worker, or two app replicas): a session-level
 advisory lock serialises them, and a marker row written after a complete seed tells every later
 start that there is nothing to do. A seed interrupted half-way leaves no marker, so the next
@@ -17,6 +20,7 @@ from control_plane.auth.permissions import system_actor
 from control_plane.context import AppContext
 from control_plane.db.models import AppMarker
 from control_plane.demo.seed import Progress, seed_demo
+from control_plane.services.users import demo_accounts_allowed
 
 log = logging.getLogger(__name__)
 MARKER = "demo_seeded"
@@ -54,8 +58,12 @@ def _seed(ctx: AppContext, progress: Progress, seed: int) -> None:
     started = time.perf_counter()
     log.info("demo mode: seeding %d tenants and %d months of history (first start only)",
              settings.demo_tenants, settings.demo_months)
+    accounts = demo_accounts_allowed(ctx)
+    if not accounts:
+        log.warning("demo mode with DATABASE_URL: seeding demo data but no demo accounts (they exist only on "
+                    "the embedded catalog); add accounts with `python -m control_plane users add`")
     result = seed_demo(ctx, system_actor("demo-seed"), tenants=settings.demo_tenants,
-                       months=settings.demo_months, seed=seed, accounts=True, progress=progress)
+                       months=settings.demo_months, seed=seed, accounts=accounts, progress=progress)
     elapsed = time.perf_counter() - started
     with ctx.session_factory() as session:
         session.add(AppMarker(name=MARKER, detail={

@@ -1,23 +1,47 @@
-"""Accounts for local sign-in: argon2id-hashed passwords, roles, disable, last login."""
+"""Accounts for local sign-in: argon2id-hashed passwords, roles, disable, last login.
+
+Sign-in is hardened (README "Sign-in"): every input is bounded before any SQL, a failed attempt
+costs one argon2 verification whether or not the account exists, repeated failures are throttled
+per account name and per client (control_plane/auth/throttle.py), and every attempt is audited.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from control_plane.auth import throttle_queries
 from control_plane.auth.passwords import hash_password, needs_rehash, verify_password
 from control_plane.auth.permissions import Actor, Permission, Role
+from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of, wait_left
 from control_plane.context import AppContext
 from control_plane.db.models import User
-from control_plane.errors import Conflict, InvalidInput, NotFound
+from control_plane.domain.text import clean_text, printable
+from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
-MIN_PASSWORD = 4
+MIN_PASSWORD = 12  # demo accounts on the embedded demo catalog are the only exception
+MAX_PASSWORD = 1024  # argon2 takes any length: the bound keeps one request from costing much more
+MAX_USERNAME_INPUT = 128  # what sign-in accepts at all (accounts themselves are at most 64)
+MAX_DISPLAY_NAME = 200
+MAX_EMAIL = 254
+MAX_CLIENT = 80
+
+
+class SignInThrottled(ControlPlaneError):
+    exit_code = 5
+
+
+def demo_accounts_allowed(ctx: AppContext) -> bool:
+    """Demo accounts (published password) only in demo mode on the embedded catalog, never in a
+    catalog reached through DATABASE_URL, even when CP_DEMO=true there."""
+    return ctx.settings.demo and ctx.embedded_server is not None
 
 
 @dataclass(frozen=True)
@@ -45,14 +69,21 @@ def parse_role(role: str) -> Role:
 
 
 def add_user(ctx: AppContext, actor: Actor, username: str, role: str, password: str | None = None, *,
-             display_name: str | None = None, email: str | None = None) -> UserView:
+             display_name: str | None = None, email: str | None = None, demo_account: bool = False) -> UserView:
+    """`demo_account`: one of the published demo accounts, exempt from the minimum password length
+    and refused unless demo_accounts_allowed(ctx)."""
+    username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     authorize(ctx, actor, Permission.USERS_MANAGE, "user.add", target=username)
-    username = (username or "").strip()
     if not USERNAME.fullmatch(username):
         raise InvalidInput("A username is 2-64 characters: letters, digits, '.', '_', '@' or '-'.")
     parsed = parse_role(role)
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+    display_name = clean_text(display_name, "Display name", MAX_DISPLAY_NAME) or None
+    email = clean_text(email, "E-mail", MAX_EMAIL) or None
+    if demo_account and not demo_accounts_allowed(ctx):
+        raise InvalidInput("Demo accounts exist only in demo mode on the embedded catalog (no DATABASE_URL); "
+                           "add real accounts with `python -m control_plane users add`.")
+    if password is not None:
+        _check_password(password, minimum=1 if demo_account else MIN_PASSWORD)
     with ctx.session_factory() as session:
         if session.scalar(select(User).where(func.lower(User.username) == username.lower())):
             raise Conflict(f"User {username!r} already exists.")
@@ -65,28 +96,98 @@ def add_user(ctx: AppContext, actor: Actor, username: str, role: str, password: 
         return _view(user)
 
 
-def authenticate(ctx: AppContext, username: str, password: str) -> Actor | None:
-    """Check a local password. Every attempt, good or bad, is audited."""
-    username = (username or "").strip()
+def authenticate(ctx: AppContext, username: str, password: str, *, client: str | None = None,
+                 policy: ThrottlePolicy = DEFAULT_POLICY) -> Actor | None:
+    """Check a local password: the Actor, or None for wrong credentials (or a disabled account).
+    Every attempt, good or bad, is audited. Raises InvalidInput for input out of bounds and
+    SignInThrottled while the typed name or the `client` (an IP address or browser session; None:
+    unknown, only the account is throttled) is locked after repeated failures."""
+    now = clock_of(ctx)()
+    typed = printable(username or "", MAX_USERNAME_INPUT)  # what the audit log may hold of it
+    who = Actor(name=typed or "?", role=Role.FOUNDER)
+    client = printable(client, MAX_CLIENT) if client else None
+    detail = {"client": client} if client else None
+    problem = _sign_in_problem(username, password)
+    name = "" if problem else username.strip()
+    keys: list[throttle_queries.Key] = [("client", client)] if client else []
+    if not problem:
+        keys.append(("account", name.lower()))
     with ctx.session_factory() as session:
-        user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-        ok = user is not None and not user.disabled and verify_password(user.password_hash, password or "")
-        actor = Actor(name=user.username if user else username or "?",
-                      role=Role(user.role) if user else Role.FOUNDER)
+        states = throttle_queries.claim(session, keys, now, policy)
+        wait = wait_left(states, now)
+        if wait is not None:
+            audit.record(session, who, "auth.sign_in", target=typed, outcome="denied", reason="throttled",
+                         detail={**(detail or {}), "retry_after_s": _seconds(wait)})
+            session.commit()
+            raise SignInThrottled("Too many failed sign-ins for this user name or from this browser. "
+                                  f"Try again in {_duration(wait)}.")
+        if problem:
+            throttle_queries.record_failure(session, keys, states, now, policy)
+            audit.record(session, who, "auth.sign_in", target=typed, outcome="denied", reason=problem,
+                         detail=detail)
+            session.commit()
+            raise InvalidInput(problem)
+        user = session.scalar(select(User).where(func.lower(User.username) == name.lower()))
+        # Exactly one argon2 verification on every path (unknown name, no password, disabled), so
+        # the time taken does not tell whether the account exists.
+        verified = verify_password(user.password_hash if user is not None else None, password)
+        ok = verified and user is not None and not user.disabled
+        actor = Actor(name=user.username, role=Role(user.role)) if user is not None else who
         if ok:
             assert user is not None
-            user.last_login_at = datetime.now(UTC)
+            user.last_login_at = now
             if needs_rehash(user.password_hash or ""):
                 user.password_hash = hash_password(password)
-        reason = None if ok else ("disabled" if user is not None and user.disabled else "bad credentials")
-        audit.record(session, actor, "auth.sign_in", target=username, outcome="ok" if ok else "denied",
-                     reason=reason)
+            for key in keys:
+                (throttle_queries.forget if key[0] == "account" else throttle_queries.forget_if_clean)(session, key)
+        else:
+            throttle_queries.record_failure(session, keys, states, now, policy)
+        reason = None if ok else ("disabled" if user is not None and user.disabled and verified
+                                  else "bad credentials")
+        audit.record(session, actor if ok else who, "auth.sign_in", target=typed, outcome="ok" if ok else "denied",
+                     reason=reason, detail=detail)
         session.commit()
         return actor if ok else None
 
 
+def _sign_in_problem(username: object, password: object) -> str | None:
+    """Why a sign-in attempt is refused before any lookup (bounds and control characters)."""
+    if not isinstance(username, str) or not isinstance(password, str) or not username.strip() or not password:
+        return "Enter a username and a password."
+    if len(username) > MAX_USERNAME_INPUT:
+        return f"A username has at most {MAX_USERNAME_INPUT} characters."
+    if len(password) > MAX_PASSWORD:
+        return f"A password has at most {MAX_PASSWORD} characters."
+    try:
+        clean_text(username, "Username", MAX_USERNAME_INPUT)
+    except InvalidInput as exc:
+        return str(exc)
+    return None
+
+
+def _check_password(password: str, *, minimum: int = MIN_PASSWORD) -> None:
+    if not isinstance(password, str) or len(password) < minimum:
+        raise InvalidInput(f"A password needs at least {minimum} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"A password has at most {MAX_PASSWORD} characters.")
+    if "\x00" in password:
+        raise InvalidInput("A password cannot contain a NUL character.")
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
+
+
+def _duration(wait: timedelta) -> str:
+    seconds = _seconds(wait)
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
 def actor_for(ctx: AppContext, username: str) -> Actor | None:
     """The current role of an account (roles can change while someone is signed in)."""
+    username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     with ctx.session_factory() as session:
         user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None or user.disabled:
@@ -95,6 +196,7 @@ def actor_for(ctx: AppContext, username: str) -> Actor | None:
 
 
 def get_user(ctx: AppContext, username: str) -> UserView:
+    username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     with ctx.session_factory() as session:
         user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None:
@@ -116,6 +218,7 @@ def list_users(ctx: AppContext, actor: Actor) -> list[UserView]:
 
 
 def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserView:
+    username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     authorize(ctx, actor, Permission.USERS_MANAGE, "user.set_role", target=username)
     parsed = parse_role(role)
     with ctx.session_factory() as session:
@@ -138,6 +241,7 @@ def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserVie
 def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -> UserView:
     """Disable or enable an account; a disabled account is signed out on its next page load."""
     action = "user.disable" if disabled else "user.enable"
+    username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     authorize(ctx, actor, Permission.USERS_MANAGE, action, target=username)
     with ctx.session_factory() as session:
         user = _get_locked(session, username)
@@ -158,9 +262,9 @@ def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -
 
 
 def set_password(ctx: AppContext, actor: Actor, username: str, password: str) -> UserView:
+    username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     authorize(ctx, actor, Permission.USERS_MANAGE, "user.set_password", target=username)
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
+    _check_password(password)
     with ctx.session_factory() as session:
         user = _get_locked(session, username)
         user.password_hash = hash_password(password)
@@ -171,7 +275,10 @@ def set_password(ctx: AppContext, actor: Actor, username: str, password: str) ->
 
 def actor_for_email(ctx: AppContext, email: str) -> Actor | None:
     """The account an OIDC identity maps to: same e-mail, or a username equal to the e-mail."""
-    email = (email or "").strip().lower()
+    try:
+        email = clean_text(email, "E-mail", MAX_EMAIL).lower()
+    except InvalidInput:  # an identity provider's odd claim maps to no account
+        return None
     if not email:
         return None
     with ctx.session_factory() as session:
@@ -188,6 +295,7 @@ def actor_for_email(ctx: AppContext, email: str) -> Actor | None:
 
 def record_oidc_sign_in(ctx: AppContext, email: str, actor: Actor | None) -> None:
     """Audit an OIDC sign-in (once per app session), mapped to an account or refused."""
+    email = printable(email or "", MAX_EMAIL)  # the identity provider's claim, stored only bounded
     with ctx.session_factory() as session:
         who = actor or Actor(name=email or "?", role=Role.FOUNDER)
         audit.record(session, who, "auth.sign_in", target=email, outcome="ok" if actor else "denied",

@@ -17,7 +17,7 @@ from tests.factories import make_tenant
 from ui.navigation import PAGES
 
 ADMIN = Actor("e2e", Role.ADMIN)
-PASSWORD = "e2e-pass"
+PASSWORD = "e2e-pass-long-enough"
 
 
 def add_accounts(ctx) -> None:

@@ -33,9 +33,15 @@ def no_area_seeders(monkeypatch):
     from control_plane.demo import revenue, uptime, usage
 
     for module in (revenue, uptime, usage):
-        monkeypatch.setattr(module, "seed", lambda ctx, tenants, months, rng, _m=module.__name__:
+        monkeypatch.setattr(module, "seed", lambda ctx, tenants, months, rng, _m=module.__name__, **_:
                             calls.append((_m.rsplit(".", 1)[1], len(tenants), months)))
     return calls
+
+
+@pytest.fixture
+def embedded_ctx(ctx, pg_server):
+    """The test catalog seen as the embedded demo catalog (the only place demo accounts exist)."""
+    return dataclasses.replace(ctx, embedded_server=pg_server)
 
 
 def _schemas(ctx, slugs):
@@ -45,7 +51,8 @@ def _schemas(ctx, slugs):
     return {r[0] for r in rows}
 
 
-def test_seed_provisions_real_tenants_and_calls_every_area(ctx, unique_seed, no_area_seeders):
+def test_seed_provisions_real_tenants_and_calls_every_area(embedded_ctx, unique_seed, no_area_seeders):
+    ctx = embedded_ctx
     result = seed_module.seed_demo(ctx, system_actor("t"), tenants=12, months=3, seed=unique_seed)
     slugs = [t.slug for t in result.tenants]
     assert len(set(slugs)) == 12
@@ -61,7 +68,8 @@ def test_seed_provisions_real_tenants_and_calls_every_area(ctx, unique_seed, no_
     assert users.authenticate(ctx, "support", "demo").role.value == "support"
 
 
-def test_seed_again_reuses_its_tenants(ctx, unique_seed, no_area_seeders):
+def test_seed_again_reuses_its_tenants(embedded_ctx, unique_seed, no_area_seeders):
+    ctx = embedded_ctx
     first = seed_module.seed_demo(ctx, system_actor("t"), tenants=5, months=1, seed=unique_seed)
     again = seed_module.seed_demo(ctx, system_actor("t"), tenants=5, months=1, seed=unique_seed)
     assert sorted(t.slug for t in again.tenants) == sorted(t.slug for t in first.tenants)
@@ -83,8 +91,11 @@ def test_limits_and_permission(ctx, support):
         seed_module.seed_demo(ctx, support, tenants=1, months=1)
 
 
-def test_prepare_demo_seeds_once_even_when_two_start_together(ctx, unique_seed, no_area_seeders, monkeypatch):
+def test_prepare_demo_seeds_once_even_when_two_start_together(embedded_ctx, unique_seed, no_area_seeders,
+                                                              monkeypatch):
     from control_plane.demo import aws
+
+    ctx = embedded_ctx
 
     order = []
     monkeypatch.setattr(aws, "start_simulated_aws", lambda c: order.append("aws"))
@@ -112,6 +123,28 @@ def test_prepare_demo_seeds_once_even_when_two_start_together(ctx, unique_seed, 
         marker = s.get(AppMarker, "demo_seeded")
         assert marker.detail["tenants"] == 6
     assert startup.prepare_demo(small, seed=unique_seed) is False
+
+
+def test_no_demo_accounts_in_a_catalog_behind_database_url(ctx, unique_seed, no_area_seeders, monkeypatch,
+                                                          caplog):
+    """CP_DEMO=true with DATABASE_URL: demo data if asked, never the accounts with the published password."""
+    from control_plane.demo import aws
+
+    monkeypatch.setattr(aws, "start_simulated_aws", lambda c: None)
+    assert ctx.embedded_server is None  # the test catalog is reached by URL, as with DATABASE_URL
+    remote = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, demo=True, demo_tenants=2,
+                                                                   demo_months=1))
+    assert startup.prepare_demo(remote, seed=unique_seed) is True
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.count(Tenant.id))) == 2
+        assert s.scalar(select(func.count(User.id))) == 0
+    assert "no demo accounts" in caplog.text
+    with pytest.raises(InvalidInput, match="only in demo mode on the embedded catalog"):
+        seed_module.ensure_demo_accounts(remote, system_actor("t"))
+    with pytest.raises(InvalidInput, match="only in demo mode on the embedded catalog"):
+        users.add_user(remote, system_actor("t"), "founder", "founder", "demo", demo_account=True)
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.count(User.id))) == 0
 
 
 def test_cli_demo_seed_with_progress(ctx, unique_seed, no_area_seeders, capsys, monkeypatch):
@@ -143,7 +176,7 @@ def test_demo_creation_dates_follow_billing_history(ctx, unique_seed, monkeypatc
 
     for module in (uptime, usage):
         monkeypatch.setattr(module, "seed", lambda *args, **kwargs: None)
-    seed_module.seed_demo(ctx, system_actor("t"), tenants=8, months=6, seed=unique_seed)
+    seed_module.seed_demo(ctx, system_actor("t"), tenants=8, months=6, seed=unique_seed, accounts=False)
     with ctx.session_factory() as s:
         rows = s.execute(select(Tenant.created_at, func.min(SubscriptionChange.effective_date))
                          .join(SubscriptionChange, SubscriptionChange.tenant == Tenant.slug)

@@ -20,7 +20,7 @@ def _entries(ctx, action):
 
 @pytest.fixture
 def boss(ctx):
-    users.add_user(ctx, ADMIN, "boss", "admin", "pw-1234")
+    users.add_user(ctx, ADMIN, "boss", "admin", "pw-1234-long-enough")
     return ADMIN
 
 
@@ -34,10 +34,10 @@ def test_list_is_admin_only_and_refusal_is_audited(ctx, boss, support):
 @pytest.mark.parametrize("role", ["founder", "support", "oncall"])
 def test_only_admin_manages_users(ctx, boss, role):
     actor = Actor("someone", Role(role))
-    for call in (lambda: users.add_user(ctx, actor, "x1", "admin", "pw-1234"),
+    for call in (lambda: users.add_user(ctx, actor, "x1", "admin", "pw-1234-long-enough"),
                  lambda: users.set_role(ctx, actor, "boss", "founder"),
                  lambda: users.set_disabled(ctx, actor, "boss", True),
-                 lambda: users.set_password(ctx, actor, "boss", "pw-9999")):
+                 lambda: users.set_password(ctx, actor, "boss", "pw-9999-long-enough")):
         with pytest.raises(Forbidden):
             call()
     assert users.get_user(ctx, "boss").role == "admin"
@@ -45,7 +45,7 @@ def test_only_admin_manages_users(ctx, boss, role):
 
 
 def test_set_role_is_audited_with_before_and_after(ctx, boss):
-    users.add_user(ctx, boss, "sam", "support", "pw-1234")
+    users.add_user(ctx, boss, "sam", "support", "pw-1234-long-enough")
     users.set_role(ctx, boss, "SAM", "oncall")
     assert users.get_user(ctx, "sam").role == "oncall"
     entry = _entries(ctx, "user.set_role")[-1]
@@ -62,7 +62,7 @@ def test_unknown_role_and_user(ctx, boss):
 
 
 def test_last_admin_is_kept(ctx, boss):
-    users.add_user(ctx, boss, "other", "admin", "pw-1234")
+    users.add_user(ctx, boss, "other", "admin", "pw-1234-long-enough")
     other = Actor("other", Role.ADMIN)
     with pytest.raises(InvalidInput, match="own account"):
         users.set_disabled(ctx, boss, "boss", True)
@@ -75,21 +75,21 @@ def test_last_admin_is_kept(ctx, boss):
 
 
 def test_disabled_account_cannot_sign_in_and_loses_its_session(ctx, boss):
-    users.add_user(ctx, boss, "sam", "support", "pw-1234")
-    assert users.authenticate(ctx, "sam", "pw-1234") == Actor("sam", Role.SUPPORT)
+    users.add_user(ctx, boss, "sam", "support", "pw-1234-long-enough")
+    assert users.authenticate(ctx, "sam", "pw-1234-long-enough") == Actor("sam", Role.SUPPORT)
     users.set_disabled(ctx, boss, "sam", True)
-    assert users.authenticate(ctx, "sam", "pw-1234") is None
+    assert users.authenticate(ctx, "sam", "pw-1234-long-enough") is None
     assert users.actor_for(ctx, "sam") is None
     denied = _entries(ctx, "auth.sign_in")[-1]
     assert (denied.outcome, denied.reason) == ("denied", "disabled")
 
 
 def test_set_password_never_logs_it(ctx, boss):
-    users.add_user(ctx, boss, "sam", "support", "pw-1234")
-    users.set_password(ctx, boss, "sam", "fresh-pw")
-    assert users.authenticate(ctx, "sam", "fresh-pw") is not None
+    users.add_user(ctx, boss, "sam", "support", "pw-1234-long-enough")
+    users.set_password(ctx, boss, "sam", "fresh-pw-long-enough")
+    assert users.authenticate(ctx, "sam", "fresh-pw-long-enough") is not None
     entry = _entries(ctx, "user.set_password")[0]
-    assert "fresh-pw" not in str((entry.before, entry.after, entry.detail, entry.reason))
+    assert "fresh-pw-long-enough" not in str((entry.before, entry.after, entry.detail, entry.reason))
     with pytest.raises(InvalidInput, match="at least"):
         users.set_password(ctx, boss, "sam", "abc")
 

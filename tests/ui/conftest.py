@@ -27,6 +27,15 @@ def _app_env(database_url):
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _no_hidden_errors(caplog):
+    """Outside demo mode streamlit_app.py turns an unexpected exception into an error id (ui/errors.py),
+    so `at.exception` stays empty: fail the test on such a logged error instead of letting it pass."""
+    yield
+    hidden = [r for r in caplog.records if r.name == "ui.errors"]
+    assert not hidden, f"unexpected error in the app: {hidden[0].exc_info[1]!r}"
+
+
 @pytest.fixture
 def make_app(ctx):
     """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a fresh user of that role
@@ -40,7 +49,7 @@ def make_app(ctx):
         at = AppTest.from_file(str(ROOT / script), default_timeout=timeout)
         if role is not None:
             name = username or f"{role}-user"
-            users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw")
+            users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw-long-enough")
             import time
 
             at.session_state["cp_auth"] = {"username": name, "role": role, "at": time.time()}

@@ -49,7 +49,7 @@ def test_each_role_sees_exactly_its_pages(make_app, role):
 
 
 def test_signed_out_sees_only_sign_in(make_app, ctx):
-    users.add_user(ctx, ADMIN, "someone", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "someone", "support", "pw-1234-long-enough")
     at = make_app(APP).run()
     assert nav_titles(at) == ["Sign in"]
     assert [t.value for t in at.title] == ["Sign in"]
@@ -57,11 +57,11 @@ def test_signed_out_sees_only_sign_in(make_app, ctx):
 
 
 def test_sign_in_with_password_then_sign_out(make_app, ctx):
-    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234-long-enough")
     at = make_app(APP).run()
     sign_in(at, "sam", "wrong")
     assert "Wrong username or password" in at.error[0].value
-    sign_in(at, "sam", "pw-1234")
+    sign_in(at, "sam", "pw-1234-long-enough")
     assert at.title[0].value == "Overview"
     assert "Tenants" in nav_titles(at)
     through_entry(at).run()  # widget ids of the entry script are per page: render them as the browser has
@@ -75,7 +75,7 @@ def test_sign_in_with_password_then_sign_out(make_app, ctx):
 
 
 def test_empty_fields_are_explained(make_app, ctx):
-    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234-long-enough")
     at = make_app(APP).run()
     at.button(key="FormSubmitter:sign_in-Sign in").click().run()
     assert "Enter a username and a password" in at.error[0].value
@@ -114,13 +114,14 @@ def test_no_accounts_page_says_how_to_add_the_first_admin(make_app):
     assert not at.text_input  # no sign-in form: nobody could use it
 
 
-def test_demo_accounts_are_listed_in_demo_mode(make_app, ctx, monkeypatch):
-    users.add_user(ctx, ADMIN, "founder", "founder", "demo")
+def test_demo_accounts_are_listed_in_demo_mode(make_app, ctx, monkeypatch, pg_server):
+    users.add_user(ctx, ADMIN, "founder", "founder", "pw-1234-long-enough")
     at = make_app(APP)
     from ui.context import app_context
 
     real = app_context()
     monkeypatch.setattr(real, "settings", real.settings.__class__(**{**real.settings.__dict__, "demo": True}))
+    monkeypatch.setattr(real, "embedded_server", pg_server)  # demo accounts only on the embedded catalog
     at.run()
     table = at.table[0].value
     assert list(table["Username"]) == ["founder", "support", "oncall", "admin"]
@@ -144,7 +145,7 @@ def test_oidc_buttons_and_identity_mapping(make_app, ctx):
 
 
 def test_oidc_identity_without_account_is_refused(make_app, ctx):
-    users.add_user(ctx, ADMIN, "someone", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "someone", "support", "pw-1234-long-enough")
     at = make_app(APP)
     at.user = {"is_logged_in": True, "email": "stranger@example.com", "iat": int(time.time())}
     at.run()

@@ -20,7 +20,7 @@ def test_every_page_file_is_in_the_navigation_table():
 
 @pytest.mark.parametrize("page", [p.path for p in PAGES])
 def test_signed_out_page_shows_sign_in(make_app, ctx, page):
-    users.add_user(ctx, Actor("test", Role.ADMIN), "someone", "support", "pw-1234")
+    users.add_user(ctx, Actor("test", Role.ADMIN), "someone", "support", "pw-1234-long-enough")
     at = make_app(page).run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]

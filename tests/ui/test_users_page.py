@@ -10,7 +10,7 @@ ADMIN = Actor("test", Role.ADMIN)
 
 
 def test_lists_accounts(make_app, ctx):
-    users.add_user(ctx, ADMIN, "fran", "founder", "pw-1234", email="fran@example.com")
+    users.add_user(ctx, ADMIN, "fran", "founder", "pw-1234-long-enough", email="fran@example.com")
     at = make_app(PAGE, role="admin").run()
     table = at.dataframe[0].value
     assert set(table["username"]) == {"admin-user", "fran"}
@@ -21,11 +21,11 @@ def test_add_user(make_app, ctx):
     at = make_app(PAGE, role="admin").run()
     at.text_input(key="add_username").input("nina")
     at.selectbox(key="add_role").select("oncall")
-    at.text_input(key="add_password").input("pw-5678")
+    at.text_input(key="add_password").input("pw-5678-long-enough")
     at.button(key="FormSubmitter:add_user-Add user").click().run()
     assert not at.exception
     assert users.get_user(ctx, "nina").role == "oncall"
-    assert users.authenticate(ctx, "nina", "pw-5678") is not None
+    assert users.authenticate(ctx, "nina", "pw-5678-long-enough") is not None
     assert "nina added" in at.success[0].value
 
 
@@ -37,7 +37,7 @@ def test_add_user_error_is_shown(make_app, ctx):
 
 
 def test_change_role_needs_confirmation(make_app, ctx):
-    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234-long-enough")
     at = make_app(PAGE, role="admin").run()
     at.selectbox(key="manage_user").select("sam").run()
     at.selectbox(key="role_new_sam").select("founder")
@@ -50,13 +50,13 @@ def test_change_role_needs_confirmation(make_app, ctx):
 
 
 def test_disable_and_enable(make_app, ctx):
-    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234-long-enough")
     at = make_app(PAGE, role="admin").run()
     at.selectbox(key="manage_user").select("sam").run()
     at.checkbox(key="status_confirm_sam").check()
     at.button(key="FormSubmitter:status_sam-Disable user").click().run()
     assert users.get_user(ctx, "sam").disabled
-    assert users.authenticate(ctx, "sam", "pw-1234") is None
+    assert users.authenticate(ctx, "sam", "pw-1234-long-enough") is None
     at.checkbox(key="status_confirm_sam").check()
     at.button(key="FormSubmitter:status_sam-Enable user").click().run()
     assert not users.get_user(ctx, "sam").disabled
@@ -72,9 +72,9 @@ def test_admin_cannot_disable_themselves(make_app, ctx):
 
 
 def test_set_password(make_app, ctx):
-    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234")
+    users.add_user(ctx, ADMIN, "sam", "support", "pw-1234-long-enough")
     at = make_app(PAGE, role="admin").run()
     at.selectbox(key="manage_user").select("sam").run()
-    at.text_input(key="password_new_sam").input("new-pass")
+    at.text_input(key="password_new_sam").input("new-pass-long-enough")
     at.button(key="FormSubmitter:password_sam-Set password").click().run()
-    assert users.authenticate(ctx, "sam", "new-pass") is not None
+    assert users.authenticate(ctx, "sam", "new-pass-long-enough") is not None
