@@ -36,7 +36,7 @@ def test_seed_histories_end_in_the_catalog_state(ctx, admin, founder, new_slug):
             assert history[0].effective_date >= date(2024, 1, 1) and last.effective_date <= TODAY
         formers = session.scalar(select(func.count(func.distinct(SubscriptionChange.tenant)))
                                  .where(SubscriptionChange.tenant.like("demo_former_%")))
-        assert formers == len(views) // 6
+        assert formers == len(views) // demo_revenue.FORMER_SHARE
         total = session.scalar(select(func.count()).select_from(SubscriptionChange))
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "billing.replace")) == 1
