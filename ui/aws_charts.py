@@ -40,8 +40,11 @@ def capacity_figure(history: pd.DataFrame, decisions: pd.DataFrame, *, up_pct: f
                                  marker={"symbol": symbol, "size": 11, "color": color},
                                  hovertext=hover, hoverinfo="text+x"), secondary_y=False)
     for pct, label in ((up_pct, "scale-up threshold"), (down_pct, "scale-down threshold")):
-        fig.add_hline(y=pct, line_dash="dash", line_color="#bbbbbb", secondary_y=True,
-                      annotation_text=f"{label} {pct:g}%", annotation_position="top left")
+        # Line and label both on the utilisation (%) axis: add_hline's own annotation would be
+        # placed on the ACU axis, so "80%" would sit at 80 ACU.
+        fig.add_hline(y=pct, line_dash="dash", line_color="#bbbbbb", secondary_y=True)
+        fig.add_annotation(x=0, xref="x domain", xanchor="left", y=pct, yref="y2", yanchor="bottom",
+                           text=f"{label} {pct:g}%", showarrow=False, font={"color": "#888888", "size": 11})
     fig.update_yaxes(title_text="ACU", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(title_text="Utilisation %", range=[0, 105], secondary_y=True, showgrid=False)
     fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",
