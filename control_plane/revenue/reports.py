@@ -77,7 +77,8 @@ def build_grid(snaps: Snapshots, start: str | None, end: str | None, today: date
 
 def mrr_table(ctx: AppContext, actor: Actor, start: str | None = None, end: str | None = None, *,
               today: date | None = None) -> list[dict[str, Any]]:
-    """`billing mrr`: one dict per month in the range, DESIGN.md's columns, amounts as Decimal."""
+    """`billing mrr`: one dict per month in the range, the columns of docs/revenue.md "The `billing mrr` table",
+    amounts as Decimal."""
     authorize(ctx, actor, Permission.REVENUE_READ, "revenue.read")
     snaps = load_snapshots(ctx)
     if len(snaps.month) == 0 and start is None and end is None:

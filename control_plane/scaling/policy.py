@@ -1,6 +1,6 @@
 """The capacity policy, as a pure function of what CloudWatch and RDS said.
 
-Default policy (README "Scaling policy"):
+The policy (docs/scaling.md "Aurora capacity policy" is the reference):
 - raise the maximum ACU when ACUUtilization stayed >= 80% for the last 15 minutes (its minimum
   over the window is >= 80% and the window is covered by data);
 - lower it when ACUUtilization stayed <= 30% for the last 6 hours (its maximum over the window),

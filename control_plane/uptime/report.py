@@ -1,4 +1,4 @@
-"""`uptime report`: one object per target with checks in [from, to), exactly as DESIGN.md says."""
+"""`uptime report`: one object per target with checks in [from, to), as docs/uptime.md "`uptime report`" defines."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ Span = tuple[datetime, datetime | None]
 
 
 def mttr_seconds(spans: Iterable[Span]) -> float | None:
-    """Mean duration of the resolved incidents among `spans`, each with its whole duration (README
-    "Uptime, incidents and SLOs"); None when none is resolved."""
+    """Mean duration of the resolved incidents among `spans`, each with its whole duration
+    (docs/uptime.md "MTTR"); None when none is resolved."""
     durations = [(resolved - opened).total_seconds() for opened, resolved in spans if resolved is not None]
     return sum(durations) / len(durations) if durations else None
 

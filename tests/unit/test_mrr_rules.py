@@ -1,4 +1,4 @@
-"""Hand-worked cases for every rule of DESIGN.md "MRR — definitions" (amounts in cents)."""
+"""Hand-worked cases for every rule of docs/revenue.md, "MRR of a state" to "NRR and GRR" (amounts in cents)."""
 
 from datetime import date
 from decimal import Decimal
