@@ -59,9 +59,9 @@ def search(ctx: AppContext, actor: Actor, where: AuditFilter = AuditFilter(),
     if where.until:
         query = query.where(AuditEntry.at < where.until)
     if where.text and where.text.strip():
-        pattern = "%" + _escape_like(where.text.strip().lower()) + "%"
         query = query.where(func.lower(func.coalesce(AuditEntry.reason, "") + " " +
-                                       func.coalesce(AuditEntry.target, "")).like(pattern, escape="\\"))
+                                       func.coalesce(AuditEntry.target, "")).contains(where.text.strip().lower(),
+                                                                                     autoescape=True))
     with ctx.session_factory() as session:
         rows = session.execute(query.limit(limit)).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)
@@ -87,6 +87,3 @@ def choices(ctx: AppContext, actor: Actor) -> dict[str, list[str]]:
 def _json_text(value: object) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str, separators=(", ", ": "))
 
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -64,3 +64,12 @@ def test_concurrent_changes_chain_before_to_after(ctx, admin, founder, new_slug)
     frame = audit_queries.search(ctx, founder, AuditFilter(tenant_slug=slug, outcomes=("ok",)))
     assert (frame["action"] == "tenant.set_plan").sum() >= 2
     assert _chain_breaks(frame) == 0
+
+
+def test_text_filter_takes_wildcards_literally(ctx, admin, founder, new_slug):
+    slug = new_slug("ord")
+    make_tenant(ctx, slug)
+    tenants.suspend(ctx, admin, slug, "unpaid: 100% overdue")
+    assert len(audit_queries.search(ctx, founder, AuditFilter(text="100% over"))) == 1
+    assert audit_queries.search(ctx, founder, AuditFilter(text="unpaid%overdue")).empty
+    assert audit_queries.search(ctx, founder, AuditFilter(text="10_%")).empty

@@ -281,3 +281,33 @@ def test_re_rolling_rewrites_only_buckets_that_changed(ctx, admin):
     assert after[("mx", hour)][1] == first[("mx", hour)][1] - 30
     del after[("mx", hour)], first[("mx", hour)]
     assert after == first
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sql_detection_agrees_with_the_reference_model(ctx, seed):
+    """The product's SQL detection (runs.py) against the plain-Python model of the definition
+    (tests/incident_model.py), on random check histories, in both stored forms."""
+    from tests.incident_model import Check, detect
+
+    rng = random.Random(seed)
+    histories = {f"m{seed}_{i}": "".join(rng.choice("....xxx") for _ in range(rng.randint(20, 200)))
+                 for i in range(5)}
+    rows = [r for name, pattern in histories.items() for r in rows_for(name, pattern)]
+    write(ctx, rows)
+    threshold = rng.randint(1, 4)
+    expected = {}
+    for name in histories:
+        checks = [Check(r.checked_at, r.ok, r.error) for r in rows if r.target == name]
+        expected[name] = [(e.opened_at, e.resolved_at, e.failed_checks) for e in detect(checks, threshold)]
+
+    def found():
+        with ctx.session_factory() as s:
+            runs = detect_runs(s, T0, FAR, threshold)
+        got = {name: [] for name in histories}
+        for run in runs:
+            got[run.target].append((run.opened_at, run.resolved_at, run.failed_checks))
+        return got
+
+    assert found() == expected
+    compact_all(ctx)
+    assert found() == expected

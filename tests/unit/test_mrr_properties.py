@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from control_plane.revenue.ledger import SubscriptionState
 from control_plane.revenue.money import STATUSES, state_mrr_cents
-from tests.unit.test_mrr_helpers import table
+from tests.mrr_helpers import table
 
 TODAY = date(2025, 12, 10)
 

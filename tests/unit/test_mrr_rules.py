@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from control_plane.revenue.money import arpa_cents, state_mrr_cents
-from tests.unit.test_mrr_helpers import moves, state, table
+from tests.mrr_helpers import moves, state, table
 
 
 def test_new_then_churn_then_reactivation():

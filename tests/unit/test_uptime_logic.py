@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from control_plane.uptime import slo
-from control_plane.uptime.detection import Check, detect, mttr_seconds
 from control_plane.uptime.windows import DAILY, HOURLY, RAW, Marks, Piece, plan
+from tests.incident_model import Check, detect, mttr_seconds
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
