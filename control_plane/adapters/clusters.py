@@ -1,16 +1,48 @@
 """Connections to the clusters that hold tenant schemas. URLs come from environment variables
-named in the catalog (never stored there); the default cluster is the catalog database."""
+named in the catalog (never stored there); the default cluster is the catalog database.
+
+Two kinds of connection per cluster:
+- `connect()`: the catalog's own credentials, for DDL (provision, suspend, archive, …);
+- `pool()`: the data plane, logged in as the unprivileged role `cp_data_plane` (see README,
+  "Data-plane role"), for everything that runs inside `tenant_transaction`. That role owns
+  nothing and inherits nothing, so a `RESET ROLE` inside a tenant transaction lands on a role
+  that can read neither the catalog nor any tenant's tables.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
-from control_plane.errors import ConfigError
+from control_plane.adapters import tenant_ddl
+from control_plane.db.connect_errors import connection_error, is_connection_lost, is_invalid_dsn, reason
+from control_plane.errors import ConfigError, DatabaseUnavailable
+
+DATA_PLANE_PASSWORD_ENV = "CP_DATA_PLANE_PASSWORD"  # noqa: S105 - the variable's name, not a password
+
+# Tenant roles on this cluster the data-plane role is not yet a member of (tenants provisioned
+# before the role existed). Roles are per server, so this sees every database's tenant roles.
+_MISSING_MEMBERSHIPS = """
+SELECT r.rolname FROM pg_roles r
+ WHERE r.rolname LIKE 'tenant\\_%%' AND NOT r.rolcanlogin
+   AND NOT pg_has_role(%s, r.oid, 'MEMBER')
+ ORDER BY 1
+"""
+# What the data-plane role may not have: any attribute beyond LOGIN, inheritance of what it is
+# granted, or membership of anything but tenant roles (it could SET ROLE into that).
+_DATA_PLANE_PRIVILEGES = """
+SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolinherit, r.rolbypassrls, r.rolreplication,
+       ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+              WHERE m.member = r.oid AND g.rolname NOT LIKE 'tenant\\_%%' ORDER BY 1)
+  FROM pg_roles r WHERE r.rolname = current_user
+"""
+_ATTRIBUTES = ("SUPERUSER", "CREATEROLE", "CREATEDB", "INHERIT", "BYPASSRLS", "REPLICATION")
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -18,6 +50,13 @@ def libpq_url(sqlalchemy_url: str) -> str:
         if sqlalchemy_url.startswith(prefix):
             return "postgresql://" + sqlalchemy_url[len(prefix):]
     return sqlalchemy_url
+
+
+def _describe(url_env: str | None) -> tuple[str, str]:
+    """(what is being reached, the setting to check) for error messages; never the URL itself."""
+    if url_env is None:
+        return "the catalog database", "DATABASE_URL"
+    return f"the cluster in {url_env}", url_env
 
 
 class ClusterConnections:
@@ -35,25 +74,82 @@ class ClusterConnections:
             raise ConfigError(f"Cluster connection variable {url_env} is not set in this process's environment.")
         return libpq_url(url)
 
-    def connect(self, url_env: str | None, **kwargs) -> psycopg.Connection:
+    @contextmanager
+    def connect(self, url_env: str | None, **kwargs) -> Iterator[psycopg.Connection]:
+        """A connection with the catalog's credentials. Failing to connect is a ConfigError when
+        the settings are wrong and DatabaseUnavailable when the server is down; losing the
+        server inside the block is DatabaseUnavailable too (exit 7, one line), on any cluster."""
+        what, setting = _describe(url_env)
+        conn = _open(self.url_for(url_env), what, setting, **kwargs)
         try:
-            return psycopg.connect(self.url_for(url_env), connect_timeout=10, **kwargs)
+            with conn:
+                yield conn
         except psycopg.OperationalError as exc:
-            raise ConfigError(f"Cannot connect to cluster ({url_env or 'catalog database'}): "
-                              f"{str(exc).strip().splitlines()[0]}") from exc
+            if is_connection_lost(exc, conn):
+                raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
+                                          "was rolled back; run the command again when it is back.") from exc
+            raise
+
+    def data_plane_conninfo(self, url_env: str | None) -> str:
+        """The cluster's URL with the data-plane role as user and its own password (or none:
+        trust auth in embedded mode, or libpq's PGPASSFILE)."""
+        what, setting = _describe(url_env)
+        try:
+            params = conninfo_to_dict(self.url_for(url_env))
+        except psycopg.ProgrammingError as exc:
+            raise connection_error(exc, what, setting) from None
+        params.pop("password", None)
+        params["user"] = tenant_ddl.DATA_PLANE_ROLE
+        params["application_name"] = "control_plane_data_plane"
+        password = self._environ.get(DATA_PLANE_PASSWORD_ENV)
+        if password:
+            params["password"] = password
+        return make_conninfo(**params)
 
     def pool(self, url_env: str | None, max_size: int = 10) -> ConnectionPool:
+        """The data plane's pool for a cluster: connections log in as the data-plane role, never
+        as the catalog user. The role is made ready (created, given the tenant roles it lacks,
+        checked to be unprivileged) before the pool opens."""
         key = url_env or ""
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                pool = ConnectionPool(self.url_for(url_env), min_size=1, max_size=max_size, open=True,
+                self._prepare_data_plane(url_env)
+                pool = ConnectionPool(self.data_plane_conninfo(url_env), min_size=1, max_size=max_size, open=True,
                                       kwargs={"autocommit": True})
                 self._pools[key] = pool
             return pool
+
+    def _prepare_data_plane(self, url_env: str | None) -> None:
+        with self.connect(url_env, autocommit=True) as admin:
+            with admin.transaction():
+                admin.execute(tenant_ddl.ensure_data_plane_role())
+            missing = [r for (r,) in admin.execute(_MISSING_MEMBERSHIPS, (tenant_ddl.DATA_PLANE_ROLE,))]
+            if missing:
+                admin.execute(tenant_ddl.grant_roles_to_data_plane(missing))
+        what, setting = _describe(url_env)
+        role = tenant_ddl.DATA_PLANE_ROLE
+        with _open(self.data_plane_conninfo(url_env), f"{what} as {role}",
+                   f"{DATA_PLANE_PASSWORD_ENV} and {setting}", autocommit=True) as conn:
+            row = conn.execute(_DATA_PLANE_PRIVILEGES).fetchone()
+        assert row is not None  # we are logged in as that role
+        excess = [name for name, has in zip(_ATTRIBUTES, row[:6], strict=True) if has] + list(row[6])
+        if excess:
+            raise ConfigError(
+                f"The data-plane role {role} on {what} has more rights than it may ({', '.join(excess)}): "
+                f"it must be LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT and a member of tenant "
+                f"roles only. Fix it with ALTER ROLE {role} … / REVOKE … FROM {role}.")
 
     def close(self) -> None:
         with self._lock:
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
+
+
+def _open(conninfo: str, what: str, setting: str, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(conninfo, connect_timeout=10, **kwargs)
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        # An unparsable URL's error quotes it, password included: do not chain that one.
+        raise connection_error(exc, what, setting) from (None if is_invalid_dsn(exc) else exc)

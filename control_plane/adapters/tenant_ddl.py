@@ -72,9 +72,45 @@ CREATE INDEX events_occurred_at_idx ON {s}.events (occurred_at);
 """
 
 
+# The data plane logs in as this role (README, "Data-plane role"): no attributes but LOGIN, and
+# NOINHERIT, so being a member of every tenant role gives it no rights until it SETs one; a
+# RESET ROLE inside a tenant transaction lands here, on nothing.
+DATA_PLANE_ROLE = "cp_data_plane"
+_ENSURE_DATA_PLANE_ROLE = """
+DO $cp$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cp_data_plane') THEN
+    CREATE ROLE cp_data_plane LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL;  -- a concurrent provisioning created it first
+END
+$cp$;
+"""
+
+
+def ensure_data_plane_role() -> sql.SQL:
+    return sql.SQL(_ENSURE_DATA_PLANE_ROLE)
+
+
+def grant_to_data_plane(slug: str) -> sql.Composed:
+    """Membership lets the data plane SET ROLE into the tenant; it ends when the role is dropped."""
+    return sql.SQL("GRANT {r} TO {d};").format(r=sql.Identifier(role_name(slug)), d=sql.Identifier(DATA_PLANE_ROLE))
+
+
+def grant_roles_to_data_plane(roles: list[str]) -> sql.Composed:
+    return sql.SQL("GRANT {rs} TO {d}").format(rs=sql.SQL(", ").join(map(sql.Identifier, roles)),
+                                              d=sql.Identifier(DATA_PLANE_ROLE))
+
+
 def create_role(slug: str) -> sql.Composed:
-    # The catalog user must be a member to SET ROLE into it when it is not a superuser (Aurora).
-    return sql.SQL("CREATE ROLE {r} NOLOGIN; GRANT {r} TO CURRENT_USER;").format(r=sql.Identifier(role_name(slug)))
+    # The catalog user must be a member to SET ROLE into it when it is not a superuser (Aurora);
+    # the data-plane role too, so tenant_transaction works on its pool.
+    return sql.Composed([
+        ensure_data_plane_role(),
+        sql.SQL("CREATE ROLE {r} NOLOGIN; GRANT {r} TO CURRENT_USER; ").format(r=sql.Identifier(role_name(slug))),
+        grant_to_data_plane(slug),
+    ])
 
 
 def create_schema(slug: str) -> sql.Composed:
@@ -122,3 +158,10 @@ def comment_version(comment: str | None) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def try_provision_lock(slug: str) -> sql.Composed:
+    """A session-level advisory lock on the tenant's cluster, one per slug: held by a provisioning
+    run from its DDL until the catalog is updated, released when its connection ends (even on kill -9)."""
+    return sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({k}, 0))").format(
+        k=sql.Literal(f"control_plane.provision:{slug}"))

@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from control_plane.errors import DatabaseUnavailable
+from control_plane.db.connect_errors import connection_error, is_invalid_dsn, is_transient
+from control_plane.errors import ConfigError
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"application_name": "control_plane"},
-    )
+    try:
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"application_name": "control_plane"},
+        )
+    except (ArgumentError, ValueError):
+        # SQLAlchemy's message quotes the URL, password included: say what is wrong without it.
+        raise ConfigError("DATABASE_URL is not a valid PostgreSQL URL; use "
+                          "postgresql://USER:PASSWORD@HOST:5432/DBNAME.") from None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def wait_for_database(engine: Engine, timeout: float = 30.0) -> None:
-    """Production databases may still be starting when the app does: retry with a deadline."""
+def wait_for_database(engine: Engine, timeout: float = 30.0, interval: float = 0.5) -> None:
+    """Production databases may still be starting when the app does: retry what comes back by
+    itself (refused, starting up, too many connections) until the deadline; fail at once with a
+    ConfigError on what never will (unknown database or role, bad password, invalid URL)."""
     try:
-        for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5),
-                                retry=retry_if_exception_type(OperationalError), reraise=True):
+        for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
+                                retry=retry_if_exception(is_transient), reraise=True):
             with attempt, engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailable(f"Cannot reach the catalog database: {reason}") from exc
+    except DBAPIError as exc:
+        # An unparsable URL's error quotes it, password included: do not chain that one.
+        raise connection_error(exc, "the catalog database", "DATABASE_URL") from (
+            None if is_invalid_dsn(exc) else exc)

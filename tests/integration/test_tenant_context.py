@@ -10,9 +10,10 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from control_plane.adapters.clusters import libpq_url
+from control_plane.adapters.clusters import ClusterConnections, libpq_url
 from control_plane.adapters.tenant_context import tenant_session, tenant_transaction
-from control_plane.errors import ControlPlaneError
+from control_plane.adapters.tenant_ddl import DATA_PLANE_ROLE
+from control_plane.errors import ConfigError, ControlPlaneError
 from tests.factories import make_tenant
 
 ITERATIONS_PER_THREAD = 800
@@ -94,3 +95,59 @@ def test_statement_timeout_is_local(ctx, new_slug):
             with tenant_transaction(conn, slug, statement_timeout_ms=50) as t:
                 t.execute("SELECT pg_sleep(2)")
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "0"
+
+
+def test_reset_role_inside_a_tenant_transaction_lands_on_an_unprivileged_role(ctx, new_slug):
+    """Issue 10: the data plane's pool logs in as cp_data_plane (NOINHERIT, no attributes), so a
+    RESET ROLE inside tenant_transaction can read neither the catalog nor any tenant's tables."""
+    a, b = new_slug("dpa"), new_slug("dpb")
+    for slug in (a, b):
+        make_tenant(ctx, slug)
+    pool = ctx.clusters.pool(None)
+    with pool.connection() as conn:
+        user, superuser, inherit, createrole, createdb = conn.execute(
+            "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb FROM pg_roles "
+            "WHERE rolname = session_user").fetchone()
+        assert user == DATA_PLANE_ROLE and not (superuser or inherit or createrole or createdb)
+        denied = [
+            "SELECT count(*) FROM control_plane.tenants",
+            "SELECT count(*) FROM control_plane.users",
+            f'SELECT count(*) FROM "tenant_{b}".users',
+            f'SELECT count(*) FROM "tenant_{a}".users',  # NOINHERIT: not even the tenant it just left
+            "CREATE TABLE public.cp_probe (x int)",
+        ]
+        for statement in denied:
+            with tenant_transaction(conn, a) as t:
+                t.execute("INSERT INTO teams (name) VALUES (%s)", (statement[:40],))  # the tenant role works
+                t.execute("RESET ROLE")
+                assert t.execute("SELECT current_user").fetchone()[0] == DATA_PLANE_ROLE
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), t.transaction():  # a savepoint
+                    t.execute(statement)
+
+
+def test_the_data_plane_refuses_a_role_with_more_rights_than_it_may_have(ctx, database_url, new_slug):
+    make_tenant(ctx, new_slug())
+    with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+        admin.execute(f"ALTER ROLE {DATA_PLANE_ROLE} INHERIT")
+        try:
+            connections = ClusterConnections(database_url)
+            with pytest.raises(ConfigError, match="INHERIT"):
+                connections.pool(None)
+            connections.close()
+        finally:
+            admin.execute(f"ALTER ROLE {DATA_PLANE_ROLE} NOINHERIT")
+
+
+def test_tenants_provisioned_before_the_data_plane_role_are_given_to_it(ctx, database_url, new_slug):
+    """Upgrades: a tenant role without the membership (made before this release) gets it when the
+    data-plane pool for its cluster opens, so the health sweep keeps reaching it."""
+    slug = new_slug("old")
+    make_tenant(ctx, slug)
+    with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+        admin.execute(f'REVOKE "tenant_{slug}" FROM {DATA_PLANE_ROLE}')
+    connections = ClusterConnections(database_url)
+    try:
+        with connections.pool(None).connection() as conn, tenant_transaction(conn, slug) as t:
+            assert t.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+    finally:
+        connections.close()
