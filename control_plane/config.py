@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from control_plane.errors import ConfigError
+from control_plane.uptime.probe_guard import Network, parse_networks
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -46,6 +47,9 @@ class Settings:
     health_interval_seconds: int = 60
     probe_timeout_seconds: float = 2.0
     probe_concurrency: int = 50
+    # Networks the endpoint probe may reach although they are not public (loopback, private,
+    # link-local...): empty by default, so a tenant URL can never aim the worker at our own network.
+    probe_allow_networks: tuple[Network, ...] = ()
     incident_threshold: int = 3
     raw_check_retention_days: int = 7
     slo_target: float = 0.999
@@ -98,6 +102,7 @@ class Settings:
             health_interval_seconds=reader.integer("CP_HEALTH_INTERVAL_SECONDS", 60, minimum=5),
             probe_timeout_seconds=reader.number("CP_PROBE_TIMEOUT_SECONDS", 2.0, minimum=0.1),
             probe_concurrency=reader.integer("CP_PROBE_CONCURRENCY", 50, minimum=1, maximum=1000),
+            probe_allow_networks=reader.networks("CP_PROBE_ALLOW_NETWORKS"),
             incident_threshold=reader.integer("CP_INCIDENT_THRESHOLD", 3, minimum=1),
             raw_check_retention_days=reader.integer("CP_RAW_CHECK_RETENTION_DAYS", 7, minimum=1),
             slo_target=reader.number("CP_SLO_TARGET", 0.999, minimum=0.5, maximum=0.99999),
@@ -163,6 +168,13 @@ class _Reader:
             self.problems.append(f"{name} must be a number, got {raw!r}")
             return default
         return self._bounded(name, value, default, minimum, maximum)
+
+    def networks(self, name: str) -> tuple[Network, ...]:
+        try:
+            return parse_networks(self.env.get(name) or "")
+        except ValueError as exc:
+            self.problems.append(f"{name}: {exc}")
+            return ()
 
     def choice(self, name: str, default: str, allowed: set[str]) -> str:
         raw = (self.env.get(name) or default).strip().lower()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from control_plane import redact
 from control_plane.bootstrap import bootstrap
 from control_plane.config import Settings
 from control_plane.context import AppContext
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def start_runtime(settings: Settings | None = None) -> AppContext:
+    redact.install()  # the app process: credentials never reach a log line
     settings = settings or Settings.from_env()
     ctx = bootstrap(settings)
     if settings.demo:

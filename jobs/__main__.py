@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from control_plane import redact
 from control_plane.errors import ControlPlaneError
 from jobs import registry
 
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install()  # before any job logs: credentials never reach the worker log
     try:
         extra = registry.load_extra(args.extra_jobs)
     except (ImportError, ValueError, AttributeError) as exc:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from control_plane import redact
 from control_plane.cli import billing, clusters, db, demo, scaling, tenants, uptime, users
 from control_plane.cli.common import CliParser, close_context
 from control_plane.errors import ControlPlaneError
@@ -24,6 +25,7 @@ def build_parser() -> CliParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    redact.install()  # credentials never reach a log line (README "Troubleshooting")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

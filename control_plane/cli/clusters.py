@@ -3,7 +3,10 @@ and `clusters list --format json|csv|table`."""
 
 from __future__ import annotations
 
+import argparse
+
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
+from control_plane.errors import InvalidInput
 from control_plane.services import clusters as service
 
 COLUMNS = ["name", "url_env", "aurora_cluster_id", "acu_floor", "acu_ceiling", "capacity_weight",
@@ -16,8 +19,8 @@ def register(groups) -> None:
 
     p = commands.add_parser("add", help="register a cluster (its URL stays in the named environment variable)")
     p.add_argument("name")
-    p.add_argument("--url-env", required=True, metavar="ENV_VAR",
-                   help="environment variable holding the cluster's postgresql:// URL")
+    p.add_argument("--url-env", required=True, metavar="ENV_VAR", type=_url_env,
+                   help="DATABASE_URL or CP_CLUSTER_URL_<NAME>: the variable holding the cluster's postgresql:// URL")
     p.add_argument("--aurora-cluster", metavar="ID", help="Aurora DB cluster identifier, for capacity scaling")
     p.add_argument("--acu-floor", metavar="F", help="lowest max ACU the scaler may set (default from settings)")
     p.add_argument("--acu-ceiling", metavar="C", help="highest max ACU the scaler may set (default from settings)")
@@ -31,6 +34,15 @@ def register(groups) -> None:
     p = commands.add_parser("list", help="registered clusters and their live tenants")
     add_format(p)
     p.set_defaults(func=_list)
+
+
+def _url_env(value: str) -> str:
+    """Refused before anything connects: naming another secret here (AWS_SECRET_ACCESS_KEY) would
+    have it read as a connection string. The service checks the same rule."""
+    try:
+        return service.check_url_env(value)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add(args) -> int:

@@ -20,7 +20,10 @@ from control_plane.services.authorization import authorize
 from control_plane.services.placement import LIVE
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
-ENV_VAR = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+# README "Clusters": a cluster's URL may only come from these variables, so `--url-env` cannot
+# point the worker at another secret of the process (AWS_SECRET_ACCESS_KEY would otherwise be
+# parsed as a connection string, and libpq would quote it in its error on every sweep).
+URL_ENV = re.compile(r"^(DATABASE_URL|CP_CLUSTER_URL_[A-Z0-9_]{1,100})$")
 AURORA_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,62}$")
 
 
@@ -46,6 +49,16 @@ class ClusterView:
         }
 
 
+def check_url_env(url_env: str | None) -> str:
+    """The variable name, if it may hold a cluster URL; InvalidInput (exit 2) otherwise."""
+    url_env = (url_env or "").strip()
+    if not URL_ENV.fullmatch(url_env):
+        shown = url_env if len(url_env) <= 60 and url_env.isprintable() else url_env[:60].encode("unicode_escape")
+        raise InvalidInput(f"--url-env must be DATABASE_URL or a variable named CP_CLUSTER_URL_<NAME> "
+                           f"(e.g. CP_CLUSTER_URL_EU1), got {shown!r}. The connection string itself is never stored.")
+    return url_env
+
+
 def _acu(label: str, value: float | str | Decimal | None, default: float) -> Decimal:
     raw = default if value is None else value
     try:
@@ -67,10 +80,7 @@ def add_cluster(ctx: AppContext, actor: Actor, name: str, url_env: str, *, auror
     if not NAME.fullmatch(name):
         raise InvalidInput(f"Invalid cluster name {name!r}: 2-40 lowercase letters, digits, '-' or '_', "
                            "starting with a letter.")
-    url_env = (url_env or "").strip()
-    if not ENV_VAR.fullmatch(url_env):
-        raise InvalidInput(f"--url-env must name an environment variable (e.g. CLUSTER_EU1_URL), got {url_env!r}. "
-                           "The connection string itself is never stored.")
+    url_env = check_url_env(url_env)
     if aurora_cluster_id is not None:
         aurora_cluster_id = aurora_cluster_id.strip() or None
     if aurora_cluster_id is not None and not AURORA_ID.fullmatch(aurora_cluster_id):

@@ -34,6 +34,7 @@ from control_plane.revenue import hooks
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
 from control_plane.services.placement import choose_cluster
+from control_plane.uptime import probe_guard
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Test hook: called with a step name; raising there simulates a crash at that step.
@@ -97,7 +98,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.provision", tenant_slug=slug)
     name = _clean_name(name)
     owner_email = _clean_email(owner_email)
-    endpoint_url = _clean_url(endpoint_url)
+    endpoint_url = _clean_url(ctx, endpoint_url)
 
     with ctx.session_factory() as session:
         target = _resolve_cluster(session, cluster)
@@ -299,6 +300,7 @@ def update_details(ctx: AppContext, actor: Actor, slug: str, *, name: str | None
     """Edit descriptive fields; an empty string clears the e-mail or endpoint."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.update", tenant_slug=slug)
+    endpoint = None if endpoint_url is None else _clean_url(ctx, endpoint_url)  # DNS before any row lock
     with ctx.session_factory() as session:
         tenant = _get_locked(session, slug)
         before = {"name": tenant.name, "owner_email": tenant.owner_email, "endpoint_url": tenant.endpoint_url}
@@ -307,7 +309,7 @@ def update_details(ctx: AppContext, actor: Actor, slug: str, *, name: str | None
         if owner_email is not None:
             tenant.owner_email = _clean_email(owner_email)
         if endpoint_url is not None:
-            tenant.endpoint_url = _clean_url(endpoint_url)
+            tenant.endpoint_url = endpoint
         after = {"name": tenant.name, "owner_email": tenant.owner_email, "endpoint_url": tenant.endpoint_url}
         tenant.updated_at = datetime.now(UTC)
         audit.record(session, actor, "tenant.update", tenant_slug=slug, before=before, after=after,
@@ -436,12 +438,20 @@ def _clean_email(email: str | None) -> str | None:
     return email
 
 
-def _clean_url(url: str | None) -> str | None:
+def _clean_url(ctx: AppContext, url: str | None) -> str | None:
+    """The health sweep requests this URL every minute from inside our network: refuse now, with
+    the reason, what the probe would refuse later (README: CP_PROBE_ALLOW_NETWORKS)."""
     url = (url or "").strip()
     if not url:
         return None
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise InvalidInput(f"Invalid endpoint URL {url!r}: use http:// or https://.")
+    try:
+        probe_guard.vet(url, ctx.settings.probe_allow_networks)
+    except probe_guard.ProbeHostUnresolved as exc:
+        raise InvalidInput(f"Invalid endpoint URL: {exc}; check the name (it must resolve from the "
+                           "control plane).") from None
+    except probe_guard.ProbeTargetRefused as exc:
+        raise InvalidInput(f"Invalid endpoint URL: {exc}. Health probes go only to public http:// or "
+                           "https:// addresses unless CP_PROBE_ALLOW_NETWORKS allows the network.") from None
     return url
 
 

@@ -94,7 +94,8 @@ def probe_all(ctx: AppContext, tenants: list[TenantTarget], clusters: list[Clust
                 rows.append(CheckRow(target, tenant.slug, targets.SCHEMA, now(), False, None, error))
             if tenant.endpoint_url:
                 pending.append((targets.http_target(tenant.slug), tenant.slug, targets.HTTP,
-                                http_pool.submit(probes.probe_http, client, tenant.endpoint_url, timeout, now)))
+                                http_pool.submit(probes.probe_http, client, tenant.endpoint_url, timeout, now,
+                                                 allow=settings.probe_allow_networks)))
         rows.extend(_aurora_rows(ctx, clusters, now))
         for target, slug, kind, future in pending:
             outcome = future.result()

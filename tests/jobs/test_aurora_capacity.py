@@ -30,7 +30,7 @@ def make_aurora(aws, cluster_id: str, min_acu: float = 0.5, max_acu: float = 4) 
 
 
 def register(ctx, admin, name: str, aurora_id: str, floor: float = 0.5, ceiling: float = 64) -> None:
-    add_cluster(ctx, admin, name, "CLUSTER_URL_UNUSED", aurora_cluster_id=aurora_id, acu_floor=floor,
+    add_cluster(ctx, admin, name, "CP_CLUSTER_URL_UNUSED", aurora_cluster_id=aurora_id, acu_floor=floor,
                 acu_ceiling=ceiling, verify=False)
 
 

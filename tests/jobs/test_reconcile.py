@@ -56,10 +56,10 @@ def test_drift_is_reported_per_kind_and_nothing_is_dropped(ctx, admin, new_slug)
 def test_unreachable_cluster_is_reported_and_others_checked(ctx, admin, new_slug):
     from control_plane.services.clusters import add_cluster
 
-    add_cluster(ctx, admin, "eu2", "CP_TEST_UNSET_CLUSTER_URL", verify=False)
+    add_cluster(ctx, admin, "eu2", "CP_CLUSTER_URL_TEST_UNSET", verify=False)
     slug = new_slug("ok")
     make_tenant(ctx, slug)
     drift = find_drift(ctx, datetime.now(UTC))
-    assert any(d.kind == "unreachable" and d.cluster == "eu2" and "CP_TEST_UNSET_CLUSTER_URL" in d.detail
+    assert any(d.kind == "unreachable" and d.cluster == "eu2" and "CP_CLUSTER_URL_TEST_UNSET" in d.detail
                for d in drift)
     assert not [d for d in drift if d.slug == slug]
