@@ -128,19 +128,35 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     fault("catalog_recorded")
 
     # Another cluster: its DDL commits on its own, then the catalog follows. Re-running after a
-    # crash in between finds the objects and only marks the tenant active.
-    with ctx.clusters.connect(target.url_env) as conn:
+    # crash in between finds the objects and only marks the tenant active. One run per slug at a
+    # time: this connection's session holds an advisory lock on the target cluster until the
+    # catalog is done (released by the server if we die), so concurrent runs never race on
+    # CREATE ROLE; they get a Conflict, and exactly one run reports success.
+    with ctx.clusters.connect(target.url_env, autocommit=True) as conn:
+        if not conn.execute(tenant_ddl.try_provision_lock(slug)).fetchone()[0]:
+            raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
+                           f"check it with `tenants show {slug}` when that run ends.")
+        _require_still_provisioning(ctx, slug)  # another run may have finished while we waited
         with conn.transaction():
             _create_objects(conn, slug, retry=True)
             fault("schema_created")
-    fault("cluster_committed")
+        fault("cluster_committed")
+        with ctx.session_factory() as session:
+            tenant = _locked(session, slug)
+            if tenant is None:
+                raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
+            if tenant.status != Status.PROVISIONING:
+                raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status}).")
+            return _finish_provision(session, actor, tenant, resumed, fault)
+
+
+def _require_still_provisioning(ctx: AppContext, slug: str) -> None:
     with ctx.session_factory() as session:
-        tenant = _locked(session, slug)
-        if tenant is None:
-            raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
-        if tenant.status != Status.PROVISIONING:
-            return view(tenant)  # a concurrent run finished it
-        return _finish_provision(session, actor, tenant, resumed, fault)
+        status = session.scalar(select(Tenant.status).where(Tenant.slug == slug))
+    if status is None:
+        raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
+    if status != Status.PROVISIONING:
+        raise Conflict(f"Tenant {slug!r} already exists (status {status}).")
 
 
 def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: bool, fault: FaultHook) -> TenantView:
@@ -196,13 +212,16 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, retry: bool) ->
             ) from exc
     # A retry after a crash: create only what is missing.
     found = inspect_tenant(conn, slug)
+    # A role that survived a crash may predate the data-plane role: give it the membership too.
+    membership = [tenant_ddl.ensure_data_plane_role(), tenant_ddl.grant_to_data_plane(slug)]
     if found.complete:
-        conn.execute(tenant_ddl.grant_access(slug))
+        for part in [tenant_ddl.grant_access(slug), *membership]:
+            conn.execute(part)
         return
     if found.schema_exists:
         raise Conflict(f"Schema {schema_name(slug)!r} exists but is incomplete; fix or drop it by hand, "
                        "then run provision again.")
-    parts = [] if found.role_exists else [tenant_ddl.create_role(slug)]
+    parts = membership if found.role_exists else [tenant_ddl.create_role(slug)]
     parts += [tenant_ddl.create_schema(slug), tenant_ddl.grant_access(slug)]
     for part in parts:
         conn.execute(part)
