@@ -84,22 +84,27 @@ def upsert_many(session: Session, states: Sequence[SubscriptionState], source: s
             for s in states:
                 copy.write_row((s.tenant, s.effective_date, s.plan, s.interval, s.price, s.seats,
                                 s.discount_percent, s.status))
-        # xmax = 0 marks a row this statement inserted rather than updated.
-        cur.execute(
-            "WITH written AS ("
-            " INSERT INTO control_plane.subscription_changes AS t"
-            " (tenant, effective_date, plan, interval, price, seats, discount_percent, status, source)"
-            " SELECT tenant, effective_date, plan, interval, price, seats, discount_percent, status, %s"
-            " FROM _incoming_changes"
-            " ON CONFLICT (tenant, effective_date) DO UPDATE SET plan = excluded.plan,"
-            " interval = excluded.interval, price = excluded.price, seats = excluded.seats,"
-            " discount_percent = excluded.discount_percent, status = excluded.status,"
-            " source = excluded.source, recorded_at = now()"
-            " RETURNING (t.xmax = 0) AS inserted)"
-            " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
-            (source,))
-        inserted, replaced = cur.fetchone()
-        cur.execute("DROP TABLE _incoming_changes")
+    written = upsert_staged(session, "_incoming_changes", source)
+    session.execute(text("DROP TABLE _incoming_changes"))
+    return written
+
+
+def upsert_staged(session: Session, table: str, source: str) -> WriteResult:
+    """One INSERT … ON CONFLICT of every row of the temporary table `table` (a constant name, with
+    the ledger's columns; keys unique within it)."""
+    # xmax = 0 marks a row this statement inserted rather than updated.
+    inserted, replaced = session.execute(text(
+        "WITH written AS ("
+        " INSERT INTO control_plane.subscription_changes AS t"
+        " (tenant, effective_date, plan, interval, price, seats, discount_percent, status, source)"
+        f" SELECT tenant, effective_date, plan, interval, price, seats, discount_percent, status, :source FROM {table}"
+        " ON CONFLICT (tenant, effective_date) DO UPDATE SET plan = excluded.plan,"
+        " interval = excluded.interval, price = excluded.price, seats = excluded.seats,"
+        " discount_percent = excluded.discount_percent, status = excluded.status,"
+        " source = excluded.source, recorded_at = now()"
+        " RETURNING (t.xmax = 0) AS inserted)"
+        " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"),
+        {"source": source}).one()
     return WriteResult(int(inserted), int(replaced))
 
 

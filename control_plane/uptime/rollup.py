@@ -28,6 +28,11 @@ from control_plane.uptime.store import (
 from control_plane.uptime.windows import DAY, HOUR, floor_day, floor_hour
 
 OVERLAP = timedelta(hours=2)  # late checks (a slow sweep, a clock step) land in recent hours
+# The instants a check may carry: `uptime import` refuses others. Rows stored before that rule
+# (0001-01-01 with a zone east of UTC is year 0 in UTC, 9999-12-31T23:59-01:00 is year 10000) cannot
+# even be read into Python; the roll-up leaves them out and counts them instead of failing.
+CHECKS_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+CHECKS_AHEAD = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,16 @@ class RollupResult:
     pruned: int
     compacted: int = 0
     hour_rows: int = 0
+    out_of_range: int = 0
 
     def summary(self) -> str:
-        return (f"rolled up {self.hours} hourly and {self.days} daily buckets; pruned {self.pruned} raw checks; "
+        text = (f"rolled up {self.hours} hourly and {self.days} daily buckets; pruned {self.pruned} raw checks; "
                 f"compacted {self.compacted} raw checks into {self.hour_rows} hour rows")
+        if self.out_of_range:
+            text += (f"; left out {self.out_of_range} raw checks dated before {CHECKS_FROM:%Y-%m-%d} or more than "
+                     "a day ahead (stored before imports refused them; delete them from control_plane.recent_checks "
+                     "/ check_hours)")
+        return text
 
 
 def _replace_buckets(session: Session, granularity: str, fresh: str, params: dict[str, datetime]) -> int:
@@ -139,8 +150,9 @@ def roll_up(session: Session, now: datetime, retention: timedelta) -> RollupResu
     if marks.hour_complete is not None:
         hour_start = marks.hour_complete - OVERLAP
     else:
-        earliest = raw.earliest(session)
+        earliest = _earliest_check(session)
         hour_start = floor_hour(earliest) if earliest else hour_end
+    hour_start = max(hour_start, CHECKS_FROM)
     if marks.raw_since is not None:
         hour_start = max(hour_start, marks.raw_since)
     hours = reroll_hours(session, hour_start, hour_end) if hour_start < hour_end else 0
@@ -151,7 +163,8 @@ def roll_up(session: Session, now: datetime, retention: timedelta) -> RollupResu
         day_start = marks.day_complete - DAY
     else:
         earliest = session.execute(text(
-            "SELECT min(bucket_start) FROM control_plane.check_rollups WHERE granularity = 'hour'")).scalar()
+            "SELECT min(bucket_start) FROM control_plane.check_rollups "
+            "WHERE granularity = 'hour' AND bucket_start >= :from"), {"from": CHECKS_FROM}).scalar()
         day_start = floor_day(earliest) if earliest else day_end
     days = reroll_days(session, day_start, day_end) if day_start < day_end else 0
     write_mark(session, MARK_DAY_COMPLETE, day_end)
@@ -162,7 +175,23 @@ def roll_up(session: Session, now: datetime, retention: timedelta) -> RollupResu
         pruned = raw.delete_range(session, None, cutoff)
         write_mark(session, MARK_RAW_SINCE, cutoff)
     compacted, hour_rows = raw.compact(session, hour_end - raw.COMPACT_LAG)
-    return RollupResult(hours=hours, days=days, pruned=pruned, compacted=compacted, hour_rows=hour_rows)
+    return RollupResult(hours=hours, days=days, pruned=pruned, compacted=compacted, hour_rows=hour_rows,
+                        out_of_range=_out_of_range(session, now + CHECKS_AHEAD))
+
+
+def _earliest_check(session: Session) -> datetime | None:
+    """The first raw check from CHECKS_FROM on (an earlier one may not be readable at all)."""
+    return session.execute(text(
+        f"SELECT LEAST((SELECT min(checked_at) FROM {raw.RECENT} WHERE checked_at >= :from), "
+        f"(SELECT min(hour_start) FROM {raw.HOURS} WHERE hour_start >= :from))"), {"from": CHECKS_FROM}).scalar()
+
+
+def _out_of_range(session: Session, latest: datetime) -> int:
+    """Raw checks dated before CHECKS_FROM or after `latest` (both columns are indexed)."""
+    return int(session.execute(text(
+        f"SELECT (SELECT count(*) FROM {raw.RECENT} WHERE checked_at < :from OR checked_at > :latest) "
+        f"+ (SELECT COALESCE(sum(cardinality(checked_at)), 0) FROM {raw.HOURS} "
+        "WHERE hour_start < :from OR hour_start > :latest)"), {"from": CHECKS_FROM, "latest": latest}).scalar_one())
 
 
 def utcnow() -> datetime:
