@@ -17,6 +17,7 @@ from ui.auth import current_actor, render_signed_out, role_label, session_expire
 from ui.context import context_or_stop
 from ui.errors import run_guarded, show_error_details
 from ui.navigation import pages_for
+from ui.text import plain
 
 st.set_page_config(page_title="Control Plane", page_icon=":material/hub:", layout="wide")
 
@@ -38,7 +39,7 @@ def main() -> None:
             if ctx.settings.demo:
                 st.badge("Demo mode", icon=":material/science:", color="orange",
                          help="Generated demo data and simulated AWS; nothing here is a real customer.")
-            st.caption(f"Signed in as **{actor.name}** ({role_label(actor.role)})")
+            st.caption(f"Signed in as **{plain(actor.name)}** ({role_label(actor.role)})")
             expires = session_expires_at()
             if expires is not None:
                 st.caption(f"Session ends at {time.strftime('%H:%M', time.localtime(expires))}")

@@ -11,7 +11,7 @@ from control_plane.services import audit_queries
 from control_plane.services.audit_queries import AuditFilter
 from ui.auth import page_guard
 from ui.context import app_context
-from ui.feedback import csv_download
+from ui.feedback import csv_download, show_error
 
 actor = page_guard(Permission.AUDIT_READ)
 ctx = app_context()
@@ -38,7 +38,7 @@ where = AuditFilter(actor=who, tenant_slug=tenant or None, actions=tuple(actions
 try:
     entries = audit_queries.search(ctx, actor, where)
 except ControlPlaneError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 if entries.empty:

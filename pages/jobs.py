@@ -5,12 +5,15 @@ from datetime import timedelta
 import plotly.express as px
 import streamlit as st
 
-from control_plane.auth.permissions import Permission
+from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
 from control_plane.services import jobs as job_service
 from ui import uptime_cache as cache
 from ui.auth import page_guard
 from ui.context import app_context
+from ui.feedback import csv_download, show_error
+from ui.fragments import guarded_fragment
+from ui.text import plain
 
 actor = page_guard(Permission.JOBS_RUN)
 LABELS = {
@@ -28,18 +31,18 @@ who = (actor.name, actor.role.value)
 st.title("Jobs")
 
 
-@st.fragment(run_every=timedelta(seconds=30))
-def overview() -> None:
+@guarded_fragment(Permission.JOBS_RUN, run_every=timedelta(seconds=30))
+def overview(*, actor: Actor) -> None:
     leader = job_service.leader(ctx, actor)
     if leader is None:
         st.warning("No worker holds the leader lock: nothing runs on schedule. Start one with `python -m jobs`.",
                    icon=":material/warning:")
     else:
-        st.caption(f"Scheduling: {leader['application_name']} (since {leader['since']:%Y-%m-%d %H:%M} UTC)")
+        st.caption(f"Scheduling: {plain(leader['application_name'])} (since {leader['since']:%Y-%m-%d %H:%M} UTC)")
     table = job_service.job_table(ctx, actor)
     failing = table[table["last_status"].isin(["failed", "timed_out"])]
     if not failing.empty:
-        st.error(f"Last run failed: {', '.join(failing['job_id'])}", icon=":material/error:")
+        st.error(f"Last run failed: {plain(', '.join(failing['job_id']))}", icon=":material/error:")
     st.dataframe(table, hide_index=True, width="stretch", column_config=LABELS)
 
 
@@ -55,9 +58,9 @@ button.write("")
 if button.button("Run now", type="primary", key="jobs_run_now"):
     try:
         run_id = job_service.run_now(ctx, actor, choice)
-        st.success(f"Started {choice} (run #{run_id}); its result appears below when it finishes.")
+        st.success(f"Started {plain(choice)} (run #{run_id}); its result appears below when it finishes.")
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
 
 st.subheader("Runs")
 pick, state, span = st.columns(3)
@@ -68,7 +71,7 @@ try:
     runs = job_service.recent_runs(ctx, actor, job_id=None if job_filter == "all" else job_filter,
                                    status=None if status_filter == "all" else status_filter, days=days)
 except ControlPlaneError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 if runs.empty:
     st.info("No runs match. Jobs run only while a worker is the leader.")
@@ -79,4 +82,4 @@ else:
                         hover_data=["summary", "error"], title="Run durations")
     st.plotly_chart(figure, width="stretch")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=LABELS)
-    st.download_button("Download CSV", runs.to_csv(index=False), "job-runs.csv", "text/csv", key="jobs_csv")
+    csv_download(runs, "job-runs.csv", key="jobs_csv")

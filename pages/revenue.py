@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from urllib.parse import quote
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
@@ -18,7 +19,10 @@ from control_plane.revenue import charts, importer, plans, reports
 from control_plane.revenue.months import label
 from ui.auth import page_guard
 from ui.context import app_context
+from ui.feedback import csv_download as safe_csv_download
+from ui.feedback import show_error
 from ui.formatting import compact_money, money
+from ui.text import plain
 
 actor = page_guard(Permission.REVENUE_READ)
 ctx = app_context()
@@ -37,16 +41,16 @@ def load(key: tuple, start: str | None, end: str | None, plan_filter: tuple[str,
 
 
 def csv_download(frame, name: str, key: str) -> None:
-    st.download_button(f"Download {name} (CSV)", frame.to_csv(index=False).encode(), file_name=f"{name}.csv",
-                       mime="text/csv", key=key, icon=":material/download:")
+    safe_csv_download(frame, f"{name}.csv", key=key, label=f"Download {name} (CSV)")
 
 
 def tenant_link(text: str, slug: str) -> None:
-    """A link to the tenant on the Tenants page (`?tenant=<slug>`, the agreed convention)."""
+    """A link to the tenant on the Tenants page (`?tenant=<slug>`, the agreed convention). `text`
+    is Markdown already escaped by the caller."""
     try:
         st.page_link("pages/tenants.py", label=text, query_params={"tenant": slug}, icon=":material/open_in_new:")
     except StreamlitPageNotFoundError:  # this file opened on its own, outside st.navigation
-        st.markdown(f"[{text}](tenants?tenant={slug})")
+        st.markdown(f"[{text}](tenants?tenant={quote(slug, safe='')})")
 
 
 
@@ -58,7 +62,7 @@ try:
     key = (actor.role.value, reports.current_month(), reports.ledger_version(ctx))
     overview = span(key, _actor=actor)
 except ControlPlaneError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 if not overview.months:
@@ -75,7 +79,7 @@ else:
     try:
         data = load(key, start, end, tuple(sorted(chosen)), _actor=actor)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.stop()
     monthly = data.monthly
     last = monthly.iloc[-1]
@@ -133,7 +137,8 @@ else:
                 st.info(f"No MRR movements in {data.end}.")
             else:
                 for row in data.movers.head(10).itertuples():
-                    text = f"{row.tenant} — {row.movement} {money(row.change)} (now {money(row.mrr)}, {row.plan})"
+                    text = plain(f"{row.tenant} — {row.movement} {money(row.change)} "
+                                 f"(now {money(row.mrr)}, {row.plan})")
                     if row.provisioned:
                         tenant_link(text, row.tenant)
                     else:
@@ -165,10 +170,10 @@ if actor.can(Permission.PLANS_MANAGE) or actor.can(Permission.BILLING_IMPORT):
                 try:
                     view = plans.save_plan(ctx, actor, code, name=name or None, list_price=price or None,
                                            interval=interval)
-                    st.success(f"Saved plan {view.code}: {money(view.list_price)} per {view.interval}. "
+                    st.success(f"Saved plan {plain(view.code)}: {money(view.list_price)} per {view.interval}. "
                                "Existing subscriptions keep their price.")
                 except ControlPlaneError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
     if actor.can(Permission.BILLING_IMPORT):
         with st.expander("Import subscription changes (CSV)"):
             st.caption("Columns: " + ",".join(importer.COLUMNS) + ". A row replaces the tenant's row for the "
@@ -187,7 +192,7 @@ if actor.can(Permission.PLANS_MANAGE) or actor.can(Permission.BILLING_IMPORT):
                 except UnicodeDecodeError:
                     st.error("The file is not UTF-8 text.")
                 except ControlPlaneError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
 
 st.caption(f"Data as of {label(reports.current_month())}; cached for up to 5 minutes, refreshed at once "
            "when the ledger changes.")

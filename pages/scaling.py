@@ -4,13 +4,16 @@ decision log (on-call, admin)."""
 import pandas as pd
 import streamlit as st
 
-from control_plane.auth.permissions import Permission
+from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
 from control_plane.scaling import queries
 from control_plane.scaling.policy import PolicyConfig
 from ui.auth import page_guard
 from ui.aws_charts import capacity_figure
 from ui.context import app_context
+from ui.feedback import csv_download
+from ui.fragments import guarded_fragment
+from ui.text import plain
 
 actor = page_guard(Permission.SCALING_READ)
 ctx = app_context()
@@ -55,18 +58,18 @@ cols = st.columns(4)
 cols[0].metric("Min ACU now", "–" if chosen["min_acu"] is None else f"{chosen['min_acu']:g}", border=True)
 cols[1].metric("Max ACU now", "–" if chosen["max_acu"] is None else f"{chosen['max_acu']:g}", border=True)
 cols[2].metric("Floor / ceiling", f"{chosen['acu_floor']:g} / {chosen['acu_ceiling']:g}", border=True)
-cols[3].metric("Aurora cluster", chosen["aurora_cluster_id"], border=True)
+cols[3].metric("Aurora cluster", plain(chosen["aurora_cluster_id"]), border=True)
 if chosen["problem"]:
-    st.error(f"Cannot read the Aurora cluster: {chosen['problem']}")
+    st.error(f"Cannot read the Aurora cluster: {plain(chosen['problem'])}")
 
 
-@st.fragment(run_every=60)
-def chart_and_log(cluster: str, hours: int) -> None:
+@guarded_fragment(Permission.SCALING_READ, run_every=60)
+def chart_and_log(cluster: str, hours: int, *, actor: Actor) -> None:
     decisions = queries.decisions_frame(ctx, actor, cluster=cluster, hours=hours)
     try:
         history = _history(ctx, actor, cluster, hours)
     except ControlPlaneError as exc:
-        st.error(f"Capacity history unavailable: {exc}")
+        st.error(f"Capacity history unavailable: {plain(exc)}")
         history = pd.DataFrame(columns=["at", "capacity_acu", "utilisation_pct"])
     if history.empty and decisions.empty:
         st.info("No capacity data or decisions in this window yet.")
@@ -81,8 +84,7 @@ def chart_and_log(cluster: str, hours: int) -> None:
     shown = decisions.drop(columns=["inputs"])
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={"at": st.column_config.DatetimeColumn("At", format="YYYY-MM-DD HH:mm")})
-    st.download_button("Download CSV", decisions.to_csv(index=False), file_name=f"scaling-{cluster}.csv",
-                       mime="text/csv", key="scaling_csv")
+    csv_download(decisions, f"scaling-{cluster}.csv", key="scaling_csv")
 
 
 chart_and_log(name, windows[window])

@@ -22,4 +22,4 @@ else:
     if actor.can(Permission.TENANTS_PROVISION):
         with st.expander("Provision a new tenant", icon=":material/add_business:"):
             render_provision_form(ctx, actor)
-    render_list(ctx, actor)
+    render_list(ctx)  # the fragment re-checks the session and passes the actor itself

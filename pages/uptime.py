@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 import plotly.express as px
 import streamlit as st
 
-from control_plane.auth.permissions import Permission
+from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
 from control_plane.uptime import incidents, maintenance, views
 from control_plane.uptime.slo import budget_minutes
 from ui import uptime_cache as cache
 from ui.auth import page_guard
 from ui.context import app_context
+from ui.feedback import csv_download, show_error
+from ui.fragments import guarded_fragment
 
 actor = page_guard(Permission.UPTIME_READ)
 ctx = app_context()
@@ -25,13 +27,13 @@ st.caption(f"SLO {slo_pct:g}% over 30 days (error budget {budget_minutes(ctx.set
            "Refreshes every minute.")
 
 
-@st.fragment(run_every=timedelta(seconds=60))
-def live() -> None:
+@guarded_fragment(Permission.UPTIME_READ, run_every=timedelta(seconds=60))
+def live(*, actor: Actor) -> None:
     try:
-        figures = cache.fleet(*who)
+        figures = cache.fleet(actor.name, actor.role.value)
         down = views.down_now(ctx, actor)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     cols = st.columns(4)
     uptime = figures["uptime_30d_pct"]
@@ -75,7 +77,7 @@ with slos:
             "p95_latency_24h_ms": st.column_config.NumberColumn("p95 24 h (ms)", format="%.1f"),
             "scope": "Scope", "name": "Target", "slo_met": st.column_config.CheckboxColumn("SLO met"),
             "checks_30d": st.column_config.NumberColumn("Checks 30 d", format="%d")})
-        st.download_button("Download CSV", shown.to_csv(index=False), "uptime.csv", "text/csv", key="uptime_csv")
+        csv_download(shown, "uptime.csv", key="uptime_csv")
 
 with latency:
     hours = st.selectbox("Window", [1, 24, 168], index=1, format_func=lambda h: f"last {h} h", key="latency_hours")
@@ -125,7 +127,7 @@ with timeline:
                         incidents.set_note(ctx, actor, int(choice), note)
                         st.success(f"Note saved on incident #{choice}.")
                 except ControlPlaneError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
 
 with history:
     names = cache.targets(*who)
@@ -170,7 +172,7 @@ with windows:
                 cache.clear()
                 st.success(f"Maintenance window #{window.id} declared.")
             except ControlPlaneError as exc:
-                st.error(str(exc))
+                show_error(exc)
         with st.expander("Delete a window"):
             window_id = st.number_input("Window id", min_value=1, step=1, key="mw_delete_id")
             sure = st.checkbox("I understand the checks in it count again", key="mw_delete_sure")
@@ -180,7 +182,7 @@ with windows:
                     cache.clear()
                     st.success(f"Maintenance window #{window_id} deleted.")
                 except ControlPlaneError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
 
 with alerts:
     recent = views.recent_alerts(ctx, actor)
@@ -199,10 +201,9 @@ with sla:
         try:
             report = cache.sla(*who, slug.strip(), int(months))
         except ControlPlaneError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             st.dataframe(report, hide_index=True, width="stretch")
-            st.download_button("Download SLA report (CSV)", report.to_csv(index=False),
-                               f"sla-{slug.strip()}.csv", "text/csv", key="sla_csv")
+            csv_download(report, f"sla-{slug.strip()}.csv", key="sla_csv", label="Download SLA report (CSV)")
     else:
         st.info("Enter a tenant slug for its monthly uptime, incidents and downtime.")

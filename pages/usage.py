@@ -8,6 +8,8 @@ from control_plane.usage import queries
 from ui.auth import page_guard
 from ui.aws_charts import human_bytes, usage_figure
 from ui.context import app_context
+from ui.feedback import csv_download, show_error
+from ui.text import plain
 
 actor = page_guard(Permission.USAGE_READ)
 ctx = app_context()
@@ -52,8 +54,8 @@ else:
     for row in flags.itertuples():
         state = "cleared" if row.cleared_at is not None and str(row.cleared_at) != "NaT" else "open"
         with st.container(border=True):
-            st.markdown(f"**{row.slug}** · {row.metric} · **{row.factor:g}×** baseline · {state}")
-            st.caption(row.recommendation)
+            st.markdown(f"**{plain(row.slug)}** · {plain(row.metric)} · **{row.factor:g}×** baseline · {state}")
+            st.caption(plain(row.recommendation))
 
 st.subheader("Top consumers")
 metric = st.selectbox("Rank by", ["requests", "errors", "error_rate", "storage_bytes"], key="usage_rank",
@@ -64,8 +66,7 @@ if top.empty:
 else:
     shown = top.assign(storage=top["storage_bytes"].map(human_bytes)).drop(columns=["storage_bytes"])
     st.dataframe(shown, hide_index=True, width="stretch", height=320)
-    st.download_button("Download CSV", top.to_csv(index=False), file_name=f"top-consumers-{metric}-{days}d.csv",
-                       mime="text/csv", key="usage_top_csv")
+    csv_download(top, f"top-consumers-{metric}-{days}d.csv", key="usage_top_csv")
 
 st.subheader("Tenant trend")
 slugs = list(top["slug"]) if not top.empty else []
@@ -76,13 +77,12 @@ if slug:
     try:
         daily = _daily(ctx, actor, slug, days)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
 if daily is not None:
     if daily.empty:
-        st.info(f"No usage recorded for {slug} in the last {window}.")
+        st.info(f"No usage recorded for {plain(slug)} in the last {window}.")  # a typed option
     else:
         chosen = st.segmented_control("Metric", list(METRICS), default="requests", key="usage_metric",
                                       format_func=METRICS.get) or "requests"
         st.plotly_chart(usage_figure(daily, chosen, METRICS[chosen]), width="stretch")
-        st.download_button("Download daily usage (CSV)", daily.to_csv(index=False),
-                           file_name=f"usage-{slug}-{days}d.csv", mime="text/csv", key="usage_daily_csv")
+        csv_download(daily, f"usage-{slug}-{days}d.csv", key="usage_daily_csv", label="Download daily usage (CSV)")

@@ -8,6 +8,7 @@ from control_plane.services import users as user_service
 from ui.auth import ROLE_LABELS, ROLE_SEES, page_guard
 from ui.context import app_context
 from ui.feedback import attempt, csv_download, flash, show_flash
+from ui.text import plain
 
 actor = page_guard(Permission.USERS_MANAGE)
 ctx = app_context()
@@ -56,7 +57,8 @@ with manage_col:
         with st.form(f"role_{chosen.username}"):
             new_role = st.selectbox("Role", ROLES, index=ROLES.index(chosen.role),
                                     format_func=lambda r: ROLE_LABELS[Role(r)], key=f"role_new_{chosen.username}")
-            confirm = st.checkbox(f"Yes, make {chosen.username} {new_role}", key=f"role_confirm_{chosen.username}")
+            confirm = st.checkbox(f"Yes, make {plain(chosen.username)} {new_role}",
+                                  key=f"role_confirm_{chosen.username}")
             role_msg = st.empty()
             if st.form_submit_button("Change role"):
                 if not confirm:
@@ -67,7 +69,8 @@ with manage_col:
                     st.rerun()
         with st.form(f"status_{chosen.username}"):
             verb = "Enable" if chosen.disabled else "Disable"
-            confirm = st.checkbox(f"Yes, {verb.lower()} {chosen.username}", key=f"status_confirm_{chosen.username}")
+            confirm = st.checkbox(f"Yes, {verb.lower()} {plain(chosen.username)}",
+                                  key=f"status_confirm_{chosen.username}")
             status_msg = st.empty()
             if st.form_submit_button(f"{verb} user"):
                 if not confirm:

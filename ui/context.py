@@ -6,6 +6,7 @@ import streamlit as st
 
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
+from ui.text import plain
 
 
 @st.cache_resource(show_spinner="Starting the control plane… On the first start in demo mode this also "
@@ -22,7 +23,7 @@ def context_or_stop() -> AppContext:
         return app_context()
     except ControlPlaneError as exc:
         st.title("Control Plane cannot start")
-        st.error(str(exc))
+        st.error(plain(exc))  # may quote a setting's value
         st.caption("Fix the configuration (see the README's Configuration table) and reload the page.")
         st.stop()
         raise  # st.stop() raises; this line only satisfies type checkers

@@ -1,5 +1,7 @@
 """How pages run an action and tell the person what happened: a spinner while it runs, the
-service's own message when it refuses, and a success note that survives the rerun."""
+service's own message when it refuses, and a success note that survives the rerun. Messages
+quote what people typed (names, reasons, slugs from a link), so they are shown as text; CSV
+downloads are formula-safe (README "Trust boundaries")."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from control_plane import csv_safety
 from control_plane.errors import ControlPlaneError
+from ui.text import plain
 
 _FLASH = "cp_flash"
 
@@ -20,22 +24,27 @@ def flash(message: str) -> None:
 def show_flash() -> None:
     message = st.session_state.pop(_FLASH, None)
     if message:
-        st.success(message, icon=":material/check_circle:")
+        st.success(plain(message), icon=":material/check_circle:")
 
 
 def attempt(running: str, action: Callable[[], object], where=None) -> bool:
     """Run a service call under a spinner. False (and the service's message shown, in `where`
     when given) if it raised a ControlPlaneError; anything else is a bug and propagates."""
-    target = where or st
     try:
         with st.spinner(running):
             action()
     except ControlPlaneError as exc:
-        target.error(str(exc), icon=":material/error:")
+        show_error(exc, where)
         return False
     return True
 
 
+def show_error(exc: ControlPlaneError, where=None) -> None:
+    """A service's refusal, as text: its message may quote a tenant name, a reason or a slug."""
+    (where or st).error(plain(exc), icon=":material/error:")
+
+
 def csv_download(frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV") -> None:
-    st.download_button(label, frame.to_csv(index=False).encode(), file_name=file_name, mime="text/csv",
+    """Every download of the app goes through here: cells a spreadsheet would run are neutralised."""
+    st.download_button(label, csv_safety.frame_to_csv(frame), file_name=file_name, mime="text/csv",
                        key=key, icon=":material/download:", disabled=frame.empty)

@@ -15,8 +15,9 @@ from control_plane.context import AppContext
 from control_plane.domain.slugs import validate_slug
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput
 from control_plane.services import tenants as tenant_service
-from ui.feedback import flash
+from ui.feedback import flash, show_error
 from ui.tenant_list import open_tenant
+from ui.text import plain
 
 _AUTO = "Automatic (least loaded)"
 _SLUG_RULE = (r"^[a-z][a-z0-9_]{1,39}$",
@@ -55,7 +56,7 @@ def render_provision_form(ctx: AppContext, actor: Actor) -> None:
     if any(problems.values()):
         for slot, message in problems.items():
             if message:
-                slot.error(message, icon=":material/error:")
+                slot.error(plain(message), icon=":material/error:")  # may quote what was typed
         return
     try:
         with st.spinner(f"Provisioning tenant_{slug.strip()} (schema, role, tables)…"):
@@ -63,10 +64,10 @@ def render_provision_form(ctx: AppContext, actor: Actor) -> None:
                 ctx, actor, slug.strip(), name, plan, cluster=None if cluster == _AUTO else cluster,
                 owner_email=owner or None, endpoint_url=endpoint or None)
     except Conflict as exc:
-        slug_msg.error(str(exc), icon=":material/error:")
+        show_error(exc, slug_msg)
         return
     except ControlPlaneError as exc:
-        form_msg.error(str(exc), icon=":material/error:")
+        show_error(exc, form_msg)
         return
     flash(f"Tenant {tenant.slug} provisioned: schema {tenant.schema} on cluster {tenant.cluster}, plan {tenant.plan}.")
     open_tenant(tenant.slug)

@@ -12,6 +12,7 @@ from control_plane.services import archive as archive_service
 from control_plane.services import tenants as tenant_service
 from control_plane.services.tenants import TenantView
 from ui.feedback import attempt, flash
+from ui.text import plain
 
 CHANGEABLE = ("active", "suspended")
 
@@ -66,7 +67,7 @@ def _suspend(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
 
 def _resume(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
     with st.expander("Resume", icon=":material/play_circle:", expanded=True), st.form(f"resume_{tenant.slug}"):
-        st.caption(f"Suspended because: {tenant.status_reason or 'no reason recorded'}.")
+        st.caption(f"Suspended because: {plain(tenant.status_reason or 'no reason recorded')}.")
         note = st.text_input("Note (optional)", key=f"resume_note_{tenant.slug}")
         if st.form_submit_button("Resume tenant", type="primary") and attempt(
                 "Resuming…", lambda: tenant_service.resume(ctx, actor, tenant.slug, note.strip() or None)):

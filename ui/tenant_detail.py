@@ -1,5 +1,6 @@
 """One tenant: status, plan, schema, cluster, usage sparklines, recent health, full audit trail,
-and the actions the role may take."""
+and the actions the role may take. Name, owner, endpoint and reason were typed by people, and the
+slug comes from the link: all shown as text (ui/text.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from control_plane.services import audit_queries
 from control_plane.services import tenants as tenant_service
 from control_plane.uptime import summary as uptime_summary
 from control_plane.usage import queries as usage_queries
-from ui.feedback import csv_download
+from ui.feedback import csv_download, show_error
 from ui.formatting import byte_scale, when
 from ui.tenant_actions import available, render_actions
+from ui.text import plain
 
 STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blue", "archiving": "violet",
                   "archived": "gray", "purged": "red"}
@@ -31,28 +33,28 @@ def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
     try:
         tenant = tenant_service.show(ctx, actor, slug)
     except NotFound:
-        st.error(f"No tenant {slug!r}: it may have been purged, or the link has a typo.")
+        st.error(f"No tenant {plain(repr(slug))}: it may have been purged, or the link has a typo.")
         return
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
-    st.title(tenant.name)
+    st.title(plain(tenant.name))
     badges = f":{STATUS_COLOURS.get(tenant.status, 'gray')}-badge[{tenant.status}] `{tenant.slug}`"
     st.markdown(badges + (" :orange-badge[demo data]" if tenant.is_demo else ""))
     if tenant.status == "suspended":
-        st.warning(f"Suspended: {tenant.status_reason or 'no reason recorded'}", icon=":material/pause_circle:")
+        st.warning(f"Suspended: {plain(tenant.status_reason or 'no reason recorded')}", icon=":material/pause_circle:")
 
     cols = st.columns(4)
-    cols[0].metric("Status", tenant.status, border=True)
-    cols[1].metric("Plan", tenant.plan, border=True)
-    cols[2].metric("Cluster", tenant.cluster, border=True)
+    cols[0].metric("Status", plain(tenant.status), border=True)  # metric values render Markdown too
+    cols[1].metric("Plan", plain(tenant.plan), border=True)
+    cols[2].metric("Cluster", plain(tenant.cluster), border=True)
     cols[3].metric("Created", when(tenant.created_at), border=True)
 
     main, side = st.columns([2, 1], gap="large") if available(actor, tenant) else (st.container(), None)
     with main:
         st.markdown(
             f"**Schema** `{tenant.schema}` · **Role** `{tenant.role}` · **Template** v{tenant.template_version or '–'}"
-            f"  \n**Owner** {tenant.owner_email or '–'} · **Endpoint** {tenant.endpoint_url or '–'}"
+            f"  \n**Owner** {plain(tenant.owner_email or '–')} · **Endpoint** {plain(tenant.endpoint_url or '–')}"
             f"  \n**Updated** {when(tenant.updated_at)}")
         _usage(ctx, actor, tenant.slug)
         _health(ctx, actor, tenant.slug)
@@ -68,7 +70,7 @@ def _usage(ctx: AppContext, actor: Actor, slug: str) -> None:
     try:
         usage = usage_queries.tenant_daily_usage(ctx, actor, slug, days=90)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     if usage.empty:
         st.info("No usage recorded yet: the usage roll-up job fills this in daily.", icon=":material/bar_chart:")
@@ -98,7 +100,7 @@ def _health(ctx: AppContext, actor: Actor, slug: str) -> None:
     try:
         checks = uptime_summary.tenant_recent_checks(ctx, actor, slug, limit=50)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     if checks.empty:
         st.info("No health checks recorded for this tenant yet.", icon=":material/monitor_heart:")
@@ -119,7 +121,7 @@ def _audit_trail(ctx: AppContext, actor: Actor, slug: str) -> None:
     try:
         trail = audit_queries.for_tenant(ctx, actor, slug)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     if trail.empty:
         st.info("Nothing recorded for this tenant yet.")

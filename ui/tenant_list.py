@@ -1,6 +1,7 @@
 """The tenant list: search as you type, filters bound to the URL, sortable table, CSV export.
 
-Search and filters live in a fragment, so typing reruns only the list, not the whole page.
+Search and filters live in a fragment, so typing reruns only the list, not the whole page; the
+fragment checks the session itself on every run (ui/fragments.py).
 """
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from control_plane.auth.permissions import Actor
+from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.domain.lifecycle import Status
 from control_plane.errors import ControlPlaneError
 from control_plane.services import tenants as tenant_service
-from ui.feedback import csv_download
+from ui.feedback import csv_download, show_error
+from ui.fragments import guarded_fragment
 
 COLUMNS = ["slug", "name", "status", "plan", "cluster", "owner_email", "created_at", "status_reason", "is_demo"]
 _TABLE_GENERATION = "tenant_table_generation"
@@ -32,8 +34,8 @@ def _picked() -> None:
         open_tenant(slug)
 
 
-@st.fragment
-def render_list(ctx: AppContext, actor: Actor) -> None:
+@guarded_fragment(Permission.TENANTS_READ)
+def render_list(ctx: AppContext, *, actor: Actor) -> None:
     if st.query_params.get("tenant"):  # a pick in this fragment opened a tenant: show the whole page
         st.rerun(scope="app")
     search_col, status_col, plan_col, cluster_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
@@ -48,7 +50,7 @@ def render_list(ctx: AppContext, actor: Actor) -> None:
     try:
         rows = tenant_service.list_tenants(ctx, actor, status=status, plan=plan, cluster=cluster, search=search)
     except ControlPlaneError as exc:
-        st.error(str(exc))
+        show_error(exc)
         return
     frame = pd.DataFrame([r.as_dict() for r in rows], columns=[*COLUMNS, "updated_at"])[COLUMNS]
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)

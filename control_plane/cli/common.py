@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from control_plane import csv_safety
 from control_plane.auth.permissions import Actor, system_actor
 from control_plane.context import AppContext
 
@@ -84,8 +85,8 @@ def emit(rows: Iterable[Mapping[str, Any]] | Mapping[str, Any], fmt: str, column
     if fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
-        for r in items:
-            writer.writerow({k: _plain(r.get(k)) for k in cols})
+        for r in items:  # formula-safe before _plain turns Decimals into text: amounts stay numbers
+            writer.writerow({k: _plain(csv_safety.cell(r.get(k))) for k in cols})
         return
     if not items:
         print("(none)")

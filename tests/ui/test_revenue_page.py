@@ -15,6 +15,7 @@ import pytest
 from control_plane.db.models import Plan
 from control_plane.revenue import importer
 from tests.factories import make_tenant
+from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/revenue.py"
@@ -107,7 +108,7 @@ def test_founder_sees_every_chart_download_and_tenant_links(make_app, ledger):
     assert metrics["Paying customers"] == "3"
     assert len(links) == 1  # the tenant no longer provisioned is listed without a link
     assert links[0].proto.page.endswith("tenants") or "tenants" in links[0].proto.page
-    assert ledger["live"] in links[0].proto.label and "expansion" in links[0].proto.label
+    assert plain(ledger["live"]) in links[0].proto.label and "expansion" in links[0].proto.label
     assert f"tenant={ledger['live']}" in links[0].proto.query_string
     assert set(movers["tenant"]) == {ledger["live"], ledger["gone"]}
     assert not at.get("file_uploader")  # founders read; only admins import

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from control_plane.db.models import AuditEntry, Tenant
 from tests.factories import make_tenant
+from ui.text import plain
 
 PAGE = "pages/tenants.py"
 
@@ -89,7 +90,7 @@ def test_provision_validation_messages_sit_next_to_fields(make_app, ctx):
     errors = [e.value for e in at.error]
     assert any("Invalid slug" in e for e in errors)
     assert any("company name is required" in e for e in errors)
-    assert any("not an e-mail" in e for e in errors)
+    assert any(plain("not an e-mail") in e for e in errors)  # shown as text: escaped Markdown
     with ctx.session_factory() as s:
         assert s.scalar(select(Tenant)) is None
 
@@ -125,7 +126,7 @@ def test_detail_shows_tenant_and_audit_trail(make_app, ctx, new_slug):
 
 def test_unknown_tenant_is_explained(make_app):
     at = _detail(make_app, "no_such_tenant", "support")
-    assert "No tenant 'no_such_tenant'" in at.error[0].value
+    assert plain("No tenant 'no_such_tenant'") in at.error[0].value
 
 
 def test_support_suspends_with_reason_and_confirmation(make_app, ctx, new_slug):

@@ -10,6 +10,7 @@ import streamlit as st
 
 from control_plane.db.models import NoisyNeighbourFlag, UsageDaily
 from tests.factories import make_tenant
+from ui.text import plain
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def test_flags_top_consumers_and_trend(make_app, ctx, new_slug):
 
     assert not at.exception
     assert "1 noisy-neighbour flag(s) open" in at.warning[0].value
-    assert any(f"Move {big} to its own cluster" in c.value for c in at.caption)
+    assert any(plain(f"Move {big} to its own cluster") in c.value for c in at.caption)
     top = at.dataframe[0].value
     assert list(top["slug"]) == [big, small]
     assert top.iloc[0]["requests"] == 500_000 and top.iloc[0]["storage"] == "1.0 GiB"

@@ -1,0 +1,128 @@
+"""Typed text shown as text (ui/text.py) and formula-safe CSV cells (control_plane/csv_safety.py):
+the helpers every page, download and `--format csv` go through (README "Trust boundaries")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from control_plane import csv_safety
+from ui.text import chart_text, plain
+
+ROOT = Path(__file__).resolve().parents[2]
+# CommonMark with raw HTML, GFM tables/strikethrough and bare-URL linkification: the most a
+# renderer could make of the text.
+MARKDOWN = MarkdownIt("gfm-like")
+
+HOSTILE = [
+    "![x](http://127.0.0.1:9/pixel)",
+    "[link](http://127.0.0.1:9/l)",
+    '<img src="http://127.0.0.1:9/i" onerror="alert(1)">',
+    "<a href='http://evil.example'>x</a>",
+    "http://evil.example/a www.evil.example mail@evil.example",
+    "[ref]: http://evil.example\n\n[ref]",
+    ":red[alert] :material/warning: :smile:",
+    "$x^2$ **bold** _it_ ~~s~~ `code`",
+    "# heading\n- item\n1. item\n> quote\n| a | b |\n|---|---|",
+    "&lt;img src=x&gt; &#x3C;b&#x3E;",
+    "back\\slash\\[not a link\\](x)",
+]
+
+
+def tokens(text: str):
+    stack = list(MARKDOWN.parse(text))
+    while stack:
+        token = stack.pop()
+        yield token
+        stack.extend(token.children or [])
+
+
+def rendered_text(text: str) -> str:
+    return "".join(t.content for t in tokens(text) if t.type in ("text", "softbreak", "code_inline"))
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_renders_as_the_literal_text(text):
+    escaped = plain(text)
+    kinds = {t.type for t in tokens(escaped)}
+    assert not kinds & {"link_open", "image", "html_inline", "html_block", "code_inline", "strong_open",
+                        "em_open", "s_open", "heading_open", "bullet_list_open", "ordered_list_open",
+                        "blockquote_open", "table_open"}, kinds
+    for line in text.splitlines():
+        assert line.strip() in rendered_text(escaped)
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x0b\x0c"
+                                     "\x1c\x1d\x1e\x85\u2028\u2029")))
+def test_any_single_line_renders_exactly_as_typed(text):
+    escaped = plain(text)
+    kinds = {t.type for t in tokens(escaped)}
+    assert not kinds & {"link_open", "image", "html_inline", "html_block"}
+    if "\x00" not in text:  # CommonMark turns NUL into U+FFFD; services refuse NUL anyway
+        assert rendered_text(escaped).strip() == text.strip()
+
+
+def test_plain_leaves_words_alone_and_handles_none():
+    assert plain("Acme Analytics 42") == "Acme Analytics 42"
+    assert plain(None) == ""
+    assert plain("a_b") == r"a\_b"
+
+
+def test_chart_text_shows_tags_as_typed():
+    assert chart_text("<a href='x'>y</a> & <b>") == "&lt;a href='x'&gt;y&lt;/a&gt; &amp; &lt;b&gt;"
+
+
+@pytest.mark.parametrize("value", ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "+1+1", "-2+3", "-", "=",
+                                   "\t=1", "\r=1", "\n=1", "\uff1d1+1", "-cmd|' /C calc'!A0"])
+def test_formula_starts_get_a_quote(value):
+    assert csv_safety.cell(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Acme", "", "'=already quoted", " =x", "-120.00", "+5", "-1e3", ".5",
+                                   Decimal("-120.00"), -120, -1.5, None, True])
+def test_text_and_numbers_that_cannot_run_are_unchanged(value):
+    assert csv_safety.cell(value) == value if value is not None else csv_safety.cell(value) is None
+
+
+def test_frame_neutralises_text_cells_and_keeps_numeric_columns_numeric():
+    frame = pd.DataFrame({
+        "name": ['=HYPERLINK("http://x","y")', "Fine Ltd", None],
+        "actor": pd.Series(["@SUM(1+1)", "alice", "bob"], dtype="string"),
+        "change": [Decimal("-120.00"), Decimal("30.50"), Decimal("0.00")],
+        "count": [-3, 4, 5],
+        "rate": [-0.5, 1.0, float("nan")],
+        "at": pd.to_datetime(["2025-01-01T00:00:00Z"] * 3),
+        "plan": pd.Categorical(["-team", "team", "team"]),
+    })
+    rows = list(csv.DictReader(io.StringIO(csv_safety.frame_to_csv(frame).decode())))
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x","y")'
+    assert rows[0]["actor"] == "'@SUM(1+1)"
+    assert rows[0]["plan"] == "'-team"
+    assert [r["change"] for r in rows] == ["-120.00", "30.50", "0.00"]
+    assert [r["count"] for r in rows] == ["-3", "4", "5"]
+    assert rows[0]["rate"] == "-0.5" and rows[2]["rate"] == ""
+    assert rows[1]["name"] == "Fine Ltd" and rows[2]["name"] == ""
+    assert frame.loc[0, "name"].startswith("=")  # the caller's frame is not changed
+
+
+def test_every_download_and_csv_writer_goes_through_the_safe_path():
+    """A new st.download_button or DataFrame.to_csv in pages/ or ui/ would bypass csv_safety."""
+    offenders = []
+    for path in [*ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"), ROOT / "streamlit_app.py"]:
+        text = path.read_text()
+        if path.name != "feedback.py" and re.search(r"\bdownload_button\(|\.to_csv\(", text):
+            offenders.append(path.name)
+    for path in ROOT.glob("control_plane/**/*.py"):
+        if re.search(r"\.to_csv\(|csv\.(DictWriter|writer)\(", path.read_text()) and path.name not in (
+                "csv_safety.py", "common.py"):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
