@@ -51,3 +51,24 @@ def test_purge_after_retention(ctx, aws, admin, new_slug):
         archive.restore_tenant(ctx, admin, old)
     # a second run has nothing left to do
     assert archive_purge.run(JobContext(app=ctx, now=lambda: later)).startswith("0 tenants purged")
+
+
+def test_purge_removes_work_folders_of_dead_runs(ctx, aws, tmp_path, monkeypatch):
+    """An archive killed mid-dump leaves its folder; the daily job removes it even if no other
+    archive ever runs on this machine."""
+    import dataclasses
+    import subprocess
+    import sys
+
+    aws.client("s3").create_bucket(Bucket=ctx.settings.archive_bucket)
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+    stale = tmp_path / f"cp-archive-{dead}-1700000000-abc"
+    stale.mkdir(mode=0o700)
+    (stale / "tenant.dump").write_bytes(b"unencrypted rows")
+    monkeypatch.setattr(ctx, "settings", dataclasses.replace(ctx.settings, work_dir=tmp_path))
+
+    summary = archive_purge.run(JobContext(app=ctx, now=lambda: datetime.now(UTC)))
+
+    assert summary.endswith(", 1 stale archive work folders removed")
+    assert not stale.exists()
