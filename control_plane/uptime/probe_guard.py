@@ -97,7 +97,7 @@ def parse(url: str) -> httpx.URL:
     """The URL as httpx will request it (one parser for the check and the request), or refused."""
     if len(url) > URL_MAX:
         raise ProbeTargetRefused(f"the URL is longer than {URL_MAX} characters")
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if not url.isprintable() or any(c.isspace() for c in url):  # also bidi overrides, surrogates
         raise ProbeTargetRefused("the URL contains spaces or control characters")
     try:
         parsed = httpx.URL(url)
