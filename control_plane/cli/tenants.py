@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from control_plane import csv_safety
 from control_plane.cli import archive
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit
-from control_plane.errors import ControlPlaneError, InvalidInput
+from control_plane.errors import InvalidInput
+from control_plane.services import tenant_batch
 from control_plane.services import tenants as service
 
 LIST_COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
@@ -109,55 +113,65 @@ def _list(args) -> int:
     return 0
 
 
-def read_provision_csv(path: Path) -> list[dict[str, str]]:
-    """Rows of slug,name,plan (optional owner_email, cluster, endpoint_url), with line numbers."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read {path}: {exc.strerror}") from exc
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = {"slug", "name", "plan"} - set(header)
-        if missing:
-            raise InvalidInput(f"{path}: the header must name slug,name,plan (missing {', '.join(sorted(missing))}).")
-        rows = []
-        for row in reader:
-            clean = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
-            clean["line"] = str(reader.line_num)
-            rows.append(clean)
-        return rows
-
-
 def _provision_many(args) -> int:
-    rows = read_provision_csv(args.file)
     if args.jobs < 1 or args.jobs > 16:
         raise InvalidInput("--jobs must be between 1 and 16.")
+    rows = tenant_batch.read_file(args.file)  # the whole file is checked before anything is provisioned
     ctx, who = context(), actor(args)
-    seen: set[str] = set()
     progress = Progress(len(rows), "provisioning")
-    results: list[dict[str, str]] = []
-    failed = 0
-
-    def one(row: dict[str, str]) -> dict[str, str]:
-        result = {"line": row["line"], "slug": row.get("slug", ""), "result": "ok", "message": ""}
-        try:
-            if row["slug"] in seen:
-                raise InvalidInput(f"duplicate slug {row['slug']!r} in this file")
-            seen.add(row["slug"])
-            tenant = service.provision(ctx, who, row["slug"], row.get("name", ""), row.get("plan", ""),
-                                       cluster=row.get("cluster") or None, owner_email=row.get("owner_email"),
-                                       endpoint_url=row.get("endpoint_url"))
-            result["message"] = f"{tenant.schema} on {tenant.cluster}"
-        except ControlPlaneError as exc:
-            result.update(result="error", message=str(exc))
-        return result
-
+    out = _ResultStream(args.format)
+    counts: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for result in pool.map(one, rows):
-            failed += result["result"] != "ok"
-            results.append(result)
-            progress.step(failed)
-    emit(results, args.format, ["line", "slug", "result", "message"])
-    print(f"{len(rows) - failed} provisioned, {failed} failed", file=sys.stderr)
-    return 1 if failed else 0
+        pending = [pool.submit(tenant_batch.provision_row, ctx, who, row) for row in rows]
+        try:
+            for done in as_completed(pending):
+                result = done.result()
+                out.write(result)  # as each row finishes: a killed run leaves a record of what it did
+                counts[result.result] += 1
+                progress.step(counts[tenant_batch.ERROR])
+        except BaseException:
+            for future in pending:  # the database went away, ^C: start no further rows
+                future.cancel()
+            raise
+        finally:
+            out.close()
+    print(f"{counts[tenant_batch.PROVISIONED]} provisioned, {counts[tenant_batch.EXISTS]} already existed, "
+          f"{counts[tenant_batch.ERROR]} failed", file=sys.stderr)
+    return 1 if counts[tenant_batch.ERROR] else 0
+
+
+class _ResultStream:
+    """Per-row results on stdout, each flushed as it is written; json is an array written one
+    object per line, csv and table start with their header."""
+
+    COLUMNS = ("line", "slug", "result", "message")
+    WIDTHS = (5, 40, 7)
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt, self.rows = fmt, 0
+        if fmt == "csv":
+            self.csv = csv.writer(sys.stdout, lineterminator="\n")
+            self.csv.writerow(self.COLUMNS)
+        elif fmt == "table":
+            self._line(self.COLUMNS)
+            self._line(["-" * w for w in (*self.WIDTHS, 7)])
+        sys.stdout.flush()
+
+    def write(self, result: tenant_batch.RowResult) -> None:
+        cells = [str(result.line), result.slug, result.result, result.message]
+        if self.fmt == "json":
+            sys.stdout.write(("[\n" if not self.rows else ",\n") + "  " + json.dumps(result.as_dict()))
+        elif self.fmt == "csv":
+            self.csv.writerow([csv_safety.cell(c) for c in cells])
+        else:
+            self._line(cells)
+        self.rows += 1
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            sys.stdout.write("\n]\n" if self.rows else "[]\n")
+        sys.stdout.flush()
+
+    def _line(self, cells) -> None:
+        print("  ".join(c.ljust(w) for c, w in zip(cells, self.WIDTHS, strict=False)) + "  " + cells[-1])

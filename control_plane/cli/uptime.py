@@ -40,7 +40,8 @@ def parse_instant(value: str, flag: str) -> datetime:
 
 
 def _import(args) -> int:
-    result = importer.import_file(context(), actor(args), args.file)
+    # checked_at may be at most a day ahead of the clock of the machine running the import
+    result = importer.import_file(context(), actor(args), args.file, now=datetime.now(UTC))
     span = f" from {result.first.isoformat()} to {result.last.isoformat()}" if result.first and result.last else ""
     print(f"imported {result.rows} checks for {result.targets} targets{span}"
           f" ({result.replaced} replaced, {result.incidents_found} new incidents)", file=sys.stderr)

@@ -6,14 +6,16 @@ import csv
 import io
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from control_plane.db.models import AuditEntry
+from control_plane.db.models import AuditEntry, Tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,9 +116,77 @@ def test_provision_many_reports_every_row_and_continues_past_bad_ones(cli, tmp_p
     results = {(r["line"], r["result"]) for r in json.loads(out)}
     assert results == {("2", "ok"), ("3", "error"), ("4", "ok"), ("5", "error"), ("6", "ok"), ("7", "error"),
                        ("8", "error")}
-    assert "3 provisioned, 4 failed" in err and "provisioning: 7/7 (100%)" in err
+    assert "3 provisioned, 0 already existed, 4 failed" in err and "provisioning: 7/7 (100%)" in err
     _, out, _ = cli("tenants", "list", "--format", "json")
     assert sorted(t["slug"] for t in json.loads(out)) == sorted([good[0], good[1], good[3]])
+
+
+def test_provision_many_rerun_counts_rows_that_exist_as_asked(cli, tmp_path, new_slug):
+    slugs = [new_slug() for _ in range(3)]
+    rows = ["slug,name,plan,owner_email\n"] + [f"{s},Tenant {s},team,Ops@Example.com\n" for s in slugs]
+    path = tmp_path / "tenants.csv"
+    path.write_text("".join(rows[:3]))  # a run that was killed after its first two rows
+    assert cli("tenants", "provision-many", str(path))[0] == 0
+    path.write_text("".join(rows))
+    code, out, err = cli("tenants", "provision-many", str(path), "--format", "json")
+    assert code == 0, err
+    assert sorted((r["slug"], r["result"]) for r in json.loads(out)) == sorted(
+        [(slugs[0], "exists"), (slugs[1], "exists"), (slugs[2], "ok")])
+    assert "1 provisioned, 2 already existed, 0 failed" in err
+
+
+def test_provision_many_existing_slug_asked_differently_is_that_rows_error(cli, tmp_path, new_slug):
+    same, other, fresh = new_slug(), new_slug(), new_slug()
+    for slug in (same, other):
+        assert cli("tenants", "provision", slug, "--name", f"Tenant {slug}", "--plan", "team")[0] == 0
+    path = tmp_path / "tenants.csv"
+    path.write_text(f"slug,name,plan\n{same},Tenant {same},team\n{other},Tenant {other},free\n"
+                    f"{fresh},Fresh,starter\n")
+    code, out, err = cli("tenants", "provision-many", str(path), "--format", "json")
+    assert code == 1
+    results = {r["line"]: r for r in json.loads(out)}
+    assert [results[line]["result"] for line in ("2", "3", "4")] == ["exists", "error", "ok"]
+    assert "plan 'team', not 'free'" in results["3"]["message"]
+    assert "1 provisioned, 1 already existed, 1 failed" in err
+    _, out, _ = cli("tenants", "show", other, "--format", "json")
+    assert json.loads(out)["plan"] == "team"  # left as it was
+
+
+def test_provision_many_checks_the_whole_file_before_provisioning_anything(cli, tmp_path, new_slug):
+    slugs = [new_slug() for _ in range(5)]
+    rows = [f"{s},Tenant {s},team\n".encode() for s in slugs]
+    rows[4] = f"{slugs[4]},Caf\xe9,team\n".encode("latin-1")  # line 6: not UTF-8
+    path = tmp_path / "tenants.csv"
+    path.write_bytes(b"slug,name,plan\n" + b"".join(rows))
+    code, out, err = cli("tenants", "provision-many", str(path))
+    assert (code, out) == (2, "")
+    assert "line 6: byte 0xe9" in err and len(err.strip().splitlines()) == 1
+    _, out, _ = cli("tenants", "list", "--format", "json")
+    assert json.loads(out) == []
+
+
+def test_provision_many_streams_each_result_as_it_finishes(ctx, database_url, tmp_path, new_slug):
+    """The first row's result is on stdout while the second row is still waiting: the test holds
+    an uncommitted catalog row with the second slug, so its insert waits on the unique index."""
+    first, blocked = new_slug(), new_slug()
+    path = tmp_path / "tenants.csv"
+    path.write_text(f"slug,name,plan\n{first},First,team\n{blocked},Blocked,team\n")
+    with ctx.session_factory() as holder:
+        holder.add(Tenant(slug=blocked, name="Held", plan_code="free", cluster_name="default", status="active"))
+        holder.flush()
+        proc = subprocess.Popen([sys.executable, "-m", "control_plane", "tenants", "provision-many", str(path),
+                                 "--jobs", "1", "--format", "csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url})
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(text) for text in proc.stdout], daemon=True).start()
+        try:
+            assert lines.get(timeout=60).strip() == "line,slug,result,message"
+            assert lines.get(timeout=60).startswith(f"2,{first},ok,")  # empty until the end, before
+            assert proc.poll() is None
+        finally:
+            holder.rollback()  # lets the second row go on
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert lines.get(timeout=60).startswith(f"3,{blocked},ok,")
 
 
 def test_provision_many_refuses_a_file_without_the_header(cli, tmp_path):
