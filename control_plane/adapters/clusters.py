@@ -121,14 +121,18 @@ class ClusterConnections:
             return pool
 
     def _prepare_data_plane(self, url_env: str | None) -> None:
-        with self.connect(url_env, autocommit=True) as admin:
-            with admin.transaction():
-                admin.execute(tenant_ddl.ensure_data_plane_role())
-            missing = [r for (r,) in admin.execute(_MISSING_MEMBERSHIPS, (tenant_ddl.DATA_PLANE_ROLE,))]
-            if missing:
-                admin.execute(tenant_ddl.grant_roles_to_data_plane(missing))
         what, setting = _describe(url_env)
         role = tenant_ddl.DATA_PLANE_ROLE
+        try:
+            with self.connect(url_env, autocommit=True) as admin:
+                with admin.transaction():
+                    admin.execute(tenant_ddl.ensure_data_plane_role())
+                missing = [r for (r,) in admin.execute(_MISSING_MEMBERSHIPS, (role,))]
+                if missing:
+                    admin.execute(tenant_ddl.grant_roles_to_data_plane(missing))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise ConfigError(f"The catalog's database user may not prepare the data-plane role {role} on {what} "
+                              f"({exc.diag.message_primary}); it needs CREATEROLE, as for provisioning.") from exc
         with _open(self.data_plane_conninfo(url_env), f"{what} as {role}",
                    f"{DATA_PLANE_PASSWORD_ENV} and {setting}", autocommit=True) as conn:
             row = conn.execute(_DATA_PLANE_PRIVILEGES).fetchone()

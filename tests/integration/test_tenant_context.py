@@ -151,3 +151,20 @@ def test_tenants_provisioned_before_the_data_plane_role_are_given_to_it(ctx, dat
             assert t.execute("SELECT count(*) FROM users").fetchone()[0] == 0
     finally:
         connections.close()
+
+
+def test_a_catalog_user_that_cannot_prepare_the_data_plane_gets_a_clear_error(ctx, database_url, new_slug):
+    """The health sweep handles ControlPlaneError per cluster; a raw psycopg error would stop it."""
+    slug, weak = new_slug("nomember"), f"weak_{new_slug()}"
+    make_tenant(ctx, slug)
+    with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+        admin.execute(f'REVOKE "tenant_{slug}" FROM {DATA_PLANE_ROLE}')
+        admin.execute(f'CREATE ROLE "{weak}" LOGIN')
+    connections = ClusterConnections(database_url.replace("postgres@", f"{weak}@", 1))
+    try:
+        with pytest.raises(ConfigError, match="needs CREATEROLE"):
+            connections.pool(None)
+    finally:
+        connections.close()
+        with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+            admin.execute(f'GRANT "tenant_{slug}" TO {DATA_PLANE_ROLE}')
