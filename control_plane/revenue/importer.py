@@ -111,7 +111,7 @@ def _states(records: Iterator[tuple[int, list[str]]], source: str,
     header = next(records, None)
     if header is None:
         raise InvalidInput(f"{source}: line 1: the file is empty; expected the header {','.join(COLUMNS)}.")
-    names = [h.strip().lower().lstrip("\ufeff") for h in header[1]]
+    names = [h.strip().lower() for h in header[1]]  # a BOM was taken off by the reader
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         raise InvalidInput(f"{source}: line 1: missing column(s) {', '.join(missing)}; "
