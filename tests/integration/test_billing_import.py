@@ -127,3 +127,31 @@ def test_bulk_import_of_many_rows_in_one_statement(ctx, admin, tmp_path):
     assert result.inserted == 6000
     with ctx.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(SubscriptionChange)) == 6000
+
+
+def test_bounds_are_what_the_ledger_columns_hold(ctx, admin, tmp_path):
+    """price numeric(18,6), seats int4, mrr_cents bigint: the largest accepted values store
+    exactly; one step past each is refused with its line number instead of a database error."""
+    fine = HEADER + ("max_price,2025-01-01,team,month,999999999999.999999,1,0,active\n"
+                     "max_seats,2025-01-01,team,month,1,2147483647,0,active\n"
+                     "big_both,2025-01-01,team,year,429496.7295,2147483647,0,active\n"
+                     "first_day,2000-01-01,team,month,1,1,0,trial\n"
+                     "last_day,2099-12-31,team,month,1,1,0,trial\n")
+    assert importer.import_file(ctx, admin, write(tmp_path, fine)).inserted == 5
+    rows = {r[0]: r for r in ledger_rows(ctx)}
+    assert rows["max_price"][2] == Decimal("999999999999.999999")
+    assert rows["max_seats"][3] == 2147483647 * 100
+    bad = HEADER + ("ok_row,2025-01-01,team,month,1,1,0,active\n"
+                    "p,2025-01-01,team,month,1e12,1,0,active\n"                   # line 3
+                    "s,2025-01-01,team,month,1,2147483648,0,active\n"             # line 4
+                    "m,2025-01-01,team,month,999999999999,2147483647,0,active\n"  # line 5
+                    "d,1999-12-31,team,month,1,1,0,active\n")                     # line 6
+    with pytest.raises(importer.ImportRejected) as caught:
+        importer.import_file(ctx, admin, write(tmp_path, bad, "bad.csv"))
+    problems = dict(caught.value.problems)
+    assert sorted(problems) == [3, 4, 5, 6]
+    assert "price 1e12 is outside 0–999999999999.999999" in problems[3]
+    assert "seats '2147483648' is not a whole number from 0 to 2147483647" in problems[4]
+    assert "price × seats is too large" in problems[5]
+    assert "outside 2000-01-01 to 2099-12-31" in problems[6]
+    assert len(ledger_rows(ctx)) == 5

@@ -7,11 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from control_plane.db.models import AuditEntry, CheckRollup, Incident
-from control_plane.uptime import maintenance
-from control_plane.uptime.rollup import roll_up
+from control_plane.errors import InvalidInput
+from control_plane.uptime import importer, maintenance
+from control_plane.uptime.rollup import CHECKS_AHEAD, CHECKS_FROM, roll_up
 from tests import raw_checks
 
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
@@ -174,3 +176,42 @@ def test_rollups_and_pruning_agree_with_raw_counts(cli, tmp_path, ctx):
     assert (whole["checks"], whole["ok"], whole["incidents"]) == (432, 428, 1)
     day2 = report(cli, T0 + timedelta(days=1), T0 + timedelta(days=2))["roll"]
     assert (day2["checks"], day2["ok"], day2["incidents"]) == (144, 140, 1)
+
+
+def test_checked_at_bounds_follow_the_injected_now(ctx, admin, tmp_path):
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    edge = now + CHECKS_AHEAD
+    fine = csv_file(tmp_path, [("b", CHECKS_FROM, True, 1.0), ("b", edge, True, 1.0)])
+    assert importer.import_file(ctx, admin, fine, now=now).rows == 2
+    for late_or_early in (edge + timedelta(seconds=1), CHECKS_FROM - timedelta(seconds=1)):
+        path = csv_file(tmp_path, [("c", now, True, 1.0), ("c", late_or_early, True, 1.0)], "out.csv")
+        with pytest.raises(InvalidInput, match=r"line 3: checked_at .* is outside 2000-01-01 to 2025-03-02T12:00Z"):
+            importer.import_file(ctx, admin, path, now=now)
+    with ctx.session_factory() as s:
+        assert raw_checks.count(s) == 2
+
+
+def test_check_rollup_survives_unreadable_dates_already_stored(ctx):
+    """Rows an older importer let in: year 0 and year 10000 in UTC, which Python cannot represent.
+    The roll-up used to fail on every run (reading the earliest check); now it leaves them out
+    and says how many there are."""
+    now = T0 + timedelta(days=2)
+    with ctx.session_factory() as s:
+        target = s.execute(text("INSERT INTO control_plane.check_targets (name, kind) VALUES ('old', 'imported') "
+                                "RETURNING id")).scalar_one()
+        s.execute(text(
+            "INSERT INTO control_plane.recent_checks (target_id, checked_at, ok, latency_cms) VALUES "
+            "(:t, '0001-01-01 00:00:00+05'::timestamptz, true, 1), "
+            "(:t, '9999-12-31 23:59:59-01'::timestamptz, true, 1), (:t, :good, true, 1)"), {"t": target, "good": T0})
+        s.commit()
+    with ctx.session_factory() as s:  # the first run (no marks yet): year 0 is past retention, so pruned
+        result = roll_up(s, now, retention=timedelta(days=30))
+        s.commit()
+    assert (result.pruned, result.out_of_range) == (1, 1)
+    assert "left out 1 raw checks dated before 2000-01-01 or more than a day ahead" in result.summary()
+    for hour in range(1, 3):  # later runs: the year-10000 check stays left out
+        with ctx.session_factory() as s:
+            assert roll_up(s, now + timedelta(hours=hour), retention=timedelta(days=30)).out_of_range == 1
+            s.commit()
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.sum(CheckRollup.checks)).where(CheckRollup.granularity == "day")) == 1
