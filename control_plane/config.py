@@ -38,7 +38,7 @@ class Settings:
     # Every AWS call is bounded: attempts x (connect + read) plus botocore's backoff, so a hung S3
     # cannot keep an archiving tenant offline for minutes.
     aws_connect_timeout_seconds: float = 5.0
-    aws_read_timeout_seconds: float = 20.0
+    aws_read_timeout_seconds: float = 10.0
     aws_max_attempts: int = 3
     sns_topic_arn: str | None = None
     cloudwatch_namespace: str = "SaaS/Tenants"
@@ -94,7 +94,7 @@ class Settings:
             work_dir=Path(env["CP_WORK_DIR"]).resolve() if env.get("CP_WORK_DIR") else None,
             aws_connect_timeout_seconds=reader.number("CP_AWS_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1,
                                                       maximum=60),
-            aws_read_timeout_seconds=reader.number("CP_AWS_READ_TIMEOUT_SECONDS", 20.0, minimum=0.1, maximum=300),
+            aws_read_timeout_seconds=reader.number("CP_AWS_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=300),
             aws_max_attempts=reader.integer("CP_AWS_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
             sns_topic_arn=env.get("CP_SNS_TOPIC_ARN") or None,
             cloudwatch_namespace=env.get("CP_CLOUDWATCH_NAMESPACE") or "SaaS/Tenants",

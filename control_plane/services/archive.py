@@ -49,6 +49,7 @@ from control_plane.context import AppContext
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
+from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, InvalidInput, NotFound
 from control_plane.revenue import hooks
 from control_plane.services import audit
@@ -96,7 +97,7 @@ def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> Te
     """Support asks for an archive; an admin carries it out. Audited; changes nothing else."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_REQUEST_ARCHIVE, "tenant.archive.request", tenant_slug=slug)
-    reason = (reason or "").strip()
+    reason = clean_text(reason, "Reason", REASON_MAX)
     if not reason:
         raise InvalidInput("A reason is required to request an archive.")
     with ctx.session_factory() as session:
@@ -149,10 +150,13 @@ def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
             if not schema_present:
                 raise Conflict(f"Tenant {slug!r} is archiving but its schema is gone and no verified archive is "
                                "recorded; check the audit log and the reconcile report before doing anything.")
+            uploaded: list[str] = []
             try:
-                recorded = _dump_upload_verify(ctx, plan, fault)
+                recorded = _dump_upload_verify(ctx, plan, fault, uploaded)
             except Exception as exc:
-                _abandon(ctx, actor, plan, exc)
+                _abandon(ctx, actor, plan, exc)  # access back first: deleting may wait on a hung S3 too
+                if uploaded:
+                    _delete_quietly(ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket), uploaded)
                 raise
             _record(ctx, plan, recorded)
             fault("verified_recorded")
@@ -206,7 +210,8 @@ def _clear_archive(tenant: Tenant) -> None:
     tenant.archive_uri = tenant.archive_sha256 = tenant.archive_size_bytes = tenant.archive_tables = None
 
 
-def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, fault: FaultHook) -> Recorded:
+def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, fault: FaultHook, uploaded: list[str]) -> Recorded:
+    """Returns the verified archive; `uploaded` gets the keys written, for the caller to delete on failure."""
     slug, schema = plan.slug, schema_name(plan.slug)
     store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
     url = ctx.clusters.url_for(plan.cluster.url_env)
@@ -220,14 +225,11 @@ def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, fault: FaultHook) ->
             "server_major": dump.server_major, "pg_dump": dump.tool, "tables": dump.counts,
             "previous_status": plan.previous_status,
         }
-        try:
-            store.upload_file(dump.path, key, metadata={"sha256": dump.sha256, "tenant": slug})
-            store.put_json(_manifest_key(key), manifest)
-            fault("uploaded")
-            _verify(ctx, plan, store, key, dump=dump, folder=folder)
-        except Exception:
-            _delete_quietly(store, [key, _manifest_key(key)])
-            raise
+        uploaded += [key, _manifest_key(key)]
+        store.upload_file(dump.path, key, metadata={"sha256": dump.sha256, "tenant": slug})
+        store.put_json(_manifest_key(key), manifest)
+        fault("uploaded")
+        _verify(ctx, plan, store, key, dump=dump, folder=folder)
     return Recorded(f"s3://{store.bucket}/{key}", dump.sha256, dump.size_bytes, dump.counts)
 
 
