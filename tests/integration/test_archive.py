@@ -284,3 +284,39 @@ def test_archive_cancels_billing_and_restore_resumes_it(ctx, aws, bucket, admin,
     with ctx.session_factory() as session:
         state = ledger.state_on(session, slug, today)
         assert state.status == "active" and state.plan == "business"
+
+
+def test_archive_from_before_checksums_takes_its_audited_checksum_or_is_refused(ctx, aws, bucket, admin, new_slug):
+    """Migration 0007: an archive made before the catalog kept checksums gets the one its
+    `tenant.archive` audit entry recorded; without one, restore refuses to trust the object."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import text, update
+
+    slug = new_slug("old")
+    make_tenant(ctx, slug)
+    fill(ctx, slug, users=4)
+    before = snapshot(ctx, slug)
+    archive.archive_tenant(ctx, admin, slug)
+    recorded = tenant_row(ctx, slug)
+    with ctx.session_factory() as session:  # as the catalog looked before migration 0007
+        session.execute(update(Tenant).where(Tenant.slug == slug).values(
+            archive_sha256=None, archive_size_bytes=None, archive_tables=None))
+        session.commit()
+
+    with pytest.raises(Conflict, match="no archive checksum recorded"):
+        archive.restore_tenant(ctx, admin, slug)
+
+    path = Path(archive.__file__).parents[1] / "migrations" / "versions" / "0007_archive_checksums.py"
+    spec = importlib.util.spec_from_file_location("migration_0007", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with ctx.session_factory() as session:
+        session.execute(text(migration.BACKFILL))
+        session.commit()
+    backfilled = tenant_row(ctx, slug)
+    assert (backfilled.archive_sha256, backfilled.archive_size_bytes, backfilled.archive_tables) == (
+        recorded.archive_sha256, recorded.archive_size_bytes, recorded.archive_tables)
+    assert archive.restore_tenant(ctx, admin, slug).status == "active"
+    assert snapshot(ctx, slug) == before

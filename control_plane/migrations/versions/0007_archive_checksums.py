@@ -18,13 +18,8 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-
-def upgrade() -> None:
-    op.add_column("tenants", sa.Column("archive_sha256", sa.Text(), nullable=True), schema="control_plane")
-    op.add_column("tenants", sa.Column("archive_size_bytes", sa.BigInteger(), nullable=True), schema="control_plane")
-    op.add_column("tenants", sa.Column("archive_tables", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-                  schema="control_plane")
-    op.execute("""
+# Also run by tests/integration/test_archive.py against a catalog with such an archive.
+BACKFILL = """
         UPDATE control_plane.tenants t
            SET archive_sha256 = a.detail->>'sha256',
                archive_size_bytes = CASE WHEN a.detail->>'size_bytes' ~ '^[0-9]{1,18}$'
@@ -40,7 +35,15 @@ def upgrade() -> None:
            AND a.after->>'archive_uri' = t.archive_uri
            AND a.detail->>'sha256' ~ '^[0-9a-f]{64}$'
            AND jsonb_typeof(a.detail->'tables') = 'object'
-    """)
+"""
+
+
+def upgrade() -> None:
+    op.add_column("tenants", sa.Column("archive_sha256", sa.Text(), nullable=True), schema="control_plane")
+    op.add_column("tenants", sa.Column("archive_size_bytes", sa.BigInteger(), nullable=True), schema="control_plane")
+    op.add_column("tenants", sa.Column("archive_tables", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+                  schema="control_plane")
+    op.execute(BACKFILL)
 
 
 def downgrade() -> None:
