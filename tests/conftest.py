@@ -20,6 +20,9 @@ from control_plane.config import Settings
 from control_plane.context import AppContext
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine, make_session_factory
+from tests import loopback_only
+
+loopback_only.install()  # every test: network traffic to loopback only (tests/loopback_only.py)
 
 # Tables that keep their seed rows between tests; every other catalog table is emptied.
 SEEDED = {"plans", "clusters", "alembic_version"}
