@@ -4,9 +4,12 @@ them), made safe to put into anything Streamlit renders as Markdown (README "Tru
 Streamlit renders Markdown in st.markdown/st.write/st.caption/st.title/st.info/st.error/..., in
 widget labels, metric values and page links: an image there is fetched by every viewer's browser,
 a link goes anywhere. Backslash-escaping every ASCII punctuation character (CommonMark allows an
-escape before any of them) turns images, links, autolinks (`http:`, `www.`, `a@b.c`), HTML,
-emphasis, Streamlit's `:color[...]` and `:material/...:` directives and `$` maths into the literal
-characters typed. Plain-text sinks (st.text, st.code, dataframes, selectbox options) need none.
+escape before any of them) turns images, links, HTML, emphasis, Streamlit's `:color[...]`
+directives and `$` maths into the literal characters typed. Streamlit also rewrites the parsed
+text afterwards, where escapes no longer count: bare URLs (`http://`, `www.`) and e-mail addresses
+become links, `:name:` becomes an emoji or icon. An invisible U+2060 WORD JOINER after every `:`,
+before every `@` and inside `www.` breaks those patterns without changing what is displayed.
+Plain-text sinks (st.text, st.code, dataframes, selectbox options) need none of this.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import re
 import string
 
 _SIGNIFICANT = re.compile("([" + re.escape(string.punctuation) + "])")
+JOINER = "\u2060"
+_REWRITTEN = re.compile(r"(?<=:)|(?=@)|(?<=\bwww)(?=\.)", re.IGNORECASE)  # URL, e-mail, emoji/icon starts
 
 
 def plain(value: object) -> str:
-    """`value` as literal text inside Markdown: every punctuation character backslash-escaped."""
+    """`value` as literal text inside Markdown: every punctuation character backslash-escaped, and
+    a word joiner where Streamlit would otherwise make a link, an emoji or an icon of it."""
     text = "" if value is None else str(value)
-    return _SIGNIFICANT.sub(r"\\\1", text)
+    return _SIGNIFICANT.sub(r"\\\1", _REWRITTEN.sub(JOINER, text))
 
 
 def chart_text(value: object) -> str:
