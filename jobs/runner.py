@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,10 +121,12 @@ def execute(ctx: AppContext, spec: JobSpec, trigger: str = "schedule", run_id: i
 
 
 def execute_scheduled(ctx: AppContext, spec: JobSpec, *, leader_pid: int | None, now: datetime, by: str,
-                      on_claim: Callable[[Claim], None] | None = None) -> tuple[Claim, RunOutcome | None]:
+                      on_claim: Callable[[Claim], None] | None = None,
+                      abort: threading.Event | None = None) -> tuple[Claim, RunOutcome | None]:
     """Claim `spec`'s due occurrence (only while the session `leader_pid` holds the leader lock) and
     run it. Returns the claim and, when this call took the occurrence, the run's outcome.
-    `on_claim` is told before the job starts (the worker re-aligns its timer with the stored schedule)."""
+    `on_claim` is told before the job starts (the worker re-aligns its timer with the stored schedule);
+    `abort` set (the worker is stopping) ends the wait for the job early."""
     conn = _job_session(ctx, spec.id)  # errors go to the caller: nothing was claimed
     locked = False
     try:
@@ -140,7 +143,7 @@ def execute_scheduled(ctx: AppContext, spec: JobSpec, *, leader_pid: int | None,
     if claimed.run_id is None:
         _release(conn, spec.id, locked)
         return claimed, None
-    return claimed, _run(ctx, spec, conn, claimed.run_id, locked)
+    return claimed, _run(ctx, spec, conn, claimed.run_id, locked, abort=abort)
 
 
 def _not_started(ctx: AppContext, spec: JobSpec, run_id: int | None, exc: Exception) -> RunOutcome:
@@ -150,7 +153,8 @@ def _not_started(ctx: AppContext, spec: JobSpec, run_id: int | None, exc: Except
     return RunOutcome(run_id, "failed", None, str(exc))
 
 
-def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, locked: bool) -> RunOutcome:
+def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, locked: bool, *,
+         abort: threading.Event | None = None) -> RunOutcome:
     if not locked:
         _release(conn, spec.id, locked)
         error = (f"{spec.id} is already running (in this or another process, or an earlier run is still hung "
@@ -174,7 +178,13 @@ def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, 
 
     thread = threading.Thread(target=body, name=f"job-{spec.id}-{run_id}", daemon=True)
     thread.start()
-    thread.join(spec.timeout_seconds)
+    if _wait(thread, spec.timeout_seconds, abort):
+        job_ctx.cancelled.set()
+        error = ("the worker was stopped before this run finished; the job was asked to stop and its result "
+                 "is unknown.")
+        _safe_finish(ctx, run_id, "failed", None, error)
+        log.warning("job %s run %s left unfinished: the worker is stopping", spec.id, run_id)
+        return RunOutcome(run_id, "failed", None, error)
     if thread.is_alive():
         job_ctx.cancelled.set()
         error = (f"no result after its timeout of {spec.timeout_seconds}s; the run was abandoned and the job stays "
@@ -189,6 +199,19 @@ def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, 
     else:
         log.info("job %s run %s: %s", spec.id, run_id, summary)
     return RunOutcome(run_id, status, summary, error)
+
+
+def _wait(thread: threading.Thread, timeout: float, abort: threading.Event | None) -> bool:
+    """Wait for the job's thread up to `timeout`; True when `abort` cut the wait short (a stopping
+    worker does not sit out a long job: its thread is a daemon and ends with the process)."""
+    if abort is None:
+        thread.join(timeout)
+        return False
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and (remaining := deadline - time.monotonic()) > 0:
+        if abort.wait(min(0.5, remaining)):
+            return thread.is_alive()
+    return False
 
 
 def start_background(ctx: AppContext, spec: JobSpec, run_id: int) -> threading.Thread:

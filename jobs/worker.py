@@ -76,8 +76,10 @@ class Worker:
         self.is_leader = threading.Event()
         self._doubt = threading.Event()  # set by whoever first finds leadership unproven
         self._scheduler: BackgroundScheduler | None = None
+        self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop  # running jobs stop being waited for when the worker is asked to stop
         log.info("worker %s starting with jobs: %s", self.lock.name, ", ".join(s.id for s in self.specs))
         try:
             while not stop.is_set():
@@ -132,7 +134,8 @@ class Worker:
             return
         try:
             runner.execute_scheduled(self.ctx, spec, leader_pid=self.lock.backend_pid, now=self.clock(),
-                                     by=self.lock.name, on_claim=lambda c: self._on_claim(spec, c))
+                                     by=self.lock.name, on_claim=lambda c: self._on_claim(spec, c),
+                                     abort=self._stop)
         except Exception as exc:  # could not reach the catalog: nothing was claimed
             log.error("job %s not started: %s", spec.id, exc)
             if not self.lock.still_held():

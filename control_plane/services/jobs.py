@@ -14,6 +14,7 @@ from sqlalchemy import text
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
+from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import InvalidInput, NotFound
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -29,7 +30,8 @@ def _registry():
 
 
 def job_table(ctx: AppContext, actor: Actor) -> pd.DataFrame:
-    """One row per registered job: schedule, last run, last success, failures in 24 hours."""
+    """One row per registered job: schedule, next run (as stored for whichever worker leads), last
+    run, last success, failures in 24 hours."""
     authorize(ctx, actor, Permission.JOBS_RUN, "jobs.list")
     specs = _registry().JOBS
     with ctx.session_factory() as session:
@@ -44,11 +46,13 @@ def job_table(ctx: AppContext, actor: Actor) -> pd.DataFrame:
                         FILTER (WHERE finished_at IS NOT NULL))[1]
               FROM control_plane.job_runs WHERE started_at >= :since GROUP BY job_id"""),
             {"day": datetime.now(UTC) - timedelta(days=1), "since": datetime.now(UTC) - timedelta(days=30)}).all()}
+        next_runs = dict(session.execute(text("SELECT job_id, next_run_at FROM control_plane.job_schedule")).all())
     rows = []
     for spec in specs:
         last_status, last_start, last_success, failures, runs, seconds = stats.get(spec.id, (None,) * 6)
         rows.append({"job_id": spec.id, "description": spec.description, "every_s": spec.interval_seconds,
-                     "timeout_s": spec.timeout_seconds, "last_status": last_status, "last_started": last_start,
+                     "timeout_s": spec.timeout_seconds, "next_run": next_runs.get(spec.id),
+                     "last_status": last_status, "last_started": last_start,
                      "last_seconds": None if seconds is None else round(float(seconds), 1),
                      "last_success": last_success, "runs_24h": int(runs or 0), "failures_24h": int(failures or 0)})
     return pd.DataFrame(rows)
@@ -57,6 +61,7 @@ def job_table(ctx: AppContext, actor: Actor) -> pd.DataFrame:
 def recent_runs(ctx: AppContext, actor: Actor, *, job_id: str | None = None, status: str | None = None,
                 days: int = 7, limit: int = 500) -> pd.DataFrame:
     authorize(ctx, actor, Permission.JOBS_RUN, "jobs.runs")
+    job_id = clean_text(job_id, "Job", CODE_MAX) or None
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
     params: dict[str, object] = {"since": datetime.now(UTC) - timedelta(days=days), "limit": limit}
@@ -81,6 +86,7 @@ def recent_runs(ctx: AppContext, actor: Actor, *, job_id: str | None = None, sta
 def run_now(ctx: AppContext, actor: Actor, job_id: str) -> int:
     """Record a manual run (with its audit entry, one transaction) and start it in this process.
     Returns the run id; the run's outcome appears in job_runs like any other."""
+    job_id = clean_text(job_id, "Job", CODE_MAX)
     authorize(ctx, actor, Permission.JOBS_RUN, "job.run_now", target=job_id)
     registry = _registry()
     try:

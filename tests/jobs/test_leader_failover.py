@@ -1,10 +1,22 @@
-"""Two real workers: exactly one schedules; kill it and the other takes over within 30 s."""
+"""Real workers: exactly one schedules; kill it and another takes over within 30 s, keeping the
+schedule (no job runs at takeover, each occurrence once); a leader that loses its lock session stops
+starting runs at once."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
-from tests.jobs.workers import WorkerProcess, runs_by, wait_until
+from tests.jobs.sample_jobs import HOURLY_SECONDS
+from tests.jobs.workers import (
+    WorkerProcess,
+    leader_pid,
+    next_run_at,
+    runs_by,
+    runs_of,
+    terminate_sessions,
+    wait_until,
+)
 
 
 def test_only_the_leader_runs_jobs_and_a_standby_takes_over(ctx, database_url, tmp_path):
@@ -29,3 +41,86 @@ def test_only_the_leader_runs_jobs_and_a_standby_takes_over(ctx, database_url, t
         if b is not None:
             assert b.stop() == 0  # SIGTERM: a clean shutdown
         a.stop()
+
+
+def _workers(database_url, tmp_path, name: str, *args: str) -> WorkerProcess:
+    return WorkerProcess(database_url, tmp_path / f"{name}.log", "--only", "tick,hourly,daily", *args)
+
+
+def test_a_takeover_keeps_the_hourly_and_daily_schedules(ctx, database_url, tmp_path):
+    a = _workers(database_url, tmp_path, "a", "--retry-seconds", "0.5")
+    b = None
+    try:
+        wait_until(lambda: runs_by(ctx, a, "hourly", "succeeded") and runs_by(ctx, a, "daily", "succeeded"), 90,
+                   "the first leader to run the hourly and daily jobs", (a,))
+        due = next_run_at(ctx, "hourly")
+        assert due == runs_by(ctx, a, "hourly")[0].scheduled_for + timedelta(seconds=HOURLY_SECONDS)
+        a.kill()
+        b = _workers(database_url, tmp_path, "b", "--retry-seconds", "0.5")
+        # B leads and keeps ticking for a while, well before the hourly job is due again ...
+        wait_until(lambda: len(runs_by(ctx, b, "tick", "succeeded")) >= 3, 60, "the new leader to tick", (b,))
+        assert datetime.now(UTC) < due, "the takeover must happen before the hourly job is due for this test"
+        # ... and runs neither job at takeover.
+        assert runs_by(ctx, b, "hourly") == [] and runs_by(ctx, b, "daily") == []
+        hourly = wait_until(lambda: runs_by(ctx, b, "hourly", "succeeded"), HOURLY_SECONDS + 60,
+                            "the hourly job to run when due", (b,))
+        assert hourly[0].scheduled_for == due and hourly[0].started_at >= due
+        assert [r.scheduled_for for r in runs_of(ctx, "hourly")] == [due - timedelta(seconds=HOURLY_SECONDS), due]
+        assert len(runs_of(ctx, "daily")) == 1
+    finally:
+        if b is not None:
+            assert b.stop() == 0
+        a.stop()
+
+
+def test_repeated_takeovers_do_not_multiply_runs(ctx, database_url, tmp_path):
+    workers = [_workers(database_url, tmp_path, f"w{i}", "--retry-seconds", "0.3") for i in range(2)]
+    takeovers = 0
+    try:
+        first = None
+        while takeovers < 6:
+            leader = wait_until(lambda: next((w for w in workers if w.proc.pid == leader_pid(ctx)), None), 60,
+                                "a leader", tuple(workers))
+            # It leads for a few seconds (long enough to start anything it would start at takeover)
+            # before it is killed.
+            seen = len(runs_by(ctx, leader, "tick", "succeeded"))
+            wait_until(lambda: len(runs_by(ctx, leader, "tick", "succeeded")) >= seen + 5, 60, "ticks", (leader,))
+            first = first or datetime.now(UTC)
+            leader.kill()
+            workers.remove(leader)
+            workers.append(_workers(database_url, tmp_path, f"w{takeovers + 2}", "--retry-seconds", "0.3"))
+            takeovers += 1
+        elapsed = (datetime.now(UTC) - first).total_seconds()
+        hourly = [r.scheduled_for for r in runs_of(ctx, "hourly")]
+        # One hourly run per interval that passed (the first when the schedule was new), one daily run.
+        assert 1 <= len(hourly) <= 1 + elapsed // HOURLY_SECONDS + 1, (elapsed, hourly)
+        assert all((t - hourly[0]).total_seconds() % HOURLY_SECONDS == 0 for t in hourly)
+        assert len(set(hourly)) == len(hourly)
+        assert len(runs_of(ctx, "daily")) == 1
+    finally:
+        for w in workers:
+            w.stop()
+
+
+def test_a_leader_whose_lock_session_is_killed_stops_before_another_takes_over(ctx, database_url, tmp_path):
+    # A waits 30 s before asking again after it steps down, so B is the one that takes over.
+    a = WorkerProcess(database_url, tmp_path / "a.log", "--only", "tick", "--retry-seconds", "30")
+    b = None
+    try:
+        wait_until(lambda: len(runs_by(ctx, a, "tick", "succeeded")) >= 3, 90, "the leader to tick", (a,))
+        b = WorkerProcess(database_url, tmp_path / "b.log", "--only", "tick", "--retry-seconds", "0.3")
+        wait_until(lambda: "starting with jobs" in b.log(), 90, "the standby to start", (a, b))
+        killed_at = terminate_sessions(ctx, a.lock_name)
+        wait_until(lambda: runs_by(ctx, b, "tick", "succeeded"), 30, "the standby to take over", (a, b))
+        # A started nothing once its lock session was gone, and every occurrence ran once.
+        late = [r for r in runs_by(ctx, a, "tick") if r.started_at > killed_at]
+        assert late == [], [(r.started_at, r.scheduled_for) for r in late]
+        occurrences = [r.scheduled_for for r in runs_of(ctx, "tick")]
+        assert len(set(occurrences)) == len(occurrences)
+        assert max(r.scheduled_for for r in runs_by(ctx, a, "tick")) < min(r.scheduled_for for r in runs_by(ctx, b))
+        wait_until(lambda: "scheduling paused, stepping down" in a.log(), 30, "A to say it stepped down", (a,))
+        assert a.proc.poll() is None
+    finally:
+        if b is not None:
+            assert b.stop() == 0
+        assert a.stop() == 0

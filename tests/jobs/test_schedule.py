@@ -5,14 +5,17 @@ leader whose lock session is gone claims nothing."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import psycopg
 import pytest
 from sqlalchemy import select
 
 from control_plane.adapters.clusters import libpq_url
 from control_plane.db.models import JobRun, JobSchedule
+from control_plane.services import jobs as jobs_service
 from jobs import registry, runner, schedule
 from jobs.leader import LeaderLock
 
@@ -155,3 +158,31 @@ def test_execute_scheduled_runs_the_due_occurrence_and_records_its_session(ctx, 
     leader.release()
     refused, none = runner.execute_scheduled(ctx, tick, leader_pid=None, now=T0 + HOUR, by="a")
     assert not refused.leader and none is None and len(runs(ctx, "tick")) == 1
+
+
+def test_a_stopping_worker_stops_waiting_for_a_long_run_and_records_it(ctx, leader):
+    linger = spec("linger")
+    schedule.ensure(ctx, [linger], now=T0, by="a")
+    stop = threading.Event()
+    done: list[tuple[schedule.Claim, runner.RunOutcome | None]] = []
+    thread = threading.Thread(target=lambda: done.append(runner.execute_scheduled(
+        ctx, linger, leader_pid=leader.backend_pid, now=T0, by="a", abort=stop)))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not [r for r in runs(ctx, "linger") if r.backend_pid]:
+        assert time.monotonic() < deadline, "the long run did not start"
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)  # far less than the job's 300 s timeout
+    assert not thread.is_alive()
+    (_, outcome), = done
+    assert outcome is not None and outcome.status == "failed" and "worker was stopped" in outcome.error
+    (run,) = runs(ctx, "linger")
+    assert run.status == "failed" and run.error == outcome.error
+
+
+def test_the_jobs_table_shows_each_jobs_stored_next_run(ctx, oncall):
+    schedule.ensure(ctx, [registry.get("health_sweep")], now=T0, by="a")
+    table = jobs_service.job_table(ctx, oncall).set_index("job_id")
+    assert table.loc["health_sweep", "next_run"] == T0
+    assert pd.isna(table.loc["archive_purge", "next_run"])  # never scheduled yet

@@ -50,6 +50,10 @@ class WorkerProcess:
             self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # a failed test never leaves a worker behind
+            self.proc.wait(30)
+            raise
         finally:
             self._log.close()
 
