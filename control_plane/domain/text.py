@@ -12,6 +12,12 @@ import re
 
 from control_plane.errors import InvalidInput
 
+# Bounds shared by the entry points (README "Input limits"): codes and identifiers people type
+# (plans, clusters, jobs), free-text reasons, and search boxes.
+CODE_MAX = 64
+REASON_MAX = 1000
+SEARCH_MAX = 200
+
 
 class ValidationError(InvalidInput):
     """Typed text that cannot be stored as it is (control characters, too long)."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.models import Plan, Tenant
+from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import InvalidInput
 from control_plane.revenue.money import INTERVALS
 from control_plane.services import audit
@@ -49,7 +50,8 @@ def save_plan(ctx: AppContext, actor: Actor, code: str, *, name: str | None = No
               list_price: Decimal | str | None = None, interval: str | None = None,
               active: bool | None = None, sort_order: int | None = None) -> PlanView:
     """Create a plan (name and price required) or change the given fields of an existing one."""
-    code = (code or "").strip().lower()
+    code = clean_text(code, "Plan code", CODE_MAX).lower()
+    name = None if name is None else clean_text(name, "Plan name", 200)
     authorize(ctx, actor, Permission.PLANS_MANAGE, "plan.save", target=code)
     if not _CODE.match(code):
         raise InvalidInput(f"Plan code {code!r} must be lowercase letters, digits, '_' or '-', starting with a letter.")

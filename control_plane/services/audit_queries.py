@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.models import AuditEntry
+from control_plane.domain.text import SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
 
@@ -36,6 +37,10 @@ def search(ctx: AppContext, actor: Actor, where: AuditFilter = AuditFilter(),
            limit: int = DEFAULT_LIMIT) -> pd.DataFrame:
     """Matching entries, newest (last committed) first, at most `limit` (the page says when it cut)."""
     authorize(ctx, actor, Permission.AUDIT_READ, "audit.read")
+    where = replace(where, actor=clean_text(where.actor, "Actor", SEARCH_MAX) or None,
+                    tenant_slug=clean_text(where.tenant_slug, "Tenant", SEARCH_MAX) or None,
+                    text=clean_text(where.text, "Search", SEARCH_MAX) or None,
+                    actions=tuple(clean_text(a, "Action", SEARCH_MAX) for a in where.actions))
     if where.since and where.until and where.since >= where.until:
         raise InvalidInput("The start of the time range must be before its end.")
     unknown = set(where.outcomes) - set(OUTCOMES)

@@ -14,6 +14,7 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.rds import AuroraAdapter
 from control_plane.context import AppContext
 from control_plane.db.models import Cluster, Tenant
+from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -75,14 +76,14 @@ def add_cluster(ctx: AppContext, actor: Actor, name: str, url_env: str, *, auror
                 capacity_weight: float | str = 1, verify: bool = True) -> ClusterView:
     """`verify` connects to the cluster (and describes the Aurora cluster) before registering it, so
     a typo is caught now rather than when the first tenant is placed there."""
-    name = (name or "").strip()
+    name = clean_text(name, "Cluster name", CODE_MAX)
     authorize(ctx, actor, Permission.CLUSTERS_MANAGE, "cluster.add", target=name or None)
     if not NAME.fullmatch(name):
         raise InvalidInput(f"Invalid cluster name {name!r}: 2-40 lowercase letters, digits, '-' or '_', "
                            "starting with a letter.")
     url_env = check_url_env(url_env)
     if aurora_cluster_id is not None:
-        aurora_cluster_id = aurora_cluster_id.strip() or None
+        aurora_cluster_id = clean_text(aurora_cluster_id, "Aurora cluster id", CODE_MAX) or None
     if aurora_cluster_id is not None and not AURORA_ID.fullmatch(aurora_cluster_id):
         raise InvalidInput(f"Invalid Aurora cluster id {aurora_cluster_id!r}.")
     floor = _acu("--acu-floor", acu_floor, ctx.settings.scaling_default_floor_acu)

@@ -29,6 +29,7 @@ from control_plane.context import AppContext
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Status, require_transition
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
+from control_plane.domain.text import CODE_MAX, REASON_MAX, SEARCH_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
 from control_plane.revenue import hooks
 from control_plane.services import audit
@@ -97,6 +98,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.provision", tenant_slug=slug)
     name = _clean_name(name)
+    plan, cluster = clean_text(plan, "Plan", CODE_MAX), clean_text(cluster, "Cluster", CODE_MAX) or None
     owner_email = _clean_email(owner_email)
     endpoint_url = _clean_url(ctx, endpoint_url)
 
@@ -233,7 +235,7 @@ def suspend(ctx: AppContext, actor: Actor, slug: str, reason: str, *,
             fault: FaultHook = _no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_SUSPEND, "tenant.suspend", tenant_slug=slug)
-    reason = (reason or "").strip()
+    reason = clean_text(reason, "Reason", REASON_MAX)
     if not reason:
         raise InvalidInput("A reason is required to suspend a tenant.")
     return _change_access(ctx, actor, slug, _SUSPEND, reason=reason, fault=fault)
@@ -243,6 +245,7 @@ def resume(ctx: AppContext, actor: Actor, slug: str, reason: str | None = None, 
            fault: FaultHook = _no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_RESUME, "tenant.resume", tenant_slug=slug)
+    reason = clean_text(reason, "Reason", REASON_MAX) or None
     return _change_access(ctx, actor, slug, _RESUME, reason=reason, fault=fault)
 
 
@@ -294,6 +297,7 @@ def _change_access(ctx: AppContext, actor: Actor, slug: str, change: _AccessChan
 def set_plan(ctx: AppContext, actor: Actor, slug: str, plan: str, reason: str | None = None) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_CHANGE_PLAN, "tenant.set_plan", tenant_slug=slug)
+    plan, reason = clean_text(plan, "Plan", CODE_MAX), clean_text(reason, "Reason", REASON_MAX) or None
     with ctx.session_factory() as session:
         tenant = _get_locked(session, slug)
         _require_plan(session, plan)
@@ -352,6 +356,8 @@ def show(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
 def list_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, plan: str | None = None,
                  cluster: str | None = None, search: str | None = None, limit: int | None = None) -> list[TenantView]:
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
+    search = clean_text(search, "Search", SEARCH_MAX)
+    plan, cluster = clean_text(plan, "Plan", CODE_MAX) or None, clean_text(cluster, "Cluster", CODE_MAX) or None
     if status is not None and status not in {s.value for s in Status}:
         raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(s.value for s in Status)}.")
     query = select(Tenant).order_by(Tenant.slug)
@@ -440,7 +446,7 @@ def _resolve_cluster(session: Session, name: str | None) -> Cluster:
 
 
 def _clean_name(name: str | None) -> str:
-    name = (name or "").strip()
+    name = clean_text(name, "Tenant name", 200)
     if not name:
         raise InvalidInput("A tenant name is required.")
     if len(name) > 200:
@@ -449,7 +455,7 @@ def _clean_name(name: str | None) -> str:
 
 
 def _clean_email(email: str | None) -> str | None:
-    email = (email or "").strip().lower()
+    email = clean_text(email, "Owner e-mail", 254).lower()
     if not email:
         return None
     if not EMAIL.fullmatch(email):
@@ -460,7 +466,7 @@ def _clean_email(email: str | None) -> str | None:
 def _clean_url(ctx: AppContext, url: str | None) -> str | None:
     """The health sweep requests this URL every minute from inside our network: refuse now, with
     the reason, what the probe would refuse later (README: CP_PROBE_ALLOW_NETWORKS)."""
-    url = (url or "").strip()
+    url = clean_text(url, "Endpoint URL", 2048)
     if not url:
         return None
     try:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.models import Incident
+from control_plane.domain.text import clean_text
 from control_plane.errors import InvalidInput, NotFound
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -164,7 +165,7 @@ def set_note(ctx: AppContext, actor: Actor, incident_id: int, note: str) -> Inci
 
 
 def _clean_note(note: str | None) -> str | None:
-    note = (note or "").strip()
+    note = clean_text(note, "Note", 100 * NOTE_MAX, multiline=True)  # NOTE_MAX is checked below
     if len(note) > NOTE_MAX:
         raise InvalidInput(f"Notes are limited to {NOTE_MAX} characters (this one has {len(note)}).")
     return note or None

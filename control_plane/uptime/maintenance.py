@@ -12,6 +12,7 @@ from sqlalchemy import select
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.models import MaintenanceWindow, Tenant
+from control_plane.domain.text import CODE_MAX, REASON_MAX, SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput, NotFound
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -33,8 +34,10 @@ class WindowView:
 
 def declare(ctx: AppContext, actor: Actor, starts_at: datetime, ends_at: datetime, reason: str, *,
             target: str | None = None, tenant_slug: str | None = None) -> WindowView:
+    target = clean_text(target, "Target", SEARCH_MAX) or None
+    tenant_slug = clean_text(tenant_slug, "Tenant", CODE_MAX) or None
+    reason = clean_text(reason, "Reason", REASON_MAX)
     authorize(ctx, actor, Permission.INCIDENTS_MANAGE, "maintenance.declare", tenant_slug=tenant_slug, target=target)
-    target, tenant_slug, reason = (target or "").strip() or None, (tenant_slug or "").strip() or None, reason.strip()
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise InvalidInput("Maintenance start and end need a time zone (UTC is used in the app).")
     if ends_at <= starts_at:

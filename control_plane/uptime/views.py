@@ -10,6 +10,7 @@ from sqlalchemy import text
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.domain.slugs import validate_slug
+from control_plane.domain.text import SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
 from control_plane.uptime import raw, slo, targets
@@ -154,6 +155,7 @@ def check_history(ctx: AppContext, actor: Actor, target: str, hours: int = 24,
                   now: datetime | None = None) -> pd.DataFrame:
     """Points for a chart: raw checks for short spans, hourly roll-ups (plus the raw tail) for long ones.
     Columns: at, checks, ok, uptime_pct, latency_ms, error."""
+    target = clean_text(target, "Target", SEARCH_MAX)
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.history", target=target)
     if hours < 1 or hours > 24 * 90:
         raise InvalidInput("Choose between 1 hour and 90 days of history.")
