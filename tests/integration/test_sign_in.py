@@ -199,3 +199,22 @@ def test_failed_attempts_are_audited_without_the_password(ctx, sam, clock):
     assert "wrong password" not in str((entry.before, entry.after, entry.detail, entry.reason))
     with ctx.session_factory() as s:
         assert s.scalar(select(User.last_login_at).where(User.username == "sam")) is None
+
+
+# --- command line --------------------------------------------------------------------------
+
+def test_cli_users_add_refuses_a_short_password(cli, ctx, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("eleven-char\n"))
+    code, out, err = cli("users", "add", "nina", "--role", "support", "--password-stdin")
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "at least 12 characters" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("twelve-chars\n"))
+    assert cli("users", "add", "nina", "--role", "support", "--password-stdin")[0] == 0
+
+
+def test_cli_demo_accounts_refused_with_database_url(cli, ctx):
+    code, _, err = cli("demo", "seed", "--tenants", "1", "--months", "1", "--accounts")
+    assert code == 2 and "only in demo mode on the embedded catalog" in err and err.count("\n") == 1
+    with ctx.session_factory() as s:
+        assert s.scalar(select(func.count(User.id))) == 0
