@@ -13,7 +13,7 @@ from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
 from ui.fragments import guarded_fragment
-from ui.text import plain
+from ui.text import chart_frame, plain
 
 actor = page_guard(Permission.JOBS_RUN)
 LABELS = {
@@ -78,8 +78,8 @@ if runs.empty:
 else:
     failures = runs[runs["status"].isin(["failed", "timed_out"])]
     st.caption(f"{len(runs)} runs, {len(failures)} failed or timed out")
-    figure = px.scatter(runs, x="started_at", y="seconds", color="status", symbol="job_id",
-                        hover_data=["summary", "error"], title="Run durations")
+    figure = px.scatter(chart_frame(runs, "job_id", "summary", "error"), x="started_at", y="seconds",
+                        color="status", symbol="job_id", hover_data=["summary", "error"], title="Run durations")
     st.plotly_chart(figure, width="stretch")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=LABELS)
     csv_download(runs, "job-runs.csv", key="jobs_csv")

@@ -15,6 +15,7 @@ from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
 from ui.fragments import guarded_fragment
+from ui.text import chart_frame, chart_text
 
 actor = page_guard(Permission.UPTIME_READ)
 ctx = app_context()
@@ -88,7 +89,7 @@ with latency:
         over = frame[frame["within_slo"] == False]  # noqa: E712 - pandas element-wise comparison
         st.metric("Targets over the latency SLO", f"{len(over)} of {len(frame)}")
         top = frame.head(30)
-        figure = px.bar(top, x="target", y="p95_latency_ms", color="within_slo",
+        figure = px.bar(chart_frame(top, "target"), x="target", y="p95_latency_ms", color="within_slo",
                         labels={"p95_latency_ms": "p95 latency (ms)"}, title="Slowest targets (p95)")
         figure.add_hline(y=ctx.settings.latency_slo_ms, line_dash="dash", annotation_text="SLO")
         st.plotly_chart(figure, width="stretch")
@@ -101,8 +102,9 @@ with timeline:
         st.success("No incidents in this period.")
     else:
         chart = frame.assign(end=frame["resolved_at"].fillna(datetime.now(UTC)))
-        figure = px.timeline(chart, x_start="opened_at", x_end="end", y="target", color="status",
-                             hover_data=["duration_min", "failed_checks", "last_error"], title="Incidents")
+        figure = px.timeline(chart_frame(chart, "target", "last_error"), x_start="opened_at", x_end="end",
+                             y="target", color="status", hover_data=["duration_min", "failed_checks", "last_error"],
+                             title="Incidents")
         st.plotly_chart(figure, width="stretch")
         resolved = frame[frame["status"] == "resolved"]
         mttr = resolved["duration_min"].mean() if not resolved.empty else None
@@ -144,10 +146,10 @@ with history:
         else:
             up = points["ok"].sum() / points["checks"].sum() * 100
             st.metric("Uptime in span", f"{up:.3f} %")
-            figure = px.scatter(points, x="at", y="latency_ms", color=points["uptime_pct"] >= 100,
+            figure = px.scatter(chart_frame(points, "error"), x="at", y="latency_ms", color=points["uptime_pct"] >= 100,
                                 color_discrete_map={True: "seagreen", False: "crimson"},
                                 labels={"color": "all ok", "latency_ms": "latency (ms)"}, hover_data=["error"],
-                                title=f"{target}: latency, failures in red")
+                                title=f"{chart_text(target)}: latency, failures in red")
             st.plotly_chart(figure, width="stretch")
 
 with windows:

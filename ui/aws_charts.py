@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from control_plane import units
+from ui.text import chart_text
 
 ACTION_STYLE = {
     "scale_up": ("triangle-up", "#d62728"),
@@ -34,8 +35,8 @@ def capacity_figure(history: pd.DataFrame, decisions: pd.DataFrame, *, up_pct: f
         if subset.empty:
             continue
         y = subset["new_max_acu"].fillna(subset["current_max_acu"]).fillna(0)
-        hover = subset["outcome"] + ": " + subset["reason"].fillna("") + subset["error"].fillna("").map(
-            lambda e: f"<br>{e}" if e else "")
+        hover = subset["outcome"] + ": " + subset["reason"].fillna("").map(chart_text) + subset["error"].fillna(
+            "").map(lambda e: f"<br>{chart_text(e)}" if e else "")  # AWS errors may quote names: shown as typed
         fig.add_trace(go.Scatter(x=subset["at"], y=y, mode="markers", name=action.replace("_", " "),
                                  marker={"symbol": symbol, "size": 11, "color": color},
                                  hovertext=hover, hoverinfo="text+x"), secondary_y=False)

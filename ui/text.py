@@ -18,15 +18,18 @@ import html
 import re
 import string
 
+import pandas as pd
+
 _SIGNIFICANT = re.compile("([" + re.escape(string.punctuation) + "])")
 JOINER = "\u2060"
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)  # shown as nothing in a paragraph anyway
 _REWRITTEN = re.compile(r"(?<=:)|(?=@)|(?<=\bwww)(?=\.)", re.IGNORECASE)  # URL, e-mail, emoji/icon starts
 
 
 def plain(value: object) -> str:
     """`value` as literal text inside Markdown: every punctuation character backslash-escaped, and
     a word joiner where Streamlit would otherwise make a link, an emoji or an icon of it."""
-    text = "" if value is None else str(value)
+    text = _INDENT.sub("", "" if value is None else str(value))  # an indented line would be a code block
     return _SIGNIFICANT.sub(r"\\\1", _REWRITTEN.sub(JOINER, text))
 
 
@@ -35,3 +38,10 @@ def chart_text(value: object) -> str:
     of HTML (`<a href>`, `<b>`, `<br>`) and decode entities: escaping `<`, `>` and `&` shows the
     tags as typed."""
     return html.escape("" if value is None else str(value), quote=False)
+
+
+def chart_frame(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """A copy of `frame` whose text `columns` (target names, errors, summaries) Plotly will show
+    as typed; numbers and missing values are left alone."""
+    return frame.assign(**{c: frame[c].map(lambda v: chart_text(v) if isinstance(v, str) else v)
+                           for c in columns if c in frame.columns})

@@ -47,7 +47,8 @@ def tokens(text: str):
 
 
 def rendered_text(text: str) -> str:
-    return "".join(t.content for t in tokens(text) if t.type in ("text", "softbreak", "code_inline"))
+    # an indented line is a code block: still the literal text, only in a box
+    return "".join(t.content for t in tokens(text) if t.type in ("text", "softbreak", "code_inline", "code_block"))
 
 
 # What Streamlit's renderer does to the parsed text afterwards, where escapes no longer count (GFM
@@ -139,3 +140,21 @@ def test_every_download_and_csv_writer_goes_through_the_safe_path():
                 and "csv_safety" not in text:
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_chart_text_reaches_plotly_as_typed():
+    """Plotly reads `<a href>` in titles, ticks and hover text: names and errors go in escaped."""
+    from ui.aws_charts import capacity_figure
+    from ui.text import chart_frame
+
+    link = "<a href='http://127.0.0.1:9/x'>click</a>"
+    frame = chart_frame(pd.DataFrame({"target": [link, None], "latency_ms": [1.5, 2.0]}), "target", "absent")
+    assert frame["target"].iloc[0] == chart_text(link) and frame["target"].isna().iloc[1]
+    assert frame["latency_ms"].tolist() == [1.5, 2.0]
+    decisions = pd.DataFrame({
+        "at": pd.to_datetime(["2025-01-01T00:00:00Z"]), "action": ["error"], "outcome": ["error"],
+        "reason": [link], "error": [f"AccessDenied for {link}"], "new_max_acu": [None], "current_max_acu": [4.0]})
+    figure = capacity_figure(pd.DataFrame(columns=["at", "capacity_acu", "utilisation_pct"]), decisions,
+                             up_pct=80, down_pct=30)
+    hover = "".join(t.hovertext[0] for t in figure.data if t.hovertext is not None)
+    assert "<a " not in hover and chart_text(link) in hover
