@@ -68,6 +68,20 @@ def test_wrong_password_is_refused(app_server, page, ctx):
     expect(page.get_by_text("Wrong username or password")).to_be_visible()
 
 
+def test_overlong_user_name_gets_a_clear_error_not_a_traceback(app_server, page, ctx):
+    """A 6,000-character name once showed a SQLAlchemy traceback (SQL and parameters) to a signed-out
+    browser; now the input is bounded before any SQL and the browser shows one sentence."""
+    add_accounts(ctx)
+    page.goto(app_server.url + "/")
+    heading(page, "Sign in")
+    page.get_by_role("textbox", name="Username").fill("A" * 6000)
+    page.get_by_role("textbox", name="Password").fill("whatever-password")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("A username has at most 128 characters.")).to_be_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "SELECT" not in page.locator('[data-testid="stMain"]').inner_text()
+
+
 def test_support_provisions_suspends_and_resumes(app_server, page, ctx, new_slug):
     add_accounts(ctx)
     slug = new_slug("e2e")
