@@ -1,4 +1,4 @@
-"""CSV cells that a spreadsheet would run as a formula, made inert (README "Trust boundaries").
+"""CSV cells that a spreadsheet would run as a formula, made inert (docs/security.md "Untrusted input").
 
 Excel, LibreOffice and Google Sheets evaluate a cell whose text starts with `=`, `+`, `-`, `@`,
 tab or carriage return (OWASP "CSV Injection"), e.g. a tenant named `=HYPERLINK("http://x","y")`

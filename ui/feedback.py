@@ -1,7 +1,7 @@
 """How pages run an action and tell the person what happened: a spinner while it runs, the
 service's own message when it refuses, and a success note that survives the rerun. Messages
 quote what people typed (names, reasons, slugs from a link), so they are shown as text; CSV
-downloads are formula-safe (README "Trust boundaries")."""
+downloads are formula-safe (docs/security.md "Untrusted input")."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ so the page_guard at the top of the page never sees those runs: an account disab
 whose session expired would go on being served data. Every fragment of the app is declared with
 `guarded_fragment(permission)`, which re-validates the signed-in user against the catalog on every
 run and hands the body that fresh actor (its current role), never the one captured when the page
-first ran.
+first ran (docs/security.md "Page guard").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Text that people typed (tenant names, reasons, notes, user names, service messages quoting
-them), made safe to put into anything Streamlit renders as Markdown (README "Trust boundaries").
+them), made safe to put into anything Streamlit renders as Markdown (docs/security.md "Untrusted input").
 
 Streamlit renders Markdown in st.markdown/st.write/st.caption/st.title/st.info/st.error/..., in
 widget labels, metric values and page links: an image there is fetched by every viewer's browser,

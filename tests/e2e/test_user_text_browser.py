@@ -1,6 +1,6 @@
 """In Chromium: text people typed stays text (no image fetched, no link drawn), and a fragment
-(search as you type) stops serving data the moment the account is disabled. README "Trust
-boundaries"."""
+(search as you type) stops serving data the moment the account is disabled (docs/security.md
+"Untrusted input", docs/security.md "Page guard")."""
 
 from __future__ import annotations
 

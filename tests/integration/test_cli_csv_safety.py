@@ -1,4 +1,4 @@
-"""`--format csv` of the CLI is formula-safe (README "Trust boundaries"): typed text that a
+"""`--format csv` of the CLI is formula-safe (docs/security.md "Untrusted input"): typed text that a
 spreadsheet would run comes out behind a `'`; the MRR table's negative amounts stay numbers."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every CSV download of the app is formula-safe (README "Trust boundaries"): a tenant named
+"""Every CSV download of the app is formula-safe (docs/security.md "Untrusted input"): a tenant named
 `=HYPERLINK(...)`, an owner e-mail, a reason, a display name, or a user name typed at the sign-in
 form (the audit log records it) come out behind a `'`; amounts stay numbers, negative ones too."""
 

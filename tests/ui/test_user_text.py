@@ -1,4 +1,4 @@
-"""Text people typed is shown as text on every screen (README "Trust boundaries"): a tenant name,
+"""Text people typed is shown as text on every screen (docs/security.md "Untrusted input"): a tenant name,
 suspend reason, owner e-mail, a slug from a link, a user name or a service message quoting any of
 them never becomes an image, a link or HTML. Every Markdown body the run produced is parsed the
 way a renderer would (CommonMark + raw HTML + bare-URL links) and must hold no such token."""

@@ -1,5 +1,5 @@
 """Typed text shown as text (ui/text.py) and formula-safe CSV cells (control_plane/csv_safety.py):
-the helpers every page, download and `--format csv` go through (README "Trust boundaries")."""
+the helpers every page, download and `--format csv` go through (docs/security.md "Untrusted input")."""
 
 from __future__ import annotations
 
