@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from control_plane.auth.permissions import Actor, Role
+from control_plane.errors import ControlPlaneError
 from control_plane.services import tenants, users
 from tests.e2e.helpers import heading, open_page, settled, sign_in
 from tests.factories import make_tenant
@@ -103,3 +104,22 @@ def test_search_fragment_stops_when_the_account_is_disabled(app_server, page, ct
     settled(page)
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     assert "Only For Enabled" not in page.locator('[data-testid="stApp"]').inner_text()
+
+
+def test_a_user_name_typed_at_sign_in_stays_text_on_the_audit_page(app_server, page, ctx, pixel_server):
+    port, requests = pixel_server
+    typed = f"![x](http://127.0.0.1:{port}/signin) [l](http://127.0.0.1:{port}/l)"
+    try:
+        users.authenticate(ctx, typed, "not-the-password-at-all")
+    except ControlPlaneError:
+        pass  # refused either way; the audit log holds the typed name
+    users.add_user(ctx, ADMIN, "text-admin", "admin", PASSWORD)
+    sign_in(page, app_server.url, "text-admin", PASSWORD)
+    open_page(page, "Audit log")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Actor").click()  # the list of actors
+    expect(page.get_by_role("option", name=typed)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    app = page.locator('[data-testid="stApp"]')
+    assert app.locator(f'img[src*="127.0.0.1:{port}"], a[href*="127.0.0.1:{port}"]').count() == 0
+    assert page.locator(f'img[src*="127.0.0.1:{port}"], a[href*="127.0.0.1:{port}"]').count() == 0
+    assert requests == []
