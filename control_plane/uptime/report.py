@@ -31,11 +31,23 @@ def mttr_seconds(spans: Iterable[Span]) -> float | None:
     return sum(durations) / len(durations) if durations else None
 
 
+# The oldest and newest instants a report may name (the importer accepts checks from 2000 on), and
+# the longest window: a report walks the window hour by hour at its edges, so an unbounded one
+# (0001 to 9999) would run for many minutes.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+NEWEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_WINDOW_DAYS = 3 * 366
+
+
 def check_window(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("--from and --to need a time zone (e.g. 2025-01-01T00:00:00Z).")
     if end <= start:
         raise InvalidInput(f"--to ({end.isoformat()}) must be after --from ({start.isoformat()}); --to is exclusive.")
+    if start < EARLIEST or end > NEWEST:
+        raise InvalidInput(f"The window must lie between {EARLIEST:%Y-%m-%d} and {NEWEST:%Y-%m-%d}.")
+    if (end - start).days > MAX_WINDOW_DAYS:
+        raise InvalidInput(f"The window is longer than {MAX_WINDOW_DAYS} days; ask for it in parts.")
 
 
 def incident_spans(session, start: datetime, end: datetime, threshold: int,

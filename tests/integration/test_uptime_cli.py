@@ -135,6 +135,10 @@ def test_bad_header_and_bad_window(cli, tmp_path):
     assert code == 2 and "exclusive" in err
     code, _, err = cli("uptime", "report", "--from", "soon", "--to", "2025-03-01")
     assert code == 2 and "ISO-8601" in err
+    # Unbounded windows would walk millions of hours: refused at once.
+    for start, end in (("0001-01-01", "9999-12-31"), ("1999-12-31", "2000-02-01"), ("2020-01-01", "2024-01-02")):
+        code, out, err = cli("uptime", "report", "--from", start, "--to", end, "--format", "json")
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
 
 
 def test_reimport_replaces_instead_of_duplicating_and_is_audited(cli, tmp_path, ctx):
