@@ -107,7 +107,7 @@ with timeline:
                              title="Incidents")
         st.plotly_chart(figure, width="stretch")
         resolved = frame[frame["status"] == "resolved"]
-        mttr = resolved["duration_min"].mean() if not resolved.empty else None
+        mttr = views.incidents_mttr_minutes(frame)
         st.caption(f"{len(frame)} incidents, {len(frame) - len(resolved)} open; MTTR "
                    + ("n/a" if mttr is None else f"{mttr:.1f} min"))
         st.dataframe(frame, hide_index=True, width="stretch")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, cast, func, select, update
 
@@ -55,7 +56,11 @@ class SeedResult:
 
 
 def seed_demo(ctx: AppContext, actor: Actor, *, tenants: int, months: int, seed: int = 7,
-              accounts: bool = True, workers: int = 4, progress: Progress = _quiet) -> SeedResult:
+              accounts: bool = True, workers: int = 4, progress: Progress = _quiet,
+              now: datetime | None = None) -> SeedResult:
+    """`now` (default: the clock) is the moment the generated history ends at; tests pass it so
+    the data has the same shape on a weekend, a month end or a leap day."""
+    now = now or datetime.now(UTC)
     authorize(ctx, actor, Permission.DEMO_SEED, "demo.seed")
     if not 0 <= tenants <= MAX_TENANTS:
         raise InvalidInput(f"--tenants must be between 0 and {MAX_TENANTS}, got {tenants}.")
@@ -81,7 +86,7 @@ def seed_demo(ctx: AppContext, actor: Actor, *, tenants: int, months: int, seed:
     for stage, module in (("revenue", revenue), ("uptime", uptime), ("usage", usage)):
         started = time.perf_counter()
         progress(stage, 0, 1)
-        module.seed(ctx, views, months, random.Random(f"{seed}-{stage}"))  # noqa: S311
+        module.seed(ctx, views, months, random.Random(f"{seed}-{stage}"), now=now)  # noqa: S311
         progress(stage, 1, 1)
         seconds[stage] = time.perf_counter() - started
     _backdate_created(ctx, [v.slug for v in views])

@@ -368,10 +368,10 @@ def list_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, pl
     if cluster:
         query = query.where(Tenant.cluster_name == cluster)
     if search and search.strip():
-        pattern = "%" + _escape_like(search.strip().lower()) + "%"
-        query = query.where(or_(Tenant.slug.like(pattern, escape="\\"),
-                                func.lower(Tenant.name).like(pattern, escape="\\"),
-                                func.lower(Tenant.owner_email).like(pattern, escape="\\")))
+        needle = search.strip().lower()
+        query = query.where(or_(Tenant.slug.contains(needle, autoescape=True),
+                                func.lower(Tenant.name).contains(needle, autoescape=True),
+                                func.lower(Tenant.owner_email).contains(needle, autoescape=True)))
     if limit:
         query = query.limit(limit)
     with ctx.session_factory() as session:
@@ -479,6 +479,3 @@ def _clean_url(ctx: AppContext, url: str | None) -> str | None:
                            "https:// addresses unless CP_PROBE_ALLOW_NETWORKS allows the network.") from None
     return url
 
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
