@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -45,7 +45,11 @@ def record_failure(session: Session, keys: list[Key], states: list[KeyState], no
                                 locked_until=new.locked_until, expires_at=expires_at))
         updated.append(new)
     # Rows of names typed once and never again would pile up: forget every row past its expiry.
-    session.execute(delete(SignInThrottle).where(SignInThrottle.expires_at < now))
+    # SKIP LOCKED: a row another attempt holds is left for later, so two attempts never wait on
+    # each other's rows here (that would be a deadlock, each holding its own keys).
+    stale = (select(SignInThrottle.scope, SignInThrottle.key).where(SignInThrottle.expires_at < now)
+             .with_for_update(skip_locked=True))
+    session.execute(delete(SignInThrottle).where(tuple_(SignInThrottle.scope, SignInThrottle.key).in_(stale)))
     return updated
 
 

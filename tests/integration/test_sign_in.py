@@ -218,3 +218,37 @@ def test_cli_demo_accounts_refused_with_database_url(cli, ctx):
     assert code == 2 and "only in demo mode on the embedded catalog" in err and err.count("\n") == 1
     with ctx.session_factory() as s:
         assert s.scalar(select(func.count(User.id))) == 0
+
+
+def test_a_parallel_burst_gets_one_guess_once_the_limit_is_near(ctx, sam, clock):
+    """Attempts on one name are serialised by the catalog row lock: with 4 failures counted, 8
+    simultaneous guesses get exactly one password check; the other 7 find the lock."""
+    import threading
+
+    _fail(ctx, "sam", None, 4)
+    outcomes: list[str] = []
+    start = threading.Barrier(8)
+
+    def guess(i: int) -> None:
+        start.wait()
+        try:
+            users.authenticate(ctx, "sam", f"guess number {i}", client=f"ip:198.51.100.{i}")
+            outcomes.append("checked")
+        except SignInThrottled:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["checked"] + ["throttled"] * 7
+
+
+def test_expired_rows_are_forgotten(ctx, sam, clock):
+    for i in range(3):
+        _fail(ctx, f"typo{i}", f"ip:192.0.2.{i}", 1)
+    clock.advance(minutes=16)
+    _fail(ctx, "sam", None, 1)
+    with ctx.session_factory() as s:
+        assert s.execute(select(SignInThrottle.scope, SignInThrottle.key)).all() == [("account", "sam")]
