@@ -18,8 +18,9 @@ from psycopg import sql
 
 from bench.aws_common import catalog, moto
 from control_plane.archive import dumps
+from control_plane.archive import service as archive
 from control_plane.auth.permissions import system_actor
-from control_plane.services import archive, tenants
+from control_plane.services import tenants
 
 
 def fill(url: str, slug: str, rows: int) -> None:

@@ -23,7 +23,7 @@ def start_runtime(settings: Settings | None = None) -> AppContext:
         prepare_demo(ctx)
     if settings.run_scheduler_in_app:
         try:
-            from jobs.inprocess import start_in_process
+            from control_plane.scheduler.inprocess import start_in_process
         except ImportError:  # the worker package is optional in slim images
             log.warning("jobs package not importable; scheduler not started in-process")
         else:

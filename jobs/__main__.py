@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from control_plane import redact
 from control_plane.errors import ControlPlaneError
-from jobs import registry
+from control_plane.scheduler import registry
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +70,7 @@ def _context():
 
 
 def _run_once(spec: registry.JobSpec) -> int:
-    from jobs import runner
+    from control_plane.scheduler import runner
 
     try:
         ctx = _context()
@@ -88,7 +88,7 @@ def _run_once(spec: registry.JobSpec) -> int:
 
 
 def _serve(specs: tuple[registry.JobSpec, ...], retry_seconds: float) -> int:
-    from jobs.worker import Worker
+    from control_plane.scheduler.worker import Worker
 
     try:
         ctx = _context()

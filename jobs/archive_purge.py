@@ -4,8 +4,8 @@ folders of archive/restore runs whose process died (kill -9 leaves unencrypted d
 from __future__ import annotations
 
 from control_plane.archive import workdir
-from control_plane.services.purge import purge_archives
-from jobs.context import JobContext
+from control_plane.archive.purge import purge_archives
+from control_plane.scheduler.context import JobContext
 
 
 def run(context: JobContext) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from control_plane.scaling.service import run_capacity_pass, summarise
-from jobs.context import JobContext
+from control_plane.scheduler.context import JobContext
 
 
 def run(context: JobContext) -> str:

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from control_plane.scheduler.context import JobContext
 from control_plane.uptime import raw
 from control_plane.uptime.rollup import roll_up
-from jobs.context import JobContext
 
 JOB_RUNS_KEPT = timedelta(days=90)
 ALERTS_KEPT = timedelta(days=180)

@@ -3,8 +3,8 @@ store results, open/resolve incidents, raise alerts (control_plane/uptime/sweep.
 
 from __future__ import annotations
 
+from control_plane.scheduler.context import JobContext
 from control_plane.uptime.sweep import run_sweep
-from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:

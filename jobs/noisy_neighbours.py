@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from control_plane.scheduler.context import JobContext
 from control_plane.usage.noisy import detect_noisy_neighbours
-from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:

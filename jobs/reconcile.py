@@ -3,8 +3,8 @@ summary and one alert when it changes), never dropped automatically."""
 
 from __future__ import annotations
 
+from control_plane.scheduler.context import JobContext
 from control_plane.services.reconcile import report_drift, summarise
-from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:

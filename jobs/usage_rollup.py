@@ -3,8 +3,8 @@ requests, errors and p95 latency from CloudWatch into control_plane.usage_daily.
 
 from __future__ import annotations
 
+from control_plane.scheduler.context import JobContext
 from control_plane.usage.rollup import rollup_usage
-from jobs.context import JobContext
 
 
 def run(context: JobContext) -> str:

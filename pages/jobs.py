@@ -7,7 +7,7 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
-from control_plane.services import jobs as job_service
+from control_plane.scheduler import service as job_service
 from ui import uptime_cache as cache
 from ui.auth import page_guard
 from ui.context import app_context

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from control_plane.archive import service as archive_service
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.services import archive as archive_service
 from control_plane.services import tenants as tenant_service
 from control_plane.services.tenants import TenantView
 from ui.feedback import attempt, flash

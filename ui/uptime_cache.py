@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from control_plane.auth.permissions import Actor, Role
-from control_plane.services import jobs as job_service
+from control_plane.scheduler import service as job_service
 from control_plane.uptime import views
 from ui.context import app_context
 

@@ -6,6 +6,7 @@ so reconcile can tell an up-to-date schema from a stale or foreign one.
 
 from __future__ import annotations
 
+import psycopg
 from psycopg import sql
 
 from control_plane.domain.slugs import role_name, schema_name
@@ -165,3 +166,25 @@ def try_provision_lock(slug: str) -> sql.Composed:
     run from its DDL until the catalog is updated, released when its connection ends (even on kill -9)."""
     return sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({k}, 0))").format(
         k=sql.Literal(f"control_plane.provision:{slug}"))
+
+
+def lock_schema_tables(conn: psycopg.Connection, schema: str) -> None:
+    """ACCESS EXCLUSIVE on every table of `schema`: no reader or writer until the transaction ends."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (schema,))]
+    if tables:
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)))
+
+
+def drop_schema(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def drop_schema_and_role(conn: psycopg.Connection, slug: str) -> None:
+    """The tenant's schema, then its role (with whatever it still owns or was granted)."""
+    drop_schema(conn, schema_name(slug))
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role_name(slug),)).fetchone():
+        role = sql.Identifier(role_name(slug))
+        conn.execute(sql.SQL("DROP OWNED BY {r}; DROP ROLE {r}").format(r=role))

@@ -386,7 +386,7 @@ class JobRun(Base):
 
 
 class JobSchedule(Base):
-    """Each scheduled job's next due time, kept across leaders (jobs/schedule.py)."""
+    """Each scheduled job's next due time, kept across leaders (control_plane/scheduler/schedule.py)."""
 
     __tablename__ = "job_schedule"
     job_id: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from control_plane.context import AppContext
 from control_plane.db.models import Alert, Cluster, Tenant
 from control_plane.domain.slugs import TENANT_PREFIX, schema_name
+from control_plane.errors import ControlPlaneError
 
 STUCK_AFTER = timedelta(hours=1)
 SCRATCH_PREFIX = "cp_verify_"
@@ -56,13 +57,16 @@ def find_drift(ctx: AppContext, now: datetime) -> list[Drift]:
             continue
         groups.setdefault(url, []).append(cluster)
     by_slug = {t.slug: t for t in tenants}
-    for url, members in groups.items():
+    for members in groups.values():
         names = {c.name for c in members}
         label = "/".join(sorted(names))
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            with ctx.clusters.connect(members[0].url_env, autocommit=True) as conn:
                 schemas = {row[0]: (row[1], row[2]) for row in conn.execute(_SCHEMAS_SQL)}
                 roles = {row[0] for row in conn.execute(_ROLES_SQL)}
+        except ControlPlaneError as exc:  # connection problems, already without the URL in them
+            drift.append(Drift(label, "unreachable", None, str(exc)))
+            continue
         except psycopg.Error as exc:
             drift.append(Drift(label, "unreachable", None, str(exc).strip().splitlines()[0]))
             continue

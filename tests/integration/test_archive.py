@@ -11,12 +11,13 @@ from sqlalchemy import select
 
 from control_plane.adapters.clusters import libpq_url
 from control_plane.adapters.tenant_context import tenant_transaction
+from control_plane.archive import service as archive
+from control_plane.archive.service import VerificationFailed
 from control_plane.aws.s3 import parse_uri
 from control_plane.cli import main
 from control_plane.db.models import AuditEntry, Tenant
 from control_plane.errors import Conflict, Forbidden
-from control_plane.services import archive, tenants
-from control_plane.services.archive import VerificationFailed
+from control_plane.services import tenants
 from tests import moto_server
 from tests.factories import make_tenant
 

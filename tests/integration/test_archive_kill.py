@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from control_plane.adapters.clusters import libpq_url
-from control_plane.services import archive
+from control_plane.archive import service as archive
 from tests import moto_server
 from tests.factories import make_tenant
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from control_plane.archive import service as archive
 from control_plane.db.models import AuditEntry, Tenant
 from control_plane.errors import Conflict
-from control_plane.services import archive
+from control_plane.scheduler.context import JobContext
 from jobs import archive_purge
-from jobs.context import JobContext
 from tests import moto_server
 from tests.factories import make_tenant
 

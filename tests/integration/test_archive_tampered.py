@@ -23,10 +23,10 @@ from control_plane.adapters import tenant_ddl
 from control_plane.adapters.clusters import libpq_url
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.archive import dumps, pgtools
+from control_plane.archive import service as archive
 from control_plane.aws.s3 import parse_uri
 from control_plane.db.models import Tenant
 from control_plane.errors import Conflict
-from control_plane.services import archive
 from tests import moto_server
 from tests.factories import make_tenant
 

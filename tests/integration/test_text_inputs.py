@@ -15,12 +15,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, text
 
+from control_plane.archive import service as archive
 from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import Incident
 from control_plane.domain.text import ValidationError, clean_text, printable
 from control_plane.errors import InvalidInput
 from control_plane.revenue import plans, reports
-from control_plane.services import archive, audit_queries, clusters, jobs, tenants, users
+from control_plane.scheduler import service as jobs
+from control_plane.services import audit_queries, clusters, tenants, users
 from control_plane.services.audit_queries import AuditFilter
 from control_plane.uptime import importer, incidents, maintenance, views
 from tests.factories import make_tenant

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from jobs.context import JobContext
-from jobs.registry import JobSpec
+from control_plane.scheduler.context import JobContext
+from control_plane.scheduler.registry import JobSpec
 
 # Set by a test to let hung runs finish (an in-process test cleans up after itself).
 RELEASE = threading.Event()

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from control_plane.aws import cloudwatch
 from control_plane.db.models import AuditEntry, ScalingDecision
 from control_plane.scaling.service import run_capacity_pass
+from control_plane.scheduler.context import JobContext
 from control_plane.services.clusters import add_cluster
 from jobs import aurora_capacity
-from jobs.context import JobContext
 from tests import moto_server
 
 aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures

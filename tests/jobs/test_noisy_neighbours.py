@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from control_plane.db.models import Alert, NoisyNeighbourFlag, UsageDaily
+from control_plane.scheduler.context import JobContext
 from control_plane.usage.noisy import detect_noisy_neighbours
 from control_plane.usage.queries import noisy_flags
 from jobs import noisy_neighbours
-from jobs.context import JobContext
 from tests import moto_server
 from tests.factories import make_tenant
 

@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 from control_plane.adapters import tenant_ddl
 from control_plane.adapters.clusters import libpq_url
 from control_plane.db.models import Alert, Tenant
+from control_plane.scheduler.context import JobContext
 from control_plane.services import tenants
 from control_plane.services.reconcile import find_drift
 from jobs import reconcile
-from jobs.context import JobContext
 from tests.factories import make_tenant
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from control_plane.adapters.clusters import libpq_url
 from control_plane.db.models import AuditEntry, JobRun
 from control_plane.errors import Forbidden, NotFound
-from control_plane.services import jobs as jobs_service
-from jobs import registry, runner
+from control_plane.scheduler import registry, runner
+from control_plane.scheduler import service as jobs_service
 from tests.jobs import sample_jobs
 
 EXTRA = registry.load_extra("tests.jobs.sample_jobs")

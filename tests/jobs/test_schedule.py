@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from control_plane.adapters.clusters import libpq_url
 from control_plane.db.models import JobRun, JobSchedule
-from control_plane.services import jobs as jobs_service
-from jobs import registry, runner, schedule
-from jobs.leader import LeaderLock
+from control_plane.scheduler import registry, runner, schedule
+from control_plane.scheduler import service as jobs_service
+from control_plane.scheduler.leader import LeaderLock
 
 EXTRA = registry.load_extra("tests.jobs.sample_jobs")
 T0 = datetime(2031, 3, 9, 1, 17, 5, tzinfo=UTC)  # any fixed instant: nothing here reads the real clock

@@ -13,10 +13,10 @@ from control_plane.db.models import Cluster, UsageDaily
 from control_plane.demo import usage
 from control_plane.demo.aws import DEMO_AURORA_ID, start_simulated_aws
 from control_plane.scaling.queries import capacity_history, scaled_clusters
+from control_plane.scheduler.context import JobContext
 from control_plane.services.tenants import list_tenants
 from control_plane.usage.queries import noisy_flags
 from jobs import aurora_capacity, usage_rollup
-from jobs.context import JobContext
 from tests.factories import make_tenant
 
 

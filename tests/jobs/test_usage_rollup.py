@@ -14,10 +14,10 @@ from control_plane.adapters.clusters import libpq_url
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.aws import cloudwatch
 from control_plane.db.models import UsageDaily
+from control_plane.scheduler.context import JobContext
 from control_plane.usage.queries import tenant_daily_usage
 from control_plane.usage.rollup import rollup_usage
 from jobs import usage_rollup
-from jobs.context import JobContext
 from tests import moto_server
 from tests.factories import make_tenant
 

@@ -32,7 +32,7 @@ class WorkerProcess:
 
     @property
     def lock_name(self) -> str:
-        """The application name of this worker's leader-lock session (jobs/leader.py)."""
+        """The application name of this worker's leader-lock session (control_plane/scheduler/leader.py)."""
         return f"cp-leader {socket.gethostname()}:{self.proc.pid}"[:63]
 
     def is_leader(self) -> bool:
@@ -82,7 +82,7 @@ def next_run_at(ctx, job_id: str) -> datetime | None:
 
 def leader_pid(ctx) -> int | None:
     """The process id of the worker holding the leader lock now (from its session's name)."""
-    from jobs.leader import LEADER_OBJECT, LOCK_CLASS
+    from control_plane.scheduler.leader import LEADER_OBJECT, LOCK_CLASS
 
     with ctx.session_factory() as s:
         name = s.execute(text(

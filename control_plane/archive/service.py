@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -242,10 +241,9 @@ def _verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, key: str, *
     if dumps.sha256_of(fetched) != dump.sha256:
         raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: the object in S3 does not match "
                                  "the dump's checksum. Nothing was dropped.")
-    url = ctx.clusters.url_for(plan.cluster.url_env)
     scratch = SCRATCH_PREFIX + plan.slug
-    with psycopg.connect(url) as conn, conn.transaction(force_rollback=True):
-        _drop_schema(conn, scratch)  # one left by an older version that committed its scratch schema
+    with ctx.clusters.connect(plan.cluster.url_env) as conn, conn.transaction(force_rollback=True):
+        tenant_ddl.drop_schema(conn, scratch)  # one left by an older version that committed its scratch schema
         conn.execute(tenant_ddl.create_template_schema(scratch))
         try:
             loaded = dumps.load_into_template(conn, fetched, source_schema=schema_name(plan.slug),
@@ -314,12 +312,12 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: 
             return view(tenant)  # a concurrent run finished it (or it was cancelled)
         with _on_cluster(ctx, session, plan.cluster) as conn:
             if inspect_tenant(conn, slug).schema_exists:
-                _lock_tables(conn, schema_name(slug))
+                tenant_ddl.lock_schema_tables(conn, schema_name(slug))
                 live = dumps.table_counts(conn, schema_name(slug))
                 if live != expected:
                     raise Conflict(f"Tenant {slug!r} changed after its archive was made ({live} now vs {expected} "
                                    "archived); nothing was dropped. Run archive again to take a fresh dump.")
-            _drop_schema_and_role(conn, slug)
+            tenant_ddl.drop_schema_and_role(conn, slug)
             fault("dropped")
         tenant.status, tenant.updated_at = Status.ARCHIVED, now
         tenant.archived_at, tenant.purge_after = now, now + timedelta(days=ctx.settings.archive_retention_days)
@@ -409,7 +407,6 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
         cluster = session.get(Cluster, tenant.cluster_name)
     bucket, key = parse_uri(recorded.uri)
     store = ArchiveStore(ctx.aws.client("s3"), bucket)
-    url = ctx.clusters.url_for(cluster.url_env)
     schema = schema_name(slug)
     with workdir.work_folder(_work_parent(ctx), "restore") as folder:
         fetched = folder / "tenant.dump"
@@ -419,7 +416,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
             raise ArchiveTampered(f"Archive {recorded.uri} is not the one recorded when {slug!r} was archived (sha256 "
                                   f"{actual[:12]}… in S3, {recorded.sha256[:12]}… recorded): it was changed or "
                                   "replaced. Not restoring; the tenant stays archived.")
-        with psycopg.connect(url) as conn:
+        with ctx.clusters.connect(cluster.url_env) as conn:
             found = inspect_tenant(conn, slug)
             if found.schema_exists:  # a re-run after a crash between this commit and the catalog's
                 restored = dumps.table_counts(conn, schema)
@@ -492,26 +489,6 @@ def _on_cluster(ctx: AppContext, session: Session, cluster: Cluster) -> Iterator
 def _schema_exists(ctx: AppContext, cluster: Cluster, slug: str) -> bool:
     with ctx.clusters.connect(cluster.url_env, autocommit=True) as conn:
         return inspect_tenant(conn, slug).schema_exists
-
-
-def _lock_tables(conn: psycopg.Connection, schema: str) -> None:
-    tables = [r[0] for r in conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (schema,))]
-    if tables:
-        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-            sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)))
-
-
-def _drop_schema(conn: psycopg.Connection, schema: str) -> None:
-    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-
-
-def _drop_schema_and_role(conn: psycopg.Connection, slug: str) -> None:
-    _drop_schema(conn, schema_name(slug))
-    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role_name(slug),)).fetchone():
-        role = sql.Identifier(role_name(slug))
-        conn.execute(sql.SQL("DROP OWNED BY {r}; DROP ROLE {r}").format(r=role))
 
 
 def _manifest_key(dump_key: str) -> str:

@@ -23,8 +23,8 @@ import psycopg
 from sqlalchemy import text
 
 from control_plane.context import AppContext
-from jobs.leader import LEADER_OBJECT, LOCK_CLASS
-from jobs.registry import JobSpec
+from control_plane.scheduler.leader import LEADER_OBJECT, LOCK_CLASS
+from control_plane.scheduler.registry import JobSpec
 
 JOB_LOCK_CLASS = 72_100_005  # per-job advisory locks: (JOB_LOCK_CLASS, hashtext(job_id))
 STAGGER_SECONDS = 2.0  # jobs never scheduled before start this far apart, not all at once

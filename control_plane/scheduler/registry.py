@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jobs.context import JobContext
+from control_plane.scheduler.context import JobContext
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ STATUSES = ("running", "succeeded", "failed", "timed_out")
 
 
 def _registry():
-    from jobs import registry
+    from control_plane.scheduler import registry
 
     return registry
 
@@ -93,7 +93,7 @@ def run_now(ctx: AppContext, actor: Actor, job_id: str) -> int:
         spec = registry.get(job_id)
     except KeyError:
         raise NotFound(f"No job {job_id!r}; known jobs: {', '.join(s.id for s in registry.JOBS)}.") from None
-    from jobs.runner import HOST, start_background
+    from control_plane.scheduler.runner import HOST, start_background
 
     with ctx.session_factory() as session:
         run = JobRun(job_id=job_id, status="running", host=HOST, trigger=f"manual:{actor.name}",
@@ -110,6 +110,6 @@ def run_now(ctx: AppContext, actor: Actor, job_id: str) -> int:
 def leader(ctx: AppContext, actor: Actor) -> dict[str, object] | None:
     """Which process schedules jobs now (None: no worker is leader, so nothing runs on schedule)."""
     authorize(ctx, actor, Permission.JOBS_RUN, "jobs.leader")
-    from jobs.leader import current_leader
+    from control_plane.scheduler.leader import current_leader
 
     return current_leader(ctx.catalog_url)

@@ -6,7 +6,7 @@ jobs that check it. A per-job advisory lock, held by the job's thread until it r
 two runs of one job from overlapping in any process, so a hung run blocks its own job only. The run
 row names the catalog session holding that lock (`backend_pid`), so a run whose worker died or lost
 the database is found and closed (`jobs.schedule.close_orphaned`) without waiting for its timeout.
-Scheduled runs are claimed per occurrence (`execute_scheduled`, see jobs/schedule.py).
+Scheduled runs are claimed per occurrence (`execute_scheduled`, see control_plane/scheduler/schedule.py).
 Nothing here raises: a failure of the job or of the recording is logged and recorded where possible.
 """
 
@@ -28,10 +28,10 @@ from sqlalchemy import update
 from control_plane.adapters.clusters import libpq_url
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
-from jobs import schedule
-from jobs.context import JobContext
-from jobs.registry import JobSpec
-from jobs.schedule import JOB_LOCK_CLASS, Claim
+from control_plane.scheduler import schedule
+from control_plane.scheduler.context import JobContext
+from control_plane.scheduler.registry import JobSpec
+from control_plane.scheduler.schedule import JOB_LOCK_CLASS, Claim
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ _started: dict[str, object] = {}
 
 def start_in_process(ctx: AppContext) -> None:
     """Start the scheduler in a background thread once per process (later calls do nothing)."""
-    from jobs.registry import JOBS
-    from jobs.worker import Worker
+    from control_plane.scheduler.registry import JOBS
+    from control_plane.scheduler.worker import Worker
 
     with _lock:
         if "thread" in _started:

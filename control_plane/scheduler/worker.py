@@ -1,7 +1,7 @@
 """The worker: wait to become leader, then schedule every registered job with APScheduler 3
 (explicit ids, coalesce, one instance at a time); step down when leadership cannot be proven.
 
-The schedule itself lives in the catalog (jobs/schedule.py): a new leader starts each job's timer at
+The schedule itself lives in the catalog (control_plane/scheduler/schedule.py): a new leader starts each job's timer at
 the job's stored next due time, so a takeover never runs every job at once, and APScheduler is only
 the alarm clock. Before each run the leader proves, on its lock's own connection, that it still holds
 the lock; the claim re-checks that in its transaction. At the first doubt the scheduler is paused,
@@ -24,10 +24,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from control_plane.context import AppContext
-from jobs import runner, schedule
-from jobs.leader import LeaderLock
-from jobs.registry import JobSpec
-from jobs.schedule import Claim
+from control_plane.scheduler import runner, schedule
+from control_plane.scheduler.leader import LeaderLock
+from control_plane.scheduler.registry import JobSpec
+from control_plane.scheduler.schedule import Claim
 
 log = logging.getLogger(__name__)
 
