@@ -62,7 +62,6 @@ class Settings:
     scaling_default_ceiling_acu: float = 64.0
     noisy_neighbour_factor: float = 10.0
 
-    job_timeout_seconds: int = 300
 
     @property
     def embedded(self) -> bool:
@@ -113,7 +112,6 @@ class Settings:
             scaling_default_floor_acu=reader.number("CP_SCALING_FLOOR_ACU", 0.5, minimum=0.5),
             scaling_default_ceiling_acu=reader.number("CP_SCALING_CEILING_ACU", 64.0, minimum=1, maximum=256),
             noisy_neighbour_factor=reader.number("CP_NOISY_NEIGHBOUR_FACTOR", 10.0, minimum=1.5),
-            job_timeout_seconds=reader.integer("CP_JOB_TIMEOUT_SECONDS", 300, minimum=1),
         )
         if settings.scaling_default_floor_acu > settings.scaling_default_ceiling_acu:
             problems.append("CP_SCALING_FLOOR_ACU must not exceed CP_SCALING_CEILING_ACU")

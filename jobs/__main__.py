@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 
 from control_plane import redact
+from control_plane.config import Settings
 from control_plane.errors import ControlPlaneError
 from control_plane.scheduler import registry
 
@@ -39,7 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, ValueError, AttributeError) as exc:
         print(f"error: --extra-jobs {args.extra_jobs}: {exc}", file=sys.stderr)
         return 2
-    specs = (*registry.JOBS, *extra)
+    try:
+        settings = Settings.from_env()
+    except ControlPlaneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    specs = (*registry.for_settings(settings), *extra)
     if args.command == "list":
         for spec in specs:
             print(f"{spec.id:<18} every {spec.interval_seconds:>6}s  timeout {spec.timeout_seconds:>5}s  "

@@ -16,14 +16,14 @@ _started: dict[str, object] = {}
 
 def start_in_process(ctx: AppContext) -> None:
     """Start the scheduler in a background thread once per process (later calls do nothing)."""
-    from control_plane.scheduler.registry import JOBS
+    from control_plane.scheduler.registry import for_settings
     from control_plane.scheduler.worker import Worker
 
     with _lock:
         if "thread" in _started:
             return
         stop = threading.Event()
-        worker = Worker(ctx, JOBS)
+        worker = Worker(ctx, for_settings(ctx.settings))
         thread = threading.Thread(target=worker.run, args=(stop,), name="jobs-in-process", daemon=True)
         thread.start()
         _started.update(thread=thread, stop=stop, worker=worker)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from control_plane.scheduler.context import JobContext
+
+if TYPE_CHECKING:
+    from control_plane.config import Settings
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,14 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("reconcile", "jobs.reconcile", 3600, 600, "catalog vs schemas and roles on every cluster"),
     JobSpec("archive_purge", "jobs.archive_purge", 86400, 1800, "delete archives past their retention period"),
 )
+
+
+def for_settings(settings: Settings) -> tuple[JobSpec, ...]:
+    """The registry as configured: the health sweep runs every CP_HEALTH_INTERVAL_SECONDS, and must
+    finish (timeout) a few seconds before the next one is due."""
+    interval = settings.health_interval_seconds
+    return tuple(replace(s, interval_seconds=interval, timeout_seconds=interval - max(1, interval // 12))
+                 if s.id == "health_sweep" else s for s in JOBS)
 
 
 def get(job_id: str, extra: tuple[JobSpec, ...] = ()) -> JobSpec:

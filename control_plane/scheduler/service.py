@@ -33,7 +33,7 @@ def job_table(ctx: AppContext, actor: Actor) -> pd.DataFrame:
     """One row per registered job: schedule, next run (as stored for whichever worker leads), last
     run, last success, failures in 24 hours."""
     authorize(ctx, actor, Permission.JOBS_RUN, "jobs.list")
-    specs = _registry().JOBS
+    specs = _registry().for_settings(ctx.settings)
     with ctx.session_factory() as session:
         stats = {row[0]: row[1:] for row in session.execute(text("""
             SELECT job_id,
