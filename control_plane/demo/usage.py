@@ -78,7 +78,7 @@ def _history(tenant: TenantView, today: date, total_days: int, *, noisy: bool, s
         day = today - timedelta(days=back)
         progress = 1 - back / max(age, 1)
         # The noisy neighbour's spike day is taken at weekday volume: a weekend dip there would keep
-        # a 14x jump under the 10x-over-baseline rule (README "Usage and noisy neighbours").
+        # a 14x jump under the 10x-over-baseline rule (docs/scaling.md "Noisy neighbours").
         spike = back == 0 and noisy
         weekly = 0.55 if day.weekday() >= 5 and not spike else 1.0
         requests = base * (1 + growth * progress) * weekly * rng.uniform(0.85, 1.15)

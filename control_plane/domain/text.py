@@ -12,7 +12,7 @@ import re
 
 from control_plane.errors import InvalidInput
 
-# Bounds shared by the entry points (README "Sign-in hardening"): codes and identifiers people type
+# Bounds shared by the entry points (docs/security.md "Sign-in"): codes and identifiers people type
 # (plans, clusters, jobs), free-text reasons, and search boxes.
 CODE_MAX = 64
 REASON_MAX = 1000

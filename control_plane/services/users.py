@@ -1,6 +1,6 @@
 """Accounts for local sign-in: argon2id-hashed passwords, roles, disable, last login.
 
-Sign-in is hardened (README "Sign-in hardening"): every input is bounded before any SQL, a failed attempt
+Sign-in is hardened (docs/security.md "Sign-in"): every input is bounded before any SQL, a failed attempt
 costs one argon2 verification whether or not the account exists, repeated failures are throttled
 per account name and per client (control_plane/auth/throttle.py), and every attempt is audited.
 """

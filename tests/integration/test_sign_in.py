@@ -1,4 +1,4 @@
-"""Sign-in hardening (README "Sign-in hardening"): bounded input, one argon2 check whatever the account,
+"""Sign-in hardening (docs/security.md "Sign-in"): bounded input, one argon2 check whatever the account,
 throttling per account name and per client stored in the catalog, every attempt audited."""
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def test_incidents_at_the_window_edges(cli, tmp_path):
     got = report(cli, T0 + 3 * MIN, T0 + 15 * MIN)["edge"]
     assert got["incidents"] == 1 and got["mttr_seconds"] == 300.0
     # A window ending inside the second run: it opened inside the window and resolved after --to
-    # (minute 14), so it counts with its whole duration, 300 s (README "Uptime report").
+    # (minute 14), so it counts with its whole duration, 300 s (docs/uptime.md "MTTR").
     got = report(cli, T0, T0 + 12 * MIN)["edge"]
     assert got["incidents"] == 2 and got["mttr_seconds"] == (180.0 + 300.0) / 2
     # Ending after two of its failures: detection follows the run past --to (five failures in

@@ -83,3 +83,16 @@ def test_docs_index_lists_every_doc():
     index = (DOCS / "README.md").read_text(encoding="utf-8")
     unlisted = [d.name for d in sorted(DOCS.glob("*.md")) if d.name != "README.md" and f"({d.name})" not in index]
     assert not unlisted, f"add to docs/README.md: {unlisted}"
+
+
+README_CITATION = re.compile(r"README \"([^\"\n]+)\"")
+
+
+def test_every_cited_readme_section_exists():
+    sections = headings(ROOT / "README.md")
+    missing = []
+    for path in repo_files():
+        for match in README_CITATION.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            if match.group(1) not in sections:
+                missing.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
+    assert not missing, "no such README section:\n" + "\n".join(missing)
