@@ -22,7 +22,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     engine = make_engine(url)
     wait_for_database(engine)
     if run_migrations:
-        migrate.upgrade(engine)
+        migrate.ensure_current(engine)  # one query when the catalog is at head; Alembic only to upgrade
     return AppContext(
         settings=settings,
         engine=engine,

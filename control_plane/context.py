@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:  # types only: importing this module must not load the adapters (fast CLI start)
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-from control_plane.adapters.clusters import ClusterConnections
-from control_plane.aws.clients import AwsClients
-from control_plane.config import Settings
-from control_plane.db.embedded import EmbeddedServer
+    from control_plane.adapters.clusters import ClusterConnections
+    from control_plane.aws.clients import AwsClients
+    from control_plane.config import Settings
+    from control_plane.db.embedded import EmbeddedServer
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from control_plane.db.embedded import machine_bin_dirs
+from control_plane.db.embedded import machine_bin_dirs, pgserver_bin_dir
 from control_plane.errors import ConfigError, ExternalServiceError
 
 TOOLS = ("pg_dump", "pg_restore", "psql")
@@ -38,9 +38,7 @@ def candidate_dirs(preferred: Path | None = None) -> list[Path]:
     if preferred is not None:
         dirs.append(Path(preferred))
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-        dirs.append(Path(POSTGRES_BIN_PATH))
+        dirs.append(pgserver_bin_dir())  # without importing pgserver (no RuntimeDirWarning)
     except ImportError:
         pass
     on_path = shutil.which("pg_dump")

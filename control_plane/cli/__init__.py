@@ -1,12 +1,15 @@
 """`python -m control_plane <group> <command>`: exit 0 on success; one line on stderr and a
-non-zero exit for bad input or failure (never a traceback for an expected error)."""
+non-zero exit for bad input or failure (never a traceback for an expected error).
+
+Start-up is kept small (README "Command line"): building the parser imports no service, adapter,
+SQLAlchemy, pandas or boto3; each handler imports what its command uses when it runs
+(tests/integration/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-
-from sqlalchemy.exc import OperationalError
 
 from control_plane import redact
 from control_plane.cli import billing, clusters, db, demo, scaling, tenants, uptime, users
@@ -33,12 +36,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ControlPlaneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
-        print(f"error: database unavailable: {reason}", file=sys.stderr)
-        return 7
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if (reason := _database_unavailable(exc)) is None:
+            raise
+        print(f"error: database unavailable: {reason}", file=sys.stderr)
+        return 7
     finally:
         close_context()
+
+
+def _database_unavailable(exc: Exception) -> str | None:
+    """The reason of a lost database connection, else None. SQLAlchemy is imported here, not at
+    start: `--help` and bad arguments never load it, and a failing command has loaded it already."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"

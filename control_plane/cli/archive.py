@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
-from control_plane.services import archive as service
+
+# Handlers import the archive service (boto3, S3) when they run (a fast start: control_plane/cli/__init__.py).
 
 COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
 
@@ -41,6 +42,8 @@ def _emit(tenant, fmt: str) -> int:
 
 
 def _archive(args) -> int:
+    from control_plane.archive import service
+
     words = args.words
     if len(words) == 1:
         return _emit(service.archive_tenant(context(), actor(args), words[0]), args.format)
@@ -50,8 +53,12 @@ def _archive(args) -> int:
 
 
 def _restore(args) -> int:
+    from control_plane.archive import service
+
     return _emit(service.restore_tenant(context(), actor(args), args.slug), args.format)
 
 
 def _request(args) -> int:
+    from control_plane.archive import service
+
     return _emit(service.request_archive(context(), actor(args), args.slug, args.reason), args.format)

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
-from control_plane.revenue import importer, plans, reports
+
+# Handlers import the revenue modules (pandas for the MRR table) when they run (a fast start:
+# control_plane/cli/__init__.py).
 
 PLAN_COLUMNS = ["code", "name", "list_price", "interval", "active", "sort_order", "tenants"]
 
@@ -53,6 +55,8 @@ def register(groups) -> None:
 
 
 def _import(args) -> int:
+    from control_plane.revenue import importer
+
     result = importer.import_file(context(), actor(args), args.file)
     emit(result.as_dict(), args.format)
     if result.unknown_plans:
@@ -62,6 +66,8 @@ def _import(args) -> int:
 
 
 def _mrr(args) -> int:
+    from control_plane.revenue import reports
+
     rows = reports.mrr_table(context(), actor(args), args.start, args.end)
     if args.format == "json":
         write_mrr_json(rows)
@@ -83,11 +89,15 @@ def write_mrr_json(rows: list[dict[str, Any]]) -> None:
 
 
 def _plans_list(args) -> int:
+    from control_plane.revenue import plans
+
     emit([p.as_dict() for p in plans.list_plans(context(), actor(args))], args.format, PLAN_COLUMNS)
     return 0
 
 
 def _plans_set(args) -> int:
+    from control_plane.revenue import plans
+
     view = plans.save_plan(context(), actor(args), args.code, name=args.name, list_price=args.price,
                            interval=args.interval, active=args.active, sort_order=args.sort_order)
     emit(view.as_dict(), args.format, PLAN_COLUMNS)

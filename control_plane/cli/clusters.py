@@ -7,7 +7,8 @@ import argparse
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
-from control_plane.services import clusters as service
+
+# Handlers import the clusters service when they run (a fast start: control_plane/cli/__init__.py).
 
 COLUMNS = ["name", "url_env", "aurora_cluster_id", "acu_floor", "acu_ceiling", "capacity_weight",
            "accepts_tenants", "live_tenants"]
@@ -39,6 +40,8 @@ def register(groups) -> None:
 def _url_env(value: str) -> str:
     """Refused before anything connects: naming another secret here (AWS_SECRET_ACCESS_KEY) would
     have it read as a connection string. The service checks the same rule."""
+    from control_plane.services import clusters as service
+
     try:
         return service.check_url_env(value)
     except InvalidInput as exc:
@@ -46,6 +49,8 @@ def _url_env(value: str) -> str:
 
 
 def _add(args) -> int:
+    from control_plane.services import clusters as service
+
     view = service.add_cluster(context(), actor(args), args.name, args.url_env,
                                aurora_cluster_id=args.aurora_cluster, acu_floor=args.acu_floor,
                                acu_ceiling=args.acu_ceiling, capacity_weight=args.capacity_weight,
@@ -55,5 +60,7 @@ def _add(args) -> int:
 
 
 def _list(args) -> int:
+    from control_plane.services import clusters as service
+
     emit([c.as_dict() for c in service.list_clusters(context(), actor(args))], args.format, COLUMNS)
     return 0

@@ -10,11 +10,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from control_plane import csv_safety
 from control_plane.auth.permissions import Actor, system_actor
-from control_plane.context import AppContext
+
+if TYPE_CHECKING:
+    from control_plane.context import AppContext
 
 _context: AppContext | None = None
 

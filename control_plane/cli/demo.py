@@ -6,7 +6,7 @@ import sys
 import time
 
 from control_plane.cli.common import Progress, actor, add_actor, context
-from control_plane.demo.seed import DEMO_PASSWORD, MAX_TENANTS, seed_demo
+from control_plane.demo.constants import DEMO_PASSWORD, MAX_TENANTS
 from control_plane.errors import InvalidInput
 
 
@@ -40,6 +40,8 @@ def _seed(args) -> int:
                 bar.step()
         elif done == 0:
             print(f"{stage}: seeding history…", file=sys.stderr, flush=True)
+
+    from control_plane.demo.seed import seed_demo  # the services behind it, when it runs
 
     started = time.perf_counter()
     result = seed_demo(context(), actor(args), tenants=args.tenants, months=args.months, seed=args.seed,

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from control_plane.cli.common import actor, add_format, context, emit
 from control_plane.errors import InvalidInput
-from control_plane.scaling import queries
+
+# The handler imports the scaling queries (pandas, CloudWatch) when it runs (a fast start:
+# control_plane/cli/__init__.py).
 
 COLUMNS = ["at", "cluster", "action", "outcome", "dry_run", "current_min_acu", "current_max_acu", "new_min_acu",
            "new_max_acu", "reason", "error"]
@@ -34,6 +36,8 @@ def _decisions(args) -> int:
             since = since.replace(tzinfo=UTC)
     if args.limit < 1:
         raise InvalidInput("--limit must be at least 1.")
+    from control_plane.scaling import queries
+
     rows = queries.list_decisions(context(), actor(args), cluster=args.cluster, since=since, limit=args.limit)
     emit(rows, args.format, COLUMNS)
     return 0

@@ -8,13 +8,18 @@ import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from control_plane import csv_safety
 from control_plane.cli import archive
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
-from control_plane.services import tenant_batch
-from control_plane.services import tenants as service
+
+if TYPE_CHECKING:
+    from control_plane.services import tenant_batch
+    from control_plane.services.tenants import TenantView
+
+# Handlers import the services they call (a fast start: control_plane/cli/__init__.py).
 
 LIST_COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
 
@@ -79,34 +84,46 @@ def register(groups) -> None:
     archive.register_tenant_commands(commands)
 
 
-def _emit_one(tenant: service.TenantView, fmt: str) -> int:
+def _emit_one(tenant: TenantView, fmt: str) -> int:
     emit(tenant.as_dict(), fmt, LIST_COLUMNS if fmt != "json" else None)
     return 0
 
 
 def _provision(args) -> int:
+    from control_plane.services import tenants as service
+
     tenant = service.provision(context(), actor(args), args.slug, args.name, args.plan, cluster=args.cluster,
                                owner_email=args.owner_email, endpoint_url=args.endpoint_url)
     return _emit_one(tenant, args.format)
 
 
 def _suspend(args) -> int:
+    from control_plane.services import tenants as service
+
     return _emit_one(service.suspend(context(), actor(args), args.slug, args.reason), args.format)
 
 
 def _resume(args) -> int:
+    from control_plane.services import tenants as service
+
     return _emit_one(service.resume(context(), actor(args), args.slug, args.reason), args.format)
 
 
 def _set_plan(args) -> int:
+    from control_plane.services import tenants as service
+
     return _emit_one(service.set_plan(context(), actor(args), args.slug, args.plan, args.reason), args.format)
 
 
 def _show(args) -> int:
+    from control_plane.services import tenants as service
+
     return _emit_one(service.show(context(), actor(args), args.slug), args.format)
 
 
 def _list(args) -> int:
+    from control_plane.services import tenants as service
+
     rows = service.list_tenants(context(), actor(args), status=args.status, plan=args.plan,
                                 cluster=args.cluster, search=args.search)
     emit([t.as_dict() for t in rows], args.format, LIST_COLUMNS)
@@ -114,6 +131,8 @@ def _list(args) -> int:
 
 
 def _provision_many(args) -> int:
+    from control_plane.services import tenant_batch
+
     if args.jobs < 1 or args.jobs > 16:
         raise InvalidInput("--jobs must be between 1 and 16.")
     rows = tenant_batch.read_file(args.file)  # the whole file is checked before anything is provisioned

@@ -15,12 +15,14 @@ used only when that would change nothing; otherwise the machine's binaries are u
 from __future__ import annotations
 
 import glob
+import importlib.util
 import logging
 import os
 import pwd
 import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,11 +112,9 @@ def _pgserver_would_open(pgdata: Path) -> list[Path]:
     and of its binaries gets g+rx,o+rx, and so does every file of its bin and lib folders. Empty
     when we are not root or when every such mode already has those bits. Raises ImportError
     without pgserver."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-
+    bin_path = pgserver_bin_dir().resolve()
     if os.geteuid() != 0:
         return []
-    bin_path = Path(POSTGRES_BIN_PATH).resolve()
     needs: list[tuple[Path, int]] = [(p, _GROUP_OTHER_RX) for p in pgdata.parent.parents]
     needs += [(p, _GROUP_OTHER_RX) for p in bin_path.parents]
     for tree, file_bits in ((bin_path, _GROUP_OTHER_RX), (bin_path.parent / "lib", _GROUP_OTHER_R)):
@@ -140,11 +140,49 @@ def _modes_kept(paths: list[Path]) -> Iterator[None]:
                 path.chmod(mode)
 
 
-def _start_pgserver(pgdata: Path) -> EmbeddedServer:
-    import pgserver
-    from pgserver._commands import POSTGRES_BIN_PATH
+def pgserver_bin_dir() -> Path:
+    """pgserver's bundled binaries (its `_commands.POSTGRES_BIN_PATH`, `<package>/pginstall/bin`),
+    found without importing pgserver: its import reads platformdirs' user runtime directory, which
+    prints a RuntimeDirWarning when XDG_RUNTIME_DIR is unset, and a command that ends up on the
+    machine's binaries (root) or attaches to a running server has no use for it. Raises
+    ImportError without pgserver."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("pgserver is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
-    outside = [*pgdata.parent.parents, *Path(POSTGRES_BIN_PATH).resolve().parents]
+
+@contextmanager
+def _runtime_dir_for_pgserver() -> Iterator[None]:
+    """pgserver keeps its lock file (and a socket folder for over-long data paths) in platformdirs'
+    user runtime directory, read when pgserver is imported. Without XDG_RUNTIME_DIR platformdirs
+    falls back to a folder of its own with a RuntimeDirWarning on stderr (two lines on every
+    command); we name a private runtime folder explicitly for the import instead. It is short and
+    under the temporary directory, as platformdirs' fallback is, so an over-long data path still
+    gets a socket; every process of ours uses the same one, so they share pgserver's lock.
+    platformdirs still checks it (a directory of ours, mode 0700) and falls back on its own, with
+    its warning, from one it must not use (say another user created that name first)."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        yield
+        return
+    runtime = Path(tempfile.gettempdir()) / f"control-plane-runtime-{os.geteuid()}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    info = runtime.lstat()
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+        runtime.chmod(0o700)  # mkdir's mode is masked by the umask
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    try:
+        yield
+    finally:
+        os.environ.pop("XDG_RUNTIME_DIR", None)  # the server and our other children do not inherit it
+
+
+def _start_pgserver(pgdata: Path) -> EmbeddedServer:
+    with _runtime_dir_for_pgserver():
+        import pgserver
+    bin_path = pgserver_bin_dir()
+
+    outside = [*pgdata.parent.parents, *bin_path.resolve().parents]
     with _modes_kept(list(dict.fromkeys(outside))):
         handle = pgserver.get_server(pgdata, cleanup_mode="stop")
     info = handle.get_postmaster_info()
@@ -152,7 +190,7 @@ def _start_pgserver(pgdata: Path) -> EmbeddedServer:
         engine="pgserver",
         socket_dir=Path(info.socket_dir),
         port=int(info.port or 5432),
-        bin_dir=Path(POSTGRES_BIN_PATH),
+        bin_dir=bin_path,
         handle=handle,
     )
 

@@ -21,20 +21,19 @@ from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.context import AppContext
 from control_plane.db.models import SubscriptionChange, Tenant
 from control_plane.demo import names
+from control_plane.demo.constants import DEMO_PASSWORD, MAX_TENANTS
 from control_plane.errors import Conflict, InvalidInput, NotFound
 from control_plane.services import tenants as tenant_service
 from control_plane.services import users as user_service
 from control_plane.services.authorization import authorize
 from control_plane.services.tenants import TenantView
 
-DEMO_PASSWORD = "demo"  # noqa: S105 - published on the sign-in page on purpose, demo mode only
 DEMO_ACCOUNTS: tuple[tuple[str, Role, str], ...] = (
     ("founder", Role.FOUNDER, "Demo founder"),
     ("support", Role.SUPPORT, "Demo support"),
     ("oncall", Role.ONCALL, "Demo on-call"),
     ("admin", Role.ADMIN, "Demo admin"),
 )
-MAX_TENANTS = 5000
 # Share of tenants per plan, and how many demo tenants start suspended (with a reason).
 PLAN_MIX = (("free", 0.22), ("starter", 0.30), ("team", 0.26), ("business", 0.16), ("enterprise", 0.06))
 SUSPENDED_SHARE = 0.04

@@ -14,10 +14,12 @@ import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from control_plane.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import httpx
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -94,7 +96,11 @@ def parse_networks(raw: str) -> tuple[Network, ...]:
 
 
 def parse(url: str) -> httpx.URL:
-    """The URL as httpx will request it (one parser for the check and the request), or refused."""
+    """The URL as httpx will request it (one parser for the check and the request), or refused.
+    httpx is imported here: config and the tenants service import this module, and a command that
+    never checks a URL (`tenants show`) should not load an HTTP client (README "Command line")."""
+    import httpx
+
     if len(url) > URL_MAX:
         raise ProbeTargetRefused(f"the URL is longer than {URL_MAX} characters")
     if not url.isprintable() or any(c.isspace() for c in url):  # also bidi overrides, surrogates
