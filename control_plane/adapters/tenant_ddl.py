@@ -11,7 +11,7 @@ from psycopg import sql
 
 from control_plane.domain.slugs import role_name, schema_name
 
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 1  # what _TEMPLATE_V1 is; later versions are revisions in control_plane/fleet/revisions.py
 TEMPLATE_TABLES = ("users", "teams", "team_members", "projects", "tasks", "comments", "events")
 _COMMENT_PREFIX = "control-plane tenant template v"
 
@@ -118,14 +118,29 @@ def create_schema(slug: str) -> sql.Composed:
     return create_template_schema(schema_name(slug))
 
 
-def create_template_schema(schema: str) -> sql.Composed:
-    """The tenant template under any schema name (a restore's verification scratch schema too)."""
+def template_v1(schema: str) -> sql.Composed:
+    """Version 1 of the tenant template (revision 1 in control_plane/fleet/revisions.py)."""
+    return sql.SQL(_TEMPLATE_V1).format(s=sql.Identifier(schema))
+
+
+def create_template_schema(schema: str, body: sql.Composable | None = None,
+                           version: int = TEMPLATE_VERSION) -> sql.Composed:
+    """The tenant template under any schema name (a restore's verification scratch schema too).
+    `body` is the template at `version` (control_plane/fleet/template.py builds it); without one,
+    version 1."""
     s = sql.Identifier(schema)
     return sql.Composed([
         sql.SQL("CREATE SCHEMA {s}; ").format(s=s),
-        sql.SQL(_TEMPLATE_V1).format(s=s),
-        sql.SQL("COMMENT ON SCHEMA {s} IS {c}; ").format(s=s, c=sql.Literal(f"{_COMMENT_PREFIX}{TEMPLATE_VERSION}")),
+        body if body is not None else template_v1(schema),
+        sql.SQL(" "),
+        comment_schema(schema, version),
     ])
+
+
+def comment_schema(schema: str, version: int) -> sql.Composed:
+    """The schema's comment names its template version: reconcile and drift checks read it."""
+    return sql.SQL("COMMENT ON SCHEMA {s} IS {c}; ").format(s=sql.Identifier(schema),
+                                                            c=sql.Literal(f"{_COMMENT_PREFIX}{version}"))
 
 
 def grant_access(slug: str) -> sql.Composed:
@@ -137,9 +152,10 @@ def grant_access(slug: str) -> sql.Composed:
     ).format(s=s, r=r)
 
 
-def provision_script(slug: str) -> sql.Composed:
-    """Everything a new tenant needs, as one script: one round trip, one transaction."""
-    return sql.Composed([create_role(slug), sql.SQL(" "), create_schema(slug), grant_access(slug)])
+def provision_script(slug: str, schema_script: sql.Composable | None = None) -> sql.Composed:
+    """Everything a new tenant needs, as one script: one round trip, one transaction.
+    `schema_script` creates the schema at the wanted version (default: template version 1)."""
+    return sql.Composed([create_role(slug), sql.SQL(" "), schema_script or create_schema(slug), grant_access(slug)])
 
 
 def revoke_access(slug: str) -> sql.Composed:

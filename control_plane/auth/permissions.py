@@ -35,9 +35,11 @@ class Permission(StrEnum):
     CLUSTERS_MANAGE = "clusters.manage"
     USAGE_READ = "usage.read"
     DEMO_SEED = "demo.seed"
+    MIGRATIONS_READ = "migrations.read"
+    MIGRATIONS_RUN = "migrations.run"
 
 
-_READ_ALL = {Permission.TENANTS_READ, Permission.USAGE_READ, Permission.AUDIT_READ}
+_READ_ALL = {Permission.TENANTS_READ, Permission.USAGE_READ, Permission.AUDIT_READ, Permission.MIGRATIONS_READ}
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.FOUNDER: frozenset(_READ_ALL | {Permission.REVENUE_READ, Permission.UPTIME_READ}),
@@ -47,6 +49,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     }),
     Role.ONCALL: frozenset(_READ_ALL | {
         Permission.UPTIME_READ, Permission.INCIDENTS_MANAGE, Permission.JOBS_RUN, Permission.SCALING_READ,
+        Permission.MIGRATIONS_RUN,
     }),
     Role.ADMIN: frozenset(Permission),
 }

@@ -111,6 +111,8 @@ class Tenant(Base):
         Index("ix_tenants_plan_code", "plan_code"),
         Index("ix_tenants_cluster_name", "cluster_name"),
         Index("ix_tenants_owner_email_lower", func.lower(text("owner_email"))),
+        # "Is anything below version V?" answered from the index (docs/migrations.md, no-op run).
+        Index("ix_tenants_template_version", "template_version"),
     )
 
 
@@ -141,6 +143,27 @@ class SignInThrottle(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # row forgotten after this
     __table_args__ = (CheckConstraint("scope in ('account','client')", name="scope"),
                       Index("ix_sign_in_throttle_expires_at", "expires_at"))
+
+
+class SignInSession(Base):
+    """A password sign-in that outlives the Streamlit session (README "Signing in"): the browser
+    holds the random id in a signed cookie, the catalog only its SHA-256, so a copy of this table
+    (a backup, a read replica) signs nobody in. Revoked on sign-out, disabling and role changes."""
+
+    __tablename__ = "sign_in_sessions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)  # sha256 hex of the cookie's random id
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # created_at + CP_SESSION_TTL_MINUTES
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # bumped at most once a minute
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(Text)  # ip:… or session:…, as the sign-in throttle keys it
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("char_length(token_hash) = 64", name="token_hash"),
+                      Index("ix_sign_in_sessions_user_id", "user_id"),
+                      Index("ix_sign_in_sessions_expires_at", "expires_at"))
 
 
 class AppMarker(Base):
@@ -396,3 +419,63 @@ class JobSchedule(Base):
     updated_at: Mapped[datetime] = _now()
     updated_by: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (CheckConstraint("interval_seconds > 0", name="interval"),)
+
+
+# --- fleet schema migrations (docs/migrations.md) ----------------------------------------------
+
+RUN_STATUSES = ("planned", "running", "soaking", "halted", "completed", "rolled_back")
+RESULT_STATUSES = ("pending", "applied", "failed", "skipped", "reversed", "reverse_failed")
+
+
+class MigrationRun(Base):
+    """One rollout of the tenant template to `target_version`, wave by wave."""
+
+    __tablename__ = "migration_runs"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    target_version: Mapped[int] = mapped_column(Integer)
+    waves: Mapped[list[int]] = mapped_column(ARRAY(Integer))  # cumulative percentages, e.g. [5, 25, 100]
+    status: Mapped[str] = mapped_column(Text, server_default="planned")
+    queued: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))  # the worker drives it
+    current_wave: Mapped[int] = mapped_column(Integer, server_default="1")
+    soak_seconds: Mapped[int] = mapped_column(Integer)
+    wave_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    soak_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    decisions: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    halt_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("status in ('planned','running','soaking','halted','completed','rolled_back')",
+                        name="status"),
+        CheckConstraint("soak_seconds >= 0", name="soak"),
+        Index("ix_migration_runs_created_at", "created_at"),
+        # At most one run moves tenants at a time.
+        Index("uq_migration_runs_active", text("(true)"), unique=True,
+              postgresql_where=text("status in ('planned','running','soaking')")),
+    )
+
+
+class MigrationResult(Base):
+    """One tenant in one run: its wave and what happened (rows written at planning, `pending`)."""
+
+    __tablename__ = "migration_results"
+    run_id: Mapped[int] = mapped_column(ForeignKey("migration_runs.id", ondelete="CASCADE"), primary_key=True)
+    tenant_slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    cluster_name: Mapped[str] = mapped_column(Text)
+    wave: Mapped[int] = mapped_column(Integer)  # 0: skipped at planning
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("status in ('pending','applied','failed','skipped','reversed','reverse_failed')",
+                        name="status"),
+        Index("ix_migration_results_run_id_wave_status", "run_id", "wave", "status"),
+    )

@@ -31,6 +31,7 @@ from control_plane.domain.lifecycle import Status, require_transition
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.domain.text import CODE_MAX, REASON_MAX, SEARCH_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
+from control_plane.fleet import revisions, template
 from control_plane.revenue import hooks
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -93,10 +94,13 @@ def _no_fault(step: str) -> None:
 
 def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
               cluster: str | None = None, owner_email: str | None = None,
-              endpoint_url: str | None = None, is_demo: bool = False,
+              endpoint_url: str | None = None, is_demo: bool = False, template_version: int | None = None,
               fault: FaultHook = _no_fault) -> TenantView:
+    """`template_version` creates the schema at an older version of the template (a rehearsal of
+    a rollout on real schemas, docs/migrations.md); default the latest."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.provision", tenant_slug=slug)
+    version = revisions.DEFAULT.latest if template_version is None else revisions.DEFAULT.check(template_version)
     name = _clean_name(name)
     plan, cluster = clean_text(plan, "Plan", CODE_MAX), clean_text(cluster, "Cluster", CODE_MAX) or None
     owner_email = _clean_email(owner_email)
@@ -108,7 +112,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
         tenant = _insert_new_tenant(session, Tenant(
             slug=slug, name=name, plan_code=plan, cluster_name=target.name,
             status=Status.ACTIVE if same_database else Status.PROVISIONING,
-            template_version=tenant_ddl.TEMPLATE_VERSION if same_database else None,
+            template_version=version,
             owner_email=owner_email, endpoint_url=endpoint_url, is_demo=is_demo))
         resumed = tenant is None
         if tenant is None:  # the slug exists: finish an interrupted provision, or refuse
@@ -120,7 +124,8 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
             # Tenant objects live in the catalog database: catalog row, DDL and audit entry commit
             # together or not at all, so a crash at any point leaves nothing to clean up.
             fault("catalog_recorded")
-            _create_objects(session.connection().connection.driver_connection, slug, retry=resumed)
+            _create_objects(session.connection().connection.driver_connection, slug, tenant.template_version,
+                            retry=resumed)
             fault("schema_created")
             return _finish_provision(session, actor, tenant, resumed, fault)
         if not resumed:
@@ -140,7 +145,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
                            f"check it with `tenants show {slug}` when that run ends.")
         _require_still_provisioning(ctx, slug)  # another run may have finished while we waited
         with conn.transaction():
-            _create_objects(conn, slug, retry=True)
+            _create_objects(conn, slug, _version_of(ctx, slug), retry=True)
             fault("schema_created")
         fault("cluster_committed")
         with ctx.session_factory() as session:
@@ -165,12 +170,12 @@ def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: b
     now = datetime.now(UTC)
     if tenant.status != Status.ACTIVE:
         tenant.status = Status.ACTIVE
-        tenant.template_version = tenant_ddl.TEMPLATE_VERSION
+        tenant.template_version = tenant.template_version or tenant_ddl.TEMPLATE_VERSION
         tenant.updated_at = now
     hooks.on_provision(session, tenant, now)
     audit.record(session, actor, "tenant.provision", tenant_slug=tenant.slug,
                  after={"status": Status.ACTIVE.value, "plan": tenant.plan_code, "cluster": tenant.cluster_name,
-                        "template_version": tenant_ddl.TEMPLATE_VERSION},
+                        "template_version": tenant.template_version},
                  detail={"resumed_after_crash": True} if resumed else None)
     fault("before_commit")
     session.commit()
@@ -194,18 +199,26 @@ def _insert_new_tenant(session: Session, tenant: Tenant) -> Tenant | None:
     return inserted
 
 
-def _create_objects(conn: psycopg.Connection, slug: str, retry: bool) -> None:
+def _version_of(ctx: AppContext, slug: str) -> int:
+    """The version an interrupted provision asked for (rows from before versions were recorded
+    while provisioning: version 1, what they were created with)."""
+    with ctx.session_factory() as session:
+        return session.scalar(select(Tenant.template_version).where(Tenant.slug == slug)) or tenant_ddl.TEMPLATE_VERSION
+
+
+def _create_objects(conn: psycopg.Connection, slug: str, version: int | None, retry: bool) -> None:
     try:
-        _create_missing_objects(conn, slug, retry)
+        _create_missing_objects(conn, slug, version or tenant_ddl.TEMPLATE_VERSION, retry)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise ConfigError(f"The catalog's database user may not create tenant {slug!r} on this cluster "
                           f"({exc.diag.message_primary}); it needs CREATEROLE and CREATE on the database.") from exc
 
 
-def _create_missing_objects(conn: psycopg.Connection, slug: str, retry: bool) -> None:
+def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, retry: bool) -> None:
+    schema_script = template.create_schema(schema_name(slug), version)
     if not retry:
         try:
-            conn.execute(tenant_ddl.provision_script(slug))
+            conn.execute(tenant_ddl.provision_script(slug, schema_script))
             return
         except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject) as exc:
             raise Conflict(
@@ -224,7 +237,7 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, retry: bool) ->
         raise Conflict(f"Schema {schema_name(slug)!r} exists but is incomplete; fix or drop it by hand, "
                        "then run provision again.")
     parts = membership if found.role_exists else [tenant_ddl.create_role(slug)]
-    parts += [tenant_ddl.create_schema(slug), tenant_ddl.grant_access(slug)]
+    parts += [schema_script, tenant_ddl.grant_access(slug)]
     for part in parts:
         conn.execute(part)
 

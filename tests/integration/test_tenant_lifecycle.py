@@ -12,8 +12,11 @@ from control_plane.adapters.clusters import libpq_url
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.db.models import AuditEntry, Tenant
 from control_plane.errors import Conflict, Forbidden, InvalidInput, NotFound
+from control_plane.fleet import revisions
 from control_plane.services import tenants
 from tests.factories import make_tenant
+
+LATEST = revisions.DEFAULT.latest
 
 
 class Crash(Exception):
@@ -50,9 +53,9 @@ def test_provision_creates_schema_role_template_and_audit(ctx, admin, raw, new_s
     view = tenants.provision(ctx, admin, slug, "Acme Corp", "team", owner_email="Ops@Acme.example")
     assert (view.status, view.plan, view.schema, view.role, view.cluster) == (
         "active", "team", f"tenant_{slug}", f"tenant_{slug}", "default")
-    assert view.owner_email == "ops@acme.example" and view.template_version == tenant_ddl.TEMPLATE_VERSION
+    assert view.owner_email == "ops@acme.example" and view.template_version == LATEST  # new tenants: the latest
     found = inspect_tenant(raw, slug)
-    assert found.complete and found.role_can_read and found.template_version == 1
+    assert found.complete and found.role_can_read and found.template_version == LATEST
     assert set(tenant_ddl.TEMPLATE_TABLES) <= found.tables and len(found.tables) >= 6
     fks = raw.execute("SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
                       "WHERE n.nspname = %s AND c.contype = 'f'", (f"tenant_{slug}",)).fetchone()[0]
@@ -63,7 +66,7 @@ def test_provision_creates_schema_role_template_and_audit(ctx, admin, raw, new_s
     with ctx.session_factory() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "tenant.provision")).one()
         assert entry.actor == admin.name and entry.actor_role == "admin"
-        assert entry.after == {"status": "active", "plan": "team", "cluster": "default", "template_version": 1}
+        assert entry.after == {"status": "active", "plan": "team", "cluster": "default", "template_version": LATEST}
 
 
 def test_tenant_data_plane_round_trip_and_suspend_keeps_every_row(ctx, admin, raw, new_slug):

@@ -1,0 +1,237 @@
+"""One tenant from its version to another, one revision per transaction (docs/migrations.md,
+"Per tenant").
+
+Inside each transaction: the tenant's advisory lock, `SET LOCAL lock_timeout` and
+`statement_timeout`, the version re-read under that lock (so a revision is never applied twice,
+whoever else migrates or restores the tenant), the revision, the schema comment, the catalog's
+version and the audit entry. Where the tenant lives on the catalog database all of that is one
+transaction; on another cluster the cluster commits first, then the catalog follows (both steps
+safe to repeat: the schema comment is the cluster's truth). A lock timeout is retried with
+jittered backoff, then the tenant is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from control_plane.adapters import tenant_ddl
+from control_plane.auth.permissions import Actor
+from control_plane.context import AppContext
+from control_plane.domain.slugs import schema_name
+from control_plane.errors import ControlPlaneError
+from control_plane.fleet import queries
+from control_plane.fleet.revisions import DEFAULT, Catalog, Kind, Revision
+from control_plane.services import audit
+
+RetryHook = Callable[[str, int], None]  # (slug, failed attempt number): tests release a lock here
+
+
+@dataclass(frozen=True)
+class Limits:
+    lock_timeout_ms: int = 2000
+    statement_timeout_ms: int = 60_000
+    tries: int = 3  # per revision, for lock timeouts only
+    backoff_max_s: float = 2.0
+    allow_contract: bool = False
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant as the planner saw it: where it lives."""
+
+    slug: str
+    cluster: str
+    url_env: str | None  # None: the catalog database
+
+
+@dataclass
+class Outcome:
+    slug: str
+    status: str  # applied | failed | skipped
+    from_version: int | None = None
+    to_version: int | None = None
+    attempts: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+class _Skip(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _lock_timeout(exc: BaseException) -> bool:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return isinstance(orig, psycopg.errors.LockNotAvailable)
+
+
+def _no_retry_hook(slug: str, attempt: int) -> None:
+    return None
+
+
+def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog: Catalog = DEFAULT,
+            limits: Limits = Limits(), run_id: int | None = None, on_retry: RetryHook = _no_retry_hook) -> Outcome:
+    """Take `tenant` to version `goal` (up or down). Never raises for a database error of the
+    tenant's own (recorded in the outcome); a lost catalog or a bug propagates."""
+    catalog.check(goal)
+    started = time.monotonic()
+    outcome = Outcome(tenant.slug, "applied")
+    job = _Job(ctx, actor, tenant, goal, catalog, limits, run_id, outcome)
+
+    def note_retry(state: RetryCallState) -> None:
+        on_retry(tenant.slug, state.attempt_number)
+
+    try:
+        while True:
+            for attempt in Retrying(stop=stop_after_attempt(limits.tries), reraise=True,
+                                    wait=wait_random_exponential(multiplier=0.05, max=limits.backoff_max_s),
+                                    retry=retry_if_exception(_lock_timeout), before_sleep=note_retry):
+                with attempt:
+                    outcome.attempts += 1
+                    done = job.one_step()
+            if done:
+                outcome.attempts -= 1  # the read that found nothing left to do is no try
+                break
+    except _Skip as skip:
+        outcome.status, outcome.error = "skipped", f"tenant is {skip.status}: not migrated"
+    except (psycopg.Error, DBAPIError, ControlPlaneError) as exc:
+        outcome.status, outcome.error = "failed", _describe(exc, limits)
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _describe(exc: BaseException, limits: Limits) -> str:
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(orig, psycopg.errors.LockNotAvailable):
+        return (f"lock timeout ({limits.lock_timeout_ms} ms) {limits.tries} times: {text}; a long transaction holds "
+                "the tenant's tables; run again when it has ended")
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        return f"statement timeout ({limits.statement_timeout_ms} ms): {text}"
+    return f"{type(orig).__name__}: {text}"[:1000]
+
+
+@dataclass(frozen=True)
+class _Step:
+    revision: Revision
+    forward: bool
+    before: int
+    after: int
+
+    @property
+    def label(self) -> str:
+        return f"{'+' if self.forward else '-'}{self.revision.version}"
+
+
+@dataclass
+class _Job:
+    ctx: AppContext
+    actor: Actor
+    tenant: Tenant
+    goal: int
+    catalog: Catalog
+    limits: Limits
+    run_id: int | None
+    outcome: Outcome
+
+    def next_step(self, current: int) -> _Step:
+        forward = self.goal > current
+        revision = self.catalog.get(current + 1 if forward else current)
+        if revision.kind == Kind.CONTRACT and not self.limits.allow_contract:
+            raise ControlPlaneError(f"revision {revision.version} ({revision.name}) is a contract revision; "
+                                    "refused without --allow-contract")
+        if not forward and revision.reverse is None:
+            raise ControlPlaneError(f"revision {revision.version} ({revision.name}) has no reverse step")
+        return _Step(revision, forward, current, current + 1 if forward else current - 1)
+
+    def run_step(self, conn: psycopg.Connection, status: str, step: _Step) -> None:
+        slug, schema = self.tenant.slug, schema_name(self.tenant.slug)
+        ddl = step.revision.forward if step.forward else step.revision.reverse
+        assert ddl is not None
+        conn.execute(ddl(schema))
+        if step.forward and step.revision.new_tables:
+            # New tables start with no grants: the tenant role gets them only while it has access.
+            conn.execute(tenant_ddl.grant_access(slug) if status == "active" else tenant_ddl.revoke_access(slug))
+        conn.execute(tenant_ddl.comment_schema(schema, step.after))
+
+    def audit(self, session, step: _Step) -> None:
+        audit.record(session, self.actor, "tenant.migrate" if step.forward else "tenant.migrate.reverse",
+                     tenant_slug=self.tenant.slug, target=self.tenant.cluster,
+                     before={"template_version": step.before}, after={"template_version": step.after},
+                     detail={"run": self.run_id, "revision": step.revision.version, "name": step.revision.name,
+                             "kind": step.revision.kind.value})
+
+    def one_step(self) -> bool:
+        """One revision in one transaction; True when the tenant is at `goal` (nothing was done)."""
+        if self.tenant.url_env is None:
+            return self._on_catalog()
+        return self._elsewhere()
+
+    def _on_catalog(self) -> bool:
+        with self.ctx.session_factory() as session:
+            conn = session.connection().connection.driver_connection
+            conn.execute(queries.set_timeouts(self.limits.lock_timeout_ms, self.limits.statement_timeout_ms))
+            conn.execute(queries.tenant_lock(self.tenant.slug))
+            row = conn.execute(queries.CATALOG_TENANT_FOR_UPDATE, (self.tenant.slug,)).fetchone()
+            if row is None or row[0] not in queries.MIGRATABLE:
+                raise _Skip(row[0] if row else "gone")
+            status, current = row[0], row[1] or 1
+            self._seen(current)
+            if current == self.goal:
+                self.outcome.to_version = current
+                return True
+            step = self.next_step(current)
+            self.run_step(conn, status, step)
+            conn.execute(queries.CATALOG_SET_VERSION, (step.after, self.tenant.slug, step.after))
+            self.audit(session, step)
+            session.commit()
+        self.outcome.steps.append(step.label)
+        self.outcome.to_version = step.after
+        return False
+
+    def _elsewhere(self) -> bool:
+        with self.ctx.session_factory() as session:
+            row = session.connection().connection.driver_connection.execute(
+                queries.CATALOG_TENANT, (self.tenant.slug,)).fetchone()
+        if row is None or row[0] not in queries.MIGRATABLE:
+            raise _Skip(row[0] if row else "gone")
+        step = None
+        schema = schema_name(self.tenant.slug)
+        with self.ctx.clusters.connect(self.tenant.url_env) as conn, conn.transaction():
+            conn.execute(queries.set_timeouts(self.limits.lock_timeout_ms, self.limits.statement_timeout_ms))
+            conn.execute(queries.tenant_lock(self.tenant.slug))
+            found = conn.execute(queries.SCHEMA_VERSION_COMMENT, (schema,)).fetchone()
+            current = tenant_ddl.comment_version(found[0] if found else None)
+            if current is None:
+                raise ControlPlaneError(f"schema {schema} has no template version comment (missing or changed "
+                                        "by hand); see `tenants verify-schemas`")
+            self._seen(current)
+            if current != self.goal:
+                step = self.next_step(current)
+                self.run_step(conn, row[0], step)
+        # The cluster has committed; the catalog follows (repeating this is harmless).
+        version = step.after if step else current
+        with self.ctx.session_factory() as session:
+            conn = session.connection().connection.driver_connection
+            conn.execute(queries.CATALOG_SET_VERSION, (version, self.tenant.slug, version))
+            if step:
+                self.audit(session, step)
+            session.commit()
+        if step is None:
+            self.outcome.to_version = current
+            return True
+        self.outcome.steps.append(step.label)
+        self.outcome.to_version = step.after
+        return False
+
+    def _seen(self, current: int) -> None:
+        if self.outcome.from_version is None:
+            self.outcome.from_version = current

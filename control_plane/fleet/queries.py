@@ -1,0 +1,78 @@
+"""SQL of the fleet migrations area (catalog reads and the per-tenant transaction's settings).
+Parameterised; identifiers only through psycopg.sql."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+# Only these statuses are migrated; the others are skipped and reported.
+MIGRATABLE = ("active", "suspended")
+
+
+def set_timeouts(lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:
+    """Local to the transaction: a pooled connection never keeps them."""
+    return sql.SQL("SET LOCAL lock_timeout = {l}; SET LOCAL statement_timeout = {s}").format(
+        l=sql.Literal(f"{int(lock_timeout_ms)}ms"), s=sql.Literal(f"{int(statement_timeout_ms)}ms"))
+
+
+def tenant_lock(slug: str) -> sql.Composed:
+    """One migration at a time per tenant, whatever runs it (run, restore, a second worker)."""
+    return sql.SQL("SELECT pg_advisory_xact_lock(hashtextextended({k}, 0))").format(
+        k=sql.Literal(f"control_plane.fleet:{slug}"))
+
+
+def run_lock(run_id: int) -> sql.Composed:
+    """Held (session level) by whoever drives a run; the server releases it if that process dies."""
+    return sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({k}, 0))").format(
+        k=sql.Literal(f"control_plane.fleet.run:{int(run_id)}"))
+
+
+CATALOG_TENANT_FOR_UPDATE = ("SELECT status, template_version FROM control_plane.tenants WHERE slug = %s "
+                             "FOR UPDATE")
+CATALOG_TENANT = "SELECT status, template_version FROM control_plane.tenants WHERE slug = %s"
+CATALOG_SET_VERSION = ("UPDATE control_plane.tenants SET template_version = %s, updated_at = now() "
+                       "WHERE slug = %s AND template_version IS DISTINCT FROM %s")
+SCHEMA_VERSION_COMMENT = "SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = %s"
+
+# How many tenants are at each version, by status: the `tenants migrations` table and the
+# "nothing to do" answer, one query whatever the fleet size.
+VERSION_COUNTS = """
+SELECT COALESCE(template_version, 1) AS version, status, count(*) AS tenants
+  FROM control_plane.tenants
+ WHERE status <> 'purged'
+ GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+# Tenants below `target` (and, with `slugs`, only those), with what planning needs.
+BELOW_TARGET = """
+SELECT t.slug, t.status, COALESCE(t.template_version, 1) AS version, t.plan_code, t.cluster_name, t.is_demo
+  FROM control_plane.tenants t
+ WHERE COALESCE(t.template_version, 1) < :target AND t.status <> 'purged'
+   AND (CAST(:slugs AS text[]) IS NULL OR t.slug = ANY(CAST(:slugs AS text[])))
+ ORDER BY t.slug
+"""
+
+# Is anything below `target`? The no-op answer: one index probe.
+ANY_BELOW = """
+SELECT count(*) FILTER (WHERE status IN ('active', 'suspended')) AS pending,
+       count(*) AS below
+  FROM control_plane.tenants
+ WHERE COALESCE(template_version, 1) < :target AND status <> 'purged'
+"""
+
+# Health of two groups of tenants over [start, end]: failed checks, checks, incidents opened, p95
+# latency (nearest rank), from the uptime store (control_plane/uptime/raw.py, source()).
+GROUP_HEALTH = """
+WITH members AS (SELECT unnest(CAST(:migrated AS text[])) AS slug, true AS migrated
+                 UNION ALL SELECT unnest(CAST(:baseline AS text[])), false),
+     checks AS (SELECT m.migrated, c.ok, c.latency_ms FROM {source} c JOIN members m ON m.slug = c.tenant_slug),
+     opened AS (SELECT m.migrated, count(*) AS n FROM control_plane.incidents i JOIN members m ON m.slug = i.tenant_slug
+                 WHERE i.opened_at >= :start AND i.opened_at <= :end GROUP BY m.migrated)
+SELECT g.migrated,
+       (SELECT count(*) FROM checks c WHERE c.migrated = g.migrated) AS checks,
+       (SELECT count(*) FROM checks c WHERE c.migrated = g.migrated AND NOT c.ok) AS failed,
+       COALESCE((SELECT n FROM opened o WHERE o.migrated = g.migrated), 0) AS incidents,
+       (SELECT percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms) FROM checks c
+         WHERE c.migrated = g.migrated AND c.latency_ms IS NOT NULL) AS p95_latency_ms
+  FROM (VALUES (true), (false)) AS g(migrated)
+"""
