@@ -14,6 +14,7 @@ from control_plane.errors import ConfigError
 from control_plane.uptime.probe_guard import Network, parse_networks
 
 _TRUE = {"1", "true", "yes", "on"}
+MIN_SESSION_SECRET = 32  # characters; secrets.token_urlsafe(32) gives 43
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -28,6 +29,9 @@ class Settings:
     run_scheduler_in_app: bool = True
 
     session_ttl_minutes: int = 480
+    # Signs the sign-in cookie (control_plane/auth/session_tokens.py). None: the embedded default
+    # keeps a generated one under data_dir; required when DATABASE_URL is set (check_app_settings).
+    session_secret: str | None = None
 
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
@@ -67,6 +71,15 @@ class Settings:
     def embedded(self) -> bool:
         return self.database_url is None
 
+    def check_app_settings(self) -> None:
+        """What only the web app needs, checked when it starts (the CLI and the worker never sign a
+        cookie, so they run without it): a shared CP_SESSION_SECRET when the catalog is reached
+        through DATABASE_URL, since every app process must accept the cookies the others signed."""
+        if self.session_secret is None and not self.embedded:
+            raise ConfigError("Invalid configuration: CP_SESSION_SECRET is required when DATABASE_URL is set "
+                              f"(at least {MIN_SESSION_SECRET} characters, the same for every app process; "
+                              "e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
@@ -86,6 +99,7 @@ class Settings:
             demo_months=reader.integer("CP_DEMO_MONTHS", 18, minimum=1, maximum=60),
             run_scheduler_in_app=reader.boolean("CP_RUN_SCHEDULER_IN_APP", demo_default),
             session_ttl_minutes=reader.integer("CP_SESSION_TTL_MINUTES", 480, minimum=1),
+            session_secret=reader.secret("CP_SESSION_SECRET", MIN_SESSION_SECRET),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             archive_bucket=env.get("CP_ARCHIVE_BUCKET") or "control-plane-archives",
@@ -173,6 +187,17 @@ class _Reader:
         except ValueError as exc:
             self.problems.append(f"{name}: {exc}")
             return ()
+
+    def secret(self, name: str, minimum: int) -> str | None:
+        """A signing key: unset or empty is None; a short or placeholder one is refused (never quoted)."""
+        raw = (self.env.get(name) or "").strip()
+        if not raw:
+            return None
+        if len(raw) < minimum or len(set(raw)) < 8:
+            self.problems.append(f"{name} must be a random string of at least {minimum} characters "
+                                 f"(got {len(raw)} characters)")
+            return None
+        return raw
 
     def choice(self, name: str, default: str, allowed: set[str]) -> str:
         raw = (self.env.get(name) or default).strip().lower()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from control_plane import redact
+from control_plane.auth import session_secret
 from control_plane.bootstrap import bootstrap
 from control_plane.config import Settings
 from control_plane.context import AppContext
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 def start_runtime(settings: Settings | None = None) -> AppContext:
     redact.install()  # the app process: credentials never reach a log line
     settings = settings or Settings.from_env()
+    settings.check_app_settings()  # before waiting for a database: a missing secret is a config error
     ctx = bootstrap(settings)
+    session_secret.resolve(settings)  # the embedded default generates its cookie secret now, not at the first sign-in
     if settings.demo:
         from control_plane.demo.startup import prepare_demo
 

@@ -8,11 +8,20 @@ Two ways in: a local account (argon2id password in the catalog) or OIDC through 
 `.streamlit/secrets.toml` has an [auth] section; an OIDC identity maps to the enabled account
 with the same e-mail. Either way the session lasts CP_SESSION_TTL_MINUTES from sign-in, and the
 account's current role and status are read on every run, so disabling or demoting applies at once.
+
+A password sign-in also starts a server-side session (control_plane/services/sessions.py) that the
+browser keeps in a signed cookie, so a reload or a second tab is still signed in. Streamlit reads
+cookies only from the request that opened the session (st.context.cookies) and has no way for the
+script to answer with Set-Cookie, so a small script rendered with st.html sets and clears the
+cookie in the browser: it cannot be HttpOnly (README "Signing in" says why that is accepted).
+Every run checks the session in the catalog, so a sign-out in another tab, a disabled account or a
+role change ends it at the next action, fragments included (ui/fragments.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -21,8 +30,10 @@ from typing import Any
 import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission, Role
+from control_plane.auth.session_tokens import COOKIE_NAME
 from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 from control_plane.errors import ControlPlaneError
+from control_plane.services import sessions as session_service
 from control_plane.services import users as user_service
 from ui.context import app_context, context_or_stop
 
@@ -30,6 +41,14 @@ _KEY = "cp_auth"
 _NOTICE = "cp_auth_notice"
 _OIDC_SEEN = "cp_oidc_seen"
 _CLIENT = "cp_client_id"
+_COOKIE_OP = "cp_cookie_op"  # what the next page run tells the browser: ("set", value, max_age) or ("clear",)
+_COOKIE_TRIED = "cp_cookie_tried"  # the request cookie this Streamlit session already tried (once each)
+_ENDED = {
+    session_service.EXPIRED: ("info", "Your session expired; please sign in again."),
+    session_service.DISABLED: ("warning", "Your account was disabled or removed; ask an admin."),
+    session_service.REVOKED: ("info", "You were signed out (in another tab or window, or an admin changed your "
+                                      "account). Please sign in again."),
+}
 ROLE_LABELS = {Role.FOUNDER: "Founder", Role.SUPPORT: "Support", Role.ONCALL: "On-call", Role.ADMIN: "Admin"}
 ROLE_SEES = {
     Role.FOUNDER: "Overview, tenants, revenue, uptime, usage, audit log",
@@ -41,9 +60,16 @@ ROLE_SEES = {
 
 def current_actor() -> Actor | None:
     ctx = app_context()
-    state = st.session_state.get(_KEY) or _oidc_session()
+    state = st.session_state.get(_KEY) or _cookie_session() or _oidc_session()
     if not state:
         return None
+    if state.get("sid") is not None:  # a password session: the catalog says whether it still holds
+        check = session_service.check(ctx, state["sid"])
+        if check.session is None:
+            _session_ended(check.problem)
+            return None
+        state["role"] = check.session.actor.role.value  # role changes apply at once
+        return check.session.actor
     if time.time() - state["at"] > ctx.settings.session_ttl_minutes * 60:
         st.session_state.pop(_KEY, None)
         st.session_state[_NOTICE] = ("info", "Your session expired; please sign in again.")
@@ -57,21 +83,84 @@ def current_actor() -> Actor | None:
 
 def session_expires_at() -> float | None:
     state = st.session_state.get(_KEY)
-    return state["at"] + app_context().settings.session_ttl_minutes * 60 if state else None
+    if not state:
+        return None
+    return state.get("expires") or state["at"] + app_context().settings.session_ttl_minutes * 60
 
 
-def sign_in_as(actor: Actor, method: str = "password", at: float | None = None) -> None:
-    st.session_state[_KEY] = {"username": actor.name, "role": actor.role.value, "at": at or time.time(),
-                              "method": method}
+def sign_in_as(actor: Actor, method: str = "password", at: float | None = None,
+               session: session_service.SignedInSession | None = None) -> None:
+    state: dict[str, Any] = {"username": actor.name, "role": actor.role.value, "at": at or time.time(),
+                             "method": method}
+    if session is not None:
+        state.update(at=session.created_at.timestamp(), expires=session.expires_at.timestamp(), sid=session.id)
+    st.session_state[_KEY] = state
 
 
 def sign_out() -> None:
     state = st.session_state.pop(_KEY, None)
+    st.session_state[_COOKIE_TRIED] = _request_cookie()  # the cookie this page was opened with is over too
     if state:
-        user_service.record_sign_out(app_context(), Actor(state["username"], Role(state["role"])))
+        actor = Actor(state["username"], Role(state["role"]))
+        if state.get("sid") is not None:
+            session_service.end(app_context(), actor, [state["sid"]])  # audited as the sign-out
+            st.session_state[_COOKIE_OP] = ("clear",)
+        else:
+            user_service.record_sign_out(app_context(), actor)
         st.session_state[_OIDC_SEEN] = "signed-out"
     if state and state.get("method") == "oidc":
         st.logout()  # clears the identity cookie and starts a new session
+
+
+# --- the session cookie -------------------------------------------------------------------------
+
+def _request_cookie() -> str | None:
+    """The session cookie of the request that opened this Streamlit session (a reload opens a new one)."""
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no request in this context (scripts)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _cookie_session() -> dict[str, Any] | None:
+    """Sign in from the browser's cookie, once per cookie value and Streamlit session (each try is
+    audited: a rerun must not try, and write, again)."""
+    cookie = _request_cookie()
+    if cookie is None or st.session_state.get(_COOKIE_TRIED) == cookie:
+        return None
+    st.session_state[_COOKIE_TRIED] = cookie
+    resumed = session_service.resume(app_context(), cookie, client=client_id())
+    if resumed.session is None:
+        st.session_state[_COOKIE_OP] = ("clear",)  # a cookie that signs nobody in goes
+        if resumed.problem in _ENDED:
+            st.session_state[_NOTICE] = _ENDED[resumed.problem]
+        return None
+    sign_in_as(resumed.session.actor, session=resumed.session)
+    return st.session_state[_KEY]
+
+
+def _session_ended(problem: str | None) -> None:
+    st.session_state.pop(_KEY, None)
+    st.session_state[_COOKIE_OP] = ("clear",)
+    st.session_state[_NOTICE] = _ENDED.get(problem or "", _ENDED[session_service.REVOKED])
+
+
+def _flush_cookie(where: Any) -> None:
+    """Tell the browser what changed since the last run: set the cookie after a sign-in, clear it
+    after a sign-out or when it no longer signs anyone in. The value is ours (cookie-safe
+    characters, JSON-quoted); nothing a person typed ever reaches this script."""
+    op = st.session_state.pop(_COOKIE_OP, None)
+    if not op:
+        return
+    if op[0] == "set":
+        attributes = f"; Path=/; Max-Age={int(op[2])}; SameSite=Strict"
+        value = json.dumps(f"{COOKIE_NAME}={op[1]}{attributes}")
+    else:
+        value = json.dumps(f"{COOKIE_NAME}=; Path=/; Max-Age=0; SameSite=Strict")
+    # Secure whenever the page itself came over https (the browser knows; a proxy in front may not say).
+    where.html(f'<script>document.cookie = {value} + (location.protocol === "https:" ? "; Secure" : "");</script>',
+               unsafe_allow_javascript=True)
 
 
 # --- OIDC -------------------------------------------------------------------------------------
@@ -145,6 +234,7 @@ def render_signed_out() -> None:
         _password_form()
     if user_service.demo_accounts_allowed(ctx):  # never with DATABASE_URL, even if CP_DEMO=true
         _render_demo_accounts()
+    _flush_cookie(st)
 
 
 def _password_form() -> None:
@@ -167,9 +257,23 @@ def _password_form() -> None:
         if actor is None:
             st.error("Wrong username or password, or the account is disabled.")
             return
+        try:
+            started = session_service.start(ctx, actor, client=client_id(), user_agent=_user_agent())
+        except ControlPlaneError as exc:  # disabled between the password check and now
+            st.error(str(exc))
+            return
         st.session_state.pop(_NOTICE, None)
-        sign_in_as(actor)
+        sign_in_as(started.session.actor, session=started.session)
+        max_age = (started.session.expires_at - started.session.created_at).total_seconds()
+        st.session_state[_COOKIE_OP] = ("set", started.cookie, max_age)
         st.rerun()
+
+
+def _user_agent() -> str | None:
+    try:
+        return st.context.headers.get("User-Agent")
+    except Exception:  # no request headers in this context
+        return None
 
 
 def client_id() -> str:
@@ -218,6 +322,7 @@ def page_guard(permission: Permission) -> Actor:
     if actor is None:
         render_signed_out()
         st.stop()
+    _flush_cookie(st.sidebar)  # after a sign-in: out of the page's way
     if not actor.can(permission):
         st.title("Not allowed")
         st.error(f"Your role ({role_label(actor.role)}) cannot open this page. Ask an admin if you need it.")

@@ -22,7 +22,7 @@ from control_plane.context import AppContext
 from control_plane.db.models import User
 from control_plane.domain.text import clean_text, printable
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
-from control_plane.services import audit
+from control_plane.services import audit, sessions
 from control_plane.services.authorization import authorize
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -234,12 +234,15 @@ def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserVie
         user.role = parsed.value
         audit.record(session, actor, "user.set_role", target=user.username, before=before,
                      after={"role": user.role})
+        # A new role means a new sign-in (README "Signing in"): no browser goes on with the old one.
+        sessions.revoke_for_user(session, actor, user, "role changed", clock_of(ctx)())
         session.commit()
         return _view(user)
 
 
 def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -> UserView:
-    """Disable or enable an account; a disabled account is signed out on its next page load."""
+    """Disable or enable an account; disabling revokes its sign-in sessions, so every browser
+    signed in as it is signed out at its next action."""
     action = "user.disable" if disabled else "user.enable"
     username = clean_text(username, "Username", MAX_USERNAME_INPUT)
     authorize(ctx, actor, Permission.USERS_MANAGE, action, target=username)
@@ -257,6 +260,8 @@ def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -
         user.disabled = disabled
         audit.record(session, actor, action, target=user.username, before={"disabled": not disabled},
                      after={"disabled": disabled})
+        if disabled:
+            sessions.revoke_for_user(session, actor, user, "account disabled", clock_of(ctx)())
         session.commit()
         return _view(user)
 
@@ -269,6 +274,8 @@ def set_password(ctx: AppContext, actor: Actor, username: str, password: str) ->
         user = _get_locked(session, username)
         user.password_hash = hash_password(password)
         audit.record(session, actor, "user.set_password", target=user.username)  # never the password
+        # A reset is often why the password changed (lost or leaked): no browser stays signed in.
+        sessions.revoke_for_user(session, actor, user, "password changed", clock_of(ctx)())
         session.commit()
         return _view(user)
 

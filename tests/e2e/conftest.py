@@ -16,7 +16,8 @@ from tests.e2e.server import Server, launch_chromium, start_server
 @pytest.fixture(scope="session")
 def server_env(database_url: str, tmp_path_factory) -> dict[str, str]:
     return {"DATABASE_URL": database_url, "CP_DEMO": "0", "CP_RUN_SCHEDULER_IN_APP": "0",
-            "CP_DATA_DIR": str(tmp_path_factory.mktemp("e2e-data"))}
+            "CP_DATA_DIR": str(tmp_path_factory.mktemp("e2e-data")),
+            "CP_SESSION_SECRET": "e2e-tests-" + "4b8e2f6a0c9d3e7b1a5f8c2d6e0a4b9f"}  # required with DATABASE_URL
 
 
 @pytest.fixture(scope="session")

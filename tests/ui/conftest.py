@@ -12,13 +12,15 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.services import users
 
 ROOT = Path(__file__).resolve().parents[2]
+SESSION_SECRET = "ui-tests-" + "7f3c9a1e5b2d8f4a6c0e9b3d7a1f5c2e"  # signs the sign-in cookie in these tests
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _app_env(database_url):
     """app_context() bootstraps from the environment: point it at the test catalog."""
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "CP_DEMO", "CP_RUN_SCHEDULER_IN_APP")}
-    os.environ.update({"DATABASE_URL": database_url, "CP_DEMO": "0", "CP_RUN_SCHEDULER_IN_APP": "0"})
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "CP_DEMO", "CP_RUN_SCHEDULER_IN_APP", "CP_SESSION_SECRET")}
+    os.environ.update({"DATABASE_URL": database_url, "CP_DEMO": "0", "CP_RUN_SCHEDULER_IN_APP": "0",
+                       "CP_SESSION_SECRET": SESSION_SECRET})  # the app requires one with DATABASE_URL
     yield
     for key, value in saved.items():
         if value is None:
