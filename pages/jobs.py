@@ -8,7 +8,7 @@ import streamlit as st
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
 from control_plane.scheduler import service as job_service
-from ui import uptime_cache as cache
+from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
@@ -19,6 +19,10 @@ actor = page_guard(Permission.JOBS_RUN)
 LABELS = {
     "job_id": "Job", "description": "What it does", "every_s": st.column_config.NumberColumn("Every (s)"),
     "timeout_s": st.column_config.NumberColumn("Timeout (s)"), "last_status": "Last status",
+    "next_run": st.column_config.DatetimeColumn("Next run", format="YYYY-MM-DD HH:mm:ss"),
+    "last_success": st.column_config.DatetimeColumn("Last success", format="YYYY-MM-DD HH:mm:ss"),
+    "runs_24h": st.column_config.NumberColumn("Runs (24 h)"),
+    "failures_24h": st.column_config.NumberColumn("Failures (24 h)"),
     "last_started": st.column_config.DatetimeColumn("Last started", format="YYYY-MM-DD HH:mm:ss"),
     "last_seconds": st.column_config.NumberColumn("Took (s)", format="%.1f"), "status": "Status",
     "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
@@ -27,7 +31,6 @@ LABELS = {
     "trigger": "Trigger", "host": "Host",
 }
 ctx = app_context()
-who = (actor.name, actor.role.value)
 st.title("Jobs")
 
 
@@ -49,7 +52,7 @@ def overview(*, actor: Actor) -> None:
 overview()
 
 st.subheader("Run now")
-specs = cache.job_table(*who)
+specs = reads.job_table(ctx, actor)
 job, button = st.columns([3, 1])
 descriptions = dict(zip(specs["job_id"], specs["description"], strict=True))
 choice = job.selectbox("Job", list(descriptions), key="jobs_run_job",

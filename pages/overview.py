@@ -3,10 +3,11 @@
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
+from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.formatting import compact_money, money, percent
-from ui.headlines import revenue_headline, status_counts, uptime_headline
+from ui.headlines import status_counts
 from ui.navigation import link
 
 actor = page_guard(Permission.TENANTS_READ)
@@ -31,7 +32,7 @@ for col, (label, status) in zip(cols, [("Active", "active"), ("Suspended", "susp
 
 if actor.can(Permission.REVENUE_READ):
     st.subheader("Revenue")
-    revenue = revenue_headline(ctx, actor)
+    revenue = reads.revenue_headline(ctx, actor)
     if revenue is None:
         st.warning("Revenue figures are unavailable right now; the Revenue page says why.")
     else:
@@ -45,7 +46,7 @@ if actor.can(Permission.REVENUE_READ):
 
 if actor.can(Permission.UPTIME_READ):
     st.subheader("Uptime")
-    uptime = uptime_headline(ctx, actor)
+    uptime = reads.uptime_headline(ctx, actor)
     if uptime is None:
         st.warning("Uptime figures are unavailable right now; the Uptime page says why.")
     else:

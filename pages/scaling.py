@@ -8,6 +8,7 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
 from control_plane.scaling import queries
 from control_plane.scaling.policy import PolicyConfig
+from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.aws_charts import capacity_figure
 from ui.context import app_context
@@ -31,17 +32,7 @@ if settings.scaling_dry_run:
     st.info("Dry run is on (CP_SCALING_DRY_RUN): decisions are recorded but not applied.", icon=":material/science:")
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _clusters(_ctx, who):
-    return queries.scaled_clusters(_ctx, who)
-
-
-@st.cache_data(ttl=60, show_spinner="Reading CloudWatch…")
-def _history(_ctx, who, cluster, hours):
-    return queries.capacity_history(_ctx, who, cluster, hours)
-
-
-clusters = _clusters(ctx, actor)
+clusters = reads.scaled_clusters(ctx, actor)
 if not clusters:
     st.info("No cluster has an Aurora id yet, so nothing is scaled. Register one with "
             "`python -m control_plane clusters add NAME --url-env VAR --aurora-cluster ID`.", icon=":material/tune:")
@@ -58,7 +49,11 @@ cols = st.columns(4)
 cols[0].metric("Min ACU now", "–" if chosen["min_acu"] is None else f"{chosen['min_acu']:g}", border=True)
 cols[1].metric("Max ACU now", "–" if chosen["max_acu"] is None else f"{chosen['max_acu']:g}", border=True)
 cols[2].metric("Floor / ceiling", f"{chosen['acu_floor']:g} / {chosen['acu_ceiling']:g}", border=True)
-cols[3].metric("Aurora cluster", plain(chosen["aurora_cluster_id"]), border=True)
+# A tile cuts a long id off (Aurora ids have up to 63 characters): the tile shows the cluster's
+# state, the line under the tiles the whole id.
+cols[3].metric("Aurora cluster", plain(chosen["status"] or "–"), border=True,
+               help=f"Aurora cluster id: {plain(chosen['aurora_cluster_id'])}")
+st.caption(f"Aurora cluster id: {plain(chosen['aurora_cluster_id'])}")
 if chosen["problem"]:
     st.error(f"Cannot read the Aurora cluster: {plain(chosen['problem'])}")
 
@@ -67,7 +62,7 @@ if chosen["problem"]:
 def chart_and_log(cluster: str, hours: int, *, actor: Actor) -> None:
     decisions = queries.decisions_frame(ctx, actor, cluster=cluster, hours=hours)
     try:
-        history = _history(ctx, actor, cluster, hours)
+        history = reads.capacity_history(ctx, actor, cluster, hours)
     except ControlPlaneError as exc:
         st.error(f"Capacity history unavailable: {plain(exc)}")
         history = pd.DataFrame(columns=["at", "capacity_acu", "utilisation_pct"])

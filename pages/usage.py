@@ -4,7 +4,7 @@ import streamlit as st
 
 from control_plane.auth.permissions import Permission
 from control_plane.errors import ControlPlaneError
-from control_plane.usage import queries
+from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.aws_charts import human_bytes, usage_figure
 from ui.context import app_context
@@ -23,27 +23,12 @@ METRICS = {"requests": "Requests / day", "errors": "Errors / day", "storage_byte
            "p95_latency_ms": "p95 latency (ms)", "connections": "Connections (peak)", "row_estimate": "Rows (est.)"}
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _flags(_ctx, who, include_cleared):
-    return queries.noisy_flags(_ctx, who, include_cleared=include_cleared)
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _top(_ctx, who, metric, days):
-    return queries.top_consumers(_ctx, who, metric=metric, days=days, limit=50)
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _daily(_ctx, who, slug, days):
-    return queries.tenant_daily_usage(_ctx, who, slug, days)
-
-
 window = st.segmented_control("Window", list(WINDOWS), default="30 days", key="usage_window") or "30 days"
 days = WINDOWS[window]
 
 st.subheader("Noisy neighbours")
 show_cleared = st.toggle("Include cleared flags (last 30 days)", key="usage_show_cleared")
-flags = _flags(ctx, actor, show_cleared)
+flags = reads.noisy_flags(ctx, actor, show_cleared)
 if flags.empty:
     st.success("No tenant is using 10× its usual load right now.", icon=":material/check_circle:")
 else:
@@ -60,7 +45,7 @@ else:
 st.subheader("Top consumers")
 metric = st.selectbox("Rank by", ["requests", "errors", "error_rate", "storage_bytes"], key="usage_rank",
                       format_func=lambda m: {"error_rate": "Error rate"}.get(m, METRICS.get(m, m)))
-top = _top(ctx, actor, metric, days)
+top = reads.top_consumers(ctx, actor, metric, days)
 if top.empty:
     st.info("No usage recorded yet. The usage_rollup job fills this in every hour.", icon=":material/bar_chart:")
 else:
@@ -75,7 +60,7 @@ slug = st.selectbox("Tenant", slugs, key="usage_tenant", index=0 if slugs else N
 daily = None
 if slug:
     try:
-        daily = _daily(ctx, actor, slug, days)
+        daily = reads.tenant_daily_usage(ctx, actor, slug, days)
     except ControlPlaneError as exc:
         show_error(exc)
 if daily is not None:

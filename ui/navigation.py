@@ -41,12 +41,14 @@ def spec(path: str) -> PageSpec:
     return next(p for p in PAGES if p.path == path)
 
 
-def link(actor: Actor, path: str, label: str, query_params: dict[str, str] | None = None) -> None:
-    """A link to another screen, only when this role may open it (else nothing is drawn)."""
+def link(actor: Actor, path: str, label: str, query_params: dict[str, str] | None = None, *,
+         icon: str = ":material/arrow_forward:") -> None:
+    """A link to another screen, only when this role may open it (else nothing is drawn). `label`
+    is Markdown: text people typed in it must be escaped by the caller (ui/text.py plain)."""
     target = spec(path)
     if not actor.can(target.permission):
         return
     try:
-        st.page_link(path, label=label, icon=":material/arrow_forward:", query_params=query_params)
+        st.page_link(path, label=label, icon=icon, query_params=query_params)
     except StreamlitAPIException:  # page file run on its own (deep link before the entry script ran)
         st.caption(f"{label}: open {target.title} in the menu")

@@ -12,6 +12,7 @@ import streamlit as st
 from control_plane.db.models import ScalingDecision
 from control_plane.errors import ExternalServiceError
 from control_plane.scaling import queries
+from ui.text import plain
 
 CLUSTER = {"cluster": "default", "aurora_cluster_id": "prod-aurora", "acu_floor": 0.5, "acu_ceiling": 64.0,
            "min_acu": 0.5, "max_acu": 16.0, "status": "available", "problem": None}
@@ -79,3 +80,18 @@ def test_cloudwatch_failure_still_shows_the_log(make_app, ctx, monkeypatch):
 def test_only_oncall_and_admin(make_app, role):
     at = make_app("pages/scaling.py", role=role).run()
     assert "cannot open this page" in at.error[0].value
+
+
+def test_a_long_aurora_cluster_id_is_shown_whole(make_app, monkeypatch):
+    """A metric tile cuts a long value off; Aurora ids have up to 63 characters. The whole id is
+    in the line under the tiles, and no tile carries it."""
+    long_id = "prod-aurora-serverless-v2-eu-west-1-tenants-shard-00042-main"
+    assert len(long_id) == 60
+    monkeypatch.setattr(queries, "scaled_clusters", lambda ctx, actor: [{**CLUSTER, "aurora_cluster_id": long_id}])
+    monkeypatch.setattr(queries, "capacity_history", lambda ctx, actor, cluster, hours: history(datetime.now(UTC)))
+    at = make_app("pages/scaling.py", role="oncall").run()
+    assert not at.exception
+    assert f"Aurora cluster id: {plain(long_id)}" in [c.value for c in at.caption]
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Aurora cluster"] == "available"
+    assert not any("shard" in value for value in tiles.values())

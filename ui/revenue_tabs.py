@@ -1,0 +1,95 @@
+"""The Revenue screen's tabs over one Dashboard (control_plane.revenue.reports): trend and
+movements, customers and churn, retention and cohorts, plan mix, top movers, the monthly table;
+each with its CSV export. Tabs are lazy: only the open tab's charts are built and sent, which
+keeps every rerun quick."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from control_plane.auth.permissions import Actor
+from control_plane.revenue import charts, reports
+from control_plane.revenue.reports import Dashboard
+from ui.feedback import csv_download
+from ui.formatting import money
+from ui.navigation import link
+from ui.text import plain
+
+TABS = ["MRR & movements", "Customers & churn", "Retention & cohorts", "Plan mix", "Top movers", "Monthly table"]
+CHURN_COLUMNS = ["month", "customers", "arpa", "churned_customers", "logo_churn_pct", "gross_revenue_churn_pct",
+                 "net_revenue_churn_pct"]
+
+
+def render_tabs(actor: Actor, data: Dashboard) -> None:
+    trend, customers, retention, mix, movers, table = st.tabs(TABS, key="rev_tab", on_change="rerun")
+    monthly = data.monthly
+    with trend:
+        if trend.open:
+            measure = st.segmented_control("Trend of", ["MRR", "ARR"], default="MRR", key="rev_measure")
+            st.plotly_chart(charts.mrr_trend(monthly, (measure or "MRR").lower()), key="chart_trend")
+            st.plotly_chart(charts.movements(monthly), key="chart_movements")
+            _download(monthly[[*reports.MRR_COLUMNS, "arr"]], f"mrr-{data.start}-{data.end}", "dl_mrr")
+    with customers:
+        if customers.open:
+            st.plotly_chart(charts.customers_arpa(monthly), key="chart_customers")
+            st.plotly_chart(charts.churn_rates(monthly), key="chart_churn")
+            _download(monthly[CHURN_COLUMNS], "customers-churn", "dl_churn")
+    with retention:
+        if retention.open:
+            _retention(data)
+    with mix:
+        if mix.open:
+            _plan_mix(data)
+    with movers:
+        if movers.open:
+            _movers(actor, data)
+    with table:
+        if table.open:
+            st.dataframe(monthly[reports.TABLE_COLUMNS], hide_index=True, key="monthly_table")
+            _download(monthly, f"revenue-{data.start}-{data.end}", "dl_table")
+
+
+def _download(frame: pd.DataFrame, stem: str, key: str) -> None:
+    """Each download is labelled with its file's name: several sit on one tab."""
+    csv_download(frame, f"{stem}.csv", key=key, label=f"Download {stem} (CSV)")
+
+
+def _retention(data: Dashboard) -> None:
+    st.plotly_chart(charts.retention(data.monthly), key="chart_nrr")
+    _download(data.monthly[["month", "nrr_pct", "grr_pct"]], "nrr-grr", "dl_nrr")
+    if data.cohorts.empty:
+        st.info("No paying customers started in this range.")
+        return
+    metric = st.segmented_control("Cohorts by", ["Revenue", "Logos"], default="Revenue", key="rev_cohort")
+    column = "logo_retention_pct" if metric == "Logos" else "revenue_retention_pct"
+    st.plotly_chart(charts.cohort_heatmap(data.cohorts, column), key="chart_cohorts")
+    _download(data.cohorts, "cohorts", "dl_cohorts")
+
+
+def _plan_mix(data: Dashboard) -> None:
+    if data.by_plan.empty:
+        st.info("No paying customers in this range.")
+        return
+    st.plotly_chart(charts.plan_mix(data.by_plan), key="chart_plans")
+    now = data.by_plan[data.by_plan["month"] == data.end]
+    st.dataframe(now[["plan", "customers", "mrr"]], hide_index=True, key="plan_now")
+    _download(data.by_plan, "mrr-by-plan", "dl_plans")
+
+
+def _movers(actor: Actor, data: Dashboard) -> None:
+    st.subheader(f"Biggest movements in {data.end}")
+    if data.movers.empty:
+        st.info(f"No MRR movements in {data.end}.")
+    else:
+        for row in data.movers.head(10).itertuples():
+            text = plain(f"{row.tenant} — {row.movement} {money(row.change)} (now {money(row.mrr)}, {row.plan})")
+            if row.provisioned:  # to the tenant's page (`?tenant=<slug>`, the agreed link convention)
+                link(actor, "pages/tenants.py", text, {"tenant": row.tenant}, icon=":material/open_in_new:")
+            else:
+                st.markdown(f"{text} · *no longer provisioned*")
+        st.dataframe(data.movers, hide_index=True, key="movers")
+        _download(data.movers, f"movers-{data.end}", "dl_movers")
+    st.subheader(f"Top tenants by MRR in {data.end}")
+    st.dataframe(data.top_tenants.head(25), hide_index=True, key="top_tenants")
+    _download(data.top_tenants, f"tenants-by-mrr-{data.end}", "dl_top")

@@ -1,0 +1,41 @@
+"""The Uptime screen's "now" section: fleet tiles and the targets failing their latest check,
+redrawn every minute by itself (a guarded fragment: the session is checked on every tick)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.errors import ControlPlaneError
+from control_plane.uptime import views
+from ui import cached_reads as reads
+from ui.feedback import show_error
+from ui.fragments import guarded_fragment
+
+
+@guarded_fragment(Permission.UPTIME_READ, run_every=timedelta(seconds=60))
+def render_live(ctx: AppContext, *, actor: Actor) -> None:
+    try:
+        figures = reads.fleet(ctx, actor)
+        down = views.down_now(ctx, actor)
+    except ControlPlaneError as exc:
+        show_error(exc)
+        return
+    cols = st.columns(4)
+    uptime = figures["uptime_30d_pct"]
+    cols[0].metric("Fleet uptime (30 d)", "no data" if uptime is None else f"{uptime:.3f} %", border=True)
+    budget = figures["budget_left_pct"]
+    cols[1].metric("Error budget left", "no data" if budget is None else f"{budget:.1f} %", border=True)
+    burn = figures["burn_rate_1h"]
+    cols[2].metric("Burn rate (1 h)", "no data" if burn is None else f"{burn:.2f}×", border=True)
+    cols[3].metric("Open incidents", figures["open_incidents"], border=True)
+    st.subheader("Down now")
+    if down.empty:
+        st.success("Every target answered its latest check.", icon=":material/check_circle:")
+    else:
+        st.error(f"{len(down)} target(s) failing their latest check.", icon=":material/error:")
+        st.dataframe(down, hide_index=True, width="stretch")
+    st.caption(f"Updated {datetime.now(UTC):%H:%M:%S} UTC")
