@@ -36,6 +36,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.services import sessions as session_service
 from control_plane.services import users as user_service
 from ui.context import app_context, context_or_stop
+from ui.text import plain
 
 _KEY = "cp_auth"
 _NOTICE = "cp_auth_notice"
@@ -198,7 +199,7 @@ def _oidc_session() -> dict[str, Any] | None:
     actor = user_service.actor_for_email(ctx, email)
     user_service.record_oidc_sign_in(ctx, email, actor)
     if actor is None:
-        st.session_state[_NOTICE] = ("error", f"You are signed in as {email or 'an identity without e-mail'}, "
+        st.session_state[_NOTICE] = ("error", f"You are signed in as {plain(email or 'an identity without e-mail')}, "
                                      "but no enabled account has that e-mail. Ask an admin to add one.")
         return None
     issued = info.get("iat")

@@ -104,3 +104,16 @@ def test_users_page_and_sidebar_show_user_names_as_text(make_app, ctx):
     app.run()
     assert any(plain("http.evil.example") in c.value for c in app.sidebar.caption)
     assert_inert(app)
+
+
+def test_a_single_sign_on_email_is_text_in_the_refusal(make_app, ctx):
+    """The identity provider's e-mail is whatever the identity says: quoted in the refusal as text."""
+    users.add_user(ctx, Actor("test", Role.ADMIN), "someone", "support", PASSWORD)
+    at = make_app("streamlit_app.py")
+    email = f"{PIXEL}@evil.example"
+    at.user = {"is_logged_in": True, "email": email, "iat": int(time.time())}
+    at.run()
+    assert not at.exception
+    refusal = next(e.value for e in at.error if "no enabled account has that e-mail" in e.value)
+    assert plain(email.lower()) in refusal
+    assert set().union(*(active_tokens(b) for b in markdown_bodies(at))) == set()
