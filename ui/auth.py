@@ -13,7 +13,8 @@ A password sign-in also starts a server-side session (control_plane/services/ses
 browser keeps in a signed cookie, so a reload or a second tab is still signed in. Streamlit reads
 cookies only from the request that opened the session (st.context.cookies) and has no way for the
 script to answer with Set-Cookie, so a small script rendered with st.html sets and clears the
-cookie in the browser: it cannot be HttpOnly (README "Signing in" says why that is accepted).
+cookie in the browser: it cannot be HttpOnly (README "Staying signed in across reloads" says why
+that is accepted).
 Every run checks the session in the catalog, so a sign-out in another tab, a disabled account or a
 role change ends it at the next action, fragments included (ui/fragments.py).
 """
@@ -251,17 +252,13 @@ def _password_form() -> None:
             return
         try:
             with st.spinner("Checking…"):
-                actor = user_service.authenticate(ctx, username, password, client=client_id())
+                started = session_service.sign_in(ctx, username, password, client=client_id(),
+                                                  user_agent=_user_agent())
         except ControlPlaneError as exc:  # input out of bounds, or throttled after repeated failures
             st.error(str(exc))
             return
-        if actor is None:
+        if started is None:
             st.error("Wrong username or password, or the account is disabled.")
-            return
-        try:
-            started = session_service.start(ctx, actor, client=client_id(), user_agent=_user_agent())
-        except ControlPlaneError as exc:  # disabled between the password check and now
-            st.error(str(exc))
             return
         st.session_state.pop(_NOTICE, None)
         sign_in_as(started.session.actor, session=started.session)

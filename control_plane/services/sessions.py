@@ -1,4 +1,4 @@
-"""Sign-in sessions that survive a browser reload (README "Signing in").
+"""Sign-in sessions that survive a browser reload (README "Staying signed in across reloads").
 
 A password sign-in starts a server-side session: a random id that the browser keeps in a signed
 cookie (control_plane/auth/session_tokens.py) and the catalog keeps only as a SHA-256, with the
@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from control_plane.auth import session_queries, session_secret, session_tokens
 from control_plane.auth.permissions import Actor, Role
 from control_plane.auth.session_queries import SessionRow
-from control_plane.auth.throttle import clock_of
+from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of
 from control_plane.context import AppContext
 from control_plane.db.models import User
 from control_plane.domain.text import printable
 from control_plane.errors import NotFound
-from control_plane.services import audit
+from control_plane.services import audit, users
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often per session
 KEEP_ENDED = timedelta(days=7)  # an expired session's row is forgotten this long after it expired
@@ -59,9 +58,17 @@ def cookie_secret(ctx: AppContext) -> bytes:
     return session_secret.resolve(ctx.settings)
 
 
-def start(ctx: AppContext, actor: Actor, *, client: str | None = None, user_agent: str | None = None
-          ) -> StartedSession:
-    """Start a session for an account that has just proved its password (users.authenticate)."""
+def sign_in(ctx: AppContext, username: str, password: str, *, client: str | None = None,
+            user_agent: str | None = None, policy: ThrottlePolicy = DEFAULT_POLICY) -> StartedSession | None:
+    """A password sign-in (users.authenticate: bounded, throttled, audited) that starts a session;
+    None for wrong credentials. Raises what authenticate raises, and NotFound when the account was
+    disabled between the password check and the session's start."""
+    actor = users.authenticate(ctx, username, password, client=client, policy=policy)
+    return None if actor is None else _start(ctx, actor, client=client, user_agent=user_agent)
+
+
+def _start(ctx: AppContext, actor: Actor, *, client: str | None, user_agent: str | None) -> StartedSession:
+    """Start a session for an account that has just proved its password."""
     secret = cookie_secret(ctx)  # before writing anything: no secret, no session
     now = clock_of(ctx)()
     session_id = session_tokens.new_session_id()
@@ -134,16 +141,6 @@ def end(ctx: AppContext, actor: Actor, session_ids: list[int]) -> None:
         revoked = session_queries.revoke(session, mine, now, "signed out")
         audit.record(session, actor, "auth.sign_out", target=actor.name, detail={"sessions": revoked})
         session.commit()
-
-
-def revoke_for_user(session: Session, actor: Actor, user: User, reason: str, now: datetime) -> list[int]:
-    """Inside the caller's transaction (disabling an account, changing its role or password):
-    end every session of `user`, audited when there was one."""
-    revoked = session_queries.revoke_for_user(session, user.id, now, reason)
-    if revoked:
-        audit.record(session, actor, "auth.session_revoke", target=user.username, reason=reason,
-                     detail={"sessions": revoked})
-    return revoked
 
 
 def _problem(row: SessionRow | None, now: datetime) -> str | None:

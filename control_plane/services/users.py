@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from control_plane.auth import throttle_queries
+from control_plane.auth import session_queries, throttle_queries
 from control_plane.auth.passwords import hash_password, needs_rehash, verify_password
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of, wait_left
@@ -22,7 +22,7 @@ from control_plane.context import AppContext
 from control_plane.db.models import User
 from control_plane.domain.text import clean_text, printable
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
-from control_plane.services import audit, sessions
+from control_plane.services import audit
 from control_plane.services.authorization import authorize
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -234,8 +234,9 @@ def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserVie
         user.role = parsed.value
         audit.record(session, actor, "user.set_role", target=user.username, before=before,
                      after={"role": user.role})
-        # A new role means a new sign-in (README "Signing in"): no browser goes on with the old one.
-        sessions.revoke_for_user(session, actor, user, "role changed", clock_of(ctx)())
+        # A new role means a new sign-in (README "Staying signed in across reloads"): no browser
+        # goes on with the old one.
+        _revoke_sessions(session, actor, user, "role changed", clock_of(ctx)())
         session.commit()
         return _view(user)
 
@@ -261,7 +262,7 @@ def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -
         audit.record(session, actor, action, target=user.username, before={"disabled": not disabled},
                      after={"disabled": disabled})
         if disabled:
-            sessions.revoke_for_user(session, actor, user, "account disabled", clock_of(ctx)())
+            _revoke_sessions(session, actor, user, "account disabled", clock_of(ctx)())
         session.commit()
         return _view(user)
 
@@ -275,7 +276,7 @@ def set_password(ctx: AppContext, actor: Actor, username: str, password: str) ->
         user.password_hash = hash_password(password)
         audit.record(session, actor, "user.set_password", target=user.username)  # never the password
         # A reset is often why the password changed (lost or leaked): no browser stays signed in.
-        sessions.revoke_for_user(session, actor, user, "password changed", clock_of(ctx)())
+        _revoke_sessions(session, actor, user, "password changed", clock_of(ctx)())
         session.commit()
         return _view(user)
 
@@ -318,6 +319,15 @@ def record_sign_out(ctx: AppContext, actor: Actor) -> None:
     with ctx.session_factory() as session:
         audit.record(session, actor, "auth.sign_out", target=actor.name)
         session.commit()
+
+
+def _revoke_sessions(session, actor: Actor, user: User, reason: str, now: datetime) -> None:
+    """End every sign-in session of `user` (control_plane/services/sessions.py) in the caller's
+    transaction, audited when there was one: its browsers are signed out at their next action."""
+    revoked = session_queries.revoke_for_user(session, user.id, now, reason)
+    if revoked:
+        audit.record(session, actor, "auth.session_revoke", target=user.username, reason=reason,
+                     detail={"sessions": revoked})
 
 
 def _get_locked(session, username: str) -> User:

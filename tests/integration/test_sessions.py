@@ -18,6 +18,7 @@ from control_plane.errors import NotFound
 from control_plane.services import sessions, users
 
 ADMIN = Actor("boss", Role.ADMIN)
+SAM = Actor("sam", Role.SUPPORT)
 GOOD = "correct horse battery"
 
 
@@ -40,9 +41,15 @@ def clock(ctx, monkeypatch) -> FakeClock:
 
 
 @pytest.fixture
-def sam(ctx) -> Actor:
+def sam(ctx) -> str:
     users.add_user(ctx, ADMIN, "sam", "support", GOOD)
-    return users.authenticate(ctx, "sam", GOOD)
+    return "sam"
+
+
+def _start(ctx, name: str = "sam", **client):
+    started = sessions.sign_in(ctx, name, GOOD, **client)
+    assert started is not None
+    return started
 
 
 def _audit(ctx, action: str) -> list[AuditEntry]:
@@ -56,7 +63,7 @@ def _row(ctx, session_id: int) -> SignInSession:
 
 
 def test_the_raw_id_is_never_stored_only_its_sha256(ctx, clock, sam):
-    started = sessions.start(ctx, sam, client="ip:192.0.2.7", user_agent="Mozilla/5.0 (test)")
+    started = _start(ctx, client="ip:192.0.2.7", user_agent="Mozilla/5.0 (test)")
     raw_id, signature = started.cookie.split(".")
     assert len(raw_id) == 43 and len(signature) == 43  # token_urlsafe(32), HMAC-SHA256
     row = _row(ctx, started.session.id)
@@ -73,7 +80,7 @@ def test_the_raw_id_is_never_stored_only_its_sha256(ctx, clock, sam):
 
 
 def test_a_reload_resumes_the_session_and_last_seen_moves_at_most_once_a_minute(ctx, clock, sam):
-    started = sessions.start(ctx, sam, client="ip:192.0.2.7")
+    started = _start(ctx, client="ip:192.0.2.7")
     clock.advance(seconds=30)
     resumed = sessions.resume(ctx, started.cookie, client="ip:192.0.2.8")
     assert resumed.problem is None and resumed.session == started.session
@@ -87,7 +94,7 @@ def test_a_reload_resumes_the_session_and_last_seen_moves_at_most_once_a_minute(
 
 
 def test_expiry_is_the_ttl_from_sign_in_whatever_the_activity(ctx, clock, sam):
-    started = sessions.start(ctx, sam)
+    started = _start(ctx)
     ttl = timedelta(minutes=ctx.settings.session_ttl_minutes)
     for _ in range(4):  # active all along: the end does not move
         clock.advance(seconds=ttl.total_seconds() / 4 - 1)
@@ -100,16 +107,16 @@ def test_expiry_is_the_ttl_from_sign_in_whatever_the_activity(ctx, clock, sam):
 
 def test_a_shorter_ttl_setting_is_honoured(ctx, clock, sam):
     short = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, session_ttl_minutes=5))
-    started = sessions.start(short, sam)
+    started = _start(short)
     assert started.session.expires_at == clock.now + timedelta(minutes=5)
     clock.advance(minutes=5)
     assert sessions.check(short, started.session.id).problem == sessions.EXPIRED
 
 
 def test_sign_out_revokes_the_session_everywhere(ctx, clock, sam):
-    first = sessions.start(ctx, sam)
-    other = sessions.start(ctx, sam)  # another browser of the same person
-    sessions.end(ctx, sam, [first.session.id])
+    first = _start(ctx)
+    other = _start(ctx)  # another browser of the same person
+    sessions.end(ctx, SAM, [first.session.id])
     assert sessions.check(ctx, first.session.id).problem == sessions.REVOKED  # the other tab's next action
     assert sessions.resume(ctx, first.cookie).problem == sessions.REVOKED  # a reload
     assert sessions.check(ctx, other.session.id).session is not None  # that browser did not sign out
@@ -121,8 +128,8 @@ def test_sign_out_revokes_the_session_everywhere(ctx, clock, sam):
 
 def test_sign_out_cannot_end_someone_elses_session(ctx, clock, sam):
     users.add_user(ctx, ADMIN, "nina", "founder", GOOD)
-    nina = sessions.start(ctx, Actor("nina", Role.FOUNDER))
-    sessions.end(ctx, sam, [nina.session.id])
+    nina = _start(ctx, "nina")
+    sessions.end(ctx, SAM, [nina.session.id])
     assert sessions.check(ctx, nina.session.id).session is not None
     assert _audit(ctx, "auth.sign_out")[0].detail == {"sessions": []}
 
@@ -135,8 +142,8 @@ def test_sign_out_cannot_end_someone_elses_session(ctx, clock, sam):
 ])
 def test_account_changes_revoke_every_session_of_that_account(ctx, clock, sam, change, reason, problem):
     users.add_user(ctx, ADMIN, "nina", "founder", GOOD)
-    mine = [sessions.start(ctx, sam) for _ in range(2)]
-    hers = sessions.start(ctx, Actor("nina", Role.FOUNDER))
+    mine = [_start(ctx) for _ in range(2)]
+    hers = _start(ctx, "nina")
     clock.advance(seconds=5)
     change(ctx)
     for started in mine:
@@ -151,16 +158,20 @@ def test_account_changes_revoke_every_session_of_that_account(ctx, clock, sam, c
 
 
 def test_enabling_again_does_not_bring_revoked_sessions_back(ctx, clock, sam):
-    started = sessions.start(ctx, sam)
+    started = _start(ctx)
     users.set_disabled(ctx, ADMIN, "sam", True)
     users.set_disabled(ctx, ADMIN, "sam", False)
     assert sessions.check(ctx, started.session.id).problem == sessions.REVOKED
 
 
-def test_no_session_for_a_disabled_account(ctx, clock, sam):
+def test_no_session_without_the_password_or_for_a_disabled_account(ctx, clock, sam):
+    assert sessions.sign_in(ctx, "sam", "wrong password!") is None
     users.set_disabled(ctx, ADMIN, "sam", True)
-    with pytest.raises(NotFound, match="sign in again"):
-        sessions.start(ctx, sam)
+    assert sessions.sign_in(ctx, "sam", GOOD) is None
+    with pytest.raises(NotFound, match="sign in again"):  # disabled between the password check and the start
+        sessions._start(ctx, SAM, client=None, user_agent=None)
+    with ctx.session_factory() as s:
+        assert s.scalar(select(SignInSession.id)) is None
 
 
 def _tampered(cookie: str, secret: bytes) -> dict[str, object]:
@@ -184,7 +195,7 @@ def _tampered(cookie: str, secret: bytes) -> dict[str, object]:
 
 
 def test_a_tampered_or_forged_cookie_is_refused_before_any_lookup(ctx, clock, sam):
-    started = sessions.start(ctx, sam)
+    started = _start(ctx)
     secret = sessions.cookie_secret(ctx)
     cases = _tampered(started.cookie, secret)
     for name, cookie in cases.items():
@@ -202,8 +213,8 @@ def test_a_well_signed_id_that_was_never_stored_is_unknown(ctx, clock, sam):
 
 
 def test_ended_sessions_are_forgotten_a_week_after_they_expired(ctx, clock, sam):
-    old = sessions.start(ctx, sam)
+    old = _start(ctx)
     clock.advance(minutes=ctx.settings.session_ttl_minutes, days=7, seconds=1)
-    sessions.start(ctx, sam)
+    _start(ctx)
     assert _row(ctx, old.session.id) is None
     assert sessions.check(ctx, old.session.id).problem == sessions.UNKNOWN

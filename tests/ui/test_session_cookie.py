@@ -180,7 +180,7 @@ def test_the_fragment_guard_sees_a_session_revoked_elsewhere(ctx, app_ctx):
 
     st.cache_data.clear()
     users.add_user(ctx, ADMIN, "sam", "support", GOOD)
-    started = sessions.start(app_ctx, Actor("sam", Role.SUPPORT))
+    started = sessions.sign_in(app_ctx, "sam", GOOD)
     at = AppTest.from_function(_live_fragment_alone, default_timeout=30)
     at.session_state["cp_auth"] = {"username": "sam", "role": "support", "method": "password",
                                    "at": started.session.created_at.timestamp(),
