@@ -1,6 +1,7 @@
 """Actions on one tenant, each shown only to roles that may take it and only when the tenant's
-status allows it. Destructive ones need a ticked confirmation; suspend and archive requests need
-a reason. The services check permissions again and audit every attempt."""
+status allows it (an archive that stopped half-way can be cancelled by those who may archive).
+Destructive ones need a ticked confirmation; suspend and archive requests need a reason. The
+services check permissions again and audit every attempt."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def render_actions(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
         forms.append(_archive)
     elif tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_REQUEST_ARCHIVE):
         forms.append(_request_archive)
+    if actor.can(Permission.TENANTS_ARCHIVE) and tenant.status == "archiving":
+        forms.append(_cancel_archive)
     if actor.can(Permission.TENANTS_RESTORE) and tenant.status == "archived":
         forms.append(_restore)
     for form in forms:
@@ -118,6 +121,26 @@ def _archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
             elif attempt("Archiving (dump, verify, drop)…",
                          lambda: archive_service.archive_tenant(ctx, actor, tenant.slug), where=confirm_msg):
                 _done(f"Tenant {tenant.slug} archived.")
+
+
+def _cancel_archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+    """An archive that stopped half-way (S3 down, a crash) leaves the tenant archiving, without
+    access to its schema; while the schema still exists, this puts it back as it was."""
+    with (st.expander("Cancel archive", icon=":material/undo:", expanded=True),
+          st.form(f"cancel_archive_{tenant.slug}")):
+        st.caption("The archive did not finish. Cancelling gives the tenant back the status and access it had "
+                   "before (active or suspended) while its schema still exists; objects already in S3 are left "
+                   "to the archive purge.")
+        confirm = st.checkbox(f"Yes, cancel the archive of {tenant.slug}", key=f"cancel_archive_confirm_{tenant.slug}")
+        confirm_msg = st.empty()
+        if st.form_submit_button("Cancel archive", type="primary"):
+            result: list[TenantView] = []  # attempt() tells success; the service's answer says the new status
+            if not confirm:
+                confirm_msg.error("Tick the confirmation to cancel the archive.")
+            elif attempt("Cancelling the archive…",
+                         lambda: result.append(archive_service.cancel_archive(ctx, actor, tenant.slug)),
+                         where=confirm_msg):
+                _done(f"Archive of {tenant.slug} cancelled: the tenant is {result[0].status} again.")
 
 
 def _restore(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:

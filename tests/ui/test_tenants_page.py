@@ -202,3 +202,54 @@ def test_read_only_roles_get_no_actions(make_app, ctx, new_slug, role):
     at = _detail(make_app, slug, role)
     assert not at.exception
     assert not at.get("form")
+
+
+class _Crash(Exception):
+    pass
+
+
+def _stuck_archiving(ctx, admin, slug: str, *, suspended: bool = False) -> None:
+    """A tenant whose archive stopped right after it started (status archiving, access revoked)."""
+    from control_plane.archive import service as archive_service
+    from control_plane.services import tenants
+
+    make_tenant(ctx, slug)
+    if suspended:
+        tenants.suspend(ctx, admin, slug, "unpaid")
+
+    def crash(step: str) -> None:
+        if step == "started":
+            raise _Crash(step)
+
+    with pytest.raises(_Crash):
+        archive_service.archive_tenant(ctx, admin, slug, fault=crash)
+    assert _tenant(ctx, slug).status == "archiving"
+
+
+@pytest.mark.parametrize("before", ["active", "suspended"])
+def test_admin_cancels_a_stuck_archive_after_confirming(make_app, ctx, admin, new_slug, before):
+    slug = new_slug("cxl")
+    _stuck_archiving(ctx, admin, slug, suspended=before == "suspended")
+    at = _detail(make_app, slug, "admin")
+    assert any(e.label == "Cancel archive" for e in at.expander)
+    submit = f"FormSubmitter:cancel_archive_{slug}-Cancel archive"
+    at.button(key=submit).click().run()
+    assert any("Tick the confirmation to cancel the archive" in e.value for e in at.error)
+    assert _tenant(ctx, slug).status == "archiving" and not _audit(ctx, "tenant.archive.cancel")
+    at.checkbox(key=f"cancel_archive_confirm_{slug}").check()
+    at.button(key=submit).click().run()
+    assert not at.exception
+    assert plain(f"Archive of {slug} cancelled: the tenant is {before} again.") in [s.value for s in at.success]
+    assert _tenant(ctx, slug).status == before
+    [entry] = _audit(ctx, "tenant.archive.cancel")
+    assert (entry.actor, entry.before["status"], entry.after["status"]) == ("admin-user", "archiving", before)
+    assert not any(e.label == "Cancel archive" for e in at.expander)  # the page shows the tenant as it is now
+
+
+def test_support_cannot_cancel_an_archive(make_app, ctx, admin, new_slug):
+    slug = new_slug("cxs")
+    _stuck_archiving(ctx, admin, slug)
+    at = _detail(make_app, slug, "support")
+    assert not at.exception
+    assert not any(e.label == "Cancel archive" for e in at.expander)
+    assert any("No action applies to a tenant that is archiving" in c.value for c in at.caption)
