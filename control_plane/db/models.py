@@ -146,10 +146,10 @@ class SignInThrottle(Base):
 
 
 class SignInSession(Base):
-    """A password sign-in that outlives the Streamlit session (README "Staying signed in across
-    reloads"): the browser holds the random id in a signed cookie, the catalog only its SHA-256, so a
-    copy of this table (a backup, a read replica) signs nobody in. Revoked on sign-out, disabling,
-    role and password changes."""
+    """A password sign-in that outlives the Streamlit session (README "The app"): the browser holds
+    the random id in a signed cookie, the catalog only its SHA-256, so a copy of this table (a
+    backup, a read replica) signs nobody in. Revoked on sign-out, disabling, role and password
+    changes."""
 
     __tablename__ = "sign_in_sessions"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

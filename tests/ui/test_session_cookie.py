@@ -1,7 +1,7 @@
-"""Sign-in survives a reload (README "Staying signed in across reloads"), as far as AppTest can show:
-the sign-in hands the browser a signed cookie through a script, a new Streamlit session that
-arrives with that cookie is signed in without the form, sign-out revokes and clears, and a
-session revoked elsewhere signs the tab out at its next run (fragments too).
+"""Sign-in survives a reload (README "The app", paragraph "Staying signed in across reloads"), as far
+as AppTest can show: the sign-in hands the browser a signed cookie through a script, a new
+Streamlit session that arrives with that cookie is signed in without the form, sign-out revokes
+and clears, and a session revoked elsewhere signs the tab out at its next run (fragments too).
 
 AppTest has no browser request: `st.context.cookies` reads the WebSocket handshake of the session's
 client, which AppTest cannot seed (AppTest.context takes no cookies). `_arrive_with` stands in for
