@@ -15,14 +15,17 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
 
 from control_plane.adapters import tenant_ddl
 from control_plane.db.connect_errors import connection_error, is_connection_lost, is_invalid_dsn, reason
 from control_plane.errors import ConfigError, DatabaseUnavailable
+
+if TYPE_CHECKING:  # the pool is imported when the data plane first needs one, not by every command
+    from psycopg_pool import ConnectionPool
 
 DATA_PLANE_PASSWORD_ENV = "CP_DATA_PLANE_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -114,6 +117,8 @@ class ClusterConnections:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
+                from psycopg_pool import ConnectionPool
+
                 self._prepare_data_plane(url_env)
                 pool = ConnectionPool(self.data_plane_conninfo(url_env), min_size=1, max_size=max_size, open=True,
                                       kwargs={"autocommit": True})

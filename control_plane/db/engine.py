@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from control_plane.db.connect_errors import connection_error, is_invalid_dsn, is_transient
 from control_plane.errors import ConfigError
@@ -33,13 +34,31 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def wait_for_database(engine: Engine, timeout: float = 30.0, interval: float = 0.5) -> None:
     """Production databases may still be starting when the app does: retry what comes back by
     itself (refused, starting up, too many connections) until the deadline; fail at once with a
-    ConfigError on what never will (unknown database or role, bad password, invalid URL)."""
+    ConfigError on what never will (unknown database or role, bad password, invalid URL). The
+    retry machinery is loaded only when the first attempt fails: a database that is up (every CLI
+    command) costs one query and no import (README "Command line")."""
+    started = time.monotonic()
     try:
-        for attempt in Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
+        try:
+            _ping(engine)
+            return
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+        from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+        time.sleep(interval)
+        left = max(timeout - (time.monotonic() - started), 0.0)
+        for attempt in Retrying(stop=stop_after_delay(left), wait=wait_fixed(interval),
                                 retry=retry_if_exception(is_transient), reraise=True):
-            with attempt, engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with attempt:
+                _ping(engine)
     except DBAPIError as exc:
         # An unparsable URL's error quotes it, password included: do not chain that one.
         raise connection_error(exc, "the catalog database", "DATABASE_URL") from (
             None if is_invalid_dsn(exc) else exc)
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
