@@ -127,8 +127,9 @@ def check(ctx: AppContext, session_id: int) -> SessionCheck:
         if problem is not None:
             return SessionCheck(None, problem)
         assert row is not None
-        session_queries.touch(session, row.id, now, TOUCH_EVERY)
-        session.commit()
+        if now - row.last_seen_at >= TOUCH_EVERY:  # most runs: one SELECT, no write, no commit
+            session_queries.touch(session, row.id, now, TOUCH_EVERY)
+            session.commit()
         return SessionCheck(_signed_in(row))
 
 
