@@ -9,6 +9,7 @@ from control_plane.uptime.slo import budget_minutes
 from ui import cached_reads as reads
 from ui import uptime_charts as charts
 from ui.auth import page_guard
+from ui.check_history import render_check_history
 from ui.context import app_context
 from ui.feedback import csv_download
 from ui.incident_form import render_incident_form
@@ -64,20 +65,7 @@ with timeline:
             render_incident_form(ctx, actor, frame)
 
 with history:
-    names = reads.targets(ctx, actor)
-    if not names:
-        st.info("No targets have been checked in the last 7 days.")
-    else:
-        pick, span = st.columns([3, 1])
-        target = pick.selectbox("Target", names, key="history_target")
-        hours = span.selectbox("Span", [1, 6, 24, 72, 168, 720], index=2, key="history_hours",
-                               format_func=lambda h: f"{h} h" if h < 72 else f"{h // 24} days")
-        points = views.check_history(ctx, actor, target, hours=hours)
-        if points.empty:
-            st.info("No checks of this target in this span.")
-        else:
-            st.metric("Uptime in span", f"{tallies.span_uptime_pct(points):.3f} %")
-            st.plotly_chart(charts.check_history(target, points), width="stretch")
+    render_check_history(ctx, actor)
 
 with windows:
     st.dataframe(maintenance.list_windows(ctx, actor), hide_index=True, width="stretch")
