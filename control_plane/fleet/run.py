@@ -1,0 +1,264 @@
+"""Drives one run, wave by wave (docs/migrations.md, "A run").
+
+planned → running (apply the wave's pending tenants) → soaking (wait, then compare health) →
+running (next wave) … → completed. A breach halts the run and reverses the wave where every
+revision has a reverse step; failures beyond max_failures halt it too. The results rows say what is
+done, so a driver that dies (kill -9, crash) is replaced by one that carries on: every pending
+tenant is migrated under its own lock with its version re-read, so nothing is applied twice.
+One driver per run at a time: it holds a session-level advisory lock on the catalog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from control_plane.auth.permissions import Actor
+from control_plane.context import AppContext
+from control_plane.db.models import Cluster, MigrationResult, MigrationRun
+from control_plane.fleet import apply, health, ledger, queries
+from control_plane.fleet.options import Options
+from control_plane.fleet.revisions import DEFAULT, Catalog
+from control_plane.services import audit
+from control_plane.uptime import alerts
+
+
+def _nothing(*_args: object) -> None:
+    return None
+
+
+@dataclass
+class Hooks:
+    """What a caller (CLI, worker, test) plugs in. Tests inject revisions, faults and the soak."""
+
+    catalog: Catalog = DEFAULT
+    after_tenant: Callable[[apply.Outcome], None] = _nothing  # raising here stands for a crash
+    on_soak: Callable[[int, int], None] = _nothing  # (run id, wave) when a soak starts
+    on_retry: apply.RetryHook = _nothing
+    progress: Callable[[int, int, int], None] = _nothing  # (wave, done, total)
+    clock: Callable[[], datetime] = ledger.now
+    sleep: Callable[[float], None] = time.sleep
+    should_stop: Callable[[], bool] = lambda: False  # the worker's timeout
+    thresholds: health.Thresholds = field(default_factory=health.Thresholds)
+    backoff_max_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a call to advance() left the run."""
+
+    status: str
+    detail: str
+
+
+def advance(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool, hooks: Hooks | None = None) -> Step:
+    """Move the run on until it waits (a soak, with wait=False), stops or finishes."""
+    hooks = hooks or Hooks()
+    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+            return Step("busy", f"run {run_id} is being driven by another process")
+        while True:
+            step = _advance_once(ctx, actor, run_id, wait, hooks)
+            if step is not None:
+                return step
+
+
+def _advance_once(ctx: AppContext, actor: Actor, run_id: int, wait: bool, hooks: Hooks) -> Step | None:
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id)
+        status, wave, options = run.status, run.current_wave, Options.from_dict(run.options)
+        waves, soak_until = len(run.waves), run.soak_until
+        if status == "planned":
+            _transition(session, actor, run, "running", "fleet.run.start", started_at=hooks.clock(),
+                        wave_started_at=hooks.clock())
+            return None
+    if status in ("halted", "completed", "rolled_back"):
+        return Step(status, f"run {run_id} is {status}")
+    if hooks.should_stop():
+        return Step(status, "stopped before its time ran out; the next call carries on")
+    if status == "running":
+        return _run_wave(ctx, actor, run_id, wave=wave, waves=waves, options=options, hooks=hooks)
+    # soaking
+    remaining = (soak_until - hooks.clock()).total_seconds() if soak_until else 0
+    if remaining > 0:
+        if not wait:
+            return Step("soaking", f"wave {wave} soaking until {soak_until.isoformat()}")
+        hooks.sleep(min(remaining, 1.0))  # re-read the run each second: a halt from elsewhere is seen
+        return None
+    return _judge(ctx, actor, run_id, wave=wave, options=options, hooks=hooks)
+
+
+def _run_wave(ctx, actor, run_id: int, *, wave: int, waves: int, options: Options, hooks: Hooks) -> Step | None:
+    stopped = _apply_pending(ctx, actor, run_id, wave=wave, options=options, hooks=hooks)
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id, lock=True)
+        if run.status != "running":
+            return None  # halted from elsewhere while applying
+        failed = ledger.failures(session, run_id)
+        if failed > options.max_failures:
+            reason = (f"{failed} tenant(s) failed, more than --max-failures {options.max_failures}; "
+                      "see `tenants migrate status` for their errors")
+            _halt(ctx, session, actor, run, reason)
+            return Step("halted", reason)
+        if stopped:
+            return Step("running", "stopped before its time ran out; the next call carries on")
+        if ledger.results(session, run_id, wave=wave, status="pending"):
+            return None
+        if wave >= waves:
+            _transition(session, actor, run, "completed", "fleet.run.complete", finished_at=hooks.clock())
+            return Step("completed", f"run {run_id} completed")
+        now = hooks.clock()
+        _transition(session, actor, run, "soaking", "fleet.run.soak", soak_until=now + timedelta(
+            seconds=run.soak_seconds), audit_detail={"wave": wave, "soak_seconds": run.soak_seconds})
+    hooks.on_soak(run_id, wave)
+    return None
+
+
+def _judge(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks) -> Step | None:
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id, lock=True)
+        if run.status != "soaking":
+            return None
+        end = hooks.clock()
+        migrated = ledger.slugs(session, run_id, status="applied", waves=(1, wave))
+        baseline = ledger.slugs(session, run_id, status="pending")
+        verdict = health.judge(*health.measure(session, migrated, baseline, run.wave_started_at, end),
+                               hooks.thresholds)
+        decision = {"wave": wave, "window": [run.wave_started_at.isoformat(), end.isoformat()],
+                    "verdict": "halt" if verdict.breach else "promote", **verdict.as_dict()}
+        run.decisions = [*run.decisions, decision]
+        if not verdict.breach:
+            _transition(session, actor, run, "running", "fleet.run.promote", current_wave=wave + 1,
+                        wave_started_at=end, soak_until=None, audit_detail=decision)
+            return None
+        reason = f"wave {wave} breached its health thresholds: " + "; ".join(verdict.reasons)
+        _halt(ctx, session, actor, run, reason, detail=decision)
+    reversed_ok = reverse(ctx, actor, run_id, waves=(wave, wave), options=options, hooks=hooks)
+    return Step("halted", reason + ("; the wave was reversed" if reversed_ok else "; the wave was not reversed "
+                                    "(a revision has no reverse step, or a reverse failed)"))
+
+
+def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int], options: Options,
+            hooks: Hooks) -> bool:
+    """Put the applied tenants of these waves back at their from-version, where every revision
+    between has a reverse step. False when some could not be."""
+    with ctx.session_factory() as session:
+        rows = [r for r in ledger.results(session, run_id, status="applied") if waves[0] <= r.wave <= waves[1]]
+    if not all(hooks.catalog.reversible(r.to_version or r.from_version, r.from_version) for r in rows):
+        return False
+    outcomes = _fan_out(ctx, rows, options, hooks, lambda r, tenant: apply.migrate(
+        ctx, actor, tenant, r.from_version, catalog=hooks.catalog, limits=options.limits(hooks.backoff_max_s),
+        run_id=run_id, on_retry=hooks.on_retry), reverse=True, run_id=run_id, stop=lambda: False)
+    return all(o.status == "applied" for o in outcomes)
+
+
+def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks) -> bool:
+    """Migrate the wave's pending tenants; True when stopped early (halted, time out, failures)."""
+    with ctx.session_factory() as session:
+        rows = ledger.results(session, run_id, wave=wave, status="pending")
+        target = ledger.get_run(session, run_id).target_version
+        failed = ledger.failures(session, run_id)
+    limits = options.limits(hooks.backoff_max_s)
+    failures = {"n": failed}
+    lock = threading.Lock()
+    halted = _HaltWatch(ctx, run_id)
+
+    def stop() -> bool:
+        return failures["n"] > options.max_failures or hooks.should_stop() or halted.seen()
+
+    def work(row: MigrationResult, tenant: apply.Tenant) -> apply.Outcome:
+        outcome = apply.migrate(ctx, actor, tenant, target, catalog=hooks.catalog, limits=limits,
+                                run_id=run_id, on_retry=hooks.on_retry)
+        if outcome.status == "failed":
+            with lock:
+                failures["n"] += 1
+        return outcome
+
+    done = _fan_out(ctx, rows, options, hooks, work, reverse=False, run_id=run_id, stop=stop, wave=wave)
+    return len(done) < len(rows)
+
+
+def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, fn, *, reverse: bool, run_id: int,
+             stop: Callable[[], bool], wave: int = 0) -> list[apply.Outcome]:
+    """fn(row) for each row, at most options.concurrency at once per cluster; each result recorded
+    as it comes. Stops starting new rows when stop() says so; re-raises the first crash."""
+    clusters = {r.cluster_name for r in rows}
+    with ctx.session_factory() as session:
+        envs = dict(session.execute(select(Cluster.name, Cluster.url_env).where(Cluster.name.in_(clusters))).all())
+    slots = {c: threading.Semaphore(options.concurrency) for c in clusters}
+    done: list[apply.Outcome] = []
+    crashed: list[BaseException] = []
+    lock = threading.Lock()
+
+    def task(row: MigrationResult) -> None:
+        try:
+            if crashed:
+                return
+            outcome = fn(row, apply.Tenant(row.tenant_slug, row.cluster_name, envs.get(row.cluster_name)))
+            with ctx.session_factory() as session:
+                ledger.record(session, run_id, outcome, reverse=reverse)
+                session.commit()
+            with lock:
+                done.append(outcome)
+                hooks.progress(wave, len(done), len(rows))
+            hooks.after_tenant(outcome)
+        except BaseException as exc:
+            crashed.append(exc)
+        finally:
+            slots[row.cluster_name].release()
+
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency * len(clusters))) as pool:
+        for row in rows:
+            if crashed or stop():
+                break
+            slots[row.cluster_name].acquire()
+            pool.submit(task, row)
+    if crashed:
+        raise crashed[0]
+    return done
+
+
+class _HaltWatch:
+    """Whether the run was halted from elsewhere; reads the catalog at most once a second."""
+
+    def __init__(self, ctx: AppContext, run_id: int) -> None:
+        self.ctx, self.run_id, self.checked, self.halted = ctx, run_id, 0.0, False
+
+    def seen(self) -> bool:
+        if not self.halted and time.monotonic() - self.checked >= 1.0:
+            self.checked = time.monotonic()
+            with self.ctx.session_factory() as session:
+                status = session.scalar(select(MigrationRun.status).where(MigrationRun.id == self.run_id))
+            self.halted = status != "running"
+        return self.halted
+
+
+def _transition(session: Session, actor: Actor, run: MigrationRun, status: str, action: str, *,
+                audit_detail: dict | None = None, **values: object) -> None:
+    before = run.status
+    run.status = status
+    for key, value in values.items():
+        setattr(run, key, value)
+    run.updated_at = ledger.now()
+    audit.record(session, actor, action, target=f"migration run {run.id}", before={"status": before},
+                 after={"status": status, "wave": run.current_wave}, detail=audit_detail)
+    session.commit()
+
+
+def _halt(ctx: AppContext, session: Session, actor: Actor, run: MigrationRun, reason: str, *,
+          detail: dict | None = None) -> None:
+    """Halted, audited and alerted in one transaction; SNS after the commit (when configured)."""
+    [alert] = alerts.add(session, [alerts.NewAlert(
+        kind="migration_halted", severity="critical", target=f"migration run {run.id}",
+        message=f"Fleet migration run {run.id} (to v{run.target_version}) halted: {reason}")])
+    alert_id = alert.id
+    run.halt_reason = reason
+    _transition(session, actor, run, "halted", "fleet.run.halt", audit_detail={"reason": reason, **(detail or {})})
+    alerts.publish_pending(ctx, [alert_id])

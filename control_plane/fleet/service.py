@@ -1,0 +1,255 @@
+"""Fleet migrations as services: every call checks permission, every change is audited in its
+own transaction (docs/migrations.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.domain.slugs import validate_slug
+from control_plane.domain.text import REASON_MAX, clean_text
+from control_plane.errors import Conflict, InvalidInput
+from control_plane.fleet import ledger, planner, queries
+from control_plane.fleet.options import Options
+from control_plane.fleet.revisions import Catalog, Kind
+from control_plane.fleet.run import Hooks, Step, advance, reverse
+from control_plane.services import audit
+from control_plane.services.authorization import authorize
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: int
+    revisions: list[dict[str, Any]]
+    waves: list[list[planner.Candidate]]
+    skipped: list[planner.Candidate]
+
+    @property
+    def tenants(self) -> int:
+        return sum(len(w) for w in self.waves)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target_version": self.target, "revisions": self.revisions, "tenants": self.tenants,
+                "waves": [{"wave": i, "tenants": [c.slug for c in w], "plans": sorted({c.plan for c in w}),
+                           "clusters": sorted({c.cluster for c in w})} for i, w in enumerate(self.waves, start=1)],
+                "skipped": [{"slug": c.slug, "status": c.status} for c in self.skipped]}
+
+
+def revisions_and_versions(ctx: AppContext, actor: Actor, catalog: Catalog | None = None) -> dict[str, Any]:
+    """Every revision and how many tenants (by status) are at each version."""
+    authorize(ctx, actor, Permission.MIGRATIONS_READ, "fleet.versions")
+    catalog = catalog or Hooks().catalog
+    with ctx.session_factory() as session:
+        counts = ledger.version_counts(session)
+    return {
+        "latest": catalog.latest,
+        "revisions": [{"version": r.version, "name": r.name, "kind": r.kind.value, "reversible": r.reversible,
+                       "tenants": sum(n for v, _, n in counts if v == r.version)} for r in catalog.revisions],
+        "tenants": [{"version": v, "status": s, "tenants": n} for v, s, n in counts],
+    }
+
+
+def _clean(options: Options, catalog: Catalog) -> Options:
+    target = catalog.check(options.target if options.target is not None else catalog.latest)
+    tenants = None
+    if options.tenants is not None:
+        tenants = tuple(sorted({validate_slug(s) for s in options.tenants}))
+        if not tenants:
+            raise InvalidInput("--tenants names no tenant.")
+    return Options(**{**options.as_dict(), "target": target, "tenants": tenants, "waves": tuple(options.waves)})
+
+
+def plan(ctx: AppContext, actor: Actor, options: Options, *, catalog: Catalog | None = None) -> Plan:
+    """What a run would do (--dry-run): nothing is changed."""
+    authorize(ctx, actor, Permission.MIGRATIONS_READ, "fleet.plan")
+    catalog = catalog or Hooks().catalog
+    options = _clean(options, catalog)
+    return _plan(ctx, options, catalog)
+
+
+def _plan(ctx: AppContext, options: Options, catalog: Catalog) -> Plan:
+    with ctx.session_factory() as session:
+        found = ledger.below_target(session, options.target, list(options.tenants) if options.tenants else None)
+    if options.tenants:
+        missing = sorted(set(options.tenants) - {c.slug for c in found})
+        if missing and len(missing) == len(options.tenants):
+            raise InvalidInput(f"No tenant named in --tenants is below version {options.target}: "
+                               f"{', '.join(missing[:10])}.")
+    movable = [c for c in found if c.status in ("active", "suspended")]
+    skipped = [c for c in found if c not in movable]
+    revisions = [{"version": r.version, "name": r.name, "kind": r.kind.value, "reversible": r.reversible}
+                 for r in catalog.revisions if min((c.version for c in movable), default=options.target) < r.version
+                 <= options.target]
+    waves = planner.split(movable, options.waves, canary_enterprise=options.canary_enterprise)
+    return Plan(options.target, revisions, waves, skipped)
+
+
+@dataclass(frozen=True)
+class Started:
+    run_id: int | None  # None: nothing to do
+    plan: Plan | None
+    message: str
+
+
+def start(ctx: AppContext, actor: Actor, options: Options, *, queue: bool = False,
+          catalog: Catalog | None = None) -> Started:
+    """Record a run (planned) with every tenant's wave; `queue` hands it to the worker.
+    Nothing to do is answered from one catalog query, and no run is recorded."""
+    authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.create")
+    catalog = catalog or Hooks().catalog
+    options = _clean(options, catalog)
+    if not options.tenants:
+        with ctx.session_factory() as session:
+            pending, below = ledger.pending_count(session, options.target)
+            if pending == 0:
+                message = (f"Nothing to do: every tenant is at version {options.target} or above"
+                           + (f" ({below} below it are archived or being changed, and skipped)." if below else "."))
+                audit.record(session, actor, "fleet.run.create", outcome="noop", target=f"v{options.target}",
+                             detail={"below_not_migratable": below})
+                session.commit()
+                return Started(None, None, message)
+    plan_ = _plan(ctx, options, catalog)
+    contracts = [r for r in plan_.revisions if r["kind"] == Kind.CONTRACT.value]
+    if contracts and not options.allow_contract:
+        names = ", ".join(f"v{r['version']} ({r['name']})" for r in contracts)
+        raise Conflict(f"Revision(s) {names} are contract revisions (drops, renames, tighter constraints): refused "
+                       "without --allow-contract. Make sure no running code uses what they remove.")
+    if not plan_.waves:
+        return Started(None, plan_, f"Nothing to do: no tenant named can be migrated to v{options.target}.")
+    waves = [options.waves[min(i, len(options.waves) - 1)] for i in range(len(plan_.waves))]
+    waves[-1] = 100
+    with ctx.session_factory() as session:
+        active = ledger.active_run(session)
+        if active is not None:
+            raise Conflict(f"Migration run {active.id} is {active.status}; halt it or let it finish first "
+                           f"(`tenants migrate status {active.id}`).")
+        try:
+            run = ledger.create_run(session, target=options.target, waves=waves, soak_seconds=options.soak_seconds,
+                                    options=options.as_dict(), created_by=actor.name, queued=queue)
+        except IntegrityError:
+            raise Conflict("Another migration run was started at the same moment; check "
+                           "`tenants migrate status`.") from None
+        ledger.add_results(session, run.id, plan_.waves, plan_.skipped)
+        audit.record(session, actor, "fleet.run.create", target=f"migration run {run.id}",
+                     after={"status": "planned", "target_version": options.target, "waves": waves,
+                            "tenants": plan_.tenants, "queued": queue}, detail=options.as_dict())
+        session.commit()
+        return Started(run.id, plan_, f"Run {run.id}: {plan_.tenants} tenant(s) to v{options.target} in "
+                                      f"{len(plan_.waves)} wave(s).")
+
+
+def drive(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool = True, hooks: Hooks | None = None) -> Step:
+    authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.drive", target=f"migration run {run_id}")
+    return advance(ctx, actor, run_id, wait=wait, hooks=hooks)
+
+
+def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) -> dict[str, Any]:
+    authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.halt", target=f"migration run {run_id}")
+    reason = clean_text(reason, "Reason", REASON_MAX) or f"halted by {actor.name}"
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id, lock=True)
+        if run.status not in ledger.ACTIVE:
+            audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", outcome="noop",
+                         after={"status": run.status})
+            session.commit()
+            return status(ctx, actor, run_id)
+        before = run.status
+        run.status, run.halt_reason, run.updated_at = "halted", reason, ledger.now()
+        audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", reason=reason,
+                     before={"status": before}, after={"status": "halted"})
+        session.commit()
+    return status(ctx, actor, run_id)
+
+
+def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -> dict[str, Any]:
+    """A halted run goes on from where it stopped (its failed tenants are tried again)."""
+    authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.resume", target=f"migration run {run_id}")
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id, lock=True)
+        if run.status in ledger.ACTIVE:
+            run.queued = run.queued or queue
+            audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}", outcome="noop",
+                         after={"status": run.status})
+            session.commit()
+            return status(ctx, actor, run_id)
+        if run.status != "halted":
+            raise Conflict(f"Migration run {run_id} is {run.status}; only a halted run can be resumed.")
+        active = ledger.active_run(session)
+        if active is not None:
+            raise Conflict(f"Migration run {active.id} is {active.status}; only one run moves tenants at a time.")
+        for row in ledger.results(session, run_id, status="failed"):
+            row.status = "pending"
+        run.status, run.halt_reason, run.queued, run.updated_at = "running", None, queue, ledger.now()
+        run.wave_started_at, run.soak_until = ledger.now(), None
+        audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}",
+                     before={"status": "halted"}, after={"status": "running", "wave": run.current_wave})
+        session.commit()
+    return status(ctx, actor, run_id)
+
+
+def rollback(ctx: AppContext, actor: Actor, run_id: int, *, hooks: Hooks | None = None) -> dict[str, Any]:
+    """Every tenant the run migrated goes back to its from-version (all revisions reversible);
+    the run must be halted or completed first."""
+    authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.rollback", target=f"migration run {run_id}")
+    hooks = hooks or Hooks()
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id)
+        if run.status not in ("halted", "completed", "rolled_back"):
+            raise Conflict(f"Migration run {run_id} is {run.status}; halt it first "
+                           f"(`tenants migrate halt {run_id}`).")
+        options = Options.from_dict(run.options)
+        waves = len(run.waves)
+    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+            raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
+                           "stop (it stops within a second of a halt) and try again.")
+        complete = reverse(ctx, actor, run_id, waves=(1, waves), options=options, hooks=hooks)
+        with ctx.session_factory() as session:
+            run = ledger.get_run(session, run_id, lock=True)
+            before = run.status
+            if complete:
+                run.status, run.finished_at = "rolled_back", ledger.now()
+            run.updated_at = ledger.now()
+            audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}",
+                         outcome="ok" if complete else "error", before={"status": before},
+                         after={"status": run.status})
+            session.commit()
+    if not complete:
+        raise Conflict(f"Run {run_id} could not be rolled back completely: a revision has no reverse step or a "
+                       "reverse failed; `tenants migrate status` shows which tenants.")
+    return status(ctx, actor, run_id)
+
+
+def status(ctx: AppContext, actor: Actor, run_id: int | None = None, *, with_results: bool = True
+           ) -> dict[str, Any]:
+    authorize(ctx, actor, Permission.MIGRATIONS_READ, "fleet.status")
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id) if run_id is not None else ledger.latest_run(session)
+        if run is None:
+            return {"run": None}
+        counts = ledger.status_counts(session, run.id)
+        data: dict[str, Any] = {
+            "id": run.id, "status": run.status, "target_version": run.target_version, "waves": run.waves,
+            "current_wave": run.current_wave, "queued": run.queued, "soak_seconds": run.soak_seconds,
+            "soak_until": run.soak_until.isoformat() if run.soak_until else None,
+            "halt_reason": run.halt_reason, "created_by": run.created_by, "created_at": run.created_at.isoformat(),
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "options": run.options, "decisions": run.decisions,
+            "progress": {str(w): dict(c) for w, c in sorted(counts.items())},
+        }
+        if with_results:
+            data["results"] = [
+                {"tenant": r.tenant_slug, "cluster": r.cluster_name, "wave": r.wave, "from": r.from_version,
+                 "to": r.to_version, "status": r.status, "attempts": r.attempts, "duration_ms": r.duration_ms,
+                 "error": r.error} for r in ledger.results(session, run.id)]
+        return data
+
+
+def queued(ctx: AppContext) -> list[int]:
+    with ctx.session_factory() as session:
+        return ledger.queued_runs(session)
