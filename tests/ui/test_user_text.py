@@ -117,3 +117,34 @@ def test_a_single_sign_on_email_is_text_in_the_refusal(make_app, ctx):
     refusal = next(e.value for e in at.error if "no enabled account has that e-mail" in e.value)
     assert plain(email.lower()) in refusal
     assert set().union(*(active_tokens(b) for b in markdown_bodies(at))) == set()
+
+
+def test_uptime_and_revenue_forms_show_typed_text_as_text(make_app, ctx):
+    """The forms moved into ui/ (SLA report, maintenance window, incident note, plan editor) quote
+    what was typed only as text, in their answers and in the service's refusals."""
+    from tests.ui.test_uptime_page import seed_checks
+
+    seed_checks(ctx, PIXEL, "xxxx")  # a target named by an import, with an incident
+    at = signed_in(make_app, ctx, "pages/uptime.py", "admin")
+    at.run()
+    at.text_area(key="ack_note").input(PIXEL)
+    next(b for b in at.button if b.label == "Save note").click().run()
+    assert not at.exception, at.exception
+    assert any("Note saved" in s.value for s in at.success)
+    assert_inert(at)
+    at.text_input(key="sla_slug").input(PIXEL)
+    at.text_input(key="mw_scope").input(PIXEL)
+    at.text_input(key="mw_reason").input(PIXEL)
+    next(b for b in at.button if b.label == "Declare maintenance window").click().run()
+    assert not at.exception, at.exception
+    assert any("declared" in s.value for s in at.success)  # a window for the target of that name
+    assert any("Invalid slug" in e.value for e in at.error)  # the SLA report's slug, quoted as text
+    assert_inert(at)
+    revenue = signed_in(make_app, ctx, "pages/revenue.py", "admin", name="rev-admin")
+    revenue.run()
+    revenue.text_input(key="plan_code").input(PIXEL)
+    revenue.text_input(key="plan_price").input(PIXEL)
+    revenue.get("form_submit_button")[0].click().run()
+    assert not revenue.exception, revenue.exception
+    assert any("Plan code" in e.value for e in revenue.error)
+    assert_inert(revenue)
