@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from control_plane import csv_safety
-from control_plane.cli import archive
+from control_plane.cli import archive, fleet
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
 
@@ -35,6 +35,8 @@ def register(groups) -> None:
     p.add_argument("--cluster")
     p.add_argument("--owner-email")
     p.add_argument("--endpoint-url")
+    p.add_argument("--template-version", type=int, help="create the schema at this older template version "
+                                                         "(a rollout rehearsal; default the latest)")
     add_actor(p)
     add_format(p)
     p.set_defaults(func=_provision)
@@ -82,6 +84,7 @@ def register(groups) -> None:
     p.set_defaults(func=_list)
 
     archive.register_tenant_commands(commands)
+    fleet.register_tenant_commands(commands)
 
 
 def _emit_one(tenant: TenantView, fmt: str) -> int:
@@ -93,7 +96,8 @@ def _provision(args) -> int:
     from control_plane.services import tenants as service
 
     tenant = service.provision(context(), actor(args), args.slug, args.name, args.plan, cluster=args.cluster,
-                               owner_email=args.owner_email, endpoint_url=args.endpoint_url)
+                               owner_email=args.owner_email, endpoint_url=args.endpoint_url,
+                               template_version=args.template_version)
     return _emit_one(tenant, args.format)
 
 

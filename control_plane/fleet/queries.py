@@ -76,3 +76,25 @@ SELECT g.migrated,
          WHERE c.migrated = g.migrated AND c.latency_ms IS NOT NULL) AS p95_latency_ms
   FROM (VALUES (true), (false)) AS g(migrated)
 """
+
+# Every schema's shape as comparable lines (columns, types, defaults, identity, constraints,
+# indexes), from pg_catalog, for many schemas at once: one query per cluster.
+FINGERPRINT = """
+WITH s AS (SELECT n.oid, n.nspname FROM pg_namespace n WHERE n.nspname = ANY(%s))
+SELECT s.nspname, 'table ' || c.relname
+  FROM s JOIN pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
+UNION ALL
+SELECT s.nspname, 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+       || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+       || CASE a.attidentity WHEN 'a' THEN ' identity always' WHEN 'd' THEN ' identity by default' ELSE '' END
+  FROM s JOIN pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+UNION ALL
+SELECT s.nspname, 'constraint ' || c.relname || '.' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+  FROM s JOIN pg_constraint co ON co.connamespace = s.oid JOIN pg_class c ON c.oid = co.conrelid
+UNION ALL
+SELECT s.nspname, 'index ' || pg_get_indexdef(i.indexrelid)
+  FROM s JOIN pg_class c ON c.relnamespace = s.oid JOIN pg_index i ON i.indrelid = c.oid
+"""
