@@ -50,6 +50,7 @@ from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, InvalidInput, NotFound
+from control_plane.fleet import ledger, revisions, template
 from control_plane.revenue import hooks
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -244,7 +245,8 @@ def _verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, key: str, *
     scratch = SCRATCH_PREFIX + plan.slug
     with ctx.clusters.connect(plan.cluster.url_env) as conn, conn.transaction(force_rollback=True):
         tenant_ddl.drop_schema(conn, scratch)  # one left by an older version that committed its scratch schema
-        conn.execute(tenant_ddl.create_template_schema(scratch))
+        # The template at the schema's own version (docs/migrations.md): its tables are the ones dumped.
+        conn.execute(template.create_schema(scratch, inspect_tenant(conn, plan.slug).template_version or 1))
         try:
             loaded = dumps.load_into_template(conn, fetched, source_schema=schema_name(plan.slug),
                                               target_schema=scratch, role=role_name(plan.slug),
@@ -405,6 +407,10 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
                            "checksums were kept), so its archive cannot be trusted; not restoring. Verify the dump "
                            "by hand and record its sha256, size and row counts in control_plane.tenants first.")
         cluster = session.get(Cluster, tenant.cluster_name)
+        # Rebuilt at the version it was archived at (its rows fit that one), then brought up to the
+        # fleet's version in the same transaction (docs/migrations.md, "Restore").
+        archived_version = revisions.DEFAULT.check(tenant.template_version or 1)
+        fleet_version = max(archived_version, ledger.fleet_version(session))
     bucket, key = parse_uri(recorded.uri)
     store = ArchiveStore(ctx.aws.client("s3"), bucket)
     schema = schema_name(slug)
@@ -419,15 +425,19 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
         with ctx.clusters.connect(cluster.url_env) as conn:
             found = inspect_tenant(conn, slug)
             if found.schema_exists:  # a re-run after a crash between this commit and the catalog's
-                restored = dumps.table_counts(conn, schema)
+                counts = dumps.table_counts(conn, schema)  # tables of later revisions start empty
+                restored = {t: n for t, n in counts.items() if t in recorded.tables or n}
             else:
                 if not found.role_exists:
                     conn.execute(tenant_ddl.create_role(slug))
-                conn.execute(tenant_ddl.create_schema(slug))
+                conn.execute(template.create_schema(schema, archived_version))
                 conn.execute(tenant_ddl.grant_access(slug))
                 restored = dumps.load_into_template(conn, fetched, source_schema=schema, target_schema=schema,
                                                     role=role_name(slug), tool=_tool(ctx, conn, "pg_restore"),
                                                     work=folder).counts
+                for revision in revisions.DEFAULT.between(archived_version, fleet_version):
+                    conn.execute(revision.forward(schema))
+                conn.execute(tenant_ddl.comment_schema(schema, fleet_version))
             if restored != recorded.tables:
                 conn.rollback()
                 raise Conflict(f"Restored schema of {slug!r} does not match its archive ({restored} vs "
@@ -441,13 +451,16 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
             return view(tenant)
         with _on_cluster(ctx, session, cluster) as conn:
             conn.execute(tenant_ddl.grant_access(slug))
+            version = inspect_tenant(conn, slug).template_version or archived_version
         tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
+        tenant.template_version = version
         tenant.archived_at, tenant.purge_after = None, None
         _clear_archive(tenant)
         hooks.on_restore(session, tenant, now)
         audit.record(session, actor, "tenant.restore", tenant_slug=slug, before={"status": Status.ARCHIVED.value},
-                     after={"status": Status.ACTIVE.value},
-                     detail={"archive_uri": recorded.uri, "sha256": recorded.sha256, "tables": recorded.tables})
+                     after={"status": Status.ACTIVE.value, "template_version": version},
+                     detail={"archived_template_version": archived_version, "archive_uri": recorded.uri,
+                             "sha256": recorded.sha256, "tables": recorded.tables})
         session.commit()
         return view(tenant)
 

@@ -43,6 +43,8 @@ SELECT COALESCE(template_version, 1) AS version, status, count(*) AS tenants
  GROUP BY 1, 2 ORDER BY 1, 2
 """
 
+FLEET_VERSION = "SELECT max(template_version) FROM control_plane.tenants WHERE status IN ('active', 'suspended')"
+
 # Tenants below `target` (and, with `slugs`, only those), with what planning needs.
 BELOW_TARGET = """
 SELECT t.slug, t.status, COALESCE(t.template_version, 1) AS version, t.plan_code, t.cluster_name, t.is_demo
