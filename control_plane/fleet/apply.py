@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 from sqlalchemy.exc import DBAPIError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -100,6 +101,8 @@ def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog
             if done:
                 outcome.attempts -= 1  # the read that found nothing left to do is no try
                 break
+            if outcome.to_version == goal:  # the last revision committed: no transaction to find that out
+                break
     except _Skip as skip:
         outcome.status, outcome.error = "skipped", f"tenant is {skip.status}: not migrated"
     except (psycopg.Error, DBAPIError, ControlPlaneError) as exc:
@@ -152,15 +155,17 @@ class _Job:
             raise ControlPlaneError(f"revision {revision.version} ({revision.name}) has no reverse step")
         return _Step(revision, forward, current, current + 1 if forward else current - 1)
 
-    def run_step(self, conn: psycopg.Connection, status: str, step: _Step) -> None:
+    def step_sql(self, status: str, step: _Step) -> sql.Composed:
+        """The revision, the grants its new tables need, the schema comment: one script."""
         slug, schema = self.tenant.slug, schema_name(self.tenant.slug)
         ddl = step.revision.forward if step.forward else step.revision.reverse
         assert ddl is not None
-        conn.execute(ddl(schema))
+        parts = [ddl(schema), sql.SQL("; ")]
         if step.forward and step.revision.new_tables:
             # New tables start with no grants: the tenant role gets them only while it has access.
-            conn.execute(tenant_ddl.grant_access(slug) if status == "active" else tenant_ddl.revoke_access(slug))
-        conn.execute(tenant_ddl.comment_schema(schema, step.after))
+            parts += [tenant_ddl.grant_access(slug) if status == "active" else tenant_ddl.revoke_access(slug),
+                      sql.SQL("; ")]
+        return sql.Composed([*parts, tenant_ddl.comment_schema(schema, step.after)])
 
     def audit(self, session, step: _Step) -> None:
         audit.record(session, self.actor, "tenant.migrate" if step.forward else "tenant.migrate.reverse",
@@ -178,9 +183,11 @@ class _Job:
     def _on_catalog(self) -> bool:
         with self.ctx.session_factory() as session:
             conn = session.connection().connection.driver_connection
-            conn.execute(queries.set_timeouts(self.limits.lock_timeout_ms, self.limits.statement_timeout_ms))
-            conn.execute(queries.tenant_lock(self.tenant.slug))
-            row = conn.execute(queries.CATALOG_TENANT_FOR_UPDATE, (self.tenant.slug,)).fetchone()
+            cur = conn.execute(queries.open_tenant(self.tenant.slug, self.limits.lock_timeout_ms,
+                                                   self.limits.statement_timeout_ms))
+            while cur.nextset():  # several statements in one round trip: the row is the last result
+                pass
+            row = cur.fetchone()
             if row is None or row[0] not in queries.MIGRATABLE:
                 raise _Skip(row[0] if row else "gone")
             status, current = row[0], row[1] or 1
@@ -189,8 +196,8 @@ class _Job:
                 self.outcome.to_version = current
                 return True
             step = self.next_step(current)
-            self.run_step(conn, status, step)
-            conn.execute(queries.CATALOG_SET_VERSION, (step.after, self.tenant.slug, step.after))
+            # DDL, schema comment and catalog version: one round trip
+            conn.execute(sql.Composed([self.step_sql(status, step), queries.set_version(self.tenant.slug, step.after)]))
             self.audit(session, step)
             session.commit()
         self.outcome.steps.append(step.label)
@@ -216,7 +223,7 @@ class _Job:
             self._seen(current)
             if current != self.goal:
                 step = self.next_step(current)
-                self.run_step(conn, row[0], step)
+                conn.execute(self.step_sql(row[0], step))
         # The cluster has committed; the catalog follows (repeating this is harmless).
         version = step.after if step else current
         with self.ctx.session_factory() as session:

@@ -3,11 +3,12 @@ own the transaction; every function here takes the session it works in."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -118,15 +119,15 @@ def failures(session: Session, run_id: int) -> int:
                                                          MigrationResult.status == "failed")) or 0)
 
 
-def record(session: Session, run_id: int, outcome: Outcome, *, reverse: bool = False) -> None:
-    status = outcome.status
-    if reverse:
-        status = "reversed" if outcome.status == "applied" else "reverse_failed"
-    values: dict[str, Any] = {"status": status, "attempts": MigrationResult.attempts + outcome.attempts,
-                              "duration_ms": outcome.duration_ms, "error": outcome.error, "updated_at": now()}
-    if not reverse:
-        values["to_version"] = outcome.to_version
-        if outcome.from_version is not None:
-            values["from_version"] = outcome.from_version
-    session.execute(update(MigrationResult).where(MigrationResult.run_id == run_id,
-                                                  MigrationResult.tenant_slug == outcome.slug).values(**values))
+def record(session: Session, run_id: int, outcomes: list[Outcome], *, reverse: bool = False) -> None:
+    """Results of several tenants in one statement. from_version stays what planning read (a
+    resumed tenant that was already migrated reads its new version)."""
+    if not outcomes:
+        return
+    rows = []
+    for o in outcomes:
+        status = ("reversed" if o.status == "applied" else "reverse_failed") if reverse else o.status
+        rows.append({"slug": o.slug, "status": status, "attempts": o.attempts, "duration_ms": o.duration_ms,
+                     "error": o.error, "to_version": o.to_version})
+    statement = queries.RECORD_RESULTS.format(to="r.to_version" if reverse else "v.to_version")
+    session.execute(text(statement), {"rows": json.dumps(rows), "run": run_id})

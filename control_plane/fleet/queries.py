@@ -27,8 +27,20 @@ def run_lock(run_id: int) -> sql.Composed:
         k=sql.Literal(f"control_plane.fleet.run:{int(run_id)}"))
 
 
-CATALOG_TENANT_FOR_UPDATE = ("SELECT status, template_version FROM control_plane.tenants WHERE slug = %s "
-                             "FOR UPDATE")
+def open_tenant(slug: str, lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:
+    """The start of a tenant's migration transaction on the catalog database, one round trip:
+    timeouts, the tenant's advisory lock, then its catalog row locked and read (status, version)."""
+    return sql.Composed([set_timeouts(lock_timeout_ms, statement_timeout_ms), sql.SQL("; "), tenant_lock(slug),
+                         sql.SQL("; SELECT status, template_version FROM control_plane.tenants WHERE slug = {} "
+                                 "FOR UPDATE").format(sql.Literal(slug))])
+
+
+def set_version(slug: str, version: int) -> sql.Composed:
+    return sql.SQL("UPDATE control_plane.tenants SET template_version = {v}, updated_at = now() "
+                   "WHERE slug = {s} AND template_version IS DISTINCT FROM {v}").format(
+        v=sql.Literal(int(version)), s=sql.Literal(slug))
+
+
 CATALOG_TENANT = "SELECT status, template_version FROM control_plane.tenants WHERE slug = %s"
 CATALOG_SET_VERSION = ("UPDATE control_plane.tenants SET template_version = %s, updated_at = now() "
                        "WHERE slug = %s AND template_version IS DISTINCT FROM %s")
@@ -99,4 +111,14 @@ SELECT s.nspname, 'constraint ' || c.relname || '.' || co.conname || ' ' || pg_g
 UNION ALL
 SELECT s.nspname, 'index ' || pg_get_indexdef(i.indexrelid)
   FROM s JOIN pg_class c ON c.relnamespace = s.oid JOIN pg_index i ON i.indrelid = c.oid
+"""
+
+# Several tenants' results of one run in one statement (rows: a JSON array).
+RECORD_RESULTS = """
+UPDATE control_plane.migration_results r
+   SET status = v.status, attempts = r.attempts + v.attempts, duration_ms = v.duration_ms, error = v.error,
+       to_version = {to}, updated_at = now()
+  FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+       AS v(slug text, status text, attempts int, duration_ms int, error text, to_version int)
+ WHERE r.run_id = :run AND r.tenant_slug = v.slug
 """

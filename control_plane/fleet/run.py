@@ -29,6 +29,8 @@ from control_plane.fleet.revisions import DEFAULT, Catalog
 from control_plane.services import audit
 from control_plane.uptime import alerts
 
+RESULT_BATCH = 50  # results written per statement
+
 
 def _nothing(*_args: object) -> None:
     return None
@@ -187,8 +189,9 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
 
 def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, fn, *, reverse: bool, run_id: int,
              stop: Callable[[], bool], wave: int = 0) -> list[apply.Outcome]:
-    """fn(row) for each row, at most options.concurrency at once per cluster; each result recorded
-    as it comes. Stops starting new rows when stop() says so; re-raises the first crash."""
+    """fn(row) for each row, at most options.concurrency at once per cluster; results recorded in
+    batches (a failure at once). Stops starting new rows when stop() says so; re-raises the first
+    crash after recording what was done."""
     clusters = {r.cluster_name for r in rows}
     with ctx.session_factory() as session:
         envs = dict(session.execute(select(Cluster.name, Cluster.url_env).where(Cluster.name.in_(clusters))).all())
@@ -196,30 +199,45 @@ def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, f
     done: list[apply.Outcome] = []
     crashed: list[BaseException] = []
     lock = threading.Lock()
+    pending: list[apply.Outcome] = []  # results not yet written: flushed in batches, and on the way out
+
+    def flush() -> None:
+        with lock:
+            batch = pending[:]
+            pending.clear()
+        if batch:
+            with ctx.session_factory() as session:
+                ledger.record(session, run_id, batch, reverse=reverse)
+                session.commit()
 
     def task(row: MigrationResult) -> None:
         try:
             if crashed:
                 return
             outcome = fn(row, apply.Tenant(row.tenant_slug, row.cluster_name, envs.get(row.cluster_name)))
-            with ctx.session_factory() as session:
-                ledger.record(session, run_id, outcome, reverse=reverse)
-                session.commit()
             with lock:
                 done.append(outcome)
+                pending.append(outcome)
                 hooks.progress(wave, len(done), len(rows))
+                full = len(pending) >= RESULT_BATCH or outcome.status != "applied"
+            if full:
+                flush()
             hooks.after_tenant(outcome)
         except BaseException as exc:
             crashed.append(exc)
         finally:
             slots[row.cluster_name].release()
 
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency * len(clusters))) as pool:
-        for row in rows:
-            if crashed or stop():
-                break
-            slots[row.cluster_name].acquire()
-            pool.submit(task, row)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency * len(clusters))) as pool:
+            for row in rows:
+                if crashed or stop():
+                    break
+                slots[row.cluster_name].acquire()
+                pool.submit(task, row)
+    finally:
+        flush()  # a crash that lets us run (an exception) still records what was done; kill -9 does not,
+        # and then the resumed run finds those tenants at their target (nothing is applied twice)
     if crashed:
         raise crashed[0]
     return done

@@ -1,0 +1,141 @@
+"""Fleet migrations: the no-op answer over a large fleet, and applying revision 2 (a nullable
+column plus an index) through the run machinery vs a raw replay of the same DDL.
+
+    .venv/bin/python bench/fleet_migrations.py [--noop-tenants 2000] [--schemas 300] [--chunks 10]
+
+No-op: every tenant is at the target, so `tenants migrate` must answer "nothing to do" from one
+catalog query (the fleet's catalog rows are enough for that; counted with a statement listener).
+Apply: 2 × --schemas real schemas at version 1; half are migrated by runs (`--tenants` chunk,
+one wave, soak 0, concurrency 1: each tenant in its own transaction with advisory lock, version
+re-read, SET LOCAL timeouts, catalog update, schema comment, audit entry and result row), half by
+the bare DDL of revision 2 plus the schema comment in one transaction each on one autocommit
+connection. The two alternate chunk by chunk (this machine's speed drifts 2-3x within a minute);
+ms per schema is reported for each, and the ratio (target <= 2x).
+Uses DATABASE_URL's server if set, else a private embedded PostgreSQL in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.provisioning import fresh_database  # noqa: E402
+from control_plane.adapters import tenant_ddl  # noqa: E402
+from control_plane.adapters.clusters import ClusterConnections, libpq_url  # noqa: E402
+from control_plane.auth.permissions import system_actor  # noqa: E402
+from control_plane.aws.clients import AwsClients  # noqa: E402
+from control_plane.config import Settings  # noqa: E402
+from control_plane.context import AppContext  # noqa: E402
+from control_plane.db import embedded, migrate  # noqa: E402
+from control_plane.db.engine import make_engine, make_session_factory  # noqa: E402
+from control_plane.domain.slugs import schema_name  # noqa: E402
+from control_plane.fleet import service, template  # noqa: E402
+from control_plane.fleet.options import Options  # noqa: E402
+from control_plane.fleet.revisions import DEFAULT  # noqa: E402
+
+INSERT_TENANT = ("INSERT INTO control_plane.tenants (slug, name, plan_code, status, cluster_name, template_version) "
+                 "VALUES (%s, %s, 'team', 'active', 'default', %s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--noop-tenants", type=int, default=2000)
+    parser.add_argument("--schemas", type=int, default=300, help="schemas per variant for the apply comparison")
+    parser.add_argument("--chunks", type=int, default=10)
+    args = parser.parse_args()
+
+    admin_url = os.environ.get("DATABASE_URL")
+    if admin_url is None:
+        server = embedded.start(Path(tempfile.mkdtemp(prefix="bench-pg-")))
+        admin_url = server.url("postgres")
+    url = fresh_database(admin_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    settings = Settings.from_env({})
+    ctx = AppContext(settings=settings, engine=engine, session_factory=make_session_factory(engine),
+                     clusters=ClusterConnections(url), aws=AwsClients(settings), catalog_url=url)
+    actor = system_actor("bench")
+    run = uuid.uuid4().hex[:4]
+    raw = psycopg.connect(libpq_url(url), autocommit=True)
+
+    # --- no-op -----------------------------------------------------------------------------------
+    with raw.transaction(), raw.cursor() as cur:
+        cur.executemany(INSERT_TENANT, [(f"n{run}_{i}", f"Noop {i}", DEFAULT.latest)
+                                        for i in range(args.noop_tenants)])
+    raw.execute("ANALYZE control_plane.tenants")
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(conn, cursor, statement, params, context, executemany):
+        statements.append(statement.split()[0].upper())
+
+    noop_ms = []
+    for _ in range(21):
+        statements.clear()
+        t0 = time.perf_counter()
+        started = service.start(ctx, actor, Options())
+        noop_ms.append((time.perf_counter() - t0) * 1000)
+        assert started.run_id is None
+    event.remove(engine, "before_cursor_execute", count)
+    reads = [s for s in statements if s in ("SELECT", "WITH")]
+    print(f"no-op over {args.noop_tenants} tenants at v{DEFAULT.latest}: median {statistics.median(noop_ms):.1f} ms, "
+          f"max {max(noop_ms):.1f} ms; statements per call: {len(reads)} catalog read(s) + "
+          f"{len(statements) - len(reads)} audit insert (target <= 50 ms, one query)")
+
+    # --- apply v2 vs raw replay --------------------------------------------------------------------
+    n = args.schemas
+    t0 = time.perf_counter()
+    for i in range(n):
+        for prefix in ("s", "r"):
+            slug = f"{prefix}{run}_{i}"
+            raw.execute(tenant_ddl.provision_script(slug, template.create_schema(schema_name(slug), 1)))
+            raw.execute(INSERT_TENANT, (slug, slug, 1))
+    print(f"made {2 * n} schemas at v1 in {time.perf_counter() - t0:.1f} s")
+    revision = DEFAULT.get(2)
+    chunk = max(1, n // args.chunks)
+    service_ms, raw_ms = [], []
+    for start in range(0, n, chunk):
+        idx = range(start, min(n, start + chunk))
+
+        def via_service(idx=idx) -> None:
+            slugs = tuple(f"s{run}_{i}" for i in idx)
+            t0 = time.perf_counter()
+            started = service.start(ctx, actor, Options(target=2, waves=(100,), soak_seconds=0, concurrency=1,
+                                                        tenants=slugs))
+            step = service.drive(ctx, actor, started.run_id)
+            assert step.status == "completed", step
+            service_ms.append((time.perf_counter() - t0) * 1000 / len(slugs))
+
+        def via_raw(idx=idx) -> None:
+            t0 = time.perf_counter()
+            for i in idx:
+                schema = schema_name(f"r{run}_{i}")
+                with raw.transaction():
+                    raw.execute(revision.forward(schema))
+                    raw.execute(tenant_ddl.comment_schema(schema, 2))
+            raw_ms.append((time.perf_counter() - t0) * 1000 / len(idx))
+
+        first, second = (via_service, via_raw) if (start // chunk) % 2 == 0 else (via_raw, via_service)
+        first()
+        second()
+    ratios = [s / r for s, r in zip(service_ms, raw_ms, strict=True)]
+    print(f"apply v2 (nullable column + index) to {n} schemas per variant, {len(ratios)} paired chunks of {chunk}:")
+    print(f"  runs (service):  {statistics.median(service_ms):.2f} ms/schema (median of chunks)")
+    print(f"  raw DDL replay:  {statistics.median(raw_ms):.2f} ms/schema (median of chunks)")
+    print(f"  median of paired ratios: {statistics.median(ratios):.2f}x (target <= 2x)")
+
+
+if __name__ == "__main__":
+    main()
