@@ -1,7 +1,7 @@
 """Job `fleet_migrations` (every 30 s): drives the queued migration runs (started with
 `tenants migrate --queue` or from the app) one step at a time. A soak never blocks it: a run that
 is soaking is left until its soak is over, and a long wave stops at the job's timeout and carries
-on at the next tick (docs/migrations.md, "Worker")."""
+on at the next tick (docs/migrations.md "Worker")."""
 
 from __future__ import annotations
 

@@ -408,7 +408,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
                            "by hand and record its sha256, size and row counts in control_plane.tenants first.")
         cluster = session.get(Cluster, tenant.cluster_name)
         # Rebuilt at the version it was archived at (its rows fit that one), then brought up to the
-        # fleet's version in the same transaction (docs/migrations.md, "Restore").
+        # fleet's version in the same transaction (docs/migrations.md "Restore").
         archived_version = revisions.DEFAULT.check(tenant.template_version or 1)
         fleet_version = max(archived_version, ledger.fleet_version(session))
     bucket, key = parse_uri(recorded.uri)

@@ -111,7 +111,7 @@ class Tenant(Base):
         Index("ix_tenants_plan_code", "plan_code"),
         Index("ix_tenants_cluster_name", "cluster_name"),
         Index("ix_tenants_owner_email_lower", func.lower(text("owner_email"))),
-        # "Is anything below version V?" answered from the index (docs/migrations.md, no-op run).
+        # "Is anything below version V?" answered from the index (docs/migrations.md "Ledger").
         Index("ix_tenants_template_version", "template_version"),
     )
 

@@ -1,5 +1,5 @@
-"""One tenant from its version to another, one revision per transaction (docs/migrations.md,
-"Per tenant").
+"""One tenant from its version to another, one revision per transaction
+(docs/migrations.md "Per tenant").
 
 Inside each transaction: the tenant's advisory lock, `SET LOCAL lock_timeout` and
 `statement_timeout`, the version re-read under that lock (so a revision is never applied twice,

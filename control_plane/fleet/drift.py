@@ -1,5 +1,5 @@
 """Drift: every tenant schema's fingerprint against the fingerprint of the version the catalog
-records for it (docs/migrations.md, "Drift"). Differences are reported, never repaired.
+records for it (docs/migrations.md "Drift"). Differences are reported, never repaired.
 
 Per cluster: the expected fingerprint of each version present is computed once, by building
 that version in a scratch schema inside a transaction that is always rolled back; the tenant

@@ -1,5 +1,5 @@
 """The soak's verdict: migrated tenants' health against the tenants not migrated yet, over the
-same window, from the uptime store (docs/migrations.md, "Soak and health")."""
+same window, from the uptime store (docs/migrations.md "Soak and health")."""
 
 from __future__ import annotations
 

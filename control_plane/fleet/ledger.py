@@ -1,4 +1,4 @@
-"""The catalog's record of runs and per-tenant results (docs/migrations.md, "Ledger"). Callers
+"""The catalog's record of runs and per-tenant results (docs/migrations.md "Ledger"). Callers
 own the transaction; every function here takes the session it works in."""
 
 from __future__ import annotations

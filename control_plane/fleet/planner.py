@@ -1,4 +1,4 @@
-"""Which tenants go in which wave (docs/migrations.md, "Waves").
+"""Which tenants go in which wave (docs/migrations.md "Waves").
 
 Deterministic: the same fleet gives the same plan. Demo tenants go first; the rest are spread
 over (plan, cluster) groups in turn, each group in the order of a hash of the slug, so a canary

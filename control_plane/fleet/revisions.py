@@ -1,4 +1,4 @@
-"""The tenant template as an ordered list of revisions (docs/migrations.md, "Revisions").
+"""The tenant template as an ordered list of revisions (docs/migrations.md "Revisions").
 
 Version 1 is the template every tenant was created with before revisions existed; each later
 revision moves a schema one version up (forward) and, where it can, back down (reverse). Every

@@ -1,4 +1,4 @@
-"""Drives one run, wave by wave (docs/migrations.md, "A run").
+"""Drives one run, wave by wave (docs/migrations.md "A run").
 
 planned → running (apply the wave's pending tenants) → soaking (wait, then compare health) →
 running (next wave) … → completed. A breach halts the run and reverses the wave where every

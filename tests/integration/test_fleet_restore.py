@@ -1,5 +1,5 @@
 """An archive made at an old template version is restored at that version, its rows loaded, then
-brought up to the fleet's version in the same transaction (docs/migrations.md, "Restore")."""
+brought up to the fleet's version in the same transaction (docs/migrations.md "Restore")."""
 
 from __future__ import annotations
 
