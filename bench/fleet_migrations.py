@@ -6,7 +6,7 @@ column plus an index) through the run machinery vs a raw replay of the same DDL.
 No-op: every tenant is at the target, so `tenants migrate` must answer "nothing to do" from one
 catalog query (the fleet's catalog rows are enough for that; counted with a statement listener).
 Apply: 2 × --schemas real schemas at version 1; half are migrated by runs (`--tenants` chunk,
-one wave, soak 0, concurrency 1: each tenant in its own transaction with advisory lock, version
+one wave, soak 0, --concurrency per cluster (default 1): each tenant in its own transaction with advisory lock, version
 re-read, SET LOCAL timeouts, catalog update, schema comment, audit entry and result row), half by
 the bare DDL of revision 2 plus the schema comment in one transaction each on one autocommit
 connection. The two alternate chunk by chunk (this machine's speed drifts 2-3x within a minute);
@@ -53,7 +53,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--noop-tenants", type=int, default=2000)
     parser.add_argument("--schemas", type=int, default=300, help="schemas per variant for the apply comparison")
-    parser.add_argument("--chunks", type=int, default=10)
+    parser.add_argument("--chunks", type=int, default=10, help="paired chunks (each chunk of the runs is one run)")
+    parser.add_argument("--concurrency", type=int, default=1, help="tenants at once per cluster in the runs")
     args = parser.parse_args()
 
     admin_url = os.environ.get("DATABASE_URL")
@@ -112,8 +113,8 @@ def main() -> None:
         def via_service(idx=idx) -> None:
             slugs = tuple(f"s{run}_{i}" for i in idx)
             t0 = time.perf_counter()
-            started = service.start(ctx, actor, Options(target=2, waves=(100,), soak_seconds=0, concurrency=1,
-                                                        tenants=slugs))
+            options = Options(target=2, waves=(100,), soak_seconds=0, concurrency=args.concurrency, tenants=slugs)
+            started = service.start(ctx, actor, options)
             step = service.drive(ctx, actor, started.run_id)
             assert step.status == "completed", step
             service_ms.append((time.perf_counter() - t0) * 1000 / len(slugs))
@@ -131,7 +132,8 @@ def main() -> None:
         first()
         second()
     ratios = [s / r for s, r in zip(service_ms, raw_ms, strict=True)]
-    print(f"apply v2 (nullable column + index) to {n} schemas per variant, {len(ratios)} paired chunks of {chunk}:")
+    print(f"apply v2 (nullable column + index) to {n} schemas per variant, {len(ratios)} paired chunks of {chunk} "
+          f"(runs with concurrency {args.concurrency}; raw: one connection, sequential):")
     print(f"  runs (service):  {statistics.median(service_ms):.2f} ms/schema (median of chunks)")
     print(f"  raw DDL replay:  {statistics.median(raw_ms):.2f} ms/schema (median of chunks)")
     print(f"  median of paired ratios: {statistics.median(ratios):.2f}x (target <= 2x)")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from control_plane.adapters import tenant_ddl
@@ -79,13 +80,15 @@ def _no_retry_hook(slug: str, attempt: int) -> None:
 
 
 def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog: Catalog = DEFAULT,
-            limits: Limits = Limits(), run_id: int | None = None, on_retry: RetryHook = _no_retry_hook) -> Outcome:
+            limits: Limits = Limits(), run_id: int | None = None, on_retry: RetryHook = _no_retry_hook,
+            sessions: Callable[[], Session] | None = None) -> Outcome:
     """Take `tenant` to version `goal` (up or down). Never raises for a database error of the
-    tenant's own (recorded in the outcome); a lost catalog or a bug propagates."""
+    tenant's own (recorded in the outcome); a lost catalog or a bug propagates. `sessions` makes
+    the catalog sessions (a run passes one bound to a connection its worker thread keeps)."""
     catalog.check(goal)
     started = time.monotonic()
     outcome = Outcome(tenant.slug, "applied")
-    job = _Job(ctx, actor, tenant, goal, catalog, limits, run_id, outcome)
+    job = _Job(ctx, actor, tenant, goal, catalog, limits, run_id, outcome, sessions or ctx.session_factory)
 
     def note_retry(state: RetryCallState) -> None:
         on_retry(tenant.slug, state.attempt_number)
@@ -144,6 +147,7 @@ class _Job:
     limits: Limits
     run_id: int | None
     outcome: Outcome
+    sessions: Callable[[], Session]
 
     def next_step(self, current: int) -> _Step:
         forward = self.goal > current
@@ -181,7 +185,7 @@ class _Job:
         return self._elsewhere()
 
     def _on_catalog(self) -> bool:
-        with self.ctx.session_factory() as session:
+        with self.sessions() as session:
             conn = session.connection().connection.driver_connection
             cur = conn.execute(queries.open_tenant(self.tenant.slug, self.limits.lock_timeout_ms,
                                                    self.limits.statement_timeout_ms))
@@ -205,7 +209,7 @@ class _Job:
         return False
 
     def _elsewhere(self) -> bool:
-        with self.ctx.session_factory() as session:
+        with self.sessions() as session:
             row = session.connection().connection.driver_connection.execute(
                 queries.CATALOG_TENANT, (self.tenant.slug,)).fetchone()
         if row is None or row[0] not in queries.MIGRATABLE:
@@ -226,7 +230,7 @@ class _Job:
                 conn.execute(self.step_sql(row[0], step))
         # The cluster has committed; the catalog follows (repeating this is harmless).
         version = step.after if step else current
-        with self.ctx.session_factory() as session:
+        with self.sessions() as session:
             conn = session.connection().connection.driver_connection
             conn.execute(queries.CATALOG_SET_VERSION, (version, self.tenant.slug, version))
             if step:

@@ -177,14 +177,39 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
 
     def work(row: MigrationResult, tenant: apply.Tenant) -> apply.Outcome:
         outcome = apply.migrate(ctx, actor, tenant, target, catalog=hooks.catalog, limits=limits,
-                                run_id=run_id, on_retry=hooks.on_retry)
+                                run_id=run_id, on_retry=hooks.on_retry, sessions=connections.session)
         if outcome.status == "failed":
             with lock:
                 failures["n"] += 1
         return outcome
 
-    done = _fan_out(ctx, rows, options, hooks, work, reverse=False, run_id=run_id, stop=stop, wave=wave)
+    with _ThreadConnections(ctx) as connections:
+        done = _fan_out(ctx, rows, options, hooks, work, reverse=False, run_id=run_id, stop=stop, wave=wave)
     return len(done) < len(rows)
+
+
+class _ThreadConnections:
+    """One catalog connection per worker thread for the whole wave: a session per tenant step
+    without a pool checkout and its liveness ping each time (a lost one is replaced)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx, self.local, self.opened = ctx, threading.local(), []
+        self.lock = threading.Lock()
+
+    def session(self) -> Session:
+        conn = getattr(self.local, "conn", None)
+        if conn is None or conn.invalidated or conn.closed:
+            conn = self.local.conn = self.ctx.engine.connect()
+            with self.lock:
+                self.opened.append(conn)
+        return Session(bind=conn, expire_on_commit=False)
+
+    def __enter__(self) -> _ThreadConnections:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for conn in self.opened:
+            conn.close()
 
 
 def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, fn, *, reverse: bool, run_id: int,
