@@ -15,9 +15,9 @@ from ui.navigation import PAGES
 APP = "streamlit_app.py"
 ADMIN = Actor("test", Role.ADMIN)
 EXPECTED = {
-    "founder": ["Overview", "Tenants", "Revenue", "Usage", "Uptime", "Audit log"],
-    "support": ["Overview", "Tenants", "Usage", "Uptime", "Audit log"],
-    "oncall": ["Overview", "Tenants", "Usage", "Uptime", "Jobs", "Scaling", "Audit log"],
+    "founder": ["Overview", "Tenants", "Revenue", "Usage", "Uptime", "Migrations", "Audit log"],
+    "support": ["Overview", "Tenants", "Usage", "Uptime", "Migrations", "Audit log"],
+    "oncall": ["Overview", "Tenants", "Usage", "Uptime", "Jobs", "Scaling", "Migrations", "Audit log"],
     "admin": [p.title for p in PAGES],
 }
 

@@ -1,0 +1,54 @@
+"""The Migrations page through AppTest: revisions and versions, a rollout started (queued for the
+worker), the run's results, halt with confirmation; read-only roles see no controls."""
+
+from __future__ import annotations
+
+from control_plane.fleet import service
+from control_plane.fleet.options import Options
+from tests.factories import OPERATOR, make_tenant
+from ui.text import plain
+
+
+def test_admin_starts_a_queued_rollout_and_halts_it(make_app, ctx, new_slug):
+    for _ in range(3):
+        make_tenant(ctx, new_slug("m"), template_version=1)
+    at = make_app("pages/migrations.py", role="admin").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["version"]) == [1, 2, 3]
+    assert "No migration run yet." in [i.value for i in at.info]
+    at.text_input(key="migrations_soak").input("0")
+    at.button[-1].click().run()  # not confirmed: refused
+    assert plain("Tick the box") in at.error[0].value
+    at.checkbox(key="migrations_start_confirm").check()
+    at.button[-1].click().run()
+    assert not at.exception
+    run = service.status(ctx, OPERATOR)
+    assert run["status"] == "planned" and run["queued"] and run["target_version"] == 3
+    at.run()
+    assert f"Run {run['id']}: planned" in at.subheader[0].value
+    assert at.button(key="migrations_halt").disabled  # not confirmed yet
+    at.checkbox(key="migrations_confirm").check().run()
+    at.button(key="migrations_halt").click().run()
+    assert not at.exception
+    assert service.status(ctx, OPERATOR, run["id"])["status"] == "halted"
+
+
+def test_founders_and_support_read_without_controls(make_app, ctx, new_slug):
+    make_tenant(ctx, new_slug("m"), template_version=2)
+    service.start(ctx, OPERATOR, Options(soak_seconds=0), queue=True)
+    for role in ("founder", "support"):
+        at = make_app("pages/migrations.py", role=role, username=f"{role}-{new_slug()}").run()
+        assert not at.exception and at.title[0].value == "Migrations"
+        assert not [b for b in at.button if b.key in ("migrations_halt", "migrations_rollback")]
+        assert not at.checkbox
+
+
+def test_a_typed_soak_that_is_not_a_duration_is_one_message(make_app, ctx, new_slug):
+    make_tenant(ctx, new_slug("m"), template_version=1)
+    at = make_app("pages/migrations.py", role="oncall").run()
+    at.text_input(key="migrations_soak").input("**10m**<script>")
+    at.checkbox(key="migrations_start_confirm").check()
+    at.button[-1].click().run()
+    assert not at.exception and plain("--soak must be a duration") in at.error[0].value
+    assert plain("'**10m**<script>'") in at.error[0].value  # typed text shown as text
+    assert service.status(ctx, OPERATOR) == {"run": None}
