@@ -142,6 +142,14 @@ def _normalise_database_url(url: str, problems: list[str]) -> str:
     return url
 
 
+def libpq_url(sqlalchemy_url: str) -> str:
+    """The form psycopg/libpq take of a URL in SQLAlchemy's form (`postgresql+psycopg://`)."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if sqlalchemy_url.startswith(prefix):
+            return "postgresql://" + sqlalchemy_url[len(prefix):]
+    return sqlalchemy_url
+
+
 class _Reader:
     def __init__(self, env: dict[str, str], problems: list[str]) -> None:
         self.env = env

@@ -21,6 +21,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from control_plane.adapters import tenant_ddl
+from control_plane.config import libpq_url  # also imported from here by the scheduler, benches and tests
 from control_plane.db.connect_errors import connection_error, is_connection_lost, is_invalid_dsn, reason
 from control_plane.errors import ConfigError, DatabaseUnavailable
 
@@ -46,13 +47,6 @@ SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolinherit, r.rolbypassrls,
   FROM pg_roles r WHERE r.rolname = current_user
 """
 _ATTRIBUTES = ("SUPERUSER", "CREATEROLE", "CREATEDB", "INHERIT", "BYPASSRLS", "REPLICATION")
-
-
-def libpq_url(sqlalchemy_url: str) -> str:
-    for prefix in ("postgresql+psycopg://", "postgres://"):
-        if sqlalchemy_url.startswith(prefix):
-            return "postgresql://" + sqlalchemy_url[len(prefix):]
-    return sqlalchemy_url
 
 
 def _describe(url_env: str | None) -> tuple[str, str]:

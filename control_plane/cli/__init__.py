@@ -50,9 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _database_unavailable(exc: Exception) -> str | None:
     """The reason of a lost database connection, else None. SQLAlchemy is imported here, not at
-    start: `--help` and bad arguments never load it, and a failing command has loaded it already."""
+    start: `--help` and bad arguments never load it, and a failing command has loaded it already.
+    A read command on its own psycopg connection (no SQLAlchemy) fails with psycopg's error."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        return _first_line(exc) or "connection failed"
+    if "sqlalchemy" not in sys.modules:
+        return None
     from sqlalchemy.exc import OperationalError
 
     if not isinstance(exc, OperationalError):
         return None
-    return str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+    return _first_line(exc.orig) if exc.orig else "connection failed"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""

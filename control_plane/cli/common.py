@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from control_plane import csv_safety
-from control_plane.auth.permissions import Actor, system_actor
+from control_plane.auth.permissions import Actor, Permission, system_actor
 
 if TYPE_CHECKING:
+    import psycopg
+
     from control_plane.context import AppContext
 
 _context: AppContext | None = None
@@ -34,6 +36,20 @@ def context() -> AppContext:
 
         _context = bootstrap()
     return _context
+
+
+def read_connection(who: Actor, permission: Permission) -> psycopg.Connection | None:
+    """A read command's fast path (README "Command line"): a catalog connection without the
+    bootstrap, when `who` holds `permission` and the catalog is up and at head
+    (control_plane/db/catalog_conn.py). None otherwise: the command then calls its service with
+    `context()`, which starts or migrates the catalog and audits a refusal (an allowed read
+    writes no audit entry either way)."""
+    if not who.can(permission):
+        return None
+    from control_plane.config import Settings
+    from control_plane.db.catalog_conn import connect_current
+
+    return connect_current(Settings.from_env())
 
 
 def close_context() -> None:

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from control_plane import csv_safety
+from control_plane.auth.permissions import Permission
 from control_plane.cli import archive, fleet
-from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit
+from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit, read_connection
 from control_plane.errors import InvalidInput
 
 if TYPE_CHECKING:
     from control_plane.services import tenant_batch
-    from control_plane.services.tenants import TenantView
+    from control_plane.services.tenant_reads import TenantView
 
 # Handlers import the services they call (a fast start: control_plane/cli/__init__.py).
 
@@ -120,16 +121,29 @@ def _set_plan(args) -> int:
 
 
 def _show(args) -> int:
+    who = actor(args)
+    if (conn := read_connection(who, Permission.TENANTS_READ)) is not None:
+        from control_plane.services import tenant_reads  # the service's own query, without SQLAlchemy
+
+        with conn:
+            return _emit_one(tenant_reads.show(conn, args.slug), args.format)
     from control_plane.services import tenants as service
 
-    return _emit_one(service.show(context(), actor(args), args.slug), args.format)
+    return _emit_one(service.show(context(), who, args.slug), args.format)
 
 
 def _list(args) -> int:
-    from control_plane.services import tenants as service
+    who = actor(args)
+    filters = {"status": args.status, "plan": args.plan, "cluster": args.cluster, "search": args.search}
+    if (conn := read_connection(who, Permission.TENANTS_READ)) is not None:
+        from control_plane.services import tenant_reads
 
-    rows = service.list_tenants(context(), actor(args), status=args.status, plan=args.plan,
-                                cluster=args.cluster, search=args.search)
+        with conn:
+            rows = tenant_reads.list_tenants(conn, tenant_reads.filters(**filters))
+    else:
+        from control_plane.services import tenants as service
+
+        rows = service.list_tenants(context(), who, **filters)
     emit([t.as_dict() for t in rows], args.format, LIST_COLUMNS)
     return 0
 

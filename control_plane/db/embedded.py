@@ -66,9 +66,37 @@ class EmbeddedServer:
             _run_as_owner(self.socket_dir, [pg_ctl, "-D", str(self.socket_dir), "-m", mode, "-w", "stop"])
 
 
+def pgdata_of(data_dir: Path) -> Path:
+    """The server's data folder under the data directory, whichever engine made it."""
+    return (data_dir / "pg").resolve()
+
+
+def running_server(data_dir: Path) -> tuple[Path, int] | None:
+    """(socket folder, port) of a server already up under `data_dir`, read from PostgreSQL's
+    postmaster.pid (line 1 pid, 4 port, 5 socket folder, 8 status) without importing pgserver or
+    running pg_ctl; None when there is none, it is not ready, or anything is off (the caller then
+    takes `start`, which starts or attaches properly). A stale file whose pid was reused fails
+    at connect, which the caller treats the same way."""
+    try:
+        lines = (pgdata_of(data_dir) / "postmaster.pid").read_text(encoding="utf-8").splitlines()
+        pid, port, socket_dir = int(lines[0]), int(lines[3]), Path(lines[4].strip())
+        ready = lines[7].strip() == "ready"
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+    if not ready or pid <= 0 or not socket_dir.is_absolute() or not (socket_dir / f".s.PGSQL.{port}").exists():
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, owned by the server's user (we are not root)
+    except OSError:
+        return None
+    return socket_dir, port
+
+
 def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
     """Start (or attach to) the server under `data_dir/pg` and ensure our database exists."""
-    pgdata = (data_dir / "pg").resolve()
+    pgdata = pgdata_of(data_dir)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     reasons: list[str] = []
     if engine in ("auto", "pgserver"):

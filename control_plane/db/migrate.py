@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SQLAlchemy is loaded by the functions that take an engine: the CLI's read
+    # path reads `head_revisions` without it (control_plane/db/catalog_conn.py)
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
@@ -35,6 +35,7 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
+    from sqlalchemy import text
 
     config = alembic_config()
     with engine.begin() as connection:
@@ -69,6 +70,8 @@ def head_revisions(versions: Path = VERSIONS) -> frozenset[str]:
 
 def stored_revisions(engine: Engine) -> frozenset[str]:
     """What the catalog's version table holds (empty for a new catalog)."""
+    from sqlalchemy import text
+
     with engine.connect() as connection:
         if connection.execute(text("SELECT to_regclass('control_plane.alembic_version')")).scalar() is None:
             return frozenset()
@@ -76,6 +79,8 @@ def stored_revisions(engine: Engine) -> frozenset[str]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import text
+
     with engine.connect() as connection:
         exists = connection.execute(text("SELECT to_regclass('control_plane.alembic_version')")).scalar()
         if exists is None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,46 +29,19 @@ from control_plane.context import AppContext
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Status, require_transition
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
-from control_plane.domain.text import CODE_MAX, REASON_MAX, SEARCH_MAX, clean_text
+from control_plane.domain.text import CODE_MAX, REASON_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
 from control_plane.fleet import revisions, template
 from control_plane.revenue import hooks
-from control_plane.services import audit
+from control_plane.services import audit, tenant_reads
 from control_plane.services.authorization import authorize
 from control_plane.services.placement import choose_cluster
+from control_plane.services.tenant_reads import TenantView
 from control_plane.uptime import probe_guard
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Test hook: called with a step name; raising there simulates a crash at that step.
 FaultHook = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TenantView:
-    slug: str
-    name: str
-    status: str
-    plan: str
-    schema: str
-    role: str
-    cluster: str
-    created_at: datetime
-    updated_at: datetime
-    owner_email: str | None
-    status_reason: str | None
-    endpoint_url: str | None
-    template_version: int | None
-    is_demo: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "slug": self.slug, "name": self.name, "status": self.status, "plan": self.plan,
-            "schema": self.schema, "role": self.role, "cluster": self.cluster,
-            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
-            "owner_email": self.owner_email, "status_reason": self.status_reason,
-            "endpoint_url": self.endpoint_url, "template_version": self.template_version,
-            "is_demo": self.is_demo,
-        }
 
 
 def view(tenant: Tenant) -> TenantView:
@@ -359,36 +332,16 @@ def update_details(ctx: AppContext, actor: Actor, slug: str, *, name: str | None
 def show(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.show", tenant_slug=slug)
-    with ctx.session_factory() as session:
-        tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
-        if tenant is None:
-            raise NotFound(f"No tenant {slug!r}.")
-        return view(tenant)
+    with ctx.session_factory() as session:  # the CLI's read path runs the same query (tenant_reads)
+        return tenant_reads.show(session.connection().connection.driver_connection, slug)
 
 
 def list_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, plan: str | None = None,
                  cluster: str | None = None, search: str | None = None, limit: int | None = None) -> list[TenantView]:
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
-    search = clean_text(search, "Search", SEARCH_MAX)
-    plan, cluster = clean_text(plan, "Plan", CODE_MAX) or None, clean_text(cluster, "Cluster", CODE_MAX) or None
-    if status is not None and status not in {s.value for s in Status}:
-        raise InvalidInput(f"Unknown status {status!r}; use one of {', '.join(s.value for s in Status)}.")
-    query = select(Tenant).order_by(Tenant.slug)
-    if status:
-        query = query.where(Tenant.status == status)
-    if plan:
-        query = query.where(Tenant.plan_code == plan)
-    if cluster:
-        query = query.where(Tenant.cluster_name == cluster)
-    if search and search.strip():
-        needle = search.strip().lower()
-        query = query.where(or_(Tenant.slug.contains(needle, autoescape=True),
-                                func.lower(Tenant.name).contains(needle, autoescape=True),
-                                func.lower(Tenant.owner_email).contains(needle, autoescape=True)))
-    if limit:
-        query = query.limit(limit)
+    wanted = tenant_reads.filters(status=status, plan=plan, cluster=cluster, search=search, limit=limit)
     with ctx.session_factory() as session:
-        return [view(t) for t in session.scalars(query)]
+        return tenant_reads.list_tenants(session.connection().connection.driver_connection, wanted)
 
 
 def plan_codes(ctx: AppContext) -> list[str]:

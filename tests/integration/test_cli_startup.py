@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
+from control_plane.auth.permissions import Actor, Permission, Role, system_actor
+from control_plane.cli.common import read_connection
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine
 
@@ -100,6 +102,63 @@ def test_bad_arguments_fail_in_one_line_before_loading_anything(data_dir):
     code, _, err, loaded = run(data_dir, "tenants", "show")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "sqlalchemy" not in loaded
+
+
+TENANT_READS = (("tenants", "show", SLUG), ("tenants", "list", "--format", "json"))
+
+
+@pytest.mark.parametrize("argv", TENANT_READS)
+def test_tenant_reads_on_a_current_catalog_never_load_sqlalchemy(data_dir, argv):
+    """Server up and catalog at head: one psycopg connection, no bootstrap (README "Command line")."""
+    code, out, err, loaded = run(data_dir, *argv)
+    assert (code, err.strip()) == (0, "") and SLUG in out
+    assert loaded & (HEAVY | {"sqlalchemy", "pgserver", "tenacity", "psycopg_pool", "argon2"}) == set()
+
+
+@pytest.mark.parametrize("argv", TENANT_READS)
+def test_tenant_reads_on_a_behind_catalog_take_the_service_path_and_answer_the_same(data_dir, argv):
+    code, fast, err, _ = run(data_dir, *argv)
+    assert code == 0, err
+    _downgrade_latest_revision(data_dir)
+    code, out, err, loaded = run(data_dir, *argv)
+    assert (code, err.strip()) == (0, "")
+    assert {"sqlalchemy", "alembic"} <= loaded  # the full bootstrap, which migrated
+    assert out == fast
+    engine = make_engine(_catalog_url(data_dir))
+    try:
+        assert migrate.stored_revisions(engine) == migrate.head_revisions()
+    finally:
+        engine.dispose()
+
+
+def test_the_fast_path_is_only_for_an_actor_holding_the_permission(data_dir, monkeypatch):
+    """A refusal goes through the service, which audits it (control_plane/services/authorization.py)."""
+    monkeypatch.setenv("CP_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    conn = read_connection(system_actor("cli:test"), Permission.TENANTS_READ)
+    assert conn is not None
+    conn.close()
+    assert read_connection(Actor("someone", Role.FOUNDER), Permission.USERS_MANAGE) is None
+
+
+def _catalog_url(data_dir: Path) -> str:
+    found = embedded.running_server(data_dir)
+    assert found is not None
+    return f"postgresql+psycopg://postgres@/{embedded.DATABASE_NAME}?host={found[0]}&port={found[1]}"
+
+
+def _downgrade_latest_revision(data_dir: Path) -> None:
+    from alembic import command
+
+    engine = make_engine(_catalog_url(data_dir))
+    try:
+        config = migrate.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "-1")
+        assert migrate.stored_revisions(engine) != migrate.head_revisions()
+    finally:
+        engine.dispose()
 
 
 def test_migration_heads_read_from_the_files_agree_with_alembic():

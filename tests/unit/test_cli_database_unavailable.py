@@ -30,3 +30,11 @@ def test_starting_the_cli_does_not_load_sqlalchemy():
                            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'psycopg')))"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_read_command_on_its_own_psycopg_connection_also_exits_7_in_one_line():
+    import psycopg
+
+    lost = psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly\n\tdetail")
+    assert _database_unavailable(lost) == "consuming input failed: server closed the connection unexpectedly"
+    assert _database_unavailable(psycopg.errors.UndefinedTable("relation missing")) is None
