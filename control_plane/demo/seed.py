@@ -23,6 +23,7 @@ from control_plane.db.models import SubscriptionChange, Tenant
 from control_plane.demo import names
 from control_plane.demo.constants import DEMO_PASSWORD, MAX_TENANTS
 from control_plane.errors import Conflict, InvalidInput, NotFound
+from control_plane.fleet import revisions
 from control_plane.services import tenants as tenant_service
 from control_plane.services import users as user_service
 from control_plane.services.authorization import authorize
@@ -37,6 +38,9 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role, str], ...] = (
 # Share of tenants per plan, and how many demo tenants start suspended (with a reason).
 PLAN_MIX = (("free", 0.22), ("starter", 0.30), ("team", 0.26), ("business", 0.16), ("enterprise", 0.06))
 SUSPENDED_SHARE = 0.04
+# Demo tenants are one template version behind the latest, so a new user can run a canary
+# rollout of the pending revision on real schemas right away (docs/migrations.md "Revisions").
+DEMO_TEMPLATE_VERSION = max(1, revisions.DEFAULT.latest - 1)
 SUSPEND_REASONS = ("Unpaid invoice (30 days overdue)", "Abuse report under review", "Customer asked to pause",
                    "Card declined three times")
 
@@ -145,7 +149,8 @@ def _provision_all(ctx: AppContext, actor: Actor, specs: list[_Spec], workers: i
     def one(spec: _Spec) -> TenantView:
         try:
             return tenant_service.provision(ctx, actor, spec.slug, spec.name, spec.plan,
-                                            owner_email=spec.owner_email, is_demo=True)
+                                            owner_email=spec.owner_email, is_demo=True,
+                                            template_version=DEMO_TEMPLATE_VERSION)
         except Conflict:
             try:
                 existing = tenant_service.show(ctx, actor, spec.slug)
@@ -155,7 +160,8 @@ def _provision_all(ctx: AppContext, actor: Actor, specs: list[_Spec], workers: i
                 return existing  # seeded by an earlier run
             # The slug belongs to a real tenant or to drift: leave that alone, use another.
             return tenant_service.provision(ctx, actor, names.alternative_slug(spec.slug), spec.name, spec.plan,
-                                            owner_email=spec.owner_email, is_demo=True)
+                                            owner_email=spec.owner_email, is_demo=True,
+                                            template_version=DEMO_TEMPLATE_VERSION)
 
     views: list[TenantView] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -166,7 +166,8 @@ def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) 
 
 
 def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -> dict[str, Any]:
-    """A halted run goes on from where it stopped (its failed tenants are tried again)."""
+    """A halted run goes on from where it stopped: its failed tenants, and the wave a breach
+    reversed, are tried again (each re-reads its version, so nothing is applied twice)."""
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.resume", target=f"migration run {run_id}")
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
@@ -181,8 +182,9 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
         active = ledger.active_run(session)
         if active is not None:
             raise Conflict(f"Migration run {active.id} is {active.status}; only one run moves tenants at a time.")
-        for row in ledger.results(session, run_id, status="failed"):
-            row.status = "pending"
+        for row in ledger.results(session, run_id):
+            if row.status in ("failed", "reversed", "reverse_failed"):  # tried again (a reversed wave too)
+                row.status = "pending"
         run.status, run.halt_reason, run.queued, run.updated_at = "running", None, queue, ledger.now()
         run.wave_started_at, run.soak_until = ledger.now(), None
         audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}",

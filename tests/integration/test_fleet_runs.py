@@ -119,6 +119,24 @@ def test_a_canary_breach_during_the_soak_halts_and_reverses_the_wave(ctx, new_sl
         assert s.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "migration_halted")) == 1
 
 
+def test_a_run_halted_by_a_breach_resumes_with_its_reversed_wave(ctx, new_slug):
+    slugs = _fleet(ctx, new_slug, 5)
+    breaches = iter([True])
+
+    def breach_once(run_id: int, wave: int) -> None:
+        if next(breaches, False):
+            _fail_checks(ctx, [r["tenant"] for r in service.status(ctx, OPERATOR, run_id)["results"]
+                               if r["status"] == "applied"])
+
+    started = service.start(ctx, OPERATOR, Options(waves=(20, 100), soak_seconds=0))
+    assert service.drive(ctx, OPERATOR, started.run_id, hooks=Hooks(on_soak=breach_once)).status == "halted"
+    service.resume(ctx, OPERATOR, started.run_id)
+    # the failed checks stay in the store: a window that starts after them sees a healthy canary
+    assert service.drive(ctx, OPERATOR, started.run_id, hooks=Hooks(on_soak=breach_once)).status == "completed"
+    assert set(_versions(ctx, slugs).values()) == {3}
+    assert {r["status"] for r in _results(ctx, started.run_id).values()} == {"applied"}
+
+
 def test_a_crash_mid_run_resumes_and_applies_nothing_twice(ctx, new_slug):
     slugs = _fleet(ctx, new_slug, 5)
     done: list[str] = []
