@@ -227,7 +227,7 @@ def test_hung_s3_fails_within_bounds_and_puts_the_tenant_back(ctx, aws, bucket, 
 def test_aws_bounds_are_settings():
     settings = Settings.from_env({"CP_AWS_CONNECT_TIMEOUT_SECONDS": "2", "CP_AWS_READ_TIMEOUT_SECONDS": "7.5",
                                   "CP_AWS_MAX_ATTEMPTS": "4"})
-    config = AwsClients(settings)._config
+    _, config = AwsClients(settings)._session_and_config()
     assert (config.connect_timeout, config.read_timeout, config.retries["max_attempts"]) == (2.0, 7.5, 4)
     with pytest.raises(ConfigError, match=r"CP_AWS_READ_TIMEOUT_SECONDS must be at most 300.*CP_AWS_MAX_ATTEMPTS"):
         Settings.from_env({"CP_AWS_READ_TIMEOUT_SECONDS": "3600", "CP_AWS_MAX_ATTEMPTS": "0"})
