@@ -27,6 +27,7 @@ from control_plane.errors import ConfigError, DatabaseUnavailable
 
 if TYPE_CHECKING:  # the pool is imported when the data plane first needs one, not by every command
     from psycopg_pool import ConnectionPool
+    from sqlalchemy.orm import Session
 
 DATA_PLANE_PASSWORD_ENV = "CP_DATA_PLANE_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
@@ -86,6 +87,18 @@ class ClusterConnections:
                 raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
                                           "was rolled back; run the command again when it is back.") from exc
             raise
+
+    @contextmanager
+    def for_ddl(self, session: Session, url_env: str | None) -> Iterator[psycopg.Connection]:
+        """Where a service runs a tenant's DDL. On the catalog database it joins the session's own
+        transaction (DDL and catalog change commit together); on another cluster it runs in a
+        transaction of its own that commits first, so every statement used there must be safe
+        to repeat (the catalog change follows, and a crash in between is finished by a re-run)."""
+        if url_env is None:
+            yield session.connection().connection.driver_connection
+            return
+        with self.connect(url_env) as conn, conn.transaction():
+            yield conn
 
     def data_plane_conninfo(self, url_env: str | None) -> str:
         """The cluster's URL with the data-plane role as user and its own password (or none:

@@ -28,8 +28,7 @@ restore: archived → active — download, refuse an object whose sha256 is not 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -185,7 +184,7 @@ def _start_archive(ctx: AppContext, actor: Actor, slug: str) -> ArchivePlan | No
         if tenant.status == Status.ARCHIVING:  # an earlier run stopped half-way: carry on from there
             return ArchivePlan(slug, _previous_status(session, slug), cluster, _recorded(tenant))
         previous = tenant.status
-        with _on_cluster(ctx, session, cluster) as conn:
+        with ctx.clusters.for_ddl(session, cluster.url_env) as conn:
             if inspect_tenant(conn, slug).schema_exists:
                 conn.execute(tenant_ddl.revoke_access(slug))  # no writes after the dump
         before_update = tenant.updated_at
@@ -312,7 +311,7 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: 
         tenant = _get(session, slug, lock=True)
         if tenant.status != Status.ARCHIVING:
             return view(tenant)  # a concurrent run finished it (or it was cancelled)
-        with _on_cluster(ctx, session, plan.cluster) as conn:
+        with ctx.clusters.for_ddl(session, plan.cluster.url_env) as conn:
             if inspect_tenant(conn, slug).schema_exists:
                 tenant_ddl.lock_schema_tables(conn, schema_name(slug))
                 live = dumps.table_counts(conn, schema_name(slug))
@@ -340,7 +339,7 @@ def _abandon(ctx: AppContext, actor: Actor, plan: ArchivePlan, exc: BaseExceptio
         tenant = _get(session, plan.slug, lock=True)
         if tenant.status != Status.ARCHIVING:
             return
-        with _on_cluster(ctx, session, plan.cluster) as conn:
+        with ctx.clusters.for_ddl(session, plan.cluster.url_env) as conn:
             if plan.previous_status == Status.ACTIVE and inspect_tenant(conn, plan.slug).schema_exists:
                 conn.execute(tenant_ddl.grant_access(plan.slug))
         tenant.status = plan.previous_status
@@ -369,7 +368,7 @@ def cancel_archive(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
                            + (f"; use `tenants restore {slug}`." if tenant.status == Status.ARCHIVED else "."))
         previous = _previous_status(session, slug)
         cluster = session.get(Cluster, tenant.cluster_name)
-        with _on_cluster(ctx, session, cluster) as conn:
+        with ctx.clusters.for_ddl(session, cluster.url_env) as conn:
             if not inspect_tenant(conn, slug).schema_exists:
                 raise Conflict(f"Cannot cancel the archive of {slug!r}: its schema is already dropped. Run "
                                f"`tenants archive {slug}` to finish the archive, then `tenants restore {slug}`.")
@@ -449,7 +448,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
         tenant = _get(session, slug, lock=True)
         if tenant.status != Status.ARCHIVED:
             return view(tenant)
-        with _on_cluster(ctx, session, cluster) as conn:
+        with ctx.clusters.for_ddl(session, cluster.url_env) as conn:
             conn.execute(tenant_ddl.grant_access(slug))
             version = inspect_tenant(conn, slug).template_version or archived_version
         tenant.status, tenant.status_reason, tenant.updated_at = Status.ACTIVE, None, now
@@ -486,17 +485,6 @@ def _previous_status(session: Session, slug: str) -> str:
                             .order_by(AuditEntry.id.desc()).limit(1))
     status = (before or {}).get("status")
     return status if status in (Status.ACTIVE, Status.SUSPENDED) else Status.SUSPENDED.value
-
-
-@contextmanager
-def _on_cluster(ctx: AppContext, session: Session, cluster: Cluster) -> Iterator[psycopg.Connection]:
-    """On the catalog database, DDL joins the session's transaction (commits with the catalog);
-    elsewhere it commits on its own first, and every step is safe to repeat."""
-    if cluster.url_env is None:
-        yield session.connection().connection.driver_connection
-        return
-    with ctx.clusters.connect(cluster.url_env) as conn, conn.transaction():
-        yield conn
 
 
 def _schema_exists(ctx: AppContext, cluster: Cluster, slug: str) -> bool:

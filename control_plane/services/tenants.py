@@ -10,8 +10,7 @@ Every transition is idempotent and safe to re-run after a crash at any point:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -268,7 +267,7 @@ def _change_access(ctx: AppContext, actor: Actor, slug: str, change: _AccessChan
         if tenant.status != change.source:
             raise Conflict(f"Cannot {change.verb} tenant {slug!r}: it is {tenant.status}.")
         before = snapshot(tenant)
-        with _on_cluster(ctx, session, _cluster_of(session, tenant)) as conn:
+        with ctx.clusters.for_ddl(session, _cluster_of(session, tenant).url_env) as conn:
             conn.execute(change.ddl(slug))
             fault(change.fault_step)
         now = datetime.now(UTC)
@@ -364,19 +363,6 @@ def cluster_names(ctx: AppContext) -> list[str]:
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-@contextmanager
-def _on_cluster(ctx: AppContext, session: Session, cluster: Cluster) -> Iterator[psycopg.Connection]:
-    """Run DDL on the tenant's cluster. On the catalog database it joins the session's own
-    transaction (so DDL and catalog change commit together); elsewhere it commits on its own,
-    before the catalog, and every statement used there is safe to repeat."""
-    if cluster.url_env is None:
-        yield session.connection().connection.driver_connection
-        return
-    with ctx.clusters.connect(cluster.url_env) as conn:
-        with conn.transaction():
-            yield conn
-
 
 def _locked(session: Session, slug: str) -> Tenant | None:
     return session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
