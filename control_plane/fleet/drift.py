@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import select
 
-from control_plane.auth.permissions import Actor, Permission
+from control_plane.auth.permissions import Actor, Permission, system_actor
 from control_plane.context import AppContext
-from control_plane.db.models import Cluster, Tenant
+from control_plane.db.models import Alert, Cluster, Tenant
 from control_plane.domain.slugs import schema_name
+from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries, template
 from control_plane.fleet.revisions import DEFAULT, Catalog
 from control_plane.services.authorization import authorize
@@ -53,11 +56,18 @@ def verify(ctx: AppContext, actor: Actor, *, catalog: Catalog = DEFAULT) -> list
     report = []
     for cluster, members in sorted(by_cluster.items()):
         versions = sorted({v for _, v in members if 1 <= v <= catalog.latest})
-        with ctx.clusters.connect(envs.get(cluster)) as conn, conn.transaction(force_rollback=True):
-            for v in versions:
-                conn.execute(template.create_schema(f"{SCRATCH}{v}", v, catalog))
-            schemas = [schema_name(s) for s, _ in members] + [f"{SCRATCH}{v}" for v in versions]
-            prints = fingerprints(conn, schemas)
+        try:
+            with ctx.clusters.connect(envs.get(cluster)) as conn, conn.transaction(force_rollback=True):
+                for v in versions:
+                    conn.execute(template.create_schema(f"{SCRATCH}{v}", v, catalog))
+                schemas = [schema_name(s) for s, _ in members] + [f"{SCRATCH}{v}" for v in versions]
+                prints = fingerprints(conn, schemas)
+        except (ControlPlaneError, psycopg.Error) as exc:  # one cluster down: the others are still checked
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            report += [{"tenant": slug, "cluster": cluster, "version": version, "fingerprint": None,
+                        "status": "unreachable", "error": reason, "missing": [], "unexpected": []}
+                       for slug, version in members]
+            continue
         for slug, version in members:
             actual = prints[schema_name(slug)]
             expected = prints.get(f"{SCRATCH}{version}")
@@ -73,3 +83,24 @@ def verify(ctx: AppContext, actor: Actor, *, catalog: Catalog = DEFAULT) -> list
                            expected_fingerprint=digest(expected))
             report.append(row)
     return report
+
+
+def report(ctx: AppContext, now: datetime) -> str:
+    """For the reconcile job: verify every schema and raise one alert when the differences change
+    (the app shows alerts; nothing is repaired)."""
+    rows = verify(ctx, system_actor("reconcile"))
+    differ = [r for r in rows if r["status"] != "ok"]
+    if not differ:
+        return f"{len(rows)} tenant schema(s) match their template version"
+    summary = f"{len(differ)} of {len(rows)} tenant schema(s) differ from their template version"
+    lines = [f"{r['tenant']} ({r['cluster']}, v{r['version']}): {r['status']}; missing {len(r['missing'])}, "
+             f"unexpected {len(r['unexpected'])}" for r in differ[:200]]
+    message = summary + " (`tenants verify-schemas` lists the differences)\n" + "\n".join(lines)
+    with ctx.session_factory() as session:
+        last = session.scalar(select(Alert.message).where(Alert.kind == "schema_drift").order_by(Alert.id.desc())
+                              .limit(1))
+        if last != message:
+            session.add(Alert(at=now, kind="schema_drift", severity="warning", target="tenant schemas",
+                              message=message))
+            session.commit()
+    return summary
