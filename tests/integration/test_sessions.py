@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -16,21 +16,13 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry, SignInSession
 from control_plane.errors import NotFound
 from control_plane.services import sessions, users
+from tests.clock import FakeClock
 
 ADMIN = Actor("boss", Role.ADMIN)
 SAM = Actor("sam", Role.SUPPORT)
 GOOD = "correct horse battery"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 5, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ throttling per account name and per client stored in the catalog, every attempt 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -17,20 +16,12 @@ from control_plane.db.models import AuditEntry, SignInThrottle, User
 from control_plane.errors import InvalidInput
 from control_plane.services import users
 from control_plane.services.users import SignInThrottled
+from tests.clock import FakeClock
 
 ADMIN = Actor("boss", Role.ADMIN)
 GOOD = "correct horse battery"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 5, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class CountingHasher:

@@ -4,7 +4,7 @@ tracebacks outside demo mode (an error id instead), minimum password length on t
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import streamlit as st
@@ -13,18 +13,13 @@ from sqlalchemy import select
 from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry, User
 from control_plane.services import users
+from tests.clock import FakeClock
 
 APP = "streamlit_app.py"
 ADMIN = Actor("test", Role.ADMIN)
 GOOD = "correct horse battery"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 5, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
