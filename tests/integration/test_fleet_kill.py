@@ -10,8 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from psycopg import sql
@@ -21,18 +19,9 @@ from control_plane.db.models import AuditEntry
 from control_plane.fleet import service
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import catalog_version, raw
+from tests.integration.test_archive_kill import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(what: str, check: Callable[[], object], seconds: float = 60) -> object:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kill_9_mid_wave_resumes_and_applies_nothing_twice(ctx, new_slug, database_url):
