@@ -11,16 +11,14 @@ re-read, SET LOCAL timeouts, catalog update, schema comment, audit entry and res
 the bare DDL of revision 2 plus the schema comment in one transaction each on one autocommit
 connection. The two alternate chunk by chunk (this machine's speed drifts 2-3x within a minute);
 ms per schema is reported for each, and the ratio (target <= 2x).
-Uses DATABASE_URL's server if set, else a private embedded PostgreSQL in a temporary directory.
+Runs on a private embedded PostgreSQL in a temporary directory (bench/aws_common.py catalog()).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -31,15 +29,10 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.provisioning import fresh_database  # noqa: E402
+from bench.aws_common import catalog  # noqa: E402
 from control_plane.adapters import tenant_ddl  # noqa: E402
-from control_plane.adapters.clusters import ClusterConnections, libpq_url  # noqa: E402
+from control_plane.adapters.clusters import libpq_url  # noqa: E402
 from control_plane.auth.permissions import system_actor  # noqa: E402
-from control_plane.aws.clients import AwsClients  # noqa: E402
-from control_plane.config import Settings  # noqa: E402
-from control_plane.context import AppContext  # noqa: E402
-from control_plane.db import embedded, migrate  # noqa: E402
-from control_plane.db.engine import make_engine, make_session_factory  # noqa: E402
 from control_plane.domain.slugs import schema_name  # noqa: E402
 from control_plane.fleet import service, template  # noqa: E402
 from control_plane.fleet.options import Options  # noqa: E402
@@ -57,16 +50,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="tenants at once per cluster in the runs")
     args = parser.parse_args()
 
-    admin_url = os.environ.get("DATABASE_URL")
-    if admin_url is None:
-        server = embedded.start(Path(tempfile.mkdtemp(prefix="bench-pg-")))
-        admin_url = server.url("postgres")
-    url = fresh_database(admin_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    settings = Settings.from_env({})
-    ctx = AppContext(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                     clusters=ClusterConnections(url), aws=AwsClients(settings), catalog_url=url)
+    ctx = catalog()
+    engine, url = ctx.engine, ctx.catalog_url
     actor = system_actor("bench")
     run = uuid.uuid4().hex[:4]
     raw = psycopg.connect(libpq_url(url), autocommit=True)
