@@ -42,7 +42,7 @@ def current_run(*, actor: Actor) -> None:
         st.info("No migration run yet.")
         return
     st.subheader(f"Run {run['id']}: {run['status']} → v{run['target_version']}")
-    soak = f", soaking until {run['soak_until'][:19]} UTC" if run["status"] == "soaking" else ""
+    soak = f", soaking until {run['soak_until'][:19]} UTC" if run["status"] == "soaking" and run["soak_until"] else ""
     st.caption(f"Waves {', '.join(f'{w}%' for w in run['waves'])}; wave {run['current_wave']}{soak}; "
                f"started by {plain(run['created_by'])}")
     if run["halt_reason"]:
