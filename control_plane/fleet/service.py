@@ -60,7 +60,8 @@ def _clean(options: Options, catalog: Catalog) -> Options:
         tenants = tuple(sorted({validate_slug(s) for s in options.tenants}))
         if not tenants:
             raise InvalidInput("--tenants names no tenant.")
-    return Options(**{**options.as_dict(), "target": target, "tenants": tenants, "waves": tuple(options.waves)})
+    waves = planner.parse_waves(",".join(str(w) for w in options.waves))  # the same rule as the CLI's
+    return Options(**{**options.as_dict(), "target": target, "tenants": tenants, "waves": waves})
 
 
 def plan(ctx: AppContext, actor: Actor, options: Options, *, catalog: Catalog | None = None) -> Plan:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import Alert, AuditEntry, MigrationRun
-from control_plane.errors import Conflict, Forbidden, NotFound
+from control_plane.errors import Conflict, Forbidden, InvalidInput, NotFound
 from control_plane.fleet import service
 from control_plane.fleet.options import Options
 from control_plane.fleet.run import Hooks
@@ -206,3 +206,11 @@ def test_only_one_run_at_a_time_and_only_admin_or_oncall_run(ctx, new_slug):
         service.halt(ctx, support, started.run_id)
     assert service.status(ctx, founder, started.run_id)["status"] == "planned"
     assert service.halt(ctx, Actor("o", Role.ONCALL), started.run_id)["status"] == "halted"
+
+
+@pytest.mark.parametrize("waves", [(0, 100), (50,), (60, 40, 100), (5, 101)])
+def test_waves_given_by_a_caller_are_checked_like_the_cli_s(ctx, new_slug, waves):
+    _fleet(ctx, new_slug, 1)
+    with pytest.raises(InvalidInput, match="--waves must rise"):
+        service.start(ctx, OPERATOR, Options(waves=waves, soak_seconds=0))
+    assert service.status(ctx, OPERATOR) == {"run": None}
