@@ -47,6 +47,9 @@ class Settings:
     sns_topic_arn: str | None = None
     cloudwatch_namespace: str = "SaaS/Tenants"
     cloudwatch_tenant_dimension: str = "TenantId"
+    # The soak's error-rate comparison reads CloudWatch only when the namespace was set on purpose:
+    # an unconfigured install (and the test suite) never waits on an AWS endpoint between waves.
+    cloudwatch_tenant_metrics: bool = False
 
     health_interval_seconds: int = 60
     probe_timeout_seconds: float = 2.0
@@ -112,6 +115,7 @@ class Settings:
             sns_topic_arn=env.get("CP_SNS_TOPIC_ARN") or None,
             cloudwatch_namespace=env.get("CP_CLOUDWATCH_NAMESPACE") or "SaaS/Tenants",
             cloudwatch_tenant_dimension=env.get("CP_CLOUDWATCH_TENANT_DIMENSION") or "TenantId",
+            cloudwatch_tenant_metrics=bool(env.get("CP_CLOUDWATCH_NAMESPACE")),
             health_interval_seconds=reader.integer("CP_HEALTH_INTERVAL_SECONDS", 60, minimum=5),
             probe_timeout_seconds=reader.number("CP_PROBE_TIMEOUT_SECONDS", 2.0, minimum=0.1),
             probe_concurrency=reader.integer("CP_PROBE_CONCURRENCY", 50, minimum=1, maximum=1000),

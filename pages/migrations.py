@@ -56,6 +56,7 @@ def current_run(*, actor: Actor) -> None:
             "others failed/checks": f"{d['baseline']['failed']}/{d['baseline']['checks']}",
             "migrated incidents": d["migrated"]["incidents"], "others incidents": d["baseline"]["incidents"],
             "migrated p95 ms": d["migrated"]["p95_latency_ms"], "others p95 ms": d["baseline"]["p95_latency_ms"],
+            "error rate (CloudWatch)": d.get("error_rate", ""),  # runs judged before it was compared lack it
         } for d in run["decisions"]]), hide_index=True, width="stretch")
     results = pd.DataFrame(run["results"])
     shown = st.selectbox("Results", ["all", "failed", "pending", "applied", "skipped", "reversed"],

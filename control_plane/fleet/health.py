@@ -1,5 +1,6 @@
 """The soak's verdict: migrated tenants' health against the tenants not migrated yet, over the
-same window, from the uptime store (docs/migrations.md "Soak and health")."""
+same window, from the uptime store, and the error rate from CloudWatch where configured
+(docs/migrations.md "Soak and health")."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from control_plane.aws import cloudwatch
+from control_plane.aws.cloudwatch import MetricQuery
 from control_plane.fleet import queries
 from control_plane.uptime import raw
 
@@ -21,6 +24,7 @@ class Thresholds:
     incident_factor: float = 2.0  # incidents opened per tenant, migrated vs others
     p95_factor: float = 1.5  # and p95 latency, when it is also p95_margin_ms slower
     p95_margin_ms: float = 50.0
+    error_rate_delta: float = 0.01  # migrated Errors/Requests may exceed the others' by this much
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,32 @@ class GroupHealth:
 
 
 @dataclass(frozen=True)
+class ErrorCounts:
+    """A group's CloudWatch Requests and Errors summed over the soak window."""
+
+    requests: float
+    errors: float
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+NO_ERROR_DATA = "error rate: no data"
+NOT_CONFIGURED = "error rate: not configured"
+
+
+@dataclass(frozen=True)
 class Verdict:
     breach: bool
     reasons: list[str]
     migrated: GroupHealth
     baseline: GroupHealth
+    error_rate: str = NOT_CONFIGURED  # what the error-rate comparison found, shown with the verdict
 
     def as_dict(self) -> dict[str, Any]:
         return {"breach": self.breach, "reasons": self.reasons, "migrated": asdict(self.migrated),
-                "baseline": asdict(self.baseline)}
+                "baseline": asdict(self.baseline), "error_rate": self.error_rate}
 
 
 def measure(session: Session, migrated: list[str], baseline: list[str], start: datetime, end: datetime
@@ -65,7 +86,33 @@ def measure(session: Session, migrated: list[str], baseline: list[str], start: d
     return GroupHealth(len(migrated), *m), GroupHealth(len(baseline), *b)
 
 
-def judge(migrated: GroupHealth, baseline: GroupHealth, limits: Thresholds = Thresholds()) -> Verdict:
+def error_counts(client: Any, namespace: str, dimension: str, migrated: list[str], baseline: list[str], *,
+                 start: datetime, end: datetime) -> tuple[ErrorCounts | None, ErrorCounts | None]:
+    """Sum of Requests and Errors per group over [start, end) widened to whole minutes (CloudWatch's
+    smallest period for these metrics); None for a group with no Requests datapoint. Raises a
+    ControlPlaneError when CloudWatch cannot be read."""
+    first = start.replace(second=0, microsecond=0)
+    last = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    wanted = []
+    for slug in [*migrated, *baseline]:
+        dims = ((dimension, slug),)
+        wanted.append(MetricQuery(f"{slug}|r", namespace, "Requests", dims, "Sum", 60))
+        wanted.append(MetricQuery(f"{slug}|e", namespace, "Errors", dims, "Sum", 60))
+    found = cloudwatch.fetch(client, wanted, first, last)
+
+    def group(slugs: list[str]) -> ErrorCounts | None:
+        requests = [v for s in slugs for _, v in found.get(f"{s}|r", [])]
+        if not requests:
+            return None
+        return ErrorCounts(sum(requests), sum(v for s in slugs for _, v in found.get(f"{s}|e", [])))
+
+    return group(migrated), group(baseline)
+
+
+def judge(migrated: GroupHealth, baseline: GroupHealth, limits: Thresholds = Thresholds(),
+          errors: tuple[ErrorCounts | None, ErrorCounts | None] | None = None) -> Verdict:
+    """errors: None when CloudWatch is not configured; a group without data (or a CloudWatch that
+    could not be read) never blocks a promotion: the verdict says "no data"."""
     reasons = []
     if migrated.failed and migrated.failed_rate - baseline.failed_rate > limits.failed_rate_delta:
         reasons.append(f"failed checks {migrated.failed_rate:.1%} of {migrated.checks} on migrated tenants vs "
@@ -76,4 +123,14 @@ def judge(migrated: GroupHealth, baseline: GroupHealth, limits: Thresholds = Thr
     m95, b95 = migrated.p95_latency_ms, baseline.p95_latency_ms
     if m95 is not None and b95 is not None and m95 > b95 * limits.p95_factor and m95 - b95 > limits.p95_margin_ms:
         reasons.append(f"p95 latency {m95:.0f} ms on migrated tenants vs {b95:.0f} ms on the others")
-    return Verdict(bool(reasons), reasons, migrated, baseline)
+    error_rate = NOT_CONFIGURED
+    if errors is not None:
+        m_err, b_err = errors
+        if m_err is None or b_err is None or not m_err.requests or not b_err.requests:
+            error_rate = NO_ERROR_DATA
+        else:
+            error_rate = (f"error rate {m_err.rate:.2%} of {m_err.requests:.0f} requests on migrated tenants vs "
+                          f"{b_err.rate:.2%} of {b_err.requests:.0f} on the others")
+            if m_err.errors and m_err.rate - b_err.rate > limits.error_rate_delta:
+                reasons.append(error_rate)
+    return Verdict(bool(reasons), reasons, migrated, baseline, error_rate)

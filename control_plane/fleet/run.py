@@ -10,6 +10,7 @@ One driver per run at a time: it holds a session-level advisory lock on the cata
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,12 +24,14 @@ from sqlalchemy.orm import Session
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.db.models import Cluster, MigrationResult, MigrationRun
+from control_plane.errors import ControlPlaneError
 from control_plane.fleet import apply, health, ledger, queries
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import DEFAULT, Catalog
 from control_plane.services import audit
 from control_plane.uptime import alerts
 
+_log = logging.getLogger(__name__)
 RESULT_BATCH = 50  # results written per statement
 
 
@@ -132,7 +135,7 @@ def _judge(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks
         migrated = ledger.slugs(session, run_id, status="applied", waves=(1, wave))
         baseline = ledger.slugs(session, run_id, status="pending")
         verdict = health.judge(*health.measure(session, migrated, baseline, run.wave_started_at, end),
-                               hooks.thresholds)
+                               hooks.thresholds, _error_counts(ctx, migrated, baseline, run.wave_started_at, end))
         decision = {"wave": wave, "window": [run.wave_started_at.isoformat(), end.isoformat()],
                     "verdict": "halt" if verdict.breach else "promote", **verdict.as_dict()}
         run.decisions = [*run.decisions, decision]
@@ -145,6 +148,20 @@ def _judge(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks
     reversed_ok = reverse(ctx, actor, run_id, waves=(wave, wave), options=options, hooks=hooks)
     return Step("halted", reason + ("; the wave was reversed" if reversed_ok else "; the wave was not reversed "
                                     "(a revision has no reverse step, or a reverse failed)"))
+
+
+def _error_counts(ctx: AppContext, migrated: list[str], baseline: list[str], start: datetime, end: datetime
+                  ) -> tuple[health.ErrorCounts | None, health.ErrorCounts | None] | None:
+    """CloudWatch error counts per group where per-tenant metrics are configured (or the demo's
+    simulated AWS runs); a CloudWatch that cannot be read counts as no data: it never blocks."""
+    if not (ctx.settings.cloudwatch_tenant_metrics or "simulated_aws" in ctx.extras):
+        return None
+    try:
+        return health.error_counts(ctx.aws.client("cloudwatch"), ctx.settings.cloudwatch_namespace,
+                                   ctx.settings.cloudwatch_tenant_dimension, migrated, baseline, start=start, end=end)
+    except ControlPlaneError as exc:
+        _log.warning("soak error rate: CloudWatch could not be read (%s)", exc)
+        return None, None
 
 
 def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int], options: Options,
