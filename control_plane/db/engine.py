@@ -19,7 +19,9 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             pool_size=pool_size,
             max_overflow=10,
             pool_pre_ping=True,
-            connect_args={"application_name": "control_plane"},
+            # Catalog sessions work in UTC whatever the server's or the machine's zone: interval
+            # arithmetic such as "archived_at + 90 days" must not shift by an hour across a DST change.
+            connect_args={"application_name": "control_plane", "options": "-c TimeZone=UTC"},
         )
     except (ArgumentError, ValueError):
         # SQLAlchemy's message quotes the URL, password included: say what is wrong without it.
