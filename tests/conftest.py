@@ -21,6 +21,7 @@ from control_plane.context import AppContext
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine, make_session_factory
 from tests import loopback_only
+from tests.clock import FakeClock
 
 loopback_only.install()  # every test: network traffic to loopback only (tests/loopback_only.py)
 
@@ -158,3 +159,11 @@ def founder() -> Actor:
 @pytest.fixture
 def oncall() -> Actor:
     return Actor("test-oncall", Role.ONCALL)
+
+
+@pytest.fixture
+def clock(ctx, monkeypatch) -> FakeClock:
+    """A clock the test moves by hand, used by every service that reads ctx.extras["clock"]."""
+    fake = FakeClock()
+    monkeypatch.setitem(ctx.extras, "clock", fake)
+    return fake

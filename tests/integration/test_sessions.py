@@ -16,20 +16,12 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry, SignInSession
 from control_plane.errors import NotFound
 from control_plane.services import sessions, users
-from tests.clock import FakeClock
 
 ADMIN = Actor("boss", Role.ADMIN)
 SAM = Actor("sam", Role.SUPPORT)
 GOOD = "correct horse battery"
 
 
-
-
-@pytest.fixture
-def clock(ctx, monkeypatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setitem(ctx.extras, "clock", fake)
-    return fake
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from control_plane.db.models import AuditEntry, SignInThrottle, User
 from control_plane.errors import InvalidInput
 from control_plane.services import users
 from control_plane.services.users import SignInThrottled
-from tests.clock import FakeClock
 
 ADMIN = Actor("boss", Role.ADMIN)
 GOOD = "correct horse battery"
@@ -36,13 +35,6 @@ class CountingHasher:
 
     def __getattr__(self, name):
         return getattr(self.real, name)
-
-
-@pytest.fixture
-def clock(ctx, monkeypatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setitem(ctx.extras, "clock", fake)
-    return fake
 
 
 @pytest.fixture
