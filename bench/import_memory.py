@@ -18,16 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from control_plane.adapters.clusters import libpq_url  # noqa: E402
+from bench.provisioning import fresh_database  # noqa: E402
 from control_plane.db import embedded, migrate  # noqa: E402
 from control_plane.db.engine import make_engine  # noqa: E402
 
@@ -71,14 +68,6 @@ def peak_of_child(argv: list[str], env: dict[str, str]) -> tuple[int, float, int
         err.seek(0)
         message = err.read().decode(errors="replace").strip()
     return child.returncode, time.monotonic() - start, usage.ru_maxrss * 1024, message  # ru_maxrss is KiB
-
-
-def fresh_database(admin_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = admin_url.partition("?")
-    return base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
 
 
 def main() -> None:
