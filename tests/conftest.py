@@ -16,10 +16,11 @@ from sqlalchemy import text
 from control_plane.adapters.clusters import ClusterConnections
 from control_plane.auth.permissions import Actor, Role
 from control_plane.aws.clients import AwsClients
-from control_plane.config import Settings
+from control_plane.config import Settings, libpq_url
 from control_plane.context import AppContext
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine, make_session_factory
+from control_plane.db.models import Cluster
 from tests import loopback_only
 from tests.clock import FakeClock
 
@@ -27,6 +28,7 @@ loopback_only.install()  # every test: network traffic to loopback only (tests/l
 
 # Tables that keep their seed rows between tests; every other catalog table is emptied.
 SEEDED = {"plans", "clusters", "alembic_version"}
+CLUSTER_B_URL_ENV = "CP_CLUSTER_URL_B"  # the `cluster_b` fixture's variable
 
 
 def pytest_collection_modifyitems(config, items):
@@ -53,6 +55,42 @@ def pg_server() -> Iterator[embedded.EmbeddedServer]:
     server = embedded.start(data_dir)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server_b(pg_server: embedded.EmbeddedServer) -> Iterator[embedded.EmbeddedServer]:
+    """A second, independent server (own data folder, socket and postmaster), started only when a
+    test asks for it: the other end of tenant moves. Same engine as `pg_server`, so that as root
+    both run as the same system user and each can reach the other's socket; both have logical
+    replication on (every embedded server does)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="cp-test-pg-b-"))
+    server = embedded.start(data_dir, engine=pg_server.engine)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _cluster_b_database(pg_server_b: embedded.EmbeddedServer) -> str:
+    """A fresh database on the second server, once per session; its URL in libpq form."""
+    import psycopg
+
+    name = f"cp_test_b_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=str(pg_server_b.socket_dir), port=pg_server_b.port, user="postgres",
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return libpq_url(pg_server_b.url(name))
+
+
+@pytest.fixture
+def cluster_b(ctx: AppContext, _cluster_b_database: str, monkeypatch) -> str:
+    """Cluster "b" on the second server, registered for this test (`ctx` removes every cluster but
+    the default before each test) with its URL in CP_CLUSTER_URL_B; not accepting new tenants, so
+    a tenant lands there only when a test names it. Yields the URL (libpq form)."""
+    monkeypatch.setenv(CLUSTER_B_URL_ENV, _cluster_b_database)
+    with ctx.session_factory() as session:
+        session.add(Cluster(name="b", url_env=CLUSTER_B_URL_ENV, accepts_tenants=False))
+        session.commit()
+    return _cluster_b_database
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,17 @@ unprivileged system user that must be able to traverse every folder above the da
 when it cannot, starting fails with a message saying what is needed (README, troubleshooting).
 pgserver, run as root, opens g+rx,o+rx on every parent of its data and binaries, so as root it is
 used only when that would change nothing; otherwise the machine's binaries are used.
+
+Logical replication (README "Moving a tenant"): every embedded server runs with the settings in
+LOGICAL_REPLICATION, so tenants can be moved online between two of them. A server that lacks them
+(a data directory made before, or pgserver's fresh initdb, which we cannot configure before its
+first start) gets them by ALTER SYSTEM and one restart; when that restart is not ours to make,
+the log says what to run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import importlib.util
 import logging
@@ -34,6 +41,17 @@ from control_plane.errors import ConfigError, DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "control_plane"
+PGDATA_NAME = "pg"  # the catalog's server; a second local server uses another name under the same data dir
+# What logical replication between two servers on one machine needs (README "Moving a tenant"):
+# wal_level, slots and senders on the source; workers on the target for the apply and the table
+# syncs of several moves at once (each takes one apply worker and up to two sync workers).
+LOGICAL_REPLICATION = {
+    "wal_level": "logical",
+    "max_replication_slots": "20",
+    "max_wal_senders": "20",
+    "max_logical_replication_workers": "16",
+    "max_worker_processes": "32",
+}
 _UNAVAILABLE = (
     "No DATABASE_URL is set and no embedded PostgreSQL could be started ({why}). Either install "
     "the dependencies with `pip install -r requirements.txt` on CPython 3.11/3.12 (Linux x86_64 "
@@ -66,19 +84,19 @@ class EmbeddedServer:
             _run_as_owner(self.socket_dir, [pg_ctl, "-D", str(self.socket_dir), "-m", mode, "-w", "stop"])
 
 
-def pgdata_of(data_dir: Path) -> Path:
+def pgdata_of(data_dir: Path, name: str = PGDATA_NAME) -> Path:
     """The server's data folder under the data directory, whichever engine made it."""
-    return (data_dir / "pg").resolve()
+    return (data_dir / name).resolve()
 
 
-def running_server(data_dir: Path) -> tuple[Path, int] | None:
+def running_server(data_dir: Path, name: str = PGDATA_NAME) -> tuple[Path, int] | None:
     """(socket folder, port) of a server already up under `data_dir`, read from PostgreSQL's
     postmaster.pid (line 1 pid, 4 port, 5 socket folder, 8 status) without importing pgserver or
     running pg_ctl; None when there is none, it is not ready, or anything is off (the caller then
     takes `start`, which starts or attaches properly). A stale file whose pid was reused fails
     at connect, which the caller treats the same way."""
     try:
-        lines = (pgdata_of(data_dir) / "postmaster.pid").read_text(encoding="utf-8").splitlines()
+        lines = (pgdata_of(data_dir, name) / "postmaster.pid").read_text(encoding="utf-8").splitlines()
         pid, port, socket_dir = int(lines[0]), int(lines[3]), Path(lines[4].strip())
         ready = lines[7].strip() == "ready"
     except (OSError, ValueError, IndexError, UnicodeDecodeError):
@@ -94,10 +112,13 @@ def running_server(data_dir: Path) -> tuple[Path, int] | None:
     return socket_dir, port
 
 
-def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
-    """Start (or attach to) the server under `data_dir/pg` and ensure our database exists."""
-    pgdata = pgdata_of(data_dir)
+def start(data_dir: Path, engine: str = "auto", *, name: str = PGDATA_NAME) -> EmbeddedServer:
+    """Start (or attach to) the server under `data_dir/name`, with logical replication on, and
+    ensure our database exists. Servers under different names are independent: each has its
+    own socket folder (its data folder), so all of them listen on port 5432 side by side."""
+    pgdata = pgdata_of(data_dir, name)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not (pgdata / "PG_VERSION").exists()
     reasons: list[str] = []
     if engine in ("auto", "pgserver"):
         try:
@@ -112,6 +133,7 @@ def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
                 reasons.append(why)
             else:
                 server = _start_pgserver(pgdata)
+                _ensure_logical_replication(server, pgdata, fresh=fresh)
                 _ensure_database(server)
                 return server
         except ImportError:
@@ -123,6 +145,7 @@ def start(data_dir: Path, engine: str = "auto") -> EmbeddedServer:
         reasons.append("no initdb/pg_ctl found on PATH or under /usr/lib/postgresql")
         raise DatabaseUnavailable(_UNAVAILABLE.format(why="; ".join(reasons)))
     server = _start_binaries(pgdata, bin_dir)
+    _ensure_logical_replication(server, pgdata, fresh=fresh)
     _ensure_database(server)
     return server
 
@@ -258,7 +281,8 @@ def _start_binaries(pgdata: Path, bin_dir: Path) -> EmbeddedServer:
                                "--auth=trust", "--encoding=UTF8", "--no-instructions"])
         with open(pgdata / "postgresql.conf", "a") as conf:
             conf.write("\n# control plane embedded defaults\nlisten_addresses = ''\n"
-                       f"unix_socket_directories = '{pgdata}'\nport = 5432\nmax_connections = 200\n")
+                       f"unix_socket_directories = '{pgdata}'\nport = 5432\nmax_connections = 200\n"
+                       + "".join(f"{k} = {v}\n" for k, v in LOGICAL_REPLICATION.items()))
     status = subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(pgdata), "status"],
                             capture_output=True, text=True, user=_uid_or_none(owner), check=False)
     if status.returncode != 0:
@@ -345,19 +369,118 @@ def _tail(path: Path, lines: int = 5) -> str:
         return "no server log"
 
 
-def _ensure_database(server: EmbeddedServer) -> None:
+def _admin_connection(server: EmbeddedServer, timeout: float = 30.0):  # -> psycopg.Connection
+    """An autocommit superuser connection to the `postgres` database, retried until `timeout`
+    (the server may still be coming up, or restarting for another process)."""
     import psycopg
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            conn = psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres",
+            return psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres",
                                    dbname="postgres", autocommit=True)
-            break
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def missing_logical_settings(conn) -> dict[str, str]:  # conn: psycopg.Connection
+    """The LOGICAL_REPLICATION settings this running server lacks (a number counts when it is at
+    least ours: an operator's higher value is kept), with the value each needs."""
+    current = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
+                                (list(LOGICAL_REPLICATION),)).fetchall())
+    missing = {}
+    for name, wanted in LOGICAL_REPLICATION.items():
+        have = current.get(name)
+        enough = have == wanted if not wanted.isdigit() else have is not None and int(have) >= int(wanted)
+        if not enough:
+            missing[name] = wanted
+    return missing
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """One process at a time (the app and the worker start together on one data directory)."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _ensure_logical_replication(server: EmbeddedServer, pgdata: Path, *, fresh: bool) -> None:
+    """Turn logical replication on for a server that lacks it: ALTER SYSTEM (kept in
+    postgresql.auto.conf, so every later start has it) and one restart, under a lock so that two
+    processes starting together restart it once. Sessions of other processes on this server are
+    ended by the restart; that happens once per data directory."""
+    from psycopg import sql
+
+    with _admin_connection(server) as conn:
+        if not missing_logical_settings(conn):
+            return  # the common case: one query
+    with _file_lock(pgdata.parent / f".{pgdata.name}.settings.lock"):
+        with _admin_connection(server) as conn:
+            missing = missing_logical_settings(conn)  # another process may have done it meanwhile
+            if not missing:
+                return
+            for name, value in missing.items():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        # pgserver's own initdb cannot be configured before its first start: expected, not news
+        log.log(logging.INFO if fresh else logging.WARNING,
+                "restarting the embedded PostgreSQL in %s once to turn on logical replication (%s)",
+                pgdata, ", ".join(f"{k}={v}" for k, v in missing.items()))
+        _restart(server, pgdata)
+
+
+def _restart(server: EmbeddedServer, pgdata: Path) -> None:
+    """pg_ctl restart keeps the options the server was started with (postmaster.opts: pgserver's
+    socket folder), run as the data folder's owner, which is the server's user."""
+    logfile = pgdata / ("log" if server.engine == "pgserver" else "server.log")
+    argv = [str(server.bin_dir / "pg_ctl"), "-D", str(pgdata), "-l", str(logfile), "-m", "fast", "-w", "-t", "60",
+            "restart"]
+    result = _run_as_data_owner(pgdata, argv)
+    if result.returncode != 0:
+        if _reachable(server):  # not ours to restart (another user's server): it runs on as it was
+            log.warning("could not restart the embedded PostgreSQL in %s (%s); logical replication (tenant moves "
+                        "online) is off until it restarts: run `pg_ctl -D %s restart` as its owner",
+                        pgdata, (result.stderr or result.stdout).strip()[:200], pgdata)
+            return
+        raise DatabaseUnavailable(f"Embedded PostgreSQL did not come back after a restart to turn on logical "
+                                  f"replication: {_tail(logfile)}")
+    if server.engine == "pgserver" and server.handle is not None:
+        # pgserver 0.1.4 remembers the postmaster it started and, at cleanup, stops the server only
+        # while that process lives: point it at the new postmaster so that stop() still stops.
+        from pgserver.utils import PostmasterInfo
+
+        server.handle._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)
+
+
+def _run_as_data_owner(pgdata: Path, argv: list[str]) -> subprocess.CompletedProcess:
+    """pg_ctl refuses root: as root, run it as the owner of the data folder (`postgres`/
+    `cpostgres` for the binaries engine, `pgserver` for pgserver)."""
+    kwargs: dict[str, object] = {}
+    if os.geteuid() == 0:
+        owner = pwd.getpwuid(pgdata.stat().st_uid)
+        kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
+    return subprocess.run(argv, capture_output=True, text=True, cwd="/", check=False, **kwargs)
+
+
+def _reachable(server: EmbeddedServer) -> bool:
+    import psycopg
+
+    try:
+        _admin_connection(server, timeout=0).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def _ensure_database(server: EmbeddedServer) -> None:
+    import psycopg
+
+    conn = _admin_connection(server)
     with conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
         if not exists:

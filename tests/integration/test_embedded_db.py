@@ -172,3 +172,106 @@ def test_pgserver_when_asked_for_explicitly_refuses_to_open_parents(open_dir):
     else:
         embedded.start(parent / "data", engine="pgserver").stop()
     assert mode(parent) == 0o711
+
+
+def _settings(server: embedded.EmbeddedServer) -> tuple[str, str, object]:
+    """(wal_level, max_wal_senders, postmaster start time) of a running server."""
+    with _connect(server) as conn:
+        return (conn.execute("SHOW wal_level").fetchone()[0], conn.execute("SHOW max_wal_senders").fetchone()[0],
+                conn.execute("SELECT pg_postmaster_start_time()").fetchone()[0])
+
+
+def _turn_logical_off(server: embedded.EmbeddedServer) -> None:
+    """What a data directory made before logical replication was on looks like (an operator's
+    ALTER SYSTEM has the same effect and takes precedence over postgresql.conf)."""
+    with _connect(server) as conn:
+        conn.execute("ALTER SYSTEM SET wal_level = 'replica'")
+        conn.execute("ALTER SYSTEM SET max_wal_senders = 5")
+
+
+@pytest.mark.parametrize("engine", ["binaries", "auto"])
+def test_a_new_embedded_server_runs_with_logical_replication(open_dir, engine, caplog):
+    """README "Moving a tenant": online moves need wal_level=logical on both servers."""
+    caplog.set_level("INFO", logger="control_plane.db.embedded")
+    server = embedded.start(open_dir, engine=engine)
+    try:
+        wal_level, senders, _ = _settings(server)
+        assert (wal_level, senders) == ("logical", "20")
+        with _connect(server) as conn:
+            assert embedded.missing_logical_settings(conn) == {}
+        restarts = [r for r in caplog.records if "restarting" in r.getMessage()]
+        if server.engine == "binaries":  # configured at initdb: no restart
+            assert restarts == []
+        else:  # pgserver's own initdb starts it first: one restart, not worth a warning
+            assert [r.levelname for r in restarts] == ["INFO"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("engine", ["binaries", "auto"])
+def test_a_data_directory_from_before_gets_logical_replication_on_its_next_start(open_dir, engine, caplog):
+    server = embedded.start(open_dir, engine=engine)
+    _turn_logical_off(server)
+    server.stop()
+    caplog.set_level("INFO", logger="control_plane.db.embedded")
+    again = embedded.start(open_dir, engine=engine)
+    try:
+        assert _settings(again)[:2] == ("logical", "20")
+        assert any(r.levelname == "WARNING" and "wal_level=logical" in r.getMessage() for r in caplog.records)
+        if again.engine == "pgserver":  # its handle follows the new postmaster, or stop() would not stop it
+            postmaster = (embedded.pgdata_of(open_dir) / "postmaster.pid").read_text().split()
+            assert again.handle.get_postmaster_info().pid == int(postmaster[0])
+    finally:
+        again.stop()
+    assert embedded.running_server(open_dir) is None  # stop() still stops the restarted server (pgserver too)
+    caplog.clear()
+    third = embedded.start(open_dir, engine=engine)  # kept in postgresql.auto.conf: no second restart
+    try:
+        assert _settings(third)[0] == "logical"
+        assert not [r for r in caplog.records if "restarting" in r.getMessage()]
+    finally:
+        third.stop()
+
+
+def test_a_running_server_without_logical_replication_is_restarted_once(open_dir):
+    """Another process (an app started before this change) keeps the server up: the next start
+    restarts it with the settings; the start after that only attaches."""
+    server = embedded.start(open_dir, engine="binaries")
+    try:
+        _turn_logical_off(server)
+        pgdata = embedded.pgdata_of(open_dir)
+        restarted = embedded._run_as_data_owner(pgdata, [str(server.bin_dir / "pg_ctl"), "-D", str(pgdata), "-l",
+                                                         str(pgdata / "server.log"), "-w", "restart"])
+        assert restarted.returncode == 0, restarted.stderr
+        wal_level, _, before = _settings(server)
+        assert wal_level == "replica"
+        embedded.start(open_dir, engine="binaries")
+        wal_level, senders, after = _settings(server)
+        assert (wal_level, senders) == ("logical", "20") and after > before
+        embedded.start(open_dir, engine="binaries")
+        assert _settings(server)[2] == after
+    finally:
+        server.stop()
+
+
+def test_two_independent_servers_side_by_side_under_one_data_directory(open_dir):
+    """The demo's second local cluster: another name under the same data directory, its own
+    socket folder and postmaster, both on port 5432 (unix sockets only)."""
+    first = embedded.start(open_dir)
+    second = embedded.start(open_dir, first.engine, name="pg-cluster2")
+    try:
+        assert second.socket_dir == embedded.pgdata_of(open_dir, "pg-cluster2") != first.socket_dir
+        with _connect(first) as a, _connect(second) as b:
+            a.execute("CREATE TABLE only_here (v int)")
+            assert b.execute("SELECT to_regclass('only_here')").fetchone()[0] is None
+            assert a.execute("SELECT pg_postmaster_start_time()").fetchone() != \
+                b.execute("SELECT pg_postmaster_start_time()").fetchone()
+        assert _settings(second)[0] == "logical"
+        assert embedded.running_server(open_dir, "pg-cluster2") == (second.socket_dir, second.port)
+        second.stop()
+        assert embedded.running_server(open_dir, "pg-cluster2") is None
+        assert _settings(first)[0] == "logical"  # the catalog's server runs on
+    finally:
+        if embedded.running_server(open_dir, "pg-cluster2"):
+            second.stop()
+        first.stop()
