@@ -204,3 +204,21 @@ def drop_schema_and_role(conn: psycopg.Connection, slug: str) -> None:
     if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role_name(slug),)).fetchone():
         role = sql.Identifier(role_name(slug))
         conn.execute(sql.SQL("DROP OWNED BY {r}; DROP ROLE {r}").format(r=role))
+
+
+def lock_tables_share(schema: str, tables: list[str]) -> sql.Composed:
+    """SHARE: waits for every open writer of these tables and lets none start; readers go on
+    (a move's cut-over, docs/moves.md "Cut-over")."""
+    return sql.SQL("LOCK TABLE {} IN SHARE MODE").format(sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables))
+
+
+def drop_role_if_unused(conn: psycopg.Connection, slug: str) -> bool:
+    """The tenant's role on a server it has left, unless something there still uses it (a schema
+    of another database of that server, a grant): then PostgreSQL refuses and the role stays."""
+    role = sql.Identifier(role_name(slug))
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {r}").format(r=role))
+    except psycopg.errors.DependentObjectsStillExist:
+        return False
+    return True

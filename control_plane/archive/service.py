@@ -50,6 +50,7 @@ from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, InvalidInput, NotFound
 from control_plane.fleet import ledger, revisions, template
+from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -103,6 +104,7 @@ def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> Te
         tenant = _get(session, slug)
         if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
             raise Conflict(f"Cannot request an archive of tenant {slug!r}: it is {tenant.status}.")
+        moves_ledger.refuse_if_moving(session, slug, "request an archive of")
         audit.record(session, actor, "tenant.archive.request", tenant_slug=slug, reason=reason,
                      before={"status": tenant.status})
         session.commit()
@@ -180,6 +182,7 @@ def _start_archive(ctx: AppContext, actor: Actor, slug: str) -> ArchivePlan | No
             return None
         if tenant.status not in (Status.ACTIVE, Status.SUSPENDED, Status.ARCHIVING):
             raise Conflict(f"Cannot archive tenant {slug!r}: it is {tenant.status}.")
+        moves_ledger.refuse_if_moving(session, slug, "archive")
         cluster = session.get(Cluster, tenant.cluster_name)
         if tenant.status == Status.ARCHIVING:  # an earlier run stopped half-way: carry on from there
             return ArchivePlan(slug, _previous_status(session, slug), cluster, _recorded(tenant))

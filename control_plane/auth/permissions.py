@@ -37,6 +37,7 @@ class Permission(StrEnum):
     DEMO_SEED = "demo.seed"
     MIGRATIONS_READ = "migrations.read"
     MIGRATIONS_RUN = "migrations.run"
+    TENANTS_MOVE = "tenants.move"
 
 
 _READ_ALL = {Permission.TENANTS_READ, Permission.USAGE_READ, Permission.AUDIT_READ, Permission.MIGRATIONS_READ}

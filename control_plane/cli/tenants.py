@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from control_plane import csv_safety
 from control_plane.auth.permissions import Permission
-from control_plane.cli import archive, fleet
+from control_plane.cli import archive, fleet, moves
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit, read_connection
 from control_plane.errors import InvalidInput
 
@@ -86,6 +86,7 @@ def register(groups) -> None:
 
     archive.register_tenant_commands(commands)
     fleet.register_tenant_commands(commands)
+    moves.register_tenant_commands(commands)
 
 
 def _emit_one(tenant: TenantView, fmt: str) -> int:

@@ -480,3 +480,40 @@ class MigrationResult(Base):
                         name="status"),
         Index("ix_migration_results_run_id_wave_status", "run_id", "wave", "status"),
     )
+
+
+class TenantMove(Base):
+    """One move of a tenant's schema to another cluster, step by step (docs/moves.md)."""
+
+    __tablename__ = "tenant_moves"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_slug: Mapped[str] = mapped_column(Text)
+    source_cluster: Mapped[str] = mapped_column(Text)
+    target_cluster: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(Text)  # online | offline
+    status: Mapped[str] = mapped_column(Text, server_default="running")
+    step: Mapped[str] = mapped_column(Text, server_default="requested")  # the last step finished
+    steps: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))  # [{step, at, ms}]
+    template_version: Mapped[int] = mapped_column(Integer)
+    tenant_status: Mapped[str] = mapped_column(Text)  # active | suspended when the move began
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    cutover_lsn: Mapped[str | None] = mapped_column(Text)
+    writes_blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    writes_unblocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    writes_blocked_ms: Mapped[int | None] = mapped_column(Integer)
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    retained_schema: Mapped[str | None] = mapped_column(Text)
+    retain_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = _now()
+    __table_args__ = (
+        CheckConstraint("status in ('running','completed','cancelled','failed')", name="status"),
+        CheckConstraint("mode in ('online','offline')", name="mode"),
+        Index("ix_tenant_moves_tenant_slug", "tenant_slug", "created_at"),
+        # One move per tenant at a time.
+        Index("uq_tenant_moves_active", "tenant_slug", unique=True, postgresql_where=text("status = 'running'")),
+    )

@@ -31,8 +31,8 @@ def open_tenant(slug: str, lock_timeout_ms: int, statement_timeout_ms: int) -> s
     """The start of a tenant's migration transaction on the catalog database, one round trip:
     timeouts, the tenant's advisory lock, then its catalog row locked and read (status, version)."""
     return sql.Composed([set_timeouts(lock_timeout_ms, statement_timeout_ms), sql.SQL("; "), tenant_lock(slug),
-                         sql.SQL("; SELECT status, template_version FROM control_plane.tenants WHERE slug = {} "
-                                 "FOR UPDATE").format(sql.Literal(slug))])
+                         sql.SQL("; SELECT " + _STATUS_OR_MOVING + ", t.template_version FROM control_plane.tenants t "
+                                 "WHERE t.slug = {} FOR UPDATE OF t").format(sql.Literal(slug))])
 
 
 def set_version(slug: str, version: int) -> sql.Composed:
@@ -41,7 +41,10 @@ def set_version(slug: str, version: int) -> sql.Composed:
         v=sql.Literal(int(version)), s=sql.Literal(slug))
 
 
-CATALOG_TENANT = "SELECT status, template_version FROM control_plane.tenants WHERE slug = %s"
+# A tenant with a running move reads as `moving`: never migrated then (docs/moves.md), skipped and reported.
+_STATUS_OR_MOVING = ("CASE WHEN EXISTS (SELECT FROM control_plane.tenant_moves m WHERE m.tenant_slug = t.slug "
+                     "AND m.status = 'running') THEN 'moving' ELSE t.status END")
+CATALOG_TENANT = f"SELECT {_STATUS_OR_MOVING}, t.template_version FROM control_plane.tenants t WHERE t.slug = %s"
 CATALOG_SET_VERSION = ("UPDATE control_plane.tenants SET template_version = %s, updated_at = now() "
                        "WHERE slug = %s AND template_version IS DISTINCT FROM %s")
 SCHEMA_VERSION_COMMENT = "SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = %s"

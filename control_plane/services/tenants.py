@@ -31,6 +31,7 @@ from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.domain.text import CODE_MAX, REASON_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
 from control_plane.fleet import revisions, template
+from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
 from control_plane.services import audit, tenant_reads
 from control_plane.services.authorization import authorize
@@ -264,6 +265,7 @@ def _change_access(ctx: AppContext, actor: Actor, slug: str, change: _AccessChan
             session.commit()
             return view(tenant)
         require_transition(slug, tenant.status, change.target, change.verb)
+        moves_ledger.refuse_if_moving(session, slug, change.verb)  # the move decides the tenant's access
         if tenant.status != change.source:
             raise Conflict(f"Cannot {change.verb} tenant {slug!r}: it is {tenant.status}.")
         before = snapshot(tenant)

@@ -1,0 +1,1 @@
+"""Moving a tenant to another cluster, online by logical replication or offline (docs/moves.md)."""

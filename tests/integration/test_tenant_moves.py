@@ -1,0 +1,164 @@
+"""Moving a tenant between two real PostgreSQL servers with logical replication on
+(docs/moves.md): online under a writer, offline, cancel, refusals."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from control_plane.adapters.tenant_context import tenant_session
+from control_plane.db.models import AuditEntry, Cluster, Tenant
+from control_plane.errors import Conflict, InvalidInput
+from control_plane.moves import service
+from control_plane.moves.service import MoveOptions
+from control_plane.services import tenants
+from tests.conftest import CLUSTER_B_URL_ENV
+from tests.factories import make_tenant
+from tests.integration.move_helpers import Writer, contents, fill, schema_of
+
+FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
+
+
+def wait_for(check, what, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def schema_exists(ctx, url_env, schema):
+    with ctx.clusters.connect(url_env, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() is not None
+
+
+def cluster_env(ctx, slug):
+    with ctx.session_factory() as s:
+        name = s.scalar(select(Tenant.cluster_name).where(Tenant.slug == slug))
+        return s.get(Cluster, name).url_env
+
+
+def test_online_move_under_a_writer_loses_nothing(ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mv")
+    make_tenant(ctx, slug)
+    fill(ctx.clusters, None, slug)
+    before = contents(ctx.clusters, None, schema_of(slug))
+    with Writer(ctx.clusters, lambda: cluster_env(ctx, slug), slug) as writer:
+        wait_for(lambda: len(writer.committed) >= 20, "writes before the move")
+        moved = service.start(ctx, admin, slug, "b", FAST)
+        after_switch = len(writer.committed)
+        wait_for(lambda: len(writer.committed) >= after_switch + 20, "writes on the new cluster")
+    print(f"move #{moved.id}: writes blocked {moved.writes_blocked_ms} ms, {len(writer.committed)} writes committed, "
+          f"{writer.errors} refused while blocked")
+    assert moved.status == "completed" and moved.step == "cleaned_up"
+    assert moved.writes_blocked_ms is not None and moved.writes_blocked_ms < 10_000
+    assert tenants.show(ctx, admin, slug).cluster == "b"
+    # every write the client saw committed is on the target, and ids never collided
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+        ids = {r[0] for r in conn.execute("SELECT id FROM events WHERE kind = 'w'")}
+    assert set(writer.committed) <= ids
+    assert len(writer.committed) == len(set(writer.committed))
+    # data identical to the source as it was, plus the writer's rows
+    after = contents(ctx.clusters, CLUSTER_B_URL_ENV, schema_of(slug))
+    assert {t: v for t, v in after.items() if t != "events"} == {t: v for t, v in before.items() if t != "events"}
+    # the source schema is kept, renamed and closed to the tenant
+    with ctx.clusters.connect(None, autocommit=True) as conn:
+        assert conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema_of(slug),)).fetchone() is None
+        assert conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (moved.retained_schema,)).fetchone()
+        assert conn.execute("SELECT count(*) FROM pg_publication WHERE pubname LIKE 'cp_move_%%'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cp_move_%%'"
+                            ).fetchone()[0] == 0
+    with ctx.clusters.connect(CLUSTER_B_URL_ENV, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_subscription WHERE subname LIKE 'cp_move_%%'").fetchone()[0] == 0
+    # new rows on the target continue the sequences without collision
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+        conn.execute("INSERT INTO users (email, full_name) VALUES ('new@x.test', 'New')")
+    with ctx.session_factory() as s:
+        actions = [a for (a,) in s.execute(select(AuditEntry.action).where(AuditEntry.tenant_slug == slug))]
+    assert {"tenant.move.start", "tenant.move.switch", "tenant.move"} <= set(actions)
+
+
+def test_offline_move(ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mo")
+    make_tenant(ctx, slug)
+    fill(ctx.clusters, None, slug)
+    before = contents(ctx.clusters, None, schema_of(slug))
+    moved = service.start(ctx, admin, slug, "b", MoveOptions(offline=True, poll_s=0.02))
+    assert moved.mode == "offline" and moved.status == "completed"
+    assert contents(ctx.clusters, CLUSTER_B_URL_ENV, schema_of(slug)) == before
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+        conn.execute("INSERT INTO users (email, full_name) VALUES ('new@x.test', 'New')")
+
+
+def test_moving_tenant_refuses_suspend_and_second_move(ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mr")
+    make_tenant(ctx, slug)
+    move = service.request(ctx, admin, slug, "b", FAST)
+    with pytest.raises(Conflict, match="being moved"):
+        tenants.suspend(ctx, admin, slug, reason="x")
+    with pytest.raises(Conflict, match="already being moved"):
+        service.request(ctx, admin, slug, "default", FAST)
+    assert service.request(ctx, admin, slug, "b", FAST).id == move.id  # the same move, resumed
+    cancelled = service.cancel(ctx, admin, slug)
+    assert cancelled.status == "cancelled"
+    tenants.suspend(ctx, admin, slug, reason="after the cancel")
+
+
+def test_refusals(ctx, admin, support, cluster_b, new_slug):
+    slug = new_slug("mx")
+    make_tenant(ctx, slug)
+    with pytest.raises(InvalidInput, match="already on cluster"):
+        service.request(ctx, admin, slug, "default")
+    with pytest.raises(InvalidInput, match="Unknown cluster"):
+        service.request(ctx, admin, slug, "nowhere")
+    from control_plane.errors import Forbidden
+    with pytest.raises(Forbidden):
+        service.request(ctx, support, slug, "b")
+    with psycopg.connect(cluster_b, autocommit=True):
+        pass
+
+
+def test_cli_move_status_history_and_errors(cli, ctx, cluster_b, new_slug):
+    slug = new_slug("mc")
+    make_tenant(ctx, slug)
+    code, out, err = cli("tenants", "move", slug)
+    assert code == 2 and "--to CLUSTER" in err and "Traceback" not in err
+    code, out, err = cli("tenants", "move", slug, "--to", "nowhere")
+    assert code == 2 and "Unknown cluster 'nowhere'" in err
+    code, out, err = cli("tenants", "move", "cancel", slug)
+    assert code == 3 and "No move" in err
+    code, out, err = cli("tenants", "move", slug, "--to", "b", "--actor", "ops")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "completed" and "writes blocked" in err
+    code, out, err = cli("tenants", "move", "status", slug)
+    assert code == 0 and json.loads(out)["target"] == "b"
+    code, out, err = cli("tenants", "moves", "--tenant", slug, "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("id,tenant,source,target")
+    code, out, err = cli("tenants", "show", slug, "--format", "json")
+    assert json.loads(out)["cluster"] == "b"
+    for hostile in ("x; DROP TABLE y", "../etc", "'\"", "A" * 500):
+        code, out, err = cli("tenants", "move", hostile, "--to", "b")
+        assert code == 2 and "Traceback" not in err, (hostile, err)
+
+
+def test_purge_drops_the_retained_schema_after_retention(ctx, admin, cluster_b, new_slug, clock):
+    from control_plane.moves.retention import purge_moved_schemas
+
+    slug = new_slug("mp")
+    make_tenant(ctx, slug)
+    moved = service.start(ctx, admin, slug, "b", FAST)
+    assert moved.retain_until == clock.now + timedelta(days=ctx.settings.archive_retention_days)
+    assert purge_moved_schemas(ctx, clock.now + timedelta(days=1)).dropped == []
+    assert schema_exists(ctx, None, moved.retained_schema)
+    result = purge_moved_schemas(ctx, moved.retain_until)
+    assert result.dropped == [moved.retained_schema]
+    assert not schema_exists(ctx, None, moved.retained_schema)
+    assert purge_moved_schemas(ctx, moved.retain_until).dropped == []  # once
+    assert service.current(ctx, admin, slug).purged_at == moved.retain_until
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:  # the tenant itself untouched
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
