@@ -1,0 +1,170 @@
+"""A move crashed at every step, then finished by running it again or undone by cancel; a failed
+verification; suspended tenants; migrations skipping a moving tenant (docs/moves.md "Crash, resume
+and cancel")."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from control_plane.adapters.tenant_context import tenant_session
+from control_plane.db.models import Tenant
+from control_plane.fleet import service as fleet
+from control_plane.fleet.options import Options
+from control_plane.moves import ledger, service
+from control_plane.moves.service import MoveOptions
+from control_plane.moves.steps import VerificationFailed
+from control_plane.services import tenants
+from tests.conftest import CLUSTER_B_URL_ENV
+from tests.factories import make_tenant
+from tests.integration.move_helpers import contents, fill, schema_of
+
+FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_at(name):
+    def fault(step):
+        if step == name:
+            raise Crash(step)
+
+    return fault
+
+
+ACLS = """
+SELECT c.relname, c.relacl::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s ORDER BY 1
+"""
+
+
+def state(ctx, url_env, slug):
+    """Everything a cancel must give back: rows and checksums, table/sequence rights, schema rights,
+    and replication objects of moves on that server."""
+    schema = schema_of(slug)
+    with ctx.clusters.connect(url_env, autocommit=True) as conn:
+        acls = conn.execute(ACLS, (schema,)).fetchall()
+        nsp = conn.execute("SELECT nspacl::text FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        repl = conn.execute("SELECT (SELECT count(*) FROM pg_publication WHERE pubname LIKE 'cp_move_%%'), "
+                            "(SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cp_move_%%'), "
+                            "(SELECT count(*) FROM pg_subscription WHERE subname LIKE 'cp_move_%%')").fetchone()
+    return {"data": contents(ctx.clusters, url_env, schema) if nsp else None, "acls": acls, "schema_acl": nsp,
+            "replication": repl}
+
+
+def cluster_of(ctx, slug):
+    with ctx.session_factory() as s:
+        return s.scalar(select(Tenant.cluster_name).where(Tenant.slug == slug))
+
+
+def writable(ctx, url_env, slug):
+    with tenant_session(ctx.clusters.pool(url_env), slug) as conn:
+        conn.execute("INSERT INTO teams (name) VALUES (%s)", (f"probe-{conn.info.backend_pid}-{id(conn)}",))
+
+
+@pytest.fixture
+def tenant(ctx, cluster_b, new_slug):
+    slug = new_slug("mf")
+    make_tenant(ctx, slug)
+    fill(ctx.clusters, None, slug, users=20)
+    return slug
+
+
+ONLINE = ["target_prepared", "published", "subscribed", "synchronised", "writes_blocked", "caught_up",
+          "sequences_copied", "verified", "granted_on_target", "cleaned_up"]
+
+
+@pytest.mark.parametrize("step", ONLINE)
+def test_crash_at_each_step_then_run_again_completes(ctx, admin, tenant, step):
+    before = contents(ctx.clusters, None, schema_of(tenant))
+    with pytest.raises(Crash):
+        service.start(ctx, admin, tenant, "b", FAST, fault=crash_at(step))
+    assert cluster_of(ctx, tenant) == ("b" if step == "cleaned_up" else "default")
+    moved = service.start(ctx, admin, tenant, "b", FAST)  # the same command again
+    assert moved.status == "completed"
+    assert contents(ctx.clusters, CLUSTER_B_URL_ENV, schema_of(tenant)) == before
+    assert cluster_of(ctx, tenant) == "b"
+    writable(ctx, CLUSTER_B_URL_ENV, tenant)
+    assert state(ctx, None, tenant)["replication"] == (0, 0, 0)
+    assert state(ctx, CLUSTER_B_URL_ENV, tenant)["replication"] == (0, 0, 0)
+    recorded = [s["step"] for s in moved.steps]
+    assert tuple(recorded) == ledger.ONLINE_STEPS  # each step recorded once, in order
+
+
+@pytest.mark.parametrize("step", ONLINE[:8])
+def test_crash_before_the_cut_over_then_cancel_leaves_the_source_as_it_was(ctx, admin, tenant, step):
+    before = state(ctx, None, tenant)
+    with pytest.raises(Crash):
+        service.start(ctx, admin, tenant, "b", FAST, fault=crash_at(step))
+    cancelled = service.cancel(ctx, admin, tenant)
+    assert cancelled.status == "cancelled"
+    assert state(ctx, None, tenant) == before
+    assert state(ctx, CLUSTER_B_URL_ENV, tenant)["schema_acl"] is None  # no target schema left
+    assert state(ctx, CLUSTER_B_URL_ENV, tenant)["replication"] == (0, 0, 0)
+    assert cluster_of(ctx, tenant) == "default"
+    writable(ctx, None, tenant)
+
+
+def test_cancel_after_the_cut_over_is_refused(ctx, admin, tenant):
+    with pytest.raises(Crash):
+        service.start(ctx, admin, tenant, "b", FAST, fault=crash_at("cleaned_up"))
+    with pytest.raises(Exception, match="past its cut-over"):
+        service.cancel(ctx, admin, tenant)
+    assert service.start(ctx, admin, tenant, "b", FAST).status == "completed"
+
+
+def test_failed_verification_never_switches(ctx, admin, tenant):
+    before = state(ctx, None, tenant)
+
+    def tamper(step):  # a row changed on the target behind the move's back
+        if step == "sequences_copied":
+            with ctx.clusters.connect(CLUSTER_B_URL_ENV, autocommit=True) as conn:
+                conn.execute(f'UPDATE "{schema_of(tenant)}".users SET full_name = \'tampered\' WHERE id = 1')
+
+    with pytest.raises(VerificationFailed, match="users"):
+        service.start(ctx, admin, tenant, "b", FAST, fault=tamper)
+    move = service.current(ctx, admin, tenant)
+    assert move.status == "failed" and "users" in move.error
+    assert cluster_of(ctx, tenant) == "default"
+    assert state(ctx, None, tenant) == before
+    assert state(ctx, CLUSTER_B_URL_ENV, tenant)["schema_acl"] is None
+    writable(ctx, None, tenant)
+
+
+def test_offline_crash_at_copy_then_run_again(ctx, admin, tenant):
+    before = contents(ctx.clusters, None, schema_of(tenant))
+    offline = MoveOptions(offline=True, poll_s=0.02)
+    with pytest.raises(Crash):
+        service.start(ctx, admin, tenant, "b", offline, fault=crash_at("copied"))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # writes stay blocked meanwhile
+        writable(ctx, None, tenant)
+    moved = service.start(ctx, admin, tenant, "b", offline)
+    assert moved.status == "completed" and moved.writes_blocked_ms is not None
+    assert contents(ctx.clusters, CLUSTER_B_URL_ENV, schema_of(tenant)) == before
+
+
+def test_a_suspended_tenant_moves_and_stays_suspended(ctx, admin, tenant):
+    tenants.suspend(ctx, admin, tenant, reason="unpaid")
+    moved = service.start(ctx, admin, tenant, "b", FAST)
+    assert moved.status == "completed"
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        writable(ctx, CLUSTER_B_URL_ENV, tenant)
+    tenants.resume(ctx, admin, tenant)
+    writable(ctx, CLUSTER_B_URL_ENV, tenant)
+
+
+def test_migrations_skip_a_moving_tenant(ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mm")
+    make_tenant(ctx, slug, template_version=1)
+    service.request(ctx, admin, slug, "b", FAST)
+    started = fleet.start(ctx, admin, Options(waves=(100,), soak_seconds=0, tenants=(slug,)))
+    fleet.drive(ctx, admin, started.run_id)
+    results = fleet.status(ctx, admin, started.run_id)["results"]
+    assert [(r["tenant"], r["status"]) for r in results] == [(slug, "skipped")]
+    assert "moving" in results[0]["error"]
+    with ctx.session_factory() as s:
+        assert s.scalar(select(Tenant.template_version).where(Tenant.slug == slug)) == 1
+    service.cancel(ctx, admin, slug)
