@@ -9,16 +9,21 @@ from control_plane.config import Settings
 from control_plane.context import AppContext
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine, make_session_factory, wait_for_database
+from control_plane.demo import local_cluster
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
               database_url: str | None = None) -> AppContext:
     settings = settings or Settings.from_env()
     server = None
+    extras: dict[str, object] = {}
     url = database_url or settings.database_url
     if url is None:
         server = embedded.start(settings.data_dir, settings.embedded_engine)
         url = server.url()
+        second = local_cluster.attach_if_present(settings.data_dir, server.engine)  # README "Embedded default"
+        if second is not None:
+            extras[local_cluster.SERVER_KEY] = second
     engine = make_engine(url)
     wait_for_database(engine)
     if run_migrations:
@@ -31,4 +36,5 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
         aws=AwsClients(settings),
         catalog_url=url,
         embedded_server=server,
+        extras=extras,
     )

@@ -23,6 +23,10 @@ def start_runtime(settings: Settings | None = None) -> AppContext:
     if settings.demo:
         from control_plane.demo.startup import prepare_demo
 
+        if ctx.embedded_server is not None:  # the second local cluster, for moving a demo tenant
+            from control_plane.demo import local_cluster
+
+            local_cluster.prepare(ctx)
         prepare_demo(ctx)
     if settings.run_scheduler_in_app:
         try:

@@ -73,9 +73,10 @@ def _acu(label: str, value: float | str | Decimal | None, default: float) -> Dec
 
 def add_cluster(ctx: AppContext, actor: Actor, name: str, url_env: str, *, aurora_cluster_id: str | None = None,
                 acu_floor: float | str | None = None, acu_ceiling: float | str | None = None,
-                capacity_weight: float | str = 1, verify: bool = True) -> ClusterView:
+                capacity_weight: float | str = 1, verify: bool = True, accepts_tenants: bool = True) -> ClusterView:
     """`verify` connects to the cluster (and describes the Aurora cluster) before registering it, so
-    a typo is caught now rather than when the first tenant is placed there."""
+    a typo is caught now rather than when the first tenant is placed there. A cluster that does not
+    accept tenants gets only those named for it (provision --cluster, a move)."""
     name = clean_text(name, "Cluster name", CODE_MAX)
     authorize(ctx, actor, Permission.CLUSTERS_MANAGE, "cluster.add", target=name or None)
     if not NAME.fullmatch(name):
@@ -103,11 +104,12 @@ def add_cluster(ctx: AppContext, actor: Actor, name: str, url_env: str, *, auror
         if session.get(Cluster, name) is not None:
             raise Conflict(f"Cluster {name!r} is already registered.")
         cluster = Cluster(name=name, url_env=url_env, aurora_cluster_id=aurora_cluster_id, acu_floor=floor,
-                          acu_ceiling=ceiling, capacity_weight=weight, accepts_tenants=True)
+                          acu_ceiling=ceiling, capacity_weight=weight, accepts_tenants=accepts_tenants)
         session.add(cluster)
         audit.record(session, actor, "cluster.add", target=name,
                      after={"url_env": url_env, "aurora_cluster_id": aurora_cluster_id, "acu_floor": str(floor),
-                            "acu_ceiling": str(ceiling), "capacity_weight": str(weight)},
+                            "acu_ceiling": str(ceiling), "capacity_weight": str(weight),
+                            "accepts_tenants": accepts_tenants},
                      detail={"verified": verify})
         session.commit()
         session.refresh(cluster)

@@ -83,7 +83,7 @@ def test_a_schema_replicates_from_pg_server_to_cluster_b(ctx, database_url, clus
 
 
 def _drop_subscription(target: psycopg.Connection, source: psycopg.Connection, name: str) -> None:
-    """The clean-up order (README "Moving a tenant"): a subscription detached from its slot can be dropped
+    """The clean-up order: a subscription detached from its slot can be dropped
     even when the source is gone; its slot is then dropped on the source once its walsender has
     let go of it."""
     if target.execute("SELECT 1 FROM pg_subscription WHERE subname = %s", (name,)).fetchone() is None:
