@@ -1,0 +1,46 @@
+"""Is a running move being driven, and take it on when not (the app's "Resume").
+
+A move is driven by one process at a time, which holds a session advisory lock on the catalog for
+it (control_plane/moves/service.py `_driver_lock`); the server lets go when that process dies, so
+"running, and nobody holds the lock" means the process driving it stopped (an app restart, a
+kill): the app offers Resume. Resuming while another process drives it is refused with the line
+the move service gives."""
+
+from __future__ import annotations
+
+from control_plane.adapters.advisory_locks import text_key_held
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.errors import Conflict
+from control_plane.moves import service as moves
+from control_plane.moves.ledger import MoveView
+from control_plane.moves.service import MoveOptions
+from control_plane.services import audit
+from control_plane.services.authorization import authorize
+
+
+def driver_key(move_id: int) -> str:
+    """The text the driver's lock is keyed by (the same as `moves.service._driver_lock`; a test
+    holds that lock and checks this sees it)."""
+    return f"control_plane.move:{int(move_id)}"
+
+
+def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.move.status")
+    with ctx.clusters.connect(None, autocommit=True) as conn:
+        return text_key_held(conn, driver_key(move_id))
+
+
+def resume(ctx: AppContext, actor: Actor, move: MoveView, options: MoveOptions = MoveOptions()) -> None:
+    """Drive `move` on in a thread of this process, from its last recorded step."""
+    authorize(ctx, actor, Permission.TENANTS_MOVE, "tenant.move.resume", tenant_slug=move.tenant)
+    if move.status != "running":
+        raise Conflict(f"Move #{move.id} is {move.status}; there is nothing to resume.")
+    if is_driven(ctx, actor, move.id):
+        raise Conflict(f"Move #{move.id} is being driven by another process right now; its progress shows "
+                       "here as it goes.")
+    with ctx.session_factory() as session:
+        audit.record(session, actor, "tenant.move.resume", tenant_slug=move.tenant, target=f"move:{move.id}",
+                     detail={"step": move.step})
+        session.commit()
+    moves.resume_in_background(ctx, actor, move.id, options)

@@ -1,0 +1,72 @@
+"""The app's view of who drives a move (control_plane/services/move_driver.py): the driver's lock
+seen from pg_locks, Resume refused while another process drives the move, and a move nobody
+drives (as after an app restart) finished by Resume in a thread, between two real servers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from control_plane.db.models import AuditEntry
+from control_plane.errors import Conflict, Forbidden
+from control_plane.moves import service as moves
+from control_plane.moves.service import MoveOptions
+from control_plane.services import move_driver, tenants
+from tests.factories import make_tenant
+
+FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
+
+
+def _until(check, what: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return found
+
+
+def test_the_drivers_lock_is_seen_and_resume_is_refused_while_held(ctx, admin, support, cluster_b, new_slug):
+    slug = new_slug("drv")
+    make_tenant(ctx, slug)
+    move = moves.request(ctx, admin, slug, "b", FAST)
+    assert not move_driver.is_driven(ctx, support, move.id)
+    with moves._driver_lock(ctx, move.id) as held:  # what drive() holds while it runs
+        assert held
+        assert move_driver.is_driven(ctx, support, move.id)
+        assert not move_driver.is_driven(ctx, support, move.id + 1)
+        with pytest.raises(Conflict, match="being driven by another process"):
+            move_driver.resume(ctx, admin, move, FAST)
+    assert not move_driver.is_driven(ctx, support, move.id)
+    with pytest.raises(Forbidden):
+        move_driver.resume(ctx, support, move, FAST)
+    assert moves.cancel(ctx, admin, slug).status == "cancelled"
+    with pytest.raises(Conflict, match="nothing to resume"):
+        move_driver.resume(ctx, admin, moves.current(ctx, admin, slug), FAST)
+
+
+def test_the_lock_is_seen_whatever_the_sign_of_its_key(ctx, support):
+    """hashtextextended gives negative keys too: pg_locks splits them into two unsigned halves."""
+    with ctx.clusters.connect(None, autocommit=True) as conn:
+        signs = {conn.execute("SELECT hashtextextended(%s, 0) < 0", (move_driver.driver_key(i),)).fetchone()[0]
+                 for i in range(1, 21)}
+    assert signs == {True, False}
+    for move_id in range(1, 21):
+        with moves._driver_lock(ctx, move_id):
+            assert move_driver.is_driven(ctx, support, move_id), move_id
+        assert not move_driver.is_driven(ctx, support, move_id)
+
+
+def test_resume_finishes_a_move_nobody_drives(ctx, admin, cluster_b, new_slug):
+    slug = new_slug("drv")
+    make_tenant(ctx, slug)
+    move = moves.request(ctx, admin, slug, "b", FAST)  # recorded; its process "stopped" before driving it
+    move_driver.resume(ctx, admin, move, FAST)
+    done = _until(lambda: (m := moves.current(ctx, admin, slug)).status != "running" and m, "the move to end")
+    assert done.status == "completed", done.error
+    assert tenants.show(ctx, admin, slug).cluster == "b"
+    assert not move_driver.is_driven(ctx, admin, move.id)
+    with ctx.session_factory() as s:
+        assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "tenant.move.resume")) == admin.name
