@@ -8,6 +8,7 @@ pgserver handles), and waits on stdin so the test can reach the URL it exported 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -123,3 +124,31 @@ def test_without_a_second_server_a_command_starts_nothing_more(data_dir):
     assert worker.returncode == 0, worker.stderr[-2000:]
     assert worker.stdout.strip() == "None"
     assert not local_cluster.exists(data_dir)
+
+
+def test_a_value_set_by_hand_is_replaced_and_a_foreign_local_2_is_left_alone(ctx, pg_server, data_dir, monkeypatch,
+                                                                             caplog):
+    """Hostile or stale inputs: CP_CLUSTER_URL_LOCAL2 already set (to a URL with a password), and
+    a cluster named local-2 that an operator registered with another variable."""
+    from control_plane.db.models import AuditEntry, Cluster
+
+    secret_url = "postgresql://admin:hunter2-not-for-logs@10.0.0.9:5432/prod"
+    monkeypatch.setenv(local_cluster.URL_ENV, secret_url)
+    monkeypatch.setenv("CP_CLUSTER_URL_OPS", libpq_url(pg_server.url()))
+    with ctx.session_factory() as s:
+        s.add(Cluster(name=local_cluster.NAME, url_env="CP_CLUSTER_URL_OPS", accepts_tenants=True))
+        s.commit()
+    settings = dataclasses.replace(ctx.settings, data_dir=data_dir)
+    local = dataclasses.replace(ctx, settings=settings, embedded_server=pg_server, extras={})
+    caplog.set_level("INFO", logger="control_plane.demo.local_cluster")
+    server = local_cluster.prepare(local)
+    try:
+        assert os.environ[local_cluster.URL_ENV] == server.url() != secret_url
+        assert "hunter2" not in caplog.text and "10.0.0.9" not in caplog.text
+        assert "CP_CLUSTER_URL_LOCAL2 was set" in caplog.text and "CP_CLUSTER_URL_OPS" in caplog.text
+        with ctx.session_factory() as s:
+            kept = s.get(Cluster, local_cluster.NAME)
+            assert (kept.url_env, kept.accepts_tenants) == ("CP_CLUSTER_URL_OPS", True)
+            assert s.query(AuditEntry).filter_by(action="cluster.add").count() == 0
+    finally:
+        server.stop()
