@@ -310,7 +310,7 @@ def cancel(ctx: AppContext, actor: Actor, slug: str, *, wait_s: float = 30.0) ->
 def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, status: str,
           error: str | None) -> MoveView:
     steps.drop_replication(ends)
-    if move.step != "requested" or _target_copy_is_ours(ends, move):
+    if move.step != "requested" or steps.target_is_leftover(ends, move.template_version):
         steps.drop_target_schema(ends)
     with ctx.session_factory() as session:
         tenant_active = _tenant(session, move.tenant_slug).status == Status.ACTIVE
@@ -329,16 +329,6 @@ def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, 
                      reason=error, detail={"step": move.step, "status": status})
         session.commit()
         return ledger.view(row)
-
-
-def _target_copy_is_ours(ends: steps.Ends, move: TenantMove) -> bool:
-    """A crash between preparing the target and recording it: the schema there is ours only if
-    prepare_target would adopt it (same version, no rows)."""
-    try:
-        steps.prepare_target(ends, move.template_version)
-    except Conflict:
-        return False
-    return True
 
 
 # --- reads ---------------------------------------------------------------------------------

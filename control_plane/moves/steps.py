@@ -65,22 +65,37 @@ def prepare_target(ends: Ends, version: int) -> None:
     for the tenant yet. A schema found there is adopted only if it is ours: same version, empty."""
     schema = ends.schema
     with ends.target() as conn, conn.transaction():
-        row = conn.execute(queries.SCHEMA_EXISTS, (schema,)).fetchone()
-        if row is not None:
-            found = tenant_ddl.comment_version(row[0])
-            filled = [t for t in _tables(conn, schema) if conn.execute(
-                sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(schema, t))).fetchone()[0]]
-            if found != version or filled:
-                raise Conflict(f"Schema {schema} already exists on cluster {ends.target_name} "
-                               f"({'with rows in ' + ', '.join(filled) if filled else f'at version {found}'}); "
-                               "it is not a leftover of this move. Nothing was changed; the reconcile job "
-                               "reports it.")
+        found = _existing_target(conn, schema, version)
+        if found is not None:
+            if found:
+                raise Conflict(f"Schema {schema} already exists on cluster {ends.target_name} ({found}); it is not "
+                               "a leftover of this move. Nothing was changed; the reconcile job reports it.")
             return
         if conn.execute(queries.ROLE_EXISTS, (role_name(ends.slug),)).fetchone():
             conn.execute(sql.Composed([tenant_ddl.ensure_data_plane_role(), tenant_ddl.grant_to_data_plane(ends.slug)]))
         else:
             conn.execute(tenant_ddl.create_role(ends.slug))
         conn.execute(template.create_schema(schema, version))
+
+
+def _existing_target(conn: psycopg.Connection, schema: str, version: int) -> str | None:
+    """None: no such schema. "": one this move can take (same version, no rows). Otherwise what
+    makes it somebody else's."""
+    row = conn.execute(queries.SCHEMA_EXISTS, (schema,)).fetchone()
+    if row is None:
+        return None
+    found = tenant_ddl.comment_version(row[0])
+    if found != version:
+        return f"at template version {found}"
+    filled = [t for t in _tables(conn, schema) if conn.execute(
+        sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(schema, t))).fetchone()[0]]
+    return f"with rows in {', '.join(filled)}" if filled else ""
+
+
+def target_is_leftover(ends: Ends, version: int) -> bool:
+    """A crash between preparing the target and recording it: is the schema there ours to drop?"""
+    with ends.target(autocommit=True) as conn:
+        return _existing_target(conn, ends.schema, version) == ""
 
 
 def publish(ends: Ends) -> None:

@@ -183,3 +183,17 @@ def test_reconcile_reports_no_drift_during_or_after_a_move(ctx, admin, tenant):
     assert mine() == []
     service.start(ctx, admin, tenant, "b", FAST)
     assert mine() == []  # the source keeps its role and a renamed schema: neither is drift
+
+
+def test_a_foreign_schema_on_the_target_is_refused_and_never_dropped(ctx, admin, tenant, cluster_b):
+    with psycopg.connect(cluster_b, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema_of(tenant)}"')
+        conn.execute(f'CREATE TABLE "{schema_of(tenant)}".keep (id int)')
+        conn.execute(f'INSERT INTO "{schema_of(tenant)}".keep VALUES (1)')
+    with pytest.raises(Exception, match="not a leftover of this move"):
+        service.start(ctx, admin, tenant, "b", FAST)
+    assert service.cancel(ctx, admin, tenant).status == "cancelled"
+    with psycopg.connect(cluster_b, autocommit=True) as conn:
+        assert conn.execute(f'SELECT count(*) FROM "{schema_of(tenant)}".keep').fetchone()[0] == 1
+        conn.execute(f'DROP SCHEMA "{schema_of(tenant)}" CASCADE')
+    writable(ctx, None, tenant)
