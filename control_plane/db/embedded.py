@@ -118,6 +118,13 @@ def start(data_dir: Path, engine: str = "auto", *, name: str = PGDATA_NAME) -> E
     own socket folder (its data folder), so all of them listen on port 5432 side by side."""
     pgdata = pgdata_of(data_dir, name)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # One start at a time per server (the app and the worker start together): a process must not
+    # attach, or start a postmaster of its own, while another restarts it for logical replication.
+    with _file_lock(pgdata.parent / f".{pgdata.name}.start.lock"):
+        return _start_locked(pgdata, engine)
+
+
+def _start_locked(pgdata: Path, engine: str) -> EmbeddedServer:
     fresh = not (pgdata / "PG_VERSION").exists()
     reasons: list[str] = []
     if engine in ("auto", "pgserver"):
@@ -412,26 +419,22 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 def _ensure_logical_replication(server: EmbeddedServer, pgdata: Path, *, fresh: bool) -> None:
     """Turn logical replication on for a server that lacks it: ALTER SYSTEM (kept in
-    postgresql.auto.conf, so every later start has it) and one restart, under a lock so that two
-    processes starting together restart it once. Sessions of other processes on this server are
-    ended by the restart; that happens once per data directory."""
+    postgresql.auto.conf, so every later start has it) and one restart (under start's lock, so
+    two processes starting together restart it once). Sessions of other processes on this
+    server are ended by the restart; that happens once per data directory."""
     from psycopg import sql
 
     with _admin_connection(server) as conn:
-        if not missing_logical_settings(conn):
+        missing = missing_logical_settings(conn)
+        if not missing:
             return  # the common case: one query
-    with _file_lock(pgdata.parent / f".{pgdata.name}.settings.lock"):
-        with _admin_connection(server) as conn:
-            missing = missing_logical_settings(conn)  # another process may have done it meanwhile
-            if not missing:
-                return
-            for name, value in missing.items():
-                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
-        # pgserver's own initdb cannot be configured before its first start: expected, not news
-        log.log(logging.INFO if fresh else logging.WARNING,
-                "restarting the embedded PostgreSQL in %s once to turn on logical replication (%s)",
-                pgdata, ", ".join(f"{k}={v}" for k, v in missing.items()))
-        _restart(server, pgdata)
+        for name, value in missing.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+    # pgserver's own initdb cannot be configured before its first start: expected, not news
+    log.log(logging.INFO if fresh else logging.WARNING,
+            "restarting the embedded PostgreSQL in %s once to turn on logical replication (%s)",
+            pgdata, ", ".join(f"{k}={v}" for k, v in missing.items()))
+    _restart(server, pgdata)
 
 
 def _restart(server: EmbeddedServer, pgdata: Path) -> None:

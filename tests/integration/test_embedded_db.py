@@ -275,3 +275,37 @@ def test_two_independent_servers_side_by_side_under_one_data_directory(open_dir)
         if embedded.running_server(open_dir, "pg-cluster2"):
             second.stop()
         first.stop()
+
+
+def test_two_processes_starting_together_on_a_server_without_logical_replication(open_dir):
+    """The app and the worker start at once on a data directory from before: one of them restarts
+    the server, the other waits for that and attaches to the restarted server (never a
+    postmaster of its own, never a failed start)."""
+    server = embedded.start(open_dir)
+    engine = server.engine
+    _turn_logical_off(server)
+    server.stop()
+    script = (
+        "import sys, psycopg\n"
+        "from pathlib import Path\n"
+        "from control_plane.db import embedded\n"
+        "s = embedded.start(Path(sys.argv[1]), sys.argv[2])\n"
+        "with psycopg.connect(host=str(s.socket_dir), port=s.port, user='postgres', dbname='postgres') as c:\n"
+        "    print(c.execute('SELECT pg_postmaster_start_time()').fetchone()[0],\n"
+        "          c.execute('SHOW wal_level').fetchone()[0], flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(open_dir), engine], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+             for _ in range(2)]
+    try:
+        seen = [proc.stdout.readline().strip() for proc in procs]
+        assert all(seen), [proc.stderr.read() for proc in procs if proc.poll() is not None]
+        assert seen[0] == seen[1] and seen[0].endswith(" logical")
+    finally:
+        for proc in procs:
+            proc.communicate("\n", timeout=60)
+    assert [proc.returncode for proc in procs] == [0, 0]
+    if embedded.running_server(open_dir) is not None:  # the binaries engine keeps it up
+        embedded.start(open_dir, engine).stop()
