@@ -1,5 +1,5 @@
 """Scaling: Aurora capacity and utilisation per cluster with the scaler's decisions marked, and the
-decision log (on-call, admin)."""
+decision log, and tenants and load per cluster (on-call, admin)."""
 
 import pandas as pd
 import streamlit as st
@@ -11,6 +11,7 @@ from control_plane.scaling.policy import PolicyConfig
 from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.aws_charts import capacity_figure
+from ui.cluster_load import render_cluster_load
 from ui.context import app_context
 from ui.feedback import csv_download
 from ui.fragments import guarded_fragment
@@ -36,6 +37,7 @@ clusters = reads.scaled_clusters(ctx, actor)
 if not clusters:
     st.info("No cluster has an Aurora id yet, so nothing is scaled. Register one with "
             "`python -m control_plane clusters add NAME --url-env VAR --aurora-cluster ID`.", icon=":material/tune:")
+    render_cluster_load(ctx, actor, key="scaling")
     st.stop()
 
 left, right = st.columns([2, 1])
@@ -83,3 +85,4 @@ def chart_and_log(cluster: str, hours: int, *, actor: Actor) -> None:
 
 
 chart_and_log(name, windows[window])
+render_cluster_load(ctx, actor, key="scaling")

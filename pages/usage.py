@@ -1,4 +1,5 @@
-"""Usage: noisy-neighbour flags with what to do, top consumers, and per-tenant daily trends."""
+"""Usage: noisy-neighbour flags with what to do (admins: move the tenant), top consumers, per-tenant daily
+trends, and tenants and load per cluster."""
 
 import streamlit as st
 
@@ -7,8 +8,11 @@ from control_plane.errors import ControlPlaneError
 from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.aws_charts import human_bytes, usage_figure
+from ui.cluster_load import render_cluster_load
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
+from ui.navigation import link
+from ui.tenant_move import OPEN_PARAM
 from ui.text import plain
 
 actor = page_guard(Permission.USAGE_READ)
@@ -41,6 +45,9 @@ else:
         with st.container(border=True):
             st.markdown(f"**{plain(row.slug)}** · {plain(row.metric)} · **{row.factor:g}×** baseline · {state}")
             st.caption(plain(row.recommendation))
+            if state == "open" and actor.can(Permission.TENANTS_MOVE):  # the move itself is admin only
+                link(actor, "pages/tenants.py", f"Move {plain(row.slug)} to another cluster",
+                     {"tenant": row.slug, OPEN_PARAM: "1"}, icon=":material/move_down:")
 
 st.subheader("Top consumers")
 metric = st.selectbox("Rank by", ["requests", "errors", "error_rate", "storage_bytes"], key="usage_rank",
@@ -71,3 +78,5 @@ if daily is not None:
                                       format_func=METRICS.get) or "requests"
         st.plotly_chart(usage_figure(daily, chosen, METRICS[chosen]), width="stretch")
         csv_download(daily, f"usage-{slug}-{days}d.csv", key="usage_daily_csv", label="Download daily usage (CSV)")
+
+render_cluster_load(ctx, actor, key="usage")

@@ -10,10 +10,12 @@ import pandas as pd
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
+from control_plane.moves import service as move_service
 from control_plane.revenue import reports
 from control_plane.revenue import summary as revenue_summary
 from control_plane.scaling import queries as scaling_queries
 from control_plane.scheduler import service as job_service
+from control_plane.services import cluster_load as cluster_load_service
 from control_plane.services import tenants as tenant_service
 from control_plane.uptime import summary as uptime_summary
 from control_plane.uptime import views as uptime_views
@@ -140,3 +142,22 @@ def ledger_span(ctx: AppContext, actor: Actor, ledger: tuple) -> reports.LedgerS
 def revenue_dashboard(ctx: AppContext, actor: Actor, ledger: tuple, start: str | None, end: str | None, *,
                       plans: tuple[str, ...]) -> reports.Dashboard:
     return reports.dashboard(ctx, actor, start, end, plans)
+
+
+# --- Clusters and moves --------------------------------------------------------------------------
+
+
+@cached(ttl=60, spinner="Adding up tenants and load per cluster…")
+def cluster_load(ctx: AppContext, actor: Actor) -> pd.DataFrame:
+    return cluster_load_service.cluster_load_frame(ctx, actor)
+
+
+@cached(ttl=30, spinner="Checking both clusters for an online move…")
+def move_readiness(ctx: AppContext, actor: Actor, slug: str, target: str) -> move_service.Readiness:
+    return move_service.readiness(ctx, actor, slug, target)
+
+
+def clear_clusters() -> None:
+    """After a move started or ended: tenants per cluster and the readiness changed."""
+    cluster_load.clear()
+    move_readiness.clear()

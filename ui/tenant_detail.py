@@ -17,6 +17,7 @@ from control_plane.usage import queries as usage_queries
 from ui.feedback import csv_download, show_error
 from ui.formatting import byte_scale, when
 from ui.tenant_actions import available, render_actions
+from ui.tenant_move import OPEN_PARAM, render_moves
 from ui.text import plain
 
 STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blue", "archiving": "violet",
@@ -25,6 +26,7 @@ STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blu
 
 def close_tenant() -> None:
     st.query_params.pop("tenant", None)
+    st.query_params.pop(OPEN_PARAM, None)
 
 
 def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
@@ -62,6 +64,7 @@ def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
         with side:
             st.subheader("Actions")
             render_actions(ctx, actor, tenant)
+    render_moves(ctx, actor, tenant)
     _audit_trail(ctx, actor, tenant.slug)
 
 

@@ -42,7 +42,7 @@ def test_flags_top_consumers_and_trend(make_app, ctx, new_slug):
     assert top.iloc[0]["requests"] == 500_000 and top.iloc[0]["storage"] == "1.0 GiB"
     assert at.selectbox(key="usage_tenant").value == big
     assert at.get("plotly_chart")
-    assert len(at.get("download_button")) == 2
+    assert len(at.get("download_button")) == 3  # top consumers, daily usage, load per cluster
 
 
 def test_empty_state(make_app):

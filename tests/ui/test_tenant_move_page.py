@@ -1,0 +1,200 @@
+"""Moving a tenant from its page (ui/tenant_move.py, docs/moves.md) on a real catalog and a second
+real PostgreSQL server: only admins get the form and the buttons; the slug must be typed; a move
+starts in a thread of the app and completes; a running move shows its progress, Cancel (confirmed)
+and Resume; the history and its CSV; the noisy-neighbour flag links to the move."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from control_plane.db.models import AuditEntry, NoisyNeighbourFlag, TenantMove
+from control_plane.moves import service as moves
+from control_plane.moves.service import MoveOptions
+from control_plane.services import tenants
+from tests.factories import make_tenant
+from ui.text import plain
+
+PAGE = "pages/tenants.py"
+FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
+
+
+class Crash(Exception):
+    pass
+
+
+def _detail(make_app, slug, role, **params):
+    at = make_app(PAGE, role=role)
+    at.query_params["tenant"] = slug
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _until(check, what: str, timeout: float = 90.0):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return found
+
+
+def _moves(ctx, slug):
+    with ctx.session_factory() as s:
+        return list(s.scalars(select(TenantMove).where(TenantMove.tenant_slug == slug)))
+
+
+def _ended(ctx, admin, slug):
+    return _until(lambda: (m := moves.current(ctx, admin, slug)) is not None and m.status != "running" and m,
+                  f"the move of {slug} to end")
+
+
+def _texts(at) -> list[str]:
+    return [e.value for kind in ("markdown", "caption", "success", "warning", "info", "error")
+            for e in at.get(kind)]
+
+
+@pytest.mark.parametrize("role", ["founder", "support", "oncall"])
+def test_other_roles_cannot_move(make_app, ctx, cluster_b, new_slug, role):
+    slug = new_slug("mvr")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, role, move="1")
+    assert not at.exception, at.exception
+    assert "Cluster moves" in [h.value for h in at.subheader]
+    assert not any(e.label == "Move to another cluster" for e in at.expander)
+    assert not any(b.label in ("Start move", "Cancel move", "Resume move") for b in at.button)
+    assert any("never moved" in c.value for c in at.caption)
+
+
+def test_admin_confirms_and_the_move_runs_to_completion(make_app, ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mva")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, "admin")
+    [form] = [e for e in at.expander if e.label == "Move to another cluster"]
+    targets = form.dataframe[0].value
+    assert list(targets["cluster"]) == ["b"] and targets.iloc[0]["new tenants"] == "only when named"
+    at.selectbox(key=f"move_target_{slug}").select("b").run()
+    assert any("Online move possible" in s.value for s in at.success)
+    submit = f"FormSubmitter:move_{slug}-Start move"
+    at.text_input(key=f"move_typed_{slug}").input(slug[:-1])
+    at.button(key=submit).click().run()
+    assert any(f"Type the slug {slug} exactly" in e.value for e in at.error)
+    assert _moves(ctx, slug) == []
+    at.text_input(key=f"move_typed_{slug}").input(slug)
+    at.button(key=submit).click().run()
+    assert not at.exception, at.exception
+    assert any(plain("started (online)") in s.value for s in at.success)
+    [row] = _moves(ctx, slug)
+    assert row.created_by == "admin-user" and row.mode == "online"
+    done = _ended(ctx, admin, slug)
+    assert done.status == "completed", done.error
+    assert tenants.show(ctx, admin, slug).cluster == "b"
+
+    at = _detail(make_app, slug, "founder")  # read-only roles see the history and its CSV
+    assert [m.value for m in at.metric][2] == "b"
+    history = at.dataframe[-2].value  # the audit trail is last
+    assert list(history["status"]) == ["completed"] and list(history["to"]) == ["b"]
+    assert history.iloc[0]["steps"] == "10 / 10" and history.iloc[0]["writes blocked ms"] >= 0
+    assert any(b.proto.label == "Download CSV" for b in at.get("download_button"))
+
+
+def test_a_move_that_can_only_run_offline_says_what_is_missing(make_app, ctx, cluster_b, new_slug, monkeypatch):
+    from control_plane.moves import preflight
+
+    slug = new_slug("mvo")
+    make_tenant(ctx, slug)
+    read = preflight.ServerFacts.read
+    # The source as a server without logical replication would report itself (the real servers here
+    # all have it on): the rest of the check is the real one.
+    monkeypatch.setattr(preflight.ServerFacts, "read", classmethod(
+        lambda cls, conn: read(conn).__class__(**{**read(conn).__dict__, "wal_level": "replica"})))
+    at = _detail(make_app, slug, "admin")
+    at.selectbox(key=f"move_target_{slug}").select("b").run()
+    [warning] = [w.value for w in at.warning if "not possible" in w.value]
+    assert plain("wal_level is replica (set wal_level = logical and restart)") in warning
+    at.text_input(key=f"move_typed_{slug}").input(slug)
+    at.button(key=f"FormSubmitter:move_{slug}-Start move").click().run()
+    assert any("can only run offline" in e.value for e in at.error)
+    assert _moves(ctx, slug) == []
+
+
+def test_running_move_shows_progress_and_cancel_needs_confirming(make_app, ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mvc")
+    make_tenant(ctx, slug)
+    moves.request(ctx, admin, slug, "b", FAST)  # recorded; no process drives it
+    at = _detail(make_app, slug, "support")
+    assert not at.exception, at.exception
+    assert any(plain("0 of 10 steps done") in p.proto.text or "0 of 10 steps done" in p.proto.text
+               for p in at.get("progress"))
+    assert not any(b.label in ("Cancel move", "Resume move") for b in at.button)  # read-only
+
+    at = _detail(make_app, slug, "admin")
+    assert any("No process is driving this move" in w.value for w in at.warning)
+    assert {b.label for b in at.button} >= {"Cancel move", "Resume move"}
+    at.button(key=f"move_cancel_{slug}").click().run()
+    assert any("Tick the confirmation to cancel the move" in e.value for e in at.error)
+    assert moves.current(ctx, admin, slug).status == "running"
+    at.checkbox(key=f"move_cancel_confirm_{slug}").check()
+    at.button(key=f"move_cancel_{slug}").click().run()
+    assert not at.exception, at.exception
+    assert any(plain("cancelled: the tenant stays on default") in s.value for s in at.success)
+    assert moves.current(ctx, admin, slug).status == "cancelled"
+    assert not at.get("progress")
+    assert list(at.dataframe[-2].value["status"]) == ["cancelled"]
+
+
+def test_resume_drives_a_stopped_move_and_is_refused_while_another_process_drives_it(
+        make_app, ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mvs")
+    make_tenant(ctx, slug)
+    move = moves.request(ctx, admin, slug, "b", FAST)
+    at = _detail(make_app, slug, "admin")
+    with moves._driver_lock(ctx, move.id):  # a CLI run took it on meanwhile
+        at.button(key=f"move_resume_{slug}").click().run()
+        assert any("being driven by another process" in e.value for e in at.error)
+    at.button(key=f"move_resume_{slug}").click().run()
+    assert any("resumed from its last step" in s.value for s in at.success)
+    assert _ended(ctx, admin, slug).status == "completed"
+    with ctx.session_factory() as s:
+        assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "tenant.move.resume")) == "admin-user"
+
+
+def test_after_the_cut_over_no_cancel_and_the_blocked_time_shows(make_app, ctx, admin, cluster_b, new_slug):
+    slug = new_slug("mvx")
+    make_tenant(ctx, slug)
+
+    def crash(step):
+        if step == "cleaned_up":
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        moves.start(ctx, admin, slug, "b", FAST, fault=crash)  # killed after the switch
+    blocked = moves.current(ctx, admin, slug).writes_blocked_ms
+    at = _detail(make_app, slug, "admin")
+    assert not at.exception, at.exception
+    assert any(f"Writes were blocked for {blocked:,} ms" in c.value for c in at.caption)
+    assert not any(b.label == "Cancel move" for b in at.button)
+    assert any(b.label == "Resume move" for b in at.button)
+    at.button(key=f"move_resume_{slug}").click().run()
+    assert _ended(ctx, admin, slug).status == "completed"
+
+
+def test_noisy_flag_links_admins_to_the_move(make_app, ctx, new_slug):
+    slug = new_slug("noisy")
+    make_tenant(ctx, slug)
+    with ctx.session_factory() as s:
+        s.add(NoisyNeighbourFlag(tenant_slug=slug, metric="requests", value=500_000, baseline=50_000, factor=10,
+                                 recommendation=f"Move {slug} to its own cluster"))
+        s.commit()
+    for role, shown in (("admin", True), ("support", False), ("founder", False)):
+        at = make_app("streamlit_app.py", role=role, username=f"{role}-noisy").run()
+        at = at.switch_page("pages/usage.py").run()
+        assert not at.exception, at.exception
+        links = [link for link in at.main.get("page_link") if "to another cluster" in link.label]
+        assert bool(links) == shown, role
+        if shown:
+            assert links[0].proto.page.endswith("tenants")
+            assert f"tenant={slug}" in links[0].proto.query_string and "move=1" in links[0].proto.query_string
