@@ -12,7 +12,9 @@ from control_plane.scheduler.context import JobContext
 
 def run(context: JobContext) -> str:
     summary = purge_archives(context.app, context.now()).summary()
-    summary += ", " + purge_moved_schemas(context.app, context.now()).summary()
+    moved = purge_moved_schemas(context.app, context.now())
+    if moved.dropped or moved.problems:
+        summary += ", " + moved.summary()
     parent = context.app.settings.work_dir or workdir.default_parent()
     stale = workdir.clean_stale(parent)
     return summary + (f", {len(stale)} stale archive work folders removed" if stale else "")
