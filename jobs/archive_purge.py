@@ -11,8 +11,8 @@ from control_plane.scheduler.context import JobContext
 
 
 def run(context: JobContext) -> str:
+    moved = purge_moved_schemas(context.app, context.now())  # first: it needs no S3, which may be failing
     summary = purge_archives(context.app, context.now()).summary()
-    moved = purge_moved_schemas(context.app, context.now())
     if moved.dropped or moved.problems:
         summary += ", " + moved.summary()
     parent = context.app.settings.work_dir or workdir.default_parent()

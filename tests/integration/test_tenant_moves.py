@@ -17,10 +17,12 @@ from control_plane.errors import Conflict, InvalidInput
 from control_plane.moves import service
 from control_plane.moves.service import MoveOptions
 from control_plane.services import tenants
+from tests import moto_server
 from tests.conftest import CLUSTER_B_URL_ENV
 from tests.factories import make_tenant
 from tests.integration.move_helpers import Writer, contents, fill, schema_of
 
+aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
 
 
@@ -146,7 +148,7 @@ def test_cli_move_status_history_and_errors(cli, ctx, cluster_b, new_slug):
         assert code == 2 and "Traceback" not in err, (hostile, err)
 
 
-def test_purge_drops_the_retained_schema_after_retention(ctx, admin, cluster_b, new_slug, clock):
+def test_purge_drops_the_retained_schema_after_retention(ctx, admin, cluster_b, new_slug, clock, aws):
     from control_plane.moves.retention import purge_moved_schemas
 
     slug = new_slug("mp")
@@ -158,6 +160,7 @@ def test_purge_drops_the_retained_schema_after_retention(ctx, admin, cluster_b, 
     from control_plane.scheduler.context import JobContext
     from jobs import archive_purge
 
+    aws.client("s3").create_bucket(Bucket=ctx.settings.archive_bucket)
     summary = archive_purge.run(JobContext(app=ctx, now=lambda: moved.retain_until))  # the daily job does it
     assert summary.endswith("1 moved-away schemas dropped"), summary
     assert not schema_exists(ctx, None, moved.retained_schema)
