@@ -1,0 +1,62 @@
+"""The current migration run on the Migrations page: header, waves and soak, the health verdicts,
+per-tenant results (filter, CSV) and, for those who may act, halt / resume / roll back behind a
+confirmation (docs/migrations.md "The Migrations page"). A fragment that refreshes every 5 s, with
+the signed-in account checked again on every refresh (ui/fragments.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import streamlit as st
+
+from control_plane.auth.permissions import Actor, Permission
+from control_plane.context import AppContext
+from control_plane.errors import ControlPlaneError
+from control_plane.fleet import service as fleet
+from ui.feedback import csv_download, show_error
+from ui.fragments import guarded_fragment
+from ui.migration_tables import RESULT_FILTERS, decisions_frame, progress_frame, results_frame
+from ui.text import plain
+
+
+@guarded_fragment(Permission.MIGRATIONS_READ, run_every=timedelta(seconds=5))
+def current_run(ctx: AppContext, *, actor: Actor) -> None:
+    run = fleet.status(ctx, actor)
+    if run.get("run", True) is None:
+        st.info("No migration run yet.")
+        return
+    st.subheader(f"Run {run['id']}: {run['status']} → v{run['target_version']}")
+    soak = f", soaking until {run['soak_until'][:19]} UTC" if run["status"] == "soaking" and run["soak_until"] else ""
+    st.caption(f"Waves {', '.join(f'{w}%' for w in run['waves'])}; wave {run['current_wave']}{soak}; "
+               f"started by {plain(run['created_by'])}")
+    if run["halt_reason"]:
+        st.error(plain(run["halt_reason"]), icon=":material/pause_circle:")
+    st.dataframe(progress_frame(run["progress"]), hide_index=True, width="stretch")
+    if run["decisions"]:
+        st.dataframe(decisions_frame(run["decisions"]), hide_index=True, width="stretch")
+    shown = st.selectbox("Results", RESULT_FILTERS, key="migrations_result_filter")
+    results = results_frame(run["results"], shown)
+    st.dataframe(results, hide_index=True, width="stretch")
+    csv_download(results, f"migration-run-{run['id']}.csv", key="migrations_csv")
+    if actor.can(Permission.MIGRATIONS_RUN):
+        _controls(ctx, actor, run)
+
+
+def _controls(ctx: AppContext, actor: Actor, run: dict[str, Any]) -> None:
+    sure = st.checkbox(f"I mean it: act on run {run['id']}", key="migrations_confirm")
+    halt, resume, rollback = st.columns(3)
+    try:
+        if halt.button("Halt", disabled=not sure or run["status"] not in ("planned", "running", "soaking"),
+                       key="migrations_halt"):
+            fleet.halt(ctx, actor, run["id"], "halted from the Migrations page")
+            st.rerun()
+        if resume.button("Resume", disabled=not sure or run["status"] != "halted", key="migrations_resume"):
+            fleet.resume(ctx, actor, run["id"], queue=True)
+            st.rerun()
+        if rollback.button("Roll back", disabled=not sure or run["status"] not in ("halted", "completed"),
+                           key="migrations_rollback"):
+            fleet.rollback(ctx, actor, run["id"])
+            st.rerun()
+    except ControlPlaneError as exc:
+        show_error(exc)
