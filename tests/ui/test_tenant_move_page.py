@@ -14,9 +14,11 @@ from control_plane.db.models import AuditEntry, NoisyNeighbourFlag, TenantMove
 from control_plane.moves import service as moves
 from control_plane.moves.service import MoveOptions
 from control_plane.services import tenants
+from tests import moto_server
 from tests.factories import make_tenant
 from ui.text import plain
 
+aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures: archives go to moto's S3
 PAGE = "pages/tenants.py"
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
 
@@ -198,3 +200,49 @@ def test_noisy_flag_links_admins_to_the_move(make_app, ctx, new_slug):
         if shown:
             assert links[0].proto.page.endswith("tenants")
             assert f"tenant={slug}" in links[0].proto.query_string and "move=1" in links[0].proto.query_string
+
+
+def test_an_unreachable_target_is_explained_and_offers_no_form(make_app, ctx, new_slug, monkeypatch):
+    from control_plane.db.models import Cluster
+
+    monkeypatch.delenv("CP_CLUSTER_URL_GONE", raising=False)
+    with ctx.session_factory() as s:
+        s.add(Cluster(name="gone", url_env="CP_CLUSTER_URL_GONE", accepts_tenants=False))
+        s.commit()
+    slug = new_slug("mvu")
+    make_tenant(ctx, slug)
+    at = _detail(make_app, slug, "admin")
+    at.selectbox(key=f"move_target_{slug}").select("gone").run()
+    assert not at.exception, at.exception
+    assert any("CP" in e.value and "GONE is not set" in e.value for e in at.error)
+    assert not any(b.label == "Start move" for b in at.get("button") + at.get("form_submit_button"))
+    assert _moves(ctx, slug) == []
+
+
+def test_typed_text_in_a_stopped_move_is_shown_as_text(make_app, ctx, admin, cluster_b, new_slug):
+    from datetime import UTC, datetime
+
+    from control_plane.moves import ledger
+
+    slug = new_slug("mvt")
+    make_tenant(ctx, slug)
+    move = moves.request(ctx, admin, slug, "b", FAST)
+    hostile = "![p](http://127.0.0.1:9/p) [x](http://127.0.0.1:9/x) <img src=x> :red[boom] www.evil.example"
+    ledger.set_fields(ctx, move.id, datetime(2026, 3, 1, tzinfo=UTC), error=hostile)
+    at = _detail(make_app, slug, "support")
+    assert f"Stopped: {plain(hostile)}" in [w.value for w in at.warning]
+    assert at.dataframe[-2].value.iloc[0]["error"] == hostile  # a dataframe cell is plain text already
+    moves.cancel(ctx, admin, slug)
+
+
+def test_an_archived_tenant_gets_no_form(make_app, ctx, aws, admin, new_slug):
+    from control_plane.archive import service as archive_service
+
+    aws.client("s3").create_bucket(Bucket=ctx.settings.archive_bucket)
+    slug = new_slug("mvn")
+    make_tenant(ctx, slug)
+    archive_service.archive_tenant(ctx, admin, slug)
+    at = _detail(make_app, slug, "admin", move="1")
+    assert not at.exception, at.exception
+    assert not any(e.label == "Move to another cluster" for e in at.expander)
+    assert any("A tenant that is archived cannot move" in c.value for c in at.caption)
