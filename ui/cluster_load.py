@@ -38,7 +38,8 @@ def figure(frame: pd.DataFrame) -> go.Figure:
     for col, (values, colour) in enumerate(((frame["tenants"], "#1f77b4"),
                                             (frame["storage_bytes"] / 1024**3, "#ff7f0e"),
                                             (frame["requests_7d"], "#2ca02c")), start=1):
-        fig.add_trace(go.Bar(x=names, y=values, marker_color=colour, showlegend=False), row=1, col=col)
+        fig.add_trace(go.Bar(x=names.tolist(), y=values.tolist(), marker_color=colour, showlegend=False),
+                      row=1, col=col)
     fig.update_layout(height=300, margin={"t": 40, "b": 10, "l": 10, "r": 10})
     return fig
 
