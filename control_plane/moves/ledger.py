@@ -96,6 +96,12 @@ def moving_slugs(session: Session) -> set[str]:
     return set(session.scalars(select(TenantMove.tenant_slug).where(TenantMove.status == "running")))
 
 
+def stalled(session: Session, before: datetime) -> list[TenantMove]:
+    """Running moves whose record has not changed since `before` (no process drives them)."""
+    return list(session.scalars(select(TenantMove).where(TenantMove.status == "running", TenantMove.updated_at < before)
+                                .order_by(TenantMove.id)))
+
+
 def get(ctx: AppContext, move_id: int) -> TenantMove:
     with ctx.session_factory() as session:
         move = session.get(TenantMove, move_id)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from psycopg import sql
 from sqlalchemy import select
 
@@ -151,12 +152,17 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
         order = ledger.steps_of(move.mode)
         last_check = [0.0]
 
+        last_touch = [time.monotonic()]
+
         def check() -> None:  # a cancel asked for from elsewhere, read at most twice a second
             if time.monotonic() - last_check[0] < 0.5:
                 return
             last_check[0] = time.monotonic()
             if ledger.get(ctx, move_id).cancel_requested:
                 raise steps.MoveAborted("cancelled")
+            if time.monotonic() - last_touch[0] > 60:  # alive: a long initial copy is not a stalled move
+                last_touch[0] = time.monotonic()
+                ledger.set_fields(ctx, move_id, _now(ctx))
 
         try:
             done = order.index(move.step) + 1 if move.step in order else 0
@@ -182,6 +188,14 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
         except ControlPlaneError as exc:
             ledger.set_fields(ctx, move_id, _now(ctx), error=str(exc))
             raise
+        except psycopg.Error as exc:  # a cluster refused a statement (rights, a setting): one line, recorded
+            stopped = ledger.get(ctx, move_id)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            message = (f"Move #{move_id} of {stopped.tenant_slug} stopped after step {stopped.step}: {first}. "
+                       f"Fix the cause, then run the move again or cancel it with `tenants move cancel "
+                       f"{stopped.tenant_slug}`.")
+            ledger.set_fields(ctx, move_id, _now(ctx), error=message)
+            raise ControlPlaneError(message) from exc
 
 
 def _run_step(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, step: str, *, options: MoveOptions,

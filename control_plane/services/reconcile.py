@@ -48,6 +48,7 @@ def find_drift(ctx: AppContext, now: datetime) -> list[Drift]:
         clusters = session.scalars(select(Cluster).order_by(Cluster.created_at, Cluster.name)).all()
         tenants = session.execute(select(Tenant.slug, Tenant.status, Tenant.cluster_name, Tenant.updated_at)).all()
         moving = moves_ledger.moving_slugs(session)
+        stalled_moves = moves_ledger.stalled(session, now - STUCK_AFTER)
     # Several catalog rows may point at one database (same URL): judge that database once.
     groups: dict[str, list[Cluster]] = {}
     drift: list[Drift] = []
@@ -76,6 +77,12 @@ def find_drift(ctx: AppContext, now: datetime) -> list[Drift]:
         # cut-over, on purpose (docs/moves.md): its own record says where it is, not drift.
         drift += [d for d in _compare(label, names, schemas, roles, by_slug)
                   if not (d.slug in moving and d.kind in ("orphan_schema", "access"))]
+    for move in stalled_moves:  # its slot keeps WAL on the source for as long as it stays there
+        drift.append(Drift(move.source_cluster, "stuck", move.tenant_slug,
+                           f"move #{move.id} to {move.target_cluster} has not progressed since "
+                           f"{move.updated_at:%Y-%m-%d %H:%M} UTC (last step {move.step}); run "
+                           f"`tenants move {move.tenant_slug} --to {move.target_cluster}` to finish it or "
+                           f"`tenants move cancel {move.tenant_slug}`"))
     for t in tenants:
         if t.status in ("provisioning", "archiving") and now - t.updated_at > STUCK_AFTER:
             drift.append(Drift(t.cluster_name, "stuck", t.slug,

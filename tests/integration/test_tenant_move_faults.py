@@ -197,3 +197,75 @@ def test_a_foreign_schema_on_the_target_is_refused_and_never_dropped(ctx, admin,
         assert conn.execute(f'SELECT count(*) FROM "{schema_of(tenant)}".keep').fetchone()[0] == 1
         conn.execute(f'DROP SCHEMA "{schema_of(tenant)}" CASCADE')
     writable(ctx, None, tenant)
+
+
+def test_cancel_while_the_driver_waits_undoes_it_there(ctx, admin, tenant, cluster_b):
+    import threading
+
+    from control_plane.moves import steps
+    from tests.integration.test_archive_kill import wait_for
+    from tests.integration.test_tenant_move_kill import apply_waiting, lock_on_target
+
+    before = state(ctx, None, tenant)
+    ends = steps.Ends(ctx.clusters, tenant, 0, None, CLUSTER_B_URL_ENV, "default", "b")
+    steps.prepare_target(ends, tenants.show(ctx, admin, tenant).template_version)
+    holder = lock_on_target(cluster_b, tenant, "users")  # the initial copy waits on it
+    outcome = {}
+    driver = threading.Thread(target=lambda: outcome.update(move=service.start(ctx, admin, tenant, "b", FAST)))
+    canceller = threading.Thread(target=lambda: outcome.update(cancel=service.cancel(ctx, admin, tenant)))
+    driver.start()
+    try:
+        wait_for("the initial copy to wait", lambda: apply_waiting(cluster_b))
+        canceller.start()  # the lock stays held: the move cannot reach its cut-over meanwhile
+
+        def undo_waits_on_the_lock():  # the driver noticed, dropped the subscription, now drops the schema
+            with psycopg.connect(cluster_b, autocommit=True) as conn:
+                return conn.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                    "AND query ILIKE 'DROP SCHEMA%%'").fetchone()
+
+        wait_for("the driver's undo to reach the target schema", undo_waits_on_the_lock)
+    finally:
+        holder.rollback()
+        holder.close()
+        driver.join(timeout=60)
+        canceller.join(timeout=60)
+    assert outcome["cancel"].status == "cancelled" and outcome["move"].status == "cancelled"
+    assert state(ctx, None, tenant) == before
+    assert state(ctx, CLUSTER_B_URL_ENV, tenant)["schema_acl"] is None
+
+
+def test_a_cluster_error_stops_the_move_with_one_line_then_cancel(ctx, admin, tenant):
+    from control_plane.errors import ControlPlaneError
+
+    before = state(ctx, None, tenant)
+
+    def drop_target_sequence(step):
+        if step == "caught_up":
+            with ctx.clusters.connect(CLUSTER_B_URL_ENV, autocommit=True) as conn:
+                conn.execute(f'ALTER TABLE "{schema_of(tenant)}".teams ALTER COLUMN id DROP IDENTITY')
+
+    with pytest.raises(ControlPlaneError, match=r"stopped after step caught_up: .*run the move again or cancel"):
+        service.start(ctx, admin, tenant, "b", FAST, fault=drop_target_sequence)
+    move = service.current(ctx, admin, tenant)
+    assert move.status == "running" and "stopped after step caught_up" in move.error
+    assert service.cancel(ctx, admin, tenant).status == "cancelled"
+    assert state(ctx, None, tenant) == before
+
+
+def test_reconcile_reports_a_stalled_move(ctx, admin, tenant):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from control_plane.db.models import TenantMove
+    from control_plane.services.reconcile import find_drift
+
+    move = service.request(ctx, admin, tenant, "b", FAST)
+    now = datetime.now(UTC)
+    assert [d for d in find_drift(ctx, now) if d.kind == "stuck" and d.slug == tenant] == []
+    with ctx.session_factory() as s:
+        s.execute(update(TenantMove).where(TenantMove.id == move.id).values(updated_at=now - timedelta(hours=2)))
+        s.commit()
+    stuck = [d for d in find_drift(ctx, now) if d.kind == "stuck" and d.slug == tenant]
+    assert len(stuck) == 1 and f"move #{move.id}" in stuck[0].detail and "tenants move cancel" in stuck[0].detail
+    service.cancel(ctx, admin, tenant)
