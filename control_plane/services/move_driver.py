@@ -13,16 +13,10 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.errors import Conflict
 from control_plane.moves import service as moves
-from control_plane.moves.ledger import MoveView
+from control_plane.moves.ledger import MoveView, driver_key
 from control_plane.moves.service import MoveOptions
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
-
-
-def driver_key(move_id: int) -> str:
-    """The text the driver's lock is keyed by (the same as `moves.service._driver_lock`; a test
-    holds that lock and checks this sees it)."""
-    return f"control_plane.move:{int(move_id)}"
 
 
 def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
