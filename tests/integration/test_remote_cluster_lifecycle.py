@@ -21,18 +21,7 @@ from control_plane.db import embedded
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.errors import Conflict, DatabaseUnavailable
 from control_plane.services import tenants
-
-
-class Crash(Exception):
-    pass
-
-
-def crash_at(name):
-    def fault(step):
-        if step == name:
-            raise Crash(step)
-
-    return fault
+from tests.faults import Crash, crash_at
 
 
 @pytest.fixture(scope="module")

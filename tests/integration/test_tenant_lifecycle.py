@@ -15,20 +15,9 @@ from control_plane.errors import Conflict, Forbidden, InvalidInput, NotFound
 from control_plane.fleet import revisions
 from control_plane.services import tenants
 from tests.factories import make_tenant
+from tests.faults import Crash, crash_at
 
 LATEST = revisions.DEFAULT.latest
-
-
-class Crash(Exception):
-    """Stands in for the process dying at a given step."""
-
-
-def crash_at(step_name: str):
-    def fault(step: str) -> None:
-        if step == step_name:
-            raise Crash(step)
-
-    return fault
 
 
 @pytest.fixture

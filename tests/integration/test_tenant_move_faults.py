@@ -18,21 +18,10 @@ from control_plane.moves.steps import VerificationFailed
 from control_plane.services import tenants
 from tests.conftest import CLUSTER_B_URL_ENV
 from tests.factories import make_tenant
+from tests.faults import Crash, crash_at
 from tests.integration.move_helpers import contents, fill, schema_of
 
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
-
-
-class Crash(Exception):
-    pass
-
-
-def crash_at(name):
-    def fault(step):
-        if step == name:
-            raise Crash(step)
-
-    return fault
 
 
 ACLS = """
