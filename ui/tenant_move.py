@@ -12,6 +12,7 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.demo import local_cluster
 from control_plane.errors import ControlPlaneError
 from control_plane.moves import service as move_service
 from control_plane.moves.ledger import CUTOVER, MoveView, steps_of
@@ -83,6 +84,9 @@ def _move_form(ctx: AppContext, actor: Actor, tenant: TenantView, *, opened: boo
                     "--url-env CP_CLUSTER_URL_NAME`.", icon=":material/dns:")
             return
         st.caption(f"Now on {plain(tenant.cluster)}. Clusters it can move to:")
+        if ctx.settings.demo and local_cluster.NAME in set(others["cluster"]):
+            st.caption(f":orange-badge[Demo mode] {local_cluster.NAME} is a second local PostgreSQL server with "
+                       "logical replication on: a demo tenant moves there online.")
         st.dataframe(load_table(others), hide_index=True, width="stretch")
         target = st.selectbox("Target cluster", list(others["cluster"]), index=None, placeholder="Pick a cluster",
                               key=f"move_target_{slug}")
