@@ -5,21 +5,23 @@ Inside each transaction: the tenant's advisory lock, `SET LOCAL lock_timeout` an
 `statement_timeout`, the version re-read under that lock (so a revision is never applied twice,
 whoever else migrates or restores the tenant), the revision, the schema comment, the catalog's
 version and the audit entry. Where the tenant lives on the catalog database all of that is one
-transaction; on another cluster the cluster commits first, then the catalog follows (both steps
-safe to repeat: the schema comment is the cluster's truth). A lock timeout is retried with
-jittered backoff, then the tenant is recorded as failed.
+transaction in two round trips (fleet/scripts.py: BEGIN … read, then change … COMMIT); on another
+cluster the cluster commits first, then the catalog follows (both steps safe to repeat: the schema
+comment is the cluster's truth). A lock timeout is retried with jittered backoff, then the tenant
+is recorded as failed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from control_plane.adapters import tenant_ddl
@@ -27,11 +29,14 @@ from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
-from control_plane.fleet import queries
+from control_plane.fleet import queries, scripts
 from control_plane.fleet.revisions import DEFAULT, Catalog, Kind, Revision
 from control_plane.services import audit
 
 RetryHook = Callable[[str, int], None]  # (slug, failed attempt number): tests release a lock here
+# The catalog connection a tenant's steps use: autocommit (the scripts say BEGIN and COMMIT), kept
+# open by the caller (a run keeps one per worker thread).
+CatalogConnection = Callable[[], psycopg.Connection]
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,12 @@ class Limits:
 
 @dataclass(frozen=True)
 class Tenant:
-    """A tenant as the planner saw it: where it lives."""
+    """A tenant as the planner saw it: where it lives, and the version it was at when known."""
 
     slug: str
     cluster: str
     url_env: str | None  # None: the catalog database
+    version: int | None = None  # a belief, checked under the tenant's lock before anything is done
 
 
 @dataclass
@@ -81,14 +87,24 @@ def _no_retry_hook(slug: str, attempt: int) -> None:
 
 def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog: Catalog = DEFAULT,
             limits: Limits = Limits(), run_id: int | None = None, on_retry: RetryHook = _no_retry_hook,
-            sessions: Callable[[], Session] | None = None) -> Outcome:
+            connection: CatalogConnection | None = None) -> Outcome:
     """Take `tenant` to version `goal` (up or down). Never raises for a database error of the
-    tenant's own (recorded in the outcome); a lost catalog or a bug propagates. `sessions` makes
-    the catalog sessions (a run passes one bound to a connection its worker thread keeps)."""
+    tenant's own (recorded in the outcome); a lost catalog or a bug propagates. `connection`
+    gives the catalog connection to work on (without it, one is opened for this call)."""
     catalog.check(goal)
+    with ExitStack() as stack:
+        if connection is None:
+            own = stack.enter_context(ctx.clusters.connect(None, autocommit=True))
+
+            def connection() -> psycopg.Connection:
+                return own
+        return _migrate(_Job(ctx, actor, tenant, goal, catalog, limits, run_id, Outcome(tenant.slug, "applied"),
+                             connection), on_retry)
+
+
+def _migrate(job: _Job, on_retry: RetryHook) -> Outcome:
+    tenant, goal, limits, outcome = job.tenant, job.goal, job.limits, job.outcome
     started = time.monotonic()
-    outcome = Outcome(tenant.slug, "applied")
-    job = _Job(ctx, actor, tenant, goal, catalog, limits, run_id, outcome, sessions or ctx.session_factory)
 
     def note_retry(state: RetryCallState) -> None:
         on_retry(tenant.slug, state.attempt_number)
@@ -147,7 +163,14 @@ class _Job:
     limits: Limits
     run_id: int | None
     outcome: Outcome
-    sessions: Callable[[], Session]
+    connection: CatalogConnection
+    # (status, version) the tenant is believed to be at: the next revision is sent with the check
+    # of that belief (one round trip); a wrong belief costs the round trip and is then read.
+    believed: tuple[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.tenant.version is not None:
+            self.believed = ("active", self.tenant.version)
 
     def next_step(self, current: int) -> _Step:
         forward = self.goal > current
@@ -171,12 +194,12 @@ class _Job:
                       sql.SQL("; ")]
         return sql.Composed([*parts, tenant_ddl.comment_schema(schema, step.after)])
 
-    def audit(self, session, step: _Step) -> None:
-        audit.record(session, self.actor, "tenant.migrate" if step.forward else "tenant.migrate.reverse",
-                     tenant_slug=self.tenant.slug, target=self.tenant.cluster,
-                     before={"template_version": step.before}, after={"template_version": step.after},
-                     detail={"run": self.run_id, "revision": step.revision.version, "name": step.revision.name,
-                             "kind": step.revision.kind.value})
+    def audit(self, step: _Step) -> dict:
+        return audit.entry(self.actor, "tenant.migrate" if step.forward else "tenant.migrate.reverse",
+                           tenant_slug=self.tenant.slug, target=self.tenant.cluster,
+                           before={"template_version": step.before}, after={"template_version": step.after},
+                           detail={"run": self.run_id, "revision": step.revision.version,
+                                   "name": step.revision.name, "kind": step.revision.kind.value})
 
     def one_step(self) -> bool:
         """One revision in one transaction; True when the tenant is at `goal` (nothing was done)."""
@@ -185,9 +208,39 @@ class _Job:
         return self._elsewhere()
 
     def _on_catalog(self) -> bool:
-        with self.sessions() as session:
-            conn = session.connection().connection.driver_connection
-            cur = conn.execute(queries.open_tenant(self.tenant.slug, self.limits.lock_timeout_ms,
+        if self.believed is not None and self.believed[1] != self.goal and self._as_believed():
+            return False
+        return self._read_then_change()
+
+    def _as_believed(self) -> bool:
+        """The next revision sent with the check of the believed version: True when it committed;
+        False when the belief was wrong (nothing was done; the caller reads the tenant instead)."""
+        assert self.believed is not None
+        status, current = self.believed
+        self.believed = None
+        try:
+            step = self.next_step(current)
+        except ControlPlaneError:
+            return False  # decided on what the tenant really is, once read
+        conn = self.connection()
+        try:
+            with _rolled_back_unless_committed(conn):
+                conn.execute(sql.Composed([scripts.expect_tenant(
+                    self.tenant.slug, status, current, self.limits.lock_timeout_ms,
+                    self.limits.statement_timeout_ms), self._change(status, step)]))
+        except psycopg.Error as exc:
+            if exc.sqlstate != queries.NOT_AS_EXPECTED:
+                self.believed = (status, current)  # a lock timeout is retried as it was
+                raise
+            return False
+        self._seen(current)
+        self._done(step, status)
+        return True
+
+    def _read_then_change(self) -> bool:
+        conn = self.connection()
+        with _rolled_back_unless_committed(conn):
+            cur = conn.execute(scripts.open_tenant(self.tenant.slug, self.limits.lock_timeout_ms,
                                                    self.limits.statement_timeout_ms))
             while cur.nextset():  # several statements in one round trip: the row is the last result
                 pass
@@ -200,18 +253,23 @@ class _Job:
                 self.outcome.to_version = current
                 return True
             step = self.next_step(current)
-            # DDL, schema comment and catalog version: one round trip
-            conn.execute(sql.Composed([self.step_sql(status, step), queries.set_version(self.tenant.slug, step.after)]))
-            self.audit(session, step)
-            session.commit()
-        self.outcome.steps.append(step.label)
-        self.outcome.to_version = step.after
+            conn.execute(self._change(status, step))
+        self._done(step, status)
         return False
 
+    def _change(self, status: str, step: _Step) -> sql.Composed:
+        """DDL, schema comment, catalog version, audit entry and COMMIT: one round trip."""
+        return scripts.finish(sql.Composed([self.step_sql(status, step),
+                                            queries.set_version(self.tenant.slug, step.after)]), self.audit(step))
+
+    def _done(self, step: _Step, status: str) -> None:
+        self.outcome.steps.append(step.label)
+        self.outcome.to_version = step.after
+        self.believed = (status, step.after)
+
     def _elsewhere(self) -> bool:
-        with self.sessions() as session:
-            row = session.connection().connection.driver_connection.execute(
-                queries.CATALOG_TENANT, (self.tenant.slug,)).fetchone()
+        catalog = self.connection()
+        row = catalog.execute(queries.CATALOG_TENANT, (self.tenant.slug,)).fetchone()
         if row is None or row[0] not in queries.MIGRATABLE:
             raise _Skip(row[0] if row else "gone")
         step = None
@@ -230,12 +288,8 @@ class _Job:
                 conn.execute(self.step_sql(row[0], step))
         # The cluster has committed; the catalog follows (repeating this is harmless).
         version = step.after if step else current
-        with self.sessions() as session:
-            conn = session.connection().connection.driver_connection
-            conn.execute(queries.CATALOG_SET_VERSION, (version, self.tenant.slug, version))
-            if step:
-                self.audit(session, step)
-            session.commit()
+        with _rolled_back_unless_committed(catalog):
+            catalog.execute(scripts.catalog_follows(self.tenant.slug, version, self.audit(step) if step else None))
         if step is None:
             self.outcome.to_version = current
             return True
@@ -246,3 +300,18 @@ class _Job:
     def _seen(self, current: int) -> None:
         if self.outcome.from_version is None:
             self.outcome.from_version = current
+
+
+@contextmanager
+def _rolled_back_unless_committed(conn: psycopg.Connection) -> Iterator[None]:
+    """The scripts open and commit the transaction themselves: whatever leaves it open (an error, a
+    tenant with nothing to do) is rolled back here, so the connection is clean for the next tenant.
+    A connection that cannot even roll back is closed (its owner opens another)."""
+    try:
+        yield
+    finally:
+        if not conn.closed and conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            try:
+                conn.execute(scripts.ROLLBACK)
+            except psycopg.Error:
+                conn.close()

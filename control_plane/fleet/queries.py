@@ -35,6 +35,24 @@ def open_tenant(slug: str, lock_timeout_ms: int, statement_timeout_ms: int) -> s
                                  "WHERE t.slug = {} FOR UPDATE OF t").format(sql.Literal(slug))])
 
 
+# Raised by expect_tenant() when the tenant is not as its caller believed.
+NOT_AS_EXPECTED = "CP001"
+
+
+def expect_tenant(slug: str, status: str, version: int) -> sql.Composed:
+    """Inside the tenant's transaction, after its advisory lock: its catalog row locked and checked
+    to have this status and version, else SQLSTATE NOT_AS_EXPECTED (nothing after it runs). Lets a
+    caller that knows the version send the revision in the same round trip as the check."""
+    if "$" in slug:  # a literal inside the dollar-quoted body must not end it (slugs never have one)
+        raise ValueError(f"unexpected slug {slug!r}")
+    return sql.SQL(
+        "DO $cp$ BEGIN PERFORM FROM control_plane.tenants t WHERE t.slug = {s} "
+        "AND COALESCE(t.template_version, 1) = {v} AND " + _STATUS_OR_MOVING + " = {st} FOR UPDATE OF t; "
+        "IF NOT FOUND THEN RAISE EXCEPTION 'tenant % is not at version % and %', {s}, {v}, {st} "
+        "USING ERRCODE = {code}; END IF; END $cp$").format(
+        s=sql.Literal(slug), v=sql.Literal(int(version)), st=sql.Literal(status), code=sql.Literal(NOT_AS_EXPECTED))
+
+
 def set_version(slug: str, version: int) -> sql.Composed:
     return sql.SQL("UPDATE control_plane.tenants SET template_version = {v}, updated_at = now() "
                    "WHERE slug = {s} AND template_version IS DISTINCT FROM {v}").format(

@@ -15,9 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -172,9 +174,11 @@ def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int
         rows = [r for r in ledger.results(session, run_id, status="applied") if waves[0] <= r.wave <= waves[1]]
     if not all(hooks.catalog.reversible(r.to_version or r.from_version, r.from_version) for r in rows):
         return False
-    outcomes = _fan_out(ctx, rows, options, hooks, lambda r, tenant: apply.migrate(
-        ctx, actor, tenant, r.from_version, catalog=hooks.catalog, limits=options.limits(hooks.backoff_max_s),
-        run_id=run_id, on_retry=hooks.on_retry), reverse=True, run_id=run_id, stop=lambda: False)
+    with _ThreadConnections(ctx) as connections:
+        outcomes = _fan_out(ctx, rows, options, hooks, lambda r, tenant: apply.migrate(
+            ctx, actor, tenant, r.from_version, catalog=hooks.catalog, limits=options.limits(hooks.backoff_max_s),
+            run_id=run_id, on_retry=hooks.on_retry, connection=connections.get), reverse=True, run_id=run_id,
+            stop=lambda: False)
     return all(o.status == "applied" for o in outcomes)
 
 
@@ -194,7 +198,7 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
 
     def work(row: MigrationResult, tenant: apply.Tenant) -> apply.Outcome:
         outcome = apply.migrate(ctx, actor, tenant, target, catalog=hooks.catalog, limits=limits,
-                                run_id=run_id, on_retry=hooks.on_retry, sessions=connections.session)
+                                run_id=run_id, on_retry=hooks.on_retry, connection=connections.get)
         if outcome.status == "failed":
             with lock:
                 failures["n"] += 1
@@ -206,38 +210,40 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
 
 
 class _ThreadConnections:
-    """One catalog connection per worker thread for the whole wave: a session per tenant step
-    without a pool checkout and its liveness ping each time (a lost one is replaced)."""
+    """One catalog connection (autocommit: apply's scripts say BEGIN and COMMIT) per worker thread
+    for the whole wave, instead of a pool checkout and its liveness ping per tenant step; a
+    connection that was lost or closed is replaced."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self.ctx, self.local, self.opened = ctx, threading.local(), []
+        self.ctx, self.local, self.stack = ctx, threading.local(), ExitStack()
         self.lock = threading.Lock()
 
-    def session(self) -> Session:
+    def get(self) -> psycopg.Connection:
         conn = getattr(self.local, "conn", None)
-        if conn is None or conn.invalidated or conn.closed:
-            conn = self.local.conn = self.ctx.engine.connect()
+        if conn is None or conn.closed or conn.broken:
+            opened = self.ctx.clusters.connect(None, autocommit=True)
             with self.lock:
-                self.opened.append(conn)
-        return Session(bind=conn, expire_on_commit=False)
+                conn = self.local.conn = self.stack.enter_context(opened)
+        return conn
 
     def __enter__(self) -> _ThreadConnections:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for conn in self.opened:
-            conn.close()
+        with self.lock:
+            self.stack.close()
 
 
 def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, fn, *, reverse: bool, run_id: int,
              stop: Callable[[], bool], wave: int = 0) -> list[apply.Outcome]:
-    """fn(row) for each row, at most options.concurrency at once per cluster; results recorded in
-    batches (a failure at once). Stops starting new rows when stop() says so; re-raises the first
-    crash after recording what was done."""
-    clusters = {r.cluster_name for r in rows}
+    """fn(row) for each row, at most options.concurrency at once per cluster: that many workers per
+    cluster, each taking its cluster's next row itself (in the rows' order), so no tenant waits on a
+    hand-off between threads. Results recorded in batches (a failure at once). No new row is taken
+    once stop() says so; re-raises the first crash after recording what was done."""
+    clusters = list(dict.fromkeys(r.cluster_name for r in rows))
     with ctx.session_factory() as session:
         envs = dict(session.execute(select(Cluster.name, Cluster.url_env).where(Cluster.name.in_(clusters))).all())
-    slots = {c: threading.Semaphore(options.concurrency) for c in clusters}
+    queues = {c: iter([r for r in rows if r.cluster_name == c]) for c in clusters}
     done: list[apply.Outcome] = []
     crashed: list[BaseException] = []
     lock = threading.Lock()
@@ -252,31 +258,31 @@ def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, f
                 ledger.record(session, run_id, batch, reverse=reverse)
                 session.commit()
 
-    def task(row: MigrationResult) -> None:
+    def worker(cluster: str) -> None:
         try:
-            if crashed:
-                return
-            outcome = fn(row, apply.Tenant(row.tenant_slug, row.cluster_name, envs.get(row.cluster_name)))
-            with lock:
-                done.append(outcome)
-                pending.append(outcome)
-                hooks.progress(wave, len(done), len(rows))
-                full = len(pending) >= RESULT_BATCH or outcome.status != "applied"
-            if full:
-                flush()
-            hooks.after_tenant(outcome)
+            while True:
+                with lock:  # stop() is asked by one worker at a time (it may read the catalog)
+                    row = None if crashed or stop() else next(queues[cluster], None)
+                if row is None:
+                    return
+                outcome = fn(row, apply.Tenant(row.tenant_slug, row.cluster_name, envs.get(row.cluster_name),
+                                               row.to_version or row.from_version))
+                with lock:
+                    done.append(outcome)
+                    pending.append(outcome)
+                    hooks.progress(wave, len(done), len(rows))
+                    full = len(pending) >= RESULT_BATCH or outcome.status != "applied"
+                if full:
+                    flush()
+                hooks.after_tenant(outcome)
         except BaseException as exc:
             crashed.append(exc)
-        finally:
-            slots[row.cluster_name].release()
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency * len(clusters))) as pool:
-            for row in rows:
-                if crashed or stop():
-                    break
-                slots[row.cluster_name].acquire()
-                pool.submit(task, row)
+            for cluster in clusters:
+                for _ in range(options.concurrency):
+                    pool.submit(worker, cluster)
     finally:
         flush()  # a crash that lets us run (an exception) still records what was done; kill -9 does not,
         # and then the resumed run finds those tenants at their target (nothing is applied twice)

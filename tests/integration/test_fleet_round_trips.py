@@ -1,0 +1,96 @@
+"""A tenant's revision on the catalog database: one transaction in one round trip when its version
+is known (a run knows it from planning), two when it must be read first; a wrong belief costs a
+round trip and applies nothing; the connection is left clean whatever happened, so a run's worker
+thread reuses it for the next tenant (docs/migrations.md "Per tenant")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from sqlalchemy import select
+
+from control_plane.adapters.clusters import libpq_url
+from control_plane.db.models import AuditEntry
+from control_plane.fleet import apply
+from tests.factories import OPERATOR, make_tenant
+from tests.integration.fleet_helpers import WITH_STRICT_TITLES, add_long_task, catalog_version, columns, raw
+
+
+class CountingConnection(psycopg.Connection):
+    """A real connection that counts what it sends: one execute() is one round trip."""
+
+    sent = 0
+
+    def execute(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        self.sent += 1
+        return super().execute(*args, **kwargs)
+
+
+def _catalog(ctx) -> CountingConnection:
+    return CountingConnection.connect(libpq_url(ctx.catalog_url), autocommit=True)
+
+
+def _migrations(ctx, slug: str) -> list[int]:
+    with ctx.session_factory() as s:
+        return [e.detail["revision"] for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.tenant_slug == slug, AuditEntry.action == "tenant.migrate").order_by(AuditEntry.id))]
+
+
+def test_each_revision_is_two_round_trips_and_commits_with_its_audit_entry(ctx, new_slug):
+    slug = new_slug("rt")
+    make_tenant(ctx, slug, template_version=1)
+    with _catalog(ctx) as conn:
+        out = apply.migrate(ctx, OPERATOR, apply.Tenant(slug, "default", None), 3, connection=lambda: conn)
+        assert (out.status, out.steps) == ("applied", ["+2", "+3"])
+        # +2: read under the lock, then change and commit; +3: the version is known by then, so
+        # lock, check, change and commit go together; nothing after the last commit
+        assert conn.sent == 3
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+        assert catalog_version(conn, slug) == 3
+    assert _migrations(ctx, slug) == [2, 3]
+
+    with _catalog(ctx) as conn:  # nothing to do: the read under the lock, then its rollback
+        again = apply.migrate(ctx, OPERATOR, apply.Tenant(slug, "default", None), 3, connection=lambda: conn)
+        assert (again.status, again.steps, conn.sent) == ("applied", [], 2)
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+    assert _migrations(ctx, slug) == [2, 3]
+
+
+def test_a_failed_revision_is_rolled_back_and_the_connection_serves_the_next_tenant(ctx, new_slug):
+    bad, good = new_slug("rtbad"), new_slug("rtgood")
+    for slug in (bad, good):
+        make_tenant(ctx, slug)
+    with raw(ctx) as conn:
+        add_long_task(conn, bad)
+    with _catalog(ctx) as conn:
+        failed = apply.migrate(ctx, OPERATOR, apply.Tenant(bad, "default", None), 4, catalog=WITH_STRICT_TITLES,
+                               connection=lambda: conn)
+        assert failed.status == "failed" and "CheckViolation" in failed.error
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+        applied = apply.migrate(ctx, OPERATOR, apply.Tenant(good, "default", None), 4, catalog=WITH_STRICT_TITLES,
+                                connection=lambda: conn)
+        assert applied.status == "applied", applied.error
+    with raw(ctx) as conn:
+        assert (catalog_version(conn, bad), catalog_version(conn, good)) == (3, 4)
+        assert "title" in columns(conn, bad, "tasks")
+    assert 4 not in _migrations(ctx, bad)  # no audit entry for what was rolled back
+    assert _migrations(ctx, good)[-1:] == [4]
+
+
+def test_a_known_version_is_one_round_trip_and_a_wrong_belief_applies_nothing_twice(ctx, new_slug):
+    known, moved_on = new_slug("rtk"), new_slug("rtw")
+    make_tenant(ctx, known, template_version=1)
+    make_tenant(ctx, moved_on, template_version=1)
+    apply.migrate(ctx, OPERATOR, apply.Tenant(moved_on, "default", None), 2)  # since "planning"
+    with _catalog(ctx) as conn:
+        out = apply.migrate(ctx, OPERATOR, apply.Tenant(known, "default", None, 1), 2, connection=lambda: conn)
+        assert (out.status, out.from_version, out.steps, out.attempts, conn.sent) == ("applied", 1, ["+2"], 1, 1)
+        conn.sent = 0
+        late = apply.migrate(ctx, OPERATOR, apply.Tenant(moved_on, "default", None, 1), 3, connection=lambda: conn)
+        assert (late.status, late.from_version, late.steps) == ("applied", 2, ["+3"])
+        assert conn.sent == 4  # the refused check and its rollback, then the read and the change
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+    assert _migrations(ctx, known) == [2]
+    assert _migrations(ctx, moved_on) == [2, 3]  # revision 2 once
