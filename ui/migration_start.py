@@ -1,5 +1,5 @@
 """Start a rollout from the Migrations page: target version, waves and soak, confirmed; the run is
-queued for the worker, so the page never waits on it (docs/migrations.md "The worker")."""
+queued for the worker, so the page never waits on it (docs/migrations.md "Worker")."""
 
 from __future__ import annotations
 
