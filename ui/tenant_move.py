@@ -83,10 +83,10 @@ def _move_form(ctx: AppContext, actor: Actor, tenant: TenantView, *, opened: boo
             st.info("No other cluster is registered. Register one with `python -m control_plane clusters add NAME "
                     "--url-env CP_CLUSTER_URL_NAME`.", icon=":material/dns:")
             return
-        st.caption(f"Now on {plain(tenant.cluster)}. Clusters it can move to:")
         if ctx.settings.demo and local_cluster.NAME in set(others["cluster"]):
             st.caption(f":orange-badge[Demo mode] {local_cluster.NAME} is a second local PostgreSQL server with "
                        "logical replication on: a demo tenant moves there online.")
+        st.caption(f"Now on {plain(tenant.cluster)}. Clusters it can move to:")
         st.dataframe(load_table(others), hide_index=True, width="stretch")
         target = st.selectbox("Target cluster", list(others["cluster"]), index=None, placeholder="Pick a cluster",
                               key=f"move_target_{slug}")

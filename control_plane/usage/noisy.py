@@ -93,8 +93,9 @@ def recommendation(jump: Jump, cluster: str, neighbours: int) -> str:
     observed = f"{what} at {jump.factor}x its 7-day baseline ({shown} on {jump.day} vs {base})"
     if neighbours > 0:
         return (f"Move {jump.slug} to its own cluster: {observed} while it shares cluster {cluster} with "
-                f"{neighbours} other tenants. Register a cluster (`clusters add`), then archive and restore it "
-                "there; meanwhile watch that cluster's Aurora capacity.")
+                f"{neighbours} other tenants. Move it while it keeps working: `tenants move {jump.slug} --to CLUSTER`, "
+                "or \"Move to another cluster\" on its page (admins), after `clusters add` if no cluster has room; "
+                "meanwhile watch that cluster's Aurora capacity.")
     return (f"{jump.slug} already has cluster {cluster} to itself: {observed}. Raise that cluster's ACU ceiling "
             "if the growth is expected, or contact the customer.")
 

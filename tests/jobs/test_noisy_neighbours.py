@@ -58,6 +58,7 @@ def test_jump_is_flagged_alerted_and_cleared(ctx, aws, admin, new_slug):
     flag = flags.iloc[0]
     assert flag["metric"] == "requests" and flag["factor"] >= 10
     assert flag["recommendation"].startswith(f"Move {noisy} to its own cluster")
+    assert f"tenants move {noisy} --to CLUSTER" in flag["recommendation"]  # the move exists: not a dead end
     with ctx.session_factory() as session:
         alert = session.scalar(select(Alert).where(Alert.kind == "noisy_neighbour"))
     assert alert.tenant_slug == noisy and alert.published and alert.publish_error is None
