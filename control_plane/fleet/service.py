@@ -80,8 +80,8 @@ def _plan(ctx: AppContext, options: Options, catalog: Catalog) -> Plan:
         if missing and len(missing) == len(options.tenants):
             raise InvalidInput(f"No tenant named in --tenants is below version {options.target}: "
                                f"{', '.join(missing[:10])}.")
-    movable = [c for c in found if c.status in ("active", "suspended")]
-    skipped = [c for c in found if c not in movable]
+    movable = [c for c in found if c.status in queries.MIGRATABLE]
+    skipped = [c for c in found if c.status not in queries.MIGRATABLE]  # not `c not in movable`: quadratic
     revisions = [{"version": r.version, "name": r.name, "kind": r.kind.value, "reversible": r.reversible}
                  for r in catalog.revisions if min((c.version for c in movable), default=options.target) < r.version
                  <= options.target]
