@@ -16,9 +16,11 @@ from control_plane.moves.service import MoveOptions
 from control_plane.services import tenants
 from tests import moto_server
 from tests.factories import make_tenant
+from tests.ui import test_csv_downloads as csv_tests
 from ui.text import plain
 
 aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures: archives go to moto's S3
+downloads = csv_tests.downloads  # fixture: the files the download buttons were handed
 PAGE = "pages/tenants.py"
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
 
@@ -219,7 +221,7 @@ def test_an_unreachable_target_is_explained_and_offers_no_form(make_app, ctx, ne
     assert _moves(ctx, slug) == []
 
 
-def test_typed_text_in_a_stopped_move_is_shown_as_text(make_app, ctx, admin, cluster_b, new_slug):
+def test_typed_text_in_a_stopped_move_is_shown_as_text(make_app, ctx, admin, cluster_b, new_slug, downloads):
     from datetime import UTC, datetime
 
     from control_plane.moves import ledger
@@ -227,11 +229,17 @@ def test_typed_text_in_a_stopped_move_is_shown_as_text(make_app, ctx, admin, clu
     slug = new_slug("mvt")
     make_tenant(ctx, slug)
     move = moves.request(ctx, admin, slug, "b", FAST)
-    hostile = "![p](http://127.0.0.1:9/p) [x](http://127.0.0.1:9/x) <img src=x> :red[boom] www.evil.example"
+    hostile = ("=HYPERLINK(\"http://127.0.0.1:9/x\") ![p](http://127.0.0.1:9/p) [x](http://127.0.0.1:9/x) "
+               "<img src=x> :red[boom] www.evil.example")
     ledger.set_fields(ctx, move.id, datetime(2026, 3, 1, tzinfo=UTC), error=hostile)
     at = _detail(make_app, slug, "support")
     assert f"Stopped: {plain(hostile)}" in [w.value for w in at.warning]
     assert at.dataframe[-2].value.iloc[0]["error"] == hostile  # a dataframe cell is plain text already
+    csv_text = downloads[f"moves_{slug}.csv"]
+    [row] = csv_tests.rows(csv_text)
+    assert (row["status"], row["to"], row["steps"]) == ("running", "b", "0 / 10")
+    assert row["error"] == "'" + hostile  # a spreadsheet shows it, never runs it
+    csv_tests.assert_no_formula(csv_text)
     moves.cancel(ctx, admin, slug)
 
 
