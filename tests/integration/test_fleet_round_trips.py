@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import select
 
 from control_plane.adapters.clusters import libpq_url
+from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry
-from control_plane.fleet import apply
+from control_plane.fleet import apply, queries, scripts
+from control_plane.services import audit
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import WITH_STRICT_TITLES, add_long_task, catalog_version, columns, raw
 
@@ -94,3 +97,17 @@ def test_a_known_version_is_one_round_trip_and_a_wrong_belief_applies_nothing_tw
         assert conn.info.transaction_status == TransactionStatus.IDLE
     assert _migrations(ctx, known) == [2]
     assert _migrations(ctx, moved_on) == [2, 3]  # revision 2 once
+
+
+def test_values_in_the_scripts_are_literals_whatever_they_contain(ctx):
+    hostile = "o'brien\\'); DROP TABLE control_plane.tenants; -- $cp$ $$"
+    entry = audit.entry(Actor(hostile, Role.ADMIN), "tenant.migrate", tenant_slug="rt_hostile", target=hostile,
+                        detail={"name": hostile, "nested": {"quote": "'\"", "dollar": "$cp$"}})
+    with raw(ctx) as conn:
+        conn.execute(scripts.catalog_follows("rt_hostile_absent", 2, entry))  # no such tenant: the update is a no-op
+        row = conn.execute("SELECT actor, target, detail FROM control_plane.audit_log WHERE tenant_slug = 'rt_hostile' "
+                           "ORDER BY id DESC LIMIT 1").fetchone()
+        assert row == (hostile, hostile, {"name": hostile, "nested": {"quote": "'\"", "dollar": "$cp$"}})
+        assert conn.execute("SELECT to_regclass('control_plane.tenants')").fetchone()[0] is not None
+    with pytest.raises(ValueError, match="unexpected slug"):  # a `$` would end the guard's dollar-quoted body
+        queries.expect_tenant("a$cp$b", "active", 1)
