@@ -34,7 +34,10 @@ from control_plane.services import audit
 from control_plane.uptime import alerts
 
 _log = logging.getLogger(__name__)
-RESULT_BATCH = 50  # results written per statement
+# Results are written in batches: at most this many per statement, and at least once a second
+# (the page's progress lags by a second at most); a failure at once.
+RESULT_BATCH = 500
+RESULT_EVERY_S = 1.0
 
 
 def _nothing(*_args: object) -> None:
@@ -248,11 +251,13 @@ def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, f
     crashed: list[BaseException] = []
     lock = threading.Lock()
     pending: list[apply.Outcome] = []  # results not yet written: flushed in batches, and on the way out
+    flushed = [hooks.clock()]
 
     def flush() -> None:
         with lock:
             batch = pending[:]
             pending.clear()
+            flushed[0] = hooks.clock()
         if batch:
             with ctx.session_factory() as session:
                 ledger.record(session, run_id, batch, reverse=reverse)
@@ -271,7 +276,8 @@ def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, f
                     done.append(outcome)
                     pending.append(outcome)
                     hooks.progress(wave, len(done), len(rows))
-                    full = len(pending) >= RESULT_BATCH or outcome.status != "applied"
+                    full = (len(pending) >= RESULT_BATCH or outcome.status != "applied"
+                            or (hooks.clock() - flushed[0]).total_seconds() >= RESULT_EVERY_S)
                 if full:
                     flush()
                 hooks.after_tenant(outcome)

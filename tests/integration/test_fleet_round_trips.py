@@ -15,8 +15,11 @@ from sqlalchemy import select
 from control_plane.adapters.clusters import libpq_url
 from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry
-from control_plane.fleet import apply, queries, scripts
+from control_plane.fleet import apply, queries, scripts, service
+from control_plane.fleet.options import Options
+from control_plane.fleet.run import Hooks
 from control_plane.services import audit
+from tests.clock import FakeClock
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import WITH_STRICT_TITLES, add_long_task, catalog_version, columns, raw
 
@@ -111,3 +114,23 @@ def test_values_in_the_scripts_are_literals_whatever_they_contain(ctx):
         assert conn.execute("SELECT to_regclass('control_plane.tenants')").fetchone()[0] is not None
     with pytest.raises(ValueError, match="unexpected slug"):  # a `$` would end the guard's dollar-quoted body
         queries.expect_tenant("a$cp$b", "active", 1)
+
+
+def test_results_are_written_in_batches_but_at_least_once_a_second(ctx, new_slug):
+    slugs = sorted(new_slug("rs") for _ in range(3))
+    for slug in slugs:
+        make_tenant(ctx, slug, template_version=1)
+    clock = FakeClock()
+    started = service.start(ctx, OPERATOR, Options(target=2, waves=(100,), soak_seconds=0, concurrency=1,
+                                                   tenants=tuple(slugs)))
+    seen: list[str] = []
+
+    def look(outcome: apply.Outcome) -> None:  # what the page would show right after each tenant
+        with raw(ctx) as conn:
+            seen.append(conn.execute("SELECT status FROM control_plane.migration_results WHERE run_id = %s "
+                                     "AND tenant_slug = %s", (started.run_id, outcome.slug)).fetchone()[0])
+        clock.advance(seconds=1)
+
+    step = service.drive(ctx, OPERATOR, started.run_id, hooks=Hooks(clock=clock, after_tenant=look))
+    assert step.status == "completed"
+    assert seen == ["pending", "applied", "applied"]  # the first waited for the batch; then a second had passed
