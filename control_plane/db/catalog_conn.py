@@ -35,7 +35,10 @@ def connect_current(settings: Settings) -> psycopg.Connection | None:
     if conninfo is None:
         return None
     try:
-        conn = psycopg.connect(conninfo, autocommit=True, application_name="control_plane")
+        # UTC as the engine's sessions (control_plane/db/engine.py): the same command answers the
+        # same times whichever path it takes, whatever the server's own zone.
+        conn = psycopg.connect(conninfo, autocommit=True, application_name="control_plane",
+                               options="-c TimeZone=UTC")
     except psycopg.Error:
         return None
     try:
