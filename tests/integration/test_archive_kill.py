@@ -15,8 +15,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -27,19 +25,10 @@ from control_plane.adapters.clusters import libpq_url
 from control_plane.archive import service as archive
 from tests import moto_server
 from tests.factories import make_tenant
+from tests.polling import wait_for
 
 aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(what: str, check: Callable[[], object], seconds: float = 60) -> object:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def gone(pid: int) -> bool:

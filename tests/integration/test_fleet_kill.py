@@ -19,7 +19,7 @@ from control_plane.db.models import AuditEntry
 from control_plane.fleet import service
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import catalog_version, raw
-from tests.integration.test_archive_kill import wait_for
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,26 +7,16 @@ databases be dropped afterwards: disable, detach from the slot, drop, drop the s
 from __future__ import annotations
 
 import os
-import time
 import uuid
-from collections.abc import Callable
 
 import psycopg
-import pytest
 from psycopg import sql
 
 from control_plane.config import libpq_url
 from control_plane.db import embedded
 from control_plane.db.models import Cluster
 from tests.conftest import CLUSTER_B_URL_ENV
-
-
-def _wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+from tests.polling import wait_for
 
 
 def test_both_test_servers_run_with_logical_replication(pg_server, pg_server_b):
@@ -65,12 +55,12 @@ def test_a_schema_replicates_from_pg_server_to_cluster_b(ctx, database_url, clus
             sub_oid = target.execute("SELECT oid FROM pg_subscription WHERE subname = %s",
                                      (subscription,)).fetchone()[0]
             count = sql.SQL("SELECT count(*) FROM {t}").format(t=table)
-            _wait_for(lambda: target.execute(count).fetchone()[0] == 100, "the initial copy")
+            wait_for("the initial copy", lambda: target.execute(count).fetchone()[0] == 100, seconds=30)
             source.execute(sql.SQL("INSERT INTO {t} VALUES (101, 'after the copy')").format(t=table))
             source.execute(sql.SQL("UPDATE {t} SET body = 'changed' WHERE id = 1").format(t=table))
-            _wait_for(lambda: target.execute(count).fetchone()[0] == 101, "a row committed after the copy")
-            _wait_for(lambda: target.execute(sql.SQL("SELECT body FROM {t} WHERE id = 1").format(t=table))
-                      .fetchone()[0] == "changed", "an update")
+            wait_for("a row committed after the copy", lambda: target.execute(count).fetchone()[0] == 101, seconds=30)
+            wait_for("an update", lambda: target.execute(sql.SQL("SELECT body FROM {t} WHERE id = 1").format(t=table))
+                      .fetchone()[0] == "changed", seconds=30)
         finally:
             _drop_subscription(target, source, subscription)
             source.execute(sql.SQL("DROP PUBLICATION IF EXISTS {p}").format(p=sql.Identifier(publication)))
@@ -93,6 +83,7 @@ def _drop_subscription(target: psycopg.Connection, source: psycopg.Connection, n
     target.execute(sql.SQL("ALTER SUBSCRIPTION {n} SET (slot_name = NONE)").format(n=ident))
     target.execute(sql.SQL("DROP SUBSCRIPTION {n}").format(n=ident))
     active = "SELECT active FROM pg_replication_slots WHERE slot_name = %s"
-    _wait_for(lambda: not (source.execute(active, (name,)).fetchone() or [False])[0], "the slot's walsender to stop")
+    wait_for("the slot's walsender to stop",
+             lambda: not (source.execute(active, (name,)).fetchone() or [False])[0], seconds=30)
     if source.execute(active, (name,)).fetchone() is not None:
         source.execute("SELECT pg_drop_replication_slot(%s)", (name,))

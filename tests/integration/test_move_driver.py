@@ -4,8 +4,6 @@ drives (as after an app restart) finished by Resume in a thread, between two rea
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -15,17 +13,9 @@ from control_plane.moves import service as moves
 from control_plane.moves.service import MoveOptions
 from control_plane.services import move_driver, tenants
 from tests.factories import make_tenant
+from tests.polling import wait_for
 
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
-
-
-def _until(check, what: str, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return found
 
 
 def test_the_drivers_lock_is_seen_and_resume_is_refused_while_held(ctx, admin, support, cluster_b, new_slug):
@@ -64,7 +54,8 @@ def test_resume_finishes_a_move_nobody_drives(ctx, admin, cluster_b, new_slug):
     make_tenant(ctx, slug)
     move = moves.request(ctx, admin, slug, "b", FAST)  # recorded; its process "stopped" before driving it
     move_driver.resume(ctx, admin, move, FAST)
-    done = _until(lambda: (m := moves.current(ctx, admin, slug)).status != "running" and m, "the move to end")
+    done = wait_for("the move to end", lambda: (m := moves.current(ctx, admin, slug)).status != "running" and m,
+                    seconds=90)
     assert done.status == "completed", done.error
     assert tenants.show(ctx, admin, slug).cluster == "b"
     assert not move_driver.is_driven(ctx, admin, move.id)

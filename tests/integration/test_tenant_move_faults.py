@@ -192,8 +192,8 @@ def test_cancel_while_the_driver_waits_undoes_it_there(ctx, admin, tenant, clust
     import threading
 
     from control_plane.moves import steps
-    from tests.integration.test_archive_kill import wait_for
     from tests.integration.test_tenant_move_kill import apply_waiting, lock_on_target
+    from tests.polling import wait_for
 
     before = state(ctx, None, tenant)
     ends = steps.Ends(ctx.clusters, tenant, 0, None, CLUSTER_B_URL_ENV, "default", "b")

@@ -23,8 +23,8 @@ from tests.conftest import CLUSTER_B_URL_ENV
 from tests.factories import make_tenant
 from tests.faults import Crash, crash_at
 from tests.integration.move_helpers import contents, fill, schema_of
-from tests.integration.test_archive_kill import wait_for
 from tests.integration.test_tenant_move_faults import cluster_of, writable
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import psycopg
@@ -21,17 +20,10 @@ from tests import moto_server
 from tests.conftest import CLUSTER_B_URL_ENV
 from tests.factories import make_tenant
 from tests.integration.move_helpers import Writer, contents, fill, schema_of
+from tests.polling import wait_for
 
 aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
 FAST = MoveOptions(poll_s=0.02, sync_timeout_s=60, catchup_timeout_s=30)
-
-
-def wait_for(check, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def schema_exists(ctx, url_env, schema):
@@ -51,10 +43,10 @@ def test_online_move_under_a_writer_loses_nothing(ctx, admin, cluster_b, new_slu
     fill(ctx.clusters, None, slug)
     before = contents(ctx.clusters, None, schema_of(slug))
     with Writer(ctx.clusters, lambda: cluster_env(ctx, slug), slug) as writer:
-        wait_for(lambda: len(writer.committed) >= 20, "writes before the move")
+        wait_for("writes before the move", lambda: len(writer.committed) >= 20)
         moved = service.start(ctx, admin, slug, "b", FAST)
         after_switch = len(writer.committed)
-        wait_for(lambda: len(writer.committed) >= after_switch + 20, "writes on the new cluster")
+        wait_for("writes on the new cluster", lambda: len(writer.committed) >= after_switch + 20)
     print(f"move #{moved.id}: writes blocked {moved.writes_blocked_ms} ms, {len(writer.committed)} writes committed, "
           f"{writer.errors} refused while blocked")
     assert moved.status == "completed" and moved.step == "cleaned_up"

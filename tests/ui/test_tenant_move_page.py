@@ -5,8 +5,6 @@ and Resume; the history and its CSV; the noisy-neighbour flag links to the move.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +14,7 @@ from control_plane.moves.service import MoveOptions
 from control_plane.services import tenants
 from tests import moto_server
 from tests.factories import make_tenant
+from tests.polling import wait_for
 from tests.ui import test_csv_downloads as csv_tests
 from ui.text import plain
 
@@ -37,23 +36,15 @@ def _detail(make_app, slug, role, **params):
     return at.run()
 
 
-def _until(check, what: str, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return found
-
-
 def _moves(ctx, slug):
     with ctx.session_factory() as s:
         return list(s.scalars(select(TenantMove).where(TenantMove.tenant_slug == slug)))
 
 
 def _ended(ctx, admin, slug):
-    return _until(lambda: (m := moves.current(ctx, admin, slug)) is not None and m.status != "running" and m,
-                  f"the move of {slug} to end")
+    return wait_for(f"the move of {slug} to end",
+                    lambda: (m := moves.current(ctx, admin, slug)) is not None and m.status != "running" and m,
+                    seconds=90)
 
 
 def _texts(at) -> list[str]:
