@@ -49,6 +49,17 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped tests are not allowed in CI: {report.longrepr}"
 
 
+def create_database(server: embedded.EmbeddedServer, prefix: str) -> str:
+    """A new, uniquely named database on `server`; its name."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres",
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[embedded.EmbeddedServer]:
     data_dir = Path(tempfile.mkdtemp(prefix="cp-test-pg-"))
@@ -72,13 +83,7 @@ def pg_server_b(pg_server: embedded.EmbeddedServer) -> Iterator[embedded.Embedde
 @pytest.fixture(scope="session")
 def _cluster_b_database(pg_server_b: embedded.EmbeddedServer) -> str:
     """A fresh database on the second server, once per session; its URL in libpq form."""
-    import psycopg
-
-    name = f"cp_test_b_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(host=str(pg_server_b.socket_dir), port=pg_server_b.port, user="postgres",
-                         dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return libpq_url(pg_server_b.url(name))
+    return libpq_url(pg_server_b.url(create_database(pg_server_b, "cp_test_b")))
 
 
 @pytest.fixture
@@ -95,13 +100,7 @@ def cluster_b(ctx: AppContext, _cluster_b_database: str, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(pg_server: embedded.EmbeddedServer) -> str:
-    import psycopg
-
-    name = f"cp_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(host=str(pg_server.socket_dir), port=pg_server.port, user="postgres",
-                         dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = pg_server.url(name)
+    url = pg_server.url(create_database(pg_server, "cp_test"))
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,16 +20,13 @@ from control_plane.db import embedded
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.errors import Conflict, DatabaseUnavailable
 from control_plane.services import tenants
+from tests.conftest import create_database
 from tests.faults import Crash, crash_at
 
 
 @pytest.fixture(scope="module")
 def second_database(pg_server):
-    name = f"cp_cluster_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(host=str(pg_server.socket_dir), port=pg_server.port, user="postgres",
-                         dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return libpq_url(pg_server.url(name))
+    return libpq_url(pg_server.url(create_database(pg_server, "cp_cluster")))
 
 
 @pytest.fixture
