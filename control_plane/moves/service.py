@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import validate_slug
@@ -190,8 +191,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
             raise
         except psycopg.Error as exc:  # a cluster refused a statement (rights, a setting): one line, recorded
             stopped = ledger.get(ctx, move_id)
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            message = (f"Move #{move_id} of {stopped.tenant_slug} stopped after step {stopped.step}: {first}. "
+            message = (f"Move #{move_id} of {stopped.tenant_slug} stopped after step {stopped.step}: {reason(exc)}. "
                        f"Fix the cause, then run the move again or cancel it with `tenants move cancel "
                        f"{stopped.tenant_slug}`.")
             ledger.set_fields(ctx, move_id, _now(ctx), error=message)
