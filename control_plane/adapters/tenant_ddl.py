@@ -184,11 +184,16 @@ def try_provision_lock(slug: str) -> sql.Composed:
         k=sql.Literal(f"control_plane.provision:{slug}"))
 
 
-def lock_schema_tables(conn: psycopg.Connection, schema: str) -> None:
-    """ACCESS EXCLUSIVE on every table of `schema`: no reader or writer until the transaction ends."""
-    tables = [r[0] for r in conn.execute(
+def schema_tables(conn: psycopg.Connection, schema: str) -> list[str]:
+    """The tables (plain and partitioned) of `schema`, by name."""
+    return [r[0] for r in conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (schema,))]
+
+
+def lock_schema_tables(conn: psycopg.Connection, schema: str) -> None:
+    """ACCESS EXCLUSIVE on every table of `schema`: no reader or writer until the transaction ends."""
+    tables = schema_tables(conn, schema)
     if tables:
         conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
             sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)))

@@ -27,10 +27,6 @@ SELECT current_setting('server_version_num')::int,
 
 SCHEMA_EXISTS = "SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = %s"
 ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = %s"
-TABLES = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1
-"""
 SEQUENCES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = %s AND c.relkind = 'S' ORDER BY 1

@@ -50,10 +50,6 @@ class Ends:
         return self.clusters.connect(self.target_env, **kwargs)
 
 
-def _tables(conn: psycopg.Connection, schema: str) -> list[str]:
-    return [r[0] for r in conn.execute(queries.TABLES, (schema,))]
-
-
 def source_version(ends: Ends) -> int | None:
     with ends.source(autocommit=True) as conn:
         row = conn.execute(queries.SCHEMA_EXISTS, (ends.schema,)).fetchone()
@@ -87,7 +83,7 @@ def _existing_target(conn: psycopg.Connection, schema: str, version: int) -> str
     found = tenant_ddl.comment_version(row[0])
     if found != version:
         return f"at template version {found}"
-    filled = [t for t in _tables(conn, schema) if conn.execute(
+    filled = [t for t in tenant_ddl.schema_tables(conn, schema) if conn.execute(
         sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(schema, t))).fetchone()[0]]
     return f"with rows in {', '.join(filled)}" if filled else ""
 
@@ -123,7 +119,7 @@ def wait_synchronised(ends: Ends, timeout_s: float, poll_s: float, progress: Pro
     deadline = time.monotonic() + timeout_s
     name = queries.publication_name(ends.move_id)
     with ends.source(autocommit=True) as source, ends.target(autocommit=True) as target:
-        total = len(_tables(source, ends.schema))
+        total = len(tenant_ddl.schema_tables(source, ends.schema))
         last = ""
         while True:
             states = target.execute(queries.SUBSCRIPTION_TABLES, (name,)).fetchall()
@@ -173,7 +169,7 @@ def block_writes(ends: Ends, lock_timeout_ms: int, tries: int = 3) -> str:
     with ends.source(autocommit=True) as conn:
         with conn.transaction():
             conn.execute(tenant_ddl.revoke_access(ends.slug))
-        tables = _tables(conn, ends.schema)
+        tables = tenant_ddl.schema_tables(conn, ends.schema)
         for attempt in range(1, tries + 1):
             conn.execute(queries.TERMINATE_SCHEMA_SESSIONS, (ends.schema,))
             try:
@@ -203,7 +199,7 @@ def copy_data(ends: Ends) -> dict[str, int]:
     with ends.source() as source, ends.target() as target:
         with source.transaction(), target.transaction():
             source.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            tables = _tables(source, ends.schema)
+            tables = tenant_ddl.schema_tables(source, ends.schema)
             target.execute("SET LOCAL session_replication_role = replica")
             if tables:
                 target.execute(queries.truncate(ends.schema, tables))
@@ -229,7 +225,8 @@ def copy_sequences(ends: Ends) -> dict[str, int]:
 
 def checksums(conn: psycopg.Connection, schema: str) -> dict[str, list]:
     conn.execute(queries.STABLE_OUTPUT)
-    return {t: list(conn.execute(queries.table_checksum(schema, t)).fetchone()) for t in _tables(conn, schema)}
+    return {t: list(conn.execute(queries.table_checksum(schema, t)).fetchone())
+            for t in tenant_ddl.schema_tables(conn, schema)}
 
 
 def verify(ends: Ends, version: int) -> dict[str, dict]:
