@@ -6,6 +6,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from control_plane.fleet.queries import SCHEMA_VERSION_COMMENT
+
 # Server settings a cluster needs to take part in an online move (docs/moves.md "Online or offline"),
 # the superuser or replication rights (Aurora: rds_superuser / rds_replication), and which database
 # this is: two cluster names for one database must never be a move's source and target.
@@ -25,7 +27,8 @@ SELECT current_setting('server_version_num')::int,
        pg_postmaster_start_time()::text || '/' || current_setting('port') || '/' || current_database()
 """
 
-SCHEMA_EXISTS = "SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = %s"
+# A schema's comment (its template version), or no row when there is no such schema.
+SCHEMA_EXISTS = SCHEMA_VERSION_COMMENT
 ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = %s"
 SEQUENCES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
