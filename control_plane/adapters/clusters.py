@@ -21,8 +21,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from control_plane.adapters import tenant_ddl
-from control_plane.config import libpq_url  # also imported from here by the scheduler, benches and tests
+from control_plane.config import libpq_url  # noqa: F401 - imported from here by benches and tests
 from control_plane.db.connect_errors import connection_error, is_connection_lost, is_invalid_dsn, reason
+from control_plane.db.privileged import privileged_conninfo
 from control_plane.errors import ConfigError, DatabaseUnavailable
 
 if TYPE_CHECKING:  # the pool is imported when the data plane first needs one, not by every command
@@ -59,7 +60,7 @@ def _describe(url_env: str | None) -> tuple[str, str]:
 
 class ClusterConnections:
     def __init__(self, catalog_url: str, environ: Mapping[str, str] | None = None) -> None:
-        self.catalog_url = libpq_url(catalog_url)
+        self.catalog_url = privileged_conninfo(catalog_url)
         self._environ = environ if environ is not None else os.environ
         self._pools: dict[str, ConnectionPool] = {}
         self._lock = threading.Lock()
@@ -70,7 +71,7 @@ class ClusterConnections:
         url = self._environ.get(url_env)
         if not url:
             raise ConfigError(f"Cluster connection variable {url_env} is not set in this process's environment.")
-        return libpq_url(url)
+        return privileged_conninfo(url)
 
     @contextmanager
     def connect(self, url_env: str | None, **kwargs) -> Iterator[psycopg.Connection]:
@@ -128,7 +129,7 @@ class ClusterConnections:
 
                 self._prepare_data_plane(url_env)
                 pool = ConnectionPool(self.data_plane_conninfo(url_env), min_size=1, max_size=max_size, open=True,
-                                      kwargs={"autocommit": True})
+                                      kwargs={"autocommit": True}, reset=_discard_session)
                 self._pools[key] = pool
             return pool
 
@@ -161,6 +162,13 @@ class ClusterConnections:
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
+
+
+def _discard_session(conn: psycopg.Connection) -> None:
+    """A data-plane connection goes back to the pool with nothing a tenant's SQL left on it: no
+    session-level SET (role, search_path, …), temp table, prepared statement, advisory lock or
+    LISTEN. SET LOCAL already ends with each transaction; this covers plain SET and the rest."""
+    conn.execute("DISCARD ALL")
 
 
 def _open(conninfo: str, what: str, setting: str, **kwargs) -> psycopg.Connection:

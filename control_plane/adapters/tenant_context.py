@@ -31,7 +31,9 @@ def tenant_transaction(conn: psycopg.Connection, slug: str,
         raise ControlPlaneError("tenant_transaction needs a connection with no open transaction")
     statements = [
         sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role_name(slug))),
-        sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema_name(slug))),
+        # pg_temp named last: unnamed, PostgreSQL searches it *first* for tables, so a temp table
+        # another tenant left on this pooled session could stand in for one of ours.
+        sql.SQL("SET LOCAL search_path TO {}, pg_temp").format(sql.Identifier(schema_name(slug))),
     ]
     if statement_timeout_ms is not None:
         statements.append(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(int(statement_timeout_ms))))

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from control_plane.config import Settings, libpq_url
-from control_plane.db import embedded, migrate
+from control_plane.db import embedded, migrate, privileged
 
 _VERSIONS = "SELECT version_num FROM control_plane.alembic_version"
 
@@ -35,10 +35,10 @@ def connect_current(settings: Settings) -> psycopg.Connection | None:
     if conninfo is None:
         return None
     try:
-        # UTC as the engine's sessions (control_plane/db/engine.py): the same command answers the
-        # same times whichever path it takes, whatever the server's own zone.
-        conn = psycopg.connect(conninfo, autocommit=True, application_name="control_plane",
-                               options="-c TimeZone=UTC")
+        # UTC and the pinned search_path, as the engine's sessions (db/privileged.py): the same
+        # command answers the same times whichever path it takes, whatever the server's own zone.
+        conn = psycopg.connect(privileged.privileged_conninfo(conninfo), autocommit=True,
+                               application_name="control_plane")
     except psycopg.Error:
         return None
     try:

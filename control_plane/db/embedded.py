@@ -381,11 +381,14 @@ def _admin_connection(server: EmbeddedServer, timeout: float = 30.0):  # -> psyc
     (the server may still be coming up, or restarting for another process)."""
     import psycopg
 
+    from control_plane.db import privileged
+
     deadline = time.monotonic() + timeout
     while True:
         try:
+            # The superuser's session resolves nothing through `public` (db/privileged.py).
             return psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres",
-                                   dbname="postgres", autocommit=True)
+                                   dbname="postgres", autocommit=True, options=privileged.OPTIONS)
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise

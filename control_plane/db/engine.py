@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from control_plane.db import privileged
 from control_plane.db.connect_errors import connection_error, is_invalid_dsn, is_transient
 from control_plane.errors import ConfigError
 
@@ -19,9 +20,10 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             pool_size=pool_size,
             max_overflow=10,
             pool_pre_ping=True,
-            # Catalog sessions work in UTC whatever the server's or the machine's zone: interval
-            # arithmetic such as "archived_at + 90 days" must not shift by an hour across a DST change.
-            connect_args={"application_name": "control_plane", "options": "-c TimeZone=UTC"},
+            # Catalog sessions work in UTC whatever the server's or the machine's zone (interval
+            # arithmetic such as "archived_at + 90 days" must not shift by an hour across a DST
+            # change), and resolve no name through a schema a tenant may write (db/privileged.py).
+            connect_args={"application_name": "control_plane", "options": privileged.OPTIONS},
         )
     except (ArgumentError, ValueError):
         # SQLAlchemy's message quotes the URL, password included: say what is wrong without it.

@@ -17,7 +17,7 @@ import threading
 
 import psycopg
 
-from control_plane.adapters.clusters import libpq_url
+from control_plane.db.privileged import privileged_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ LEADER_OBJECT = 1
 
 class LeaderLock:
     def __init__(self, catalog_url: str, lock_object: int = LEADER_OBJECT) -> None:
-        self._url = libpq_url(catalog_url)
+        self._url = privileged_conninfo(catalog_url)
         self._object = lock_object
         self._conn: psycopg.Connection | None = None
         # The lock's connection is shared by the monitor loop and the scheduler's job threads.
@@ -93,7 +93,7 @@ class LeaderLock:
 
 def current_leader(catalog_url: str, lock_object: int = LEADER_OBJECT) -> dict[str, object] | None:
     """Who holds the leader lock now (for the Jobs page): application name, client address, since."""
-    with psycopg.connect(libpq_url(catalog_url), autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(privileged_conninfo(catalog_url), autocommit=True, connect_timeout=5) as conn:
         row = conn.execute(
             "SELECT a.pid, a.application_name, a.client_addr::text, a.backend_start FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = %s "

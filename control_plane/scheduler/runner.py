@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy import update
 
-from control_plane.adapters.clusters import libpq_url
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
+from control_plane.db.privileged import privileged_conninfo
 from control_plane.scheduler import schedule
 from control_plane.scheduler.context import JobContext
 from control_plane.scheduler.registry import JobSpec
@@ -72,7 +72,7 @@ def finish_record(ctx: AppContext, run_id: int, status: str, summary: str | None
 
 
 def _job_session(ctx: AppContext, job_id: str) -> psycopg.Connection:
-    return psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True, connect_timeout=10,
+    return psycopg.connect(privileged_conninfo(ctx.catalog_url), autocommit=True, connect_timeout=10,
                            application_name=f"cp-job {job_id}"[:63])
 
 

@@ -56,7 +56,7 @@ def test_two_tenants_through_one_pooled_connection_never_see_each_other(ctx, new
             try:
                 with tenant_session(pool, slug, statement_timeout_ms=5000) as t:
                     user, path = t.execute("SELECT current_user, current_setting('search_path')").fetchone()
-                    assert user == f"tenant_{slug}" and path == f"tenant_{slug}", (slug, user, path)
+                    assert user == f"tenant_{slug}" and path == f"tenant_{slug}, pg_temp", (slug, user, path)
                     kinds = {row[0] for row in t.execute("SELECT DISTINCT kind FROM events")}
                     assert kinds == {slug}, (slug, kinds)
                     if i % 11 == 5:

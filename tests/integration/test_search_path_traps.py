@@ -1,0 +1,116 @@
+"""No privileged path resolves a name through a schema a tenant can write (docs/security.md "The
+database is a trust boundary"). A catalog database where PUBLIC may create in `public` (PostgreSQL
+14 and older) gets traps planted by a tenant for every pg_catalog function our code names and every
+operator our SQL writes (tests/traps.py); then every privileged path runs through the CLI and the
+jobs, and no trap may have run as anything but a tenant role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from control_plane.adapters.clusters import ClusterConnections
+from control_plane.archive.purge import purge_archives
+from control_plane.aws.clients import AwsClients
+from control_plane.cli import main as cli_main
+from control_plane.config import Settings, libpq_url
+from control_plane.context import AppContext
+from control_plane.db import migrate
+from control_plane.db.engine import make_engine, make_session_factory
+from jobs.__main__ import main as jobs_main
+from tests import moto_server, traps
+from tests.conftest import create_database
+
+aws, moto_endpoint = moto_server.aws, moto_server.moto_endpoint  # fixtures
+
+JOBS = ("health_sweep", "check_rollup", "usage_rollup", "aurora_capacity", "noisy_neighbours", "reconcile",
+        "archive_purge", "fleet_migrations")
+
+
+@pytest.fixture
+def trapped(pg_server, aws, moto_endpoint, tmp_path, monkeypatch, capsys, new_slug) -> Iterator[dict]:
+    """A catalog of its own (traps must not reach the other tests), with one tenant that plants
+    the traps, and `run(*argv)` for the CLI against it. Roles are per server: slugs are new."""
+    url = pg_server.url(create_database(pg_server, "cp_trap"))
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("CP_DATA_DIR", str(tmp_path))
+    settings = Settings.from_env()
+    aws.client("s3").create_bucket(Bucket=settings.archive_bucket)
+
+    def run(*argv: str, tool=cli_main) -> str:
+        try:
+            code = tool(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        assert code == 0, f"{argv}: exit {code}: {err}"
+        return out
+
+    mallory = new_slug("mallory")
+    run("tenants", "provision", mallory, "--name", "Mallory", "--plan", "team", "--actor", "setup")
+    admin = psycopg.connect(libpq_url(url), autocommit=True)
+    planted = traps.plant(admin, f"tenant_{mallory}")
+    assert planted > 500  # the code names many pg_catalog functions; a broken scan would plant few
+    engine = make_engine(url)
+    ctx = AppContext(settings=settings, engine=engine, session_factory=make_session_factory(engine),
+                     clusters=ClusterConnections(url), aws=AwsClients(settings), catalog_url=url)
+    try:
+        yield {"run": run, "admin": admin, "ctx": ctx, "url": url, "slug": new_slug}
+    finally:
+        ctx.close()
+        admin.close()
+
+
+def assert_no_trap_ran(admin: psycopg.Connection, after: str) -> None:
+    count, log = traps.hits(admin)
+    assert count == 0, f"after {after}: tenant code ran with our privileges {count} times: {log[:10]}"
+
+
+def test_a_trap_catches_an_unpinned_privileged_session(trapped):
+    """The traps work: a superuser session with the default search_path falls into one."""
+    with psycopg.connect(libpq_url(trapped["url"]), autocommit=True) as conn:
+        conn.execute("SELECT pg_try_advisory_lock(hashtextextended('control_plane.fleet.run:1', 0))")
+        conn.execute("SELECT 'table ' || c.relname FROM pg_class c LIMIT 1")
+    count, log = traps.hits(trapped["admin"])
+    assert count >= 2
+    assert {trap for _, trap in log} >= {"hashtextextended(text, integer)"}
+
+
+def test_no_privileged_path_runs_a_tenants_trap(trapped):
+    run, admin, ctx = trapped["run"], trapped["admin"], trapped["ctx"]
+    alice, bob = trapped["slug"]("alice"), trapped["slug"]("bob")
+    run("tenants", "provision", alice, "--name", "Alice", "--plan", "team", "--template-version", "1")
+    run("tenants", "provision", bob, "--name", "Bob", "--plan", "starter")
+    assert_no_trap_ran(admin, "provision")
+    run("tenants", "suspend", alice, "--reason", "unpaid")
+    run("tenants", "resume", alice)
+    run("tenants", "set-plan", alice, "business")
+    assert json.loads(run("tenants", "show", alice, "--format", "json"))["plan"] == "business"
+    run("tenants", "list", "--format", "json")
+    assert_no_trap_ran(admin, "lifecycle")
+
+    run("tenants", "migrations")
+    run("tenants", "migrate", "--soak", "0", "--tenants", alice)
+    run("tenants", "verify-schemas", "--format", "json")
+    run_id = json.loads(run("tenants", "migrate", "status", "--format", "json"))["id"]
+    run("tenants", "migrate", "rollback", str(run_id))
+    assert_no_trap_ran(admin, "migrate and rollback")
+
+    run("tenants", "archive", bob, "--format", "json")
+    run("tenants", "restore", bob, "--format", "json")
+    run("tenants", "archive", bob, "--format", "json")
+    purged = purge_archives(ctx, datetime.now(UTC) + timedelta(days=ctx.settings.archive_retention_days + 1))
+    assert purged.purged == [bob]
+    assert_no_trap_ran(admin, "archive, restore and purge")
+
+    for job in JOBS:
+        run("run-once", job, tool=jobs_main)
+        assert_no_trap_ran(admin, f"job {job}")
