@@ -17,9 +17,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from control_plane.config import libpq_url
 
-SEARCH_PATH = "pg_catalog, pg_temp"
+SEARCH_PATH = "pg_catalog,pg_temp"  # as current_setting shows it
 # The session settings of every privileged connection, in libpq `options` form.
-OPTIONS = "-c search_path=pg_catalog,pg_temp -c TimeZone=UTC"
+OPTIONS = f"-c search_path={SEARCH_PATH} -c TimeZone=UTC"
 
 
 def privileged_conninfo(url: str) -> str:

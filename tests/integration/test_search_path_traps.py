@@ -19,7 +19,7 @@ from control_plane.aws.clients import AwsClients
 from control_plane.cli import main as cli_main
 from control_plane.config import Settings, libpq_url
 from control_plane.context import AppContext
-from control_plane.db import migrate
+from control_plane.db import migrate, privileged
 from control_plane.db.engine import make_engine, make_session_factory
 from jobs.__main__ import main as jobs_main
 from tests import moto_server, traps
@@ -59,11 +59,20 @@ def trapped(pg_server, aws, moto_endpoint, tmp_path, monkeypatch, capsys, new_sl
     admin = psycopg.connect(libpq_url(url), autocommit=True)
     planted = traps.plant(admin, f"tenant_{mallory}")
     assert planted > 500  # the code names many pg_catalog functions; a broken scan would plant few
+    opened: list[str] = []
+    real_connect = psycopg.Connection.connect.__func__
+
+    def spy(cls, conninfo: str = "", **kwargs):  # still connects: records what each session starts with
+        opened.append(f"{conninfo} options={kwargs.get('options', '')}")
+        return real_connect(cls, conninfo, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "connect", classmethod(spy))
+    monkeypatch.setattr(psycopg, "connect", psycopg.Connection.connect)
     engine = make_engine(url)
     ctx = AppContext(settings=settings, engine=engine, session_factory=make_session_factory(engine),
                      clusters=ClusterConnections(url), aws=AwsClients(settings), catalog_url=url)
     try:
-        yield {"run": run, "admin": admin, "ctx": ctx, "url": url, "slug": new_slug}
+        yield {"run": run, "admin": admin, "ctx": ctx, "url": url, "slug": new_slug, "opened": opened}
     finally:
         ctx.close()
         admin.close()
@@ -114,3 +123,8 @@ def test_no_privileged_path_runs_a_tenants_trap(trapped):
     for job in JOBS:
         run("run-once", job, tool=jobs_main)
         assert_no_trap_ran(admin, f"job {job}")
+
+    # Every session those paths opened in this process started with the pinned search_path.
+    opened = trapped["opened"]
+    assert len(opened) > 20
+    assert [c for c in opened if privileged.SEARCH_PATH not in c] == []

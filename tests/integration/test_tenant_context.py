@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from control_plane.adapters.clusters import ClusterConnections, libpq_url
 from control_plane.adapters.tenant_context import tenant_session, tenant_transaction
 from control_plane.adapters.tenant_ddl import DATA_PLANE_ROLE
+from control_plane.db import privileged
 from control_plane.errors import ConfigError, ControlPlaneError
 from tests.factories import make_tenant
 
@@ -168,3 +169,61 @@ def test_a_catalog_user_that_cannot_prepare_the_data_plane_gets_a_clear_error(ct
         connections.close()
         with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
             admin.execute(f'GRANT "tenant_{slug}" TO {DATA_PLANE_ROLE}')
+
+
+def test_a_temp_table_of_one_tenant_never_captures_another_tenants_writes(ctx, new_slug):
+    """Tenant A, allowed TEMP here as on a database that still grants it to PUBLIC, leaves a temp
+    `users` open to everyone on a data-plane session; tenant B's next INSERT INTO users on that
+    same session lands in B's own table (pg_temp is searched last, docs/security.md)."""
+    a, b = new_slug("tmpa"), new_slug("tmpb")
+    for slug in (a, b):
+        make_tenant(ctx, slug)
+    with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+        database = admin.execute("SELECT current_database()").fetchone()[0]
+        admin.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO "tenant_{a}"')
+    try:
+        with psycopg.connect(ctx.clusters.data_plane_conninfo(None), autocommit=True) as conn:
+            with tenant_transaction(conn, a) as t:
+                t.execute("CREATE TEMP TABLE users (email text, full_name text) ON COMMIT PRESERVE ROWS")
+                t.execute("GRANT ALL ON pg_temp.users TO PUBLIC")
+            with tenant_transaction(conn, b) as t:
+                t.execute("INSERT INTO users (email, full_name) VALUES ('b@b.io', 'B')")
+            with tenant_transaction(conn, a) as t:
+                assert t.execute("SELECT count(*) FROM pg_temp.users").fetchone()[0] == 0
+            with tenant_transaction(conn, b) as t:
+                assert t.execute("SELECT email FROM users").fetchall() == [("b@b.io",)]
+    finally:
+        with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+            admin.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM "tenant_{a}"')
+
+
+def test_a_pooled_connection_comes_back_with_nothing_a_tenant_left_on_it(ctx, new_slug):
+    """Plain SET, temp tables and advisory locks from a tenant's transaction are gone for the next
+    borrower of the data-plane pool (DISCARD ALL on return)."""
+    slug = new_slug("pool")
+    make_tenant(ctx, slug)
+    clusters = ClusterConnections(ctx.catalog_url)
+    try:
+        pool = clusters.pool(None, max_size=1)
+        with pool.connection() as plain:
+            default_path = plain.execute("SELECT current_setting('search_path')").fetchone()[0]
+        with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+            database = admin.execute("SELECT current_database()").fetchone()[0]
+            admin.execute(f'GRANT TEMPORARY ON DATABASE "{database}" TO "tenant_{slug}"')
+        try:
+            with tenant_session(pool, slug) as t:
+                t.execute("CREATE TEMP TABLE left_behind (x int) ON COMMIT PRESERVE ROWS")
+                t.execute("SET search_path TO public")  # plain SET: outlives the transaction
+                t.execute("SELECT pg_advisory_lock(42)")
+        finally:
+            with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+                admin.execute(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM "tenant_{slug}"')
+        with pool.connection() as plain:
+            user, path, temp_tables, locks = plain.execute(
+                "SELECT current_user, current_setting('search_path'), "
+                "(SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()), "
+                "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())").fetchone()
+        assert (user, path, temp_tables, locks) == (DATA_PLANE_ROLE, default_path, 0, 0)
+        assert default_path == privileged.SEARCH_PATH
+    finally:
+        clusters.close()
