@@ -126,6 +126,20 @@ def test_reset_role_inside_a_tenant_transaction_lands_on_an_unprivileged_role(ct
                     t.execute(statement)
 
 
+def test_what_a_shared_data_plane_login_allows_is_what_docs_security_says(ctx, new_slug):
+    """docs/security.md "What a shared data-plane login means": SQL injected into tenant A's
+    transaction can RESET ROLE and SET ROLE into tenant B (the login may enter every tenant), so the
+    tenant boundary is the application's choice of tenant; it still cannot act as the catalog user."""
+    a, b = new_slug("sha"), new_slug("shb")
+    for slug in (a, b):
+        make_tenant(ctx, slug)
+    with ctx.clusters.pool(None).connection() as conn, tenant_transaction(conn, a) as t:
+        t.execute(f'RESET ROLE; SET ROLE "tenant_{b}"')
+        assert t.execute(f'SELECT count(*) FROM "tenant_{b}".users').fetchone()[0] == 0  # B is readable
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), t.transaction():
+            t.execute("SET ROLE postgres")
+
+
 def test_the_data_plane_refuses_a_role_with_more_rights_than_it_may_have(ctx, database_url, new_slug):
     make_tenant(ctx, new_slug())
     with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
