@@ -8,10 +8,10 @@ import psycopg
 
 _HELD = """
 SELECT EXISTS (
-    SELECT 1 FROM pg_locks
+    SELECT 1 FROM pg_catalog.pg_locks
      WHERE locktype = 'advisory' AND granted AND objsubid = 1
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(%s, 0))
+       AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+       AND ((classid::bigint << 32) | objid::bigint) = pg_catalog.hashtextextended(%s::text, 0::bigint))
 """
 
 

@@ -143,13 +143,48 @@ def comment_schema(schema: str, version: int) -> sql.Composed:
                                                             c=sql.Literal(f"{_COMMENT_PREFIX}{version}"))
 
 
+# Rights per object of one schema, never `GRANT … ON ALL TABLES IN SCHEMA`: that form scans the
+# whole of pg_class (~0.5 µs a row: 222 ms at 10,000 tenants), so its cost follows the fleet. The
+# schema's tables and sequences are found through pg_depend's index on the namespace instead, and
+# granted by name. {s} and {r} are the schema and role names as literals (validated slugs).
+_PER_OBJECT = """
+DO $cp$
+DECLARE
+  obj record;
+BEGIN
+  FOR obj IN
+    SELECT c.relkind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
+      FROM pg_catalog.pg_depend d
+      JOIN pg_catalog.pg_class c ON c.oid = d.objid
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+       AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {s})
+       AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n'
+       AND c.relkind IN ('r', 'p', 'S')
+  LOOP
+    IF obj.relkind = 'S' THEN
+      EXECUTE pg_catalog.format({seq}, obj.name, {r});
+    ELSE
+      EXECUTE pg_catalog.format({table}, obj.name, {r});
+    END IF;
+  END LOOP;
+END
+$cp$;
+"""
+
+
+def _per_object(slug: str, table_right: str, sequence_right: str) -> sql.Composed:
+    return sql.SQL(_PER_OBJECT).format(s=sql.Literal(schema_name(slug)), r=sql.Literal(role_name(slug)),
+                                       table=sql.Literal(table_right), seq=sql.Literal(sequence_right))
+
+
 def grant_access(slug: str) -> sql.Composed:
     s, r = sql.Identifier(schema_name(slug)), sql.Identifier(role_name(slug))
-    return sql.SQL(
-        "GRANT USAGE ON SCHEMA {s} TO {r}; "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}; "
-        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r};"
-    ).format(s=s, r=r)
+    return sql.Composed([
+        sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}; ").format(s=s, r=r),
+        _per_object(slug, "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %s TO %I",
+                    "GRANT USAGE, SELECT ON SEQUENCE %s TO %I"),
+    ])
 
 
 def provision_script(slug: str, schema_script: sql.Composable | None = None) -> sql.Composed:
@@ -161,11 +196,7 @@ def provision_script(slug: str, schema_script: sql.Composable | None = None) -> 
 def revoke_access(slug: str) -> sql.Composed:
     """Suspension: the role keeps USAGE on its schema (so queries fail with "permission denied"
     rather than "relation does not exist") but loses every table and sequence privilege."""
-    s, r = sql.Identifier(schema_name(slug)), sql.Identifier(role_name(slug))
-    return sql.SQL(
-        "REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r}; "
-        "REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {r};"
-    ).format(s=s, r=r)
+    return _per_object(slug, "REVOKE ALL ON TABLE %s FROM %I", "REVOKE ALL ON SEQUENCE %s FROM %I")
 
 
 def comment_version(comment: str | None) -> int | None:
@@ -180,14 +211,14 @@ def comment_version(comment: str | None) -> int | None:
 def try_provision_lock(slug: str) -> sql.Composed:
     """A session-level advisory lock on the tenant's cluster, one per slug: held by a provisioning
     run from its DDL until the catalog is updated, released when its connection ends (even on kill -9)."""
-    return sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({k}, 0))").format(
+    return sql.SQL("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended({k}::text, 0::bigint))").format(
         k=sql.Literal(f"control_plane.provision:{slug}"))
 
 
 def schema_tables(conn: psycopg.Connection, schema: str) -> list[str]:
     """The tables (plain and partitioned) of `schema`, by name."""
     return [r[0] for r in conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1", (schema,))]
 
 
@@ -206,7 +237,7 @@ def drop_schema(conn: psycopg.Connection, schema: str) -> None:
 def drop_schema_and_role(conn: psycopg.Connection, slug: str) -> None:
     """The tenant's schema, then its role (with whatever it still owns or was granted)."""
     drop_schema(conn, schema_name(slug))
-    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role_name(slug),)).fetchone():
+    if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (role_name(slug),)).fetchone():
         role = sql.Identifier(role_name(slug))
         conn.execute(sql.SQL("DROP OWNED BY {r}; DROP ROLE {r}").format(r=role))
 
