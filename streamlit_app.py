@@ -10,6 +10,7 @@ Outside demo mode an unexpected exception shows only an error id (ui/errors.py).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -19,7 +20,11 @@ from ui.errors import run_guarded, show_error_details
 from ui.navigation import pages_for
 from ui.text import plain
 
-st.set_page_config(page_title="Control Plane", page_icon=":material/hub:", layout="wide")
+ICON = Path(__file__).resolve().parent / "ui" / "assets" / "icon.png"
+
+# The icon ships with the app: a ":material/…:" page icon makes the browser fetch it from a public
+# font host, and an internal app makes no outside request (tests/e2e/test_no_outside_requests.py).
+st.set_page_config(page_title="Control Plane", page_icon=str(ICON), layout="wide")
 
 ctx = context_or_stop()
 show_error_details(ctx.settings.demo)
