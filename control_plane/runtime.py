@@ -14,8 +14,21 @@ from control_plane.context import AppContext
 log = logging.getLogger(__name__)
 
 
+def _log_to_terminal() -> None:
+    """The app's own INFO lines (starting the embedded server, demo seeding progress) on stderr:
+    Streamlit configures only its own loggers, so a first start that seeds for half a minute would
+    otherwise print nothing in the terminal while the browser waits."""
+    root = logging.getLogger("control_plane")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
 def start_runtime(settings: Settings | None = None) -> AppContext:
     redact.install()  # the app process: credentials never reach a log line
+    _log_to_terminal()
     settings = settings or Settings.from_env()
     settings.check_app_settings()  # before waiting for a database: a missing secret is a config error
     ctx = bootstrap(settings)
