@@ -128,3 +128,41 @@ def test_no_privileged_path_runs_a_tenants_trap(trapped):
     opened = trapped["opened"]
     assert len(opened) > 20
     assert [c for c in opened if privileged.SEARCH_PATH not in c] == []
+
+
+def test_no_privileged_path_on_a_second_cluster_runs_a_tenants_trap(trapped, pg_server_b, monkeypatch):
+    """The same on a registered cluster of its own server: a tenant there plants the traps, then
+    its lifecycle, a migration and rollback, an archive and restore, an online move back to the
+    default cluster (logical replication) and every job run."""
+    run, admin = trapped["run"], trapped["admin"]
+    url_b = pg_server_b.url(create_database(pg_server_b, "cp_trap_b"))
+    monkeypatch.setenv("CP_CLUSTER_URL_TRAPB", libpq_url(url_b))
+    run("clusters", "add", "trapb", "--url-env", "CP_CLUSTER_URL_TRAPB")
+    carol, dave = trapped["slug"]("carol"), trapped["slug"]("dave")
+    run("tenants", "provision", carol, "--name", "Carol", "--plan", "team", "--cluster", "trapb")
+    admin_b = psycopg.connect(libpq_url(url_b), autocommit=True)
+    try:
+        traps.plant(admin_b, f"tenant_{carol}")
+        run("tenants", "provision", dave, "--name", "Dave", "--plan", "team", "--cluster", "trapb",
+            "--template-version", "1")
+        run("tenants", "suspend", dave, "--reason", "check")
+        run("tenants", "resume", dave)
+        run("tenants", "set-plan", dave, "business")
+        run("tenants", "migrate", "--soak", "0", "--tenants", dave)
+        run("tenants", "verify-schemas", "--format", "json")
+        run_id = json.loads(run("tenants", "migrate", "status", "--format", "json"))["id"]
+        run("tenants", "migrate", "rollback", str(run_id))
+        assert_no_trap_ran(admin_b, "lifecycle and migrations on trapb")
+        run("tenants", "archive", dave, "--format", "json")
+        run("tenants", "restore", dave, "--format", "json")
+        assert_no_trap_ran(admin_b, "archive and restore on trapb")
+        run("tenants", "move", dave, "--to", "default", "--sync-timeout", "120")
+        assert json.loads(run("tenants", "show", dave, "--format", "json"))["cluster"] == "default"
+        assert_no_trap_ran(admin_b, "move from trapb")
+        assert_no_trap_ran(admin, "move to default")
+        for job in JOBS:
+            run("run-once", job, tool=jobs_main)
+        assert_no_trap_ran(admin_b, "jobs")
+        assert_no_trap_ran(admin, "jobs")
+    finally:
+        admin_b.close()
