@@ -234,3 +234,30 @@ def test_quiet_settings_cover_what_the_server_has(ctx, clusters):
         assert current["pg_stat_statements.track"] == "none"
     with ctx.clusters.connect(DST_ENV, autocommit=True) as conn:  # for that transaction only
         assert conn.execute("SELECT pg_catalog.current_setting('log_statement')").fetchone()[0] == "all"
+
+
+def test_preflight_names_a_user_that_may_not_quiet_the_logs(ctx, clusters):
+    """A REPLICATION-only user (enough for a source before) may not turn statement logging off:
+    the move is refused up front, before any password exists; GRANT SET ON PARAMETER fixes it."""
+    from control_plane.moves import preflight
+
+    server, _ = clusters
+    role = "cp_test_replicator"
+    with ctx.clusters.connect(SRC_ENV, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN REPLICATION")
+    try:
+        as_role = {"host": str(server.socket_dir), "port": server.port, "user": role,
+                   "dbname": _database(server, "cp_src")}
+        with psycopg.connect(**as_role) as conn:
+            facts = preflight.ServerFacts.read(conn)
+        assert not facts.can_quiet
+        text = preflight.assess(facts, facts).explain("src", "dst")
+        assert "source cluster src: the control plane's database user may not set log_statement" in text
+        assert "GRANT SET ON PARAMETER log_statement, log_min_duration_statement" in text
+        with ctx.clusters.connect(SRC_ENV, autocommit=True) as conn:
+            conn.execute(f"GRANT SET ON PARAMETER {', '.join(queries.CORE_QUIET_SETTINGS)} TO {role}")
+        with psycopg.connect(**as_role) as conn:
+            assert preflight.ServerFacts.read(conn).can_quiet
+    finally:
+        with ctx.clusters.connect(SRC_ENV, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
