@@ -81,7 +81,7 @@ def clusters(ctx, logged_server, monkeypatch):
             session.commit()
     if stats:
         with ctx.clusters.connect(DST_ENV, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
     return server, stats
 
 
