@@ -117,6 +117,18 @@ class ClusterConnections:
             params["password"] = password
         return make_conninfo(**params)
 
+    def conninfo_as(self, url_env: str | None, user: str, password: str) -> str:
+        """The cluster's URL with another user and password (a tenant move's replication role):
+        never the catalog's credentials, whatever the URL holds."""
+        what, setting = _describe(url_env)
+        try:
+            params = conninfo_to_dict(self.url_for(url_env))
+        except psycopg.ProgrammingError as exc:
+            raise connection_error(exc, what, setting) from None
+        params.pop("passfile", None)
+        params["user"], params["password"] = user, password
+        return make_conninfo(**params)
+
     def pool(self, url_env: str | None, max_size: int = 10) -> ConnectionPool:
         """The data plane's pool for a cluster: connections log in as the data-plane role, never
         as the catalog user. The role is made ready (created, given the tenant roles it lacks,

@@ -31,7 +31,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +70,14 @@ class EmbeddedServer:
     port: int
     bin_dir: Path
     handle: object | None = None
+    pgdata: Path | None = None
+
+    @property
+    def log_file(self) -> Path | None:
+        """Where the server writes its log (stderr, no logging collector): pg_ctl's -l file."""
+        if self.pgdata is None:
+            return None
+        return self.pgdata / ("log" if self.engine == "pgserver" else "server.log")
 
     def url(self, database: str = DATABASE_NAME) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}&port={self.port}"
@@ -112,19 +120,22 @@ def running_server(data_dir: Path, name: str = PGDATA_NAME) -> tuple[Path, int] 
     return socket_dir, port
 
 
-def start(data_dir: Path, engine: str = "auto", *, name: str = PGDATA_NAME) -> EmbeddedServer:
+def start(data_dir: Path, engine: str = "auto", *, name: str = PGDATA_NAME,
+          settings: Mapping[str, str] | None = None) -> EmbeddedServer:
     """Start (or attach to) the server under `data_dir/name`, with logical replication on, and
     ensure our database exists. Servers under different names are independent: each has its
-    own socket folder (its data folder), so all of them listen on port 5432 side by side."""
+    own socket folder (its data folder), so all of them listen on port 5432 side by side.
+    `settings`: more server settings, kept like LOGICAL_REPLICATION (tests start a server with
+    statement logging and pg_stat_statements this way)."""
     pgdata = pgdata_of(data_dir, name)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # One start at a time per server (the app and the worker start together): a process must not
     # attach, or start a postmaster of its own, while another restarts it for logical replication.
     with _file_lock(pgdata.parent / f".{pgdata.name}.start.lock"):
-        return _start_locked(pgdata, engine)
+        return _start_locked(pgdata, engine, {**LOGICAL_REPLICATION, **(settings or {})})
 
 
-def _start_locked(pgdata: Path, engine: str) -> EmbeddedServer:
+def _start_locked(pgdata: Path, engine: str, wanted: dict[str, str]) -> EmbeddedServer:
     fresh = not (pgdata / "PG_VERSION").exists()
     reasons: list[str] = []
     if engine in ("auto", "pgserver"):
@@ -140,7 +151,7 @@ def _start_locked(pgdata: Path, engine: str) -> EmbeddedServer:
                 reasons.append(why)
             else:
                 server = _start_pgserver(pgdata)
-                _ensure_logical_replication(server, pgdata, fresh=fresh)
+                _ensure_logical_replication(server, pgdata, fresh=fresh, wanted=wanted)
                 _ensure_database(server)
                 return server
         except ImportError:
@@ -151,8 +162,8 @@ def _start_locked(pgdata: Path, engine: str) -> EmbeddedServer:
     if bin_dir is None:
         reasons.append("no initdb/pg_ctl found on PATH or under /usr/lib/postgresql")
         raise DatabaseUnavailable(_UNAVAILABLE.format(why="; ".join(reasons)))
-    server = _start_binaries(pgdata, bin_dir)
-    _ensure_logical_replication(server, pgdata, fresh=fresh)
+    server = _start_binaries(pgdata, bin_dir, wanted)
+    _ensure_logical_replication(server, pgdata, fresh=fresh, wanted=wanted)
     _ensure_database(server)
     return server
 
@@ -250,6 +261,7 @@ def _start_pgserver(pgdata: Path) -> EmbeddedServer:
         port=int(info.port or 5432),
         bin_dir=bin_path,
         handle=handle,
+        pgdata=pgdata,
     )
 
 
@@ -275,7 +287,7 @@ def _major(bin_dir: Path) -> int:
         return 0
 
 
-def _start_binaries(pgdata: Path, bin_dir: Path) -> EmbeddedServer:
+def _start_binaries(pgdata: Path, bin_dir: Path, wanted: Mapping[str, str] = LOGICAL_REPLICATION) -> EmbeddedServer:
     owner = _server_user()
     if owner is not None:
         _require_reachable(pgdata, owner)
@@ -289,7 +301,7 @@ def _start_binaries(pgdata: Path, bin_dir: Path) -> EmbeddedServer:
         with open(pgdata / "postgresql.conf", "a") as conf:
             conf.write("\n# control plane embedded defaults\nlisten_addresses = ''\n"
                        f"unix_socket_directories = '{pgdata}'\nport = 5432\nmax_connections = 200\n"
-                       + "".join(f"{k} = {v}\n" for k, v in LOGICAL_REPLICATION.items()))
+                       + "".join(f"{k} = '{v}'\n" for k, v in wanted.items()))
     status = subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(pgdata), "status"],
                             capture_output=True, text=True, user=_uid_or_none(owner), check=False)
     if status.returncode != 0:
@@ -299,7 +311,7 @@ def _start_binaries(pgdata: Path, bin_dir: Path) -> EmbeddedServer:
             log_tail = _tail(pgdata / "server.log")
             raise DatabaseUnavailable(f"Embedded PostgreSQL did not start: {log_tail}")
     _wait_for_socket(pgdata)
-    return EmbeddedServer(engine="binaries", socket_dir=pgdata, port=5432, bin_dir=bin_dir)
+    return EmbeddedServer(engine="binaries", socket_dir=pgdata, port=5432, bin_dir=bin_dir, pgdata=pgdata)
 
 
 def _server_user() -> pwd.struct_passwd | None:
@@ -395,17 +407,17 @@ def _admin_connection(server: EmbeddedServer, timeout: float = 30.0):  # -> psyc
             time.sleep(0.1)
 
 
-def missing_logical_settings(conn) -> dict[str, str]:  # conn: psycopg.Connection
-    """The LOGICAL_REPLICATION settings this running server lacks (a number counts when it is at
-    least ours: an operator's higher value is kept), with the value each needs."""
-    current = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
-                                (list(LOGICAL_REPLICATION),)).fetchall())
+def missing_logical_settings(conn, wanted: Mapping[str, str] = LOGICAL_REPLICATION) -> dict[str, str]:
+    """The LOGICAL_REPLICATION (or `wanted`) settings this running server lacks (a number counts
+    when it is at least ours: an operator's higher value is kept), with the value each needs."""
+    current = dict(conn.execute("SELECT name, setting FROM pg_catalog.pg_settings WHERE name = ANY(%s)",
+                                (list(wanted),)).fetchall())
     missing = {}
-    for name, wanted in LOGICAL_REPLICATION.items():
+    for name, value in wanted.items():
         have = current.get(name)
-        enough = have == wanted if not wanted.isdigit() else have is not None and int(have) >= int(wanted)
+        enough = have == value if not value.isdigit() else have is not None and int(have) >= int(value)
         if not enough:
-            missing[name] = wanted
+            missing[name] = value
     return missing
 
 
@@ -420,7 +432,8 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _ensure_logical_replication(server: EmbeddedServer, pgdata: Path, *, fresh: bool) -> None:
+def _ensure_logical_replication(server: EmbeddedServer, pgdata: Path, *, fresh: bool,
+                                wanted: Mapping[str, str] = LOGICAL_REPLICATION) -> None:
     """Turn logical replication on for a server that lacks it: ALTER SYSTEM (kept in
     postgresql.auto.conf, so every later start has it) and one restart (under start's lock, so
     two processes starting together restart it once). Sessions of other processes on this
@@ -428,7 +441,7 @@ def _ensure_logical_replication(server: EmbeddedServer, pgdata: Path, *, fresh: 
     from psycopg import sql
 
     with _admin_connection(server) as conn:
-        missing = missing_logical_settings(conn)
+        missing = missing_logical_settings(conn, wanted)
         if not missing:
             return  # the common case: one query
         for name, value in missing.items():

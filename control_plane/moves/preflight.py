@@ -23,12 +23,15 @@ class ServerFacts:
     superuser: bool
     replication: bool
     identity: str
+    can_quiet: bool = True  # may SET LOCAL what keeps a move's password out of logs (queries.QUIET_SETTINGS)
 
     @classmethod
     def read(cls, conn: psycopg.Connection) -> ServerFacts:
         row = conn.execute(queries.SERVER_FACTS).fetchone()
         assert row is not None
-        return cls(*row)
+        quiet = row[0] < MIN_VERSION or bool(  # has_parameter_privilege: PostgreSQL 15
+            conn.execute(queries.CAN_QUIET, (queries.CORE_QUIET_SETTINGS,)).fetchone()[0])
+        return cls(*row, can_quiet=quiet)
 
 
 @dataclass
@@ -69,6 +72,11 @@ def assess(source: ServerFacts, target: ServerFacts) -> Readiness:
     if not target.superuser:
         ready.target_missing.append("the control plane's database user is not a superuser (CREATE SUBSCRIPTION "
                                     "needs it on PostgreSQL 15; rds_superuser on Aurora)")
+    for facts, missing in ((source, ready.source_missing), (target, ready.target_missing)):
+        if not facts.can_quiet:
+            missing.append("the control plane's database user may not set log_statement and the other settings "
+                           "that keep a move's password out of the server's logs (SUPERUSER, or GRANT SET ON "
+                           f"PARAMETER {', '.join(queries.CORE_QUIET_SETTINGS)})")
     if target.max_logical_workers < 2:
         ready.target_missing.append(f"max_logical_replication_workers is {target.max_logical_workers} "
                                     "(2 or more needed)")

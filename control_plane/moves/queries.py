@@ -29,7 +29,7 @@ SELECT current_setting('server_version_num')::int,
 
 # A schema's comment (its template version), or no row when there is no such schema.
 SCHEMA_EXISTS = SCHEMA_VERSION_COMMENT
-ROLE_EXISTS = "SELECT 1 FROM pg_roles WHERE rolname = %s"
+ROLE_EXISTS = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
 SEQUENCES = """
 SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = %s AND c.relkind = 'S' ORDER BY 1
@@ -82,12 +82,111 @@ def drop_publication(move_id: int) -> sql.Composed:
     return sql.SQL("DROP PUBLICATION IF EXISTS {p}").format(p=sql.Identifier(publication_name(move_id)))
 
 
+# --- the move's own replication role (docs/moves.md "Credentials") ---------------------------
+
+# What keeps a statement's text out of the server's log, its statistics and pg_stat_activity for
+# the rest of its transaction (SET LOCAL, by set_config(…, true)): the statements that carry a
+# password run only after this, in the same transaction, as statements of their own (the log
+# decides on a whole query string before running any of it). Settings this server does not have
+# (pg_stat_statements.track without the extension loaded) are skipped.
+QUIET_SETTINGS = {
+    "log_statement": "none",
+    "log_min_duration_statement": "-1",
+    "log_min_duration_sample": "-1",
+    "log_transaction_sample_rate": "0",
+    "log_min_error_statement": "panic",  # a failing statement is not quoted in the log either
+    "track_activities": "off",
+    "pg_stat_statements.track": "none",
+}
+SETTINGS_PRESENT = "SELECT name FROM pg_catalog.pg_settings WHERE name = ANY(%s::text[]) ORDER BY 1"
+SET_LOCAL = ("SELECT pg_catalog.set_config(q.name, q.value, true) "
+             "FROM ROWS FROM (pg_catalog.unnest(%s::text[]), pg_catalog.unnest(%s::text[])) AS q(name, value)")
+# Whether the current user may SET the core settings above (superusers may; others need
+# GRANT SET ON PARAMETER, PostgreSQL 15): asked only of servers of version 15 or later.
+CAN_QUIET = """
+SELECT pg_catalog.bool_and(pg_catalog.has_parameter_privilege(p, 'SET'))
+  FROM pg_catalog.unnest(%s::text[]) AS p
+"""
+CORE_QUIET_SETTINGS = [k for k in QUIET_SETTINGS if "." not in k]
+CURRENT_DATABASE = "SELECT pg_catalog.current_database()"
+
+
+def move_role(move_id: int) -> str:
+    """The role the target logs in as to read the source: named from the move, so a resumed move
+    finds it; never a tenant's or the catalog's role."""
+    return f"cp_move_{int(move_id)}"
+
+
+# A role of the move's name found on the source: the rights it must not have.
+MOVE_ROLE = ("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_catalog.pg_roles "
+             "WHERE rolname = %s")
+# How the move's role gets replication: the REPLICATION attribute, or on Aurora/RDS (where the
+# control plane's user is no superuser) membership of rds_replication.
+REPLICATION_GRANT = """
+SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user),
+       EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rds_replication')
+"""
+
+
+def create_move_role(move_id: int) -> sql.Composed:
+    """LOGIN and nothing else (replication: grant_replication); no password until set_password."""
+    return sql.SQL("CREATE ROLE {r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD NULL").format(
+        r=sql.Identifier(move_role(move_id)))
+
+
+def grant_replication(move_id: int, rds_replication: bool) -> sql.Composed:
+    r = sql.Identifier(move_role(move_id))
+    if rds_replication:
+        return sql.SQL("GRANT rds_replication TO {r}").format(r=r)
+    return sql.SQL("ALTER ROLE {r} REPLICATION").format(r=r)
+
+
+def revoke_move_role(move_id: int) -> sql.Composed:
+    """Every right the role holds in this database and on shared objects (DROP OWNED also revokes)."""
+    return sql.SQL("DROP OWNED BY {r}").format(r=sql.Identifier(move_role(move_id)))
+
+
+def grant_move_role(move_id: int, database: str, schema: str, tables: list[str]) -> sql.Composed:
+    """What the subscription's initial copy reads with: the database, the schema (USAGE) and
+    SELECT on each of the tenant's tables by name, never `ON ALL TABLES IN SCHEMA` (whose cost
+    follows the whole catalog)."""
+    r = sql.Identifier(move_role(move_id))
+    parts = [sql.SQL("GRANT CONNECT ON DATABASE {d} TO {r}").format(d=sql.Identifier(database), r=r),
+             sql.SQL("GRANT USAGE ON SCHEMA {s} TO {r}").format(s=sql.Identifier(schema), r=r)]
+    if tables:
+        parts.append(sql.SQL("GRANT SELECT ON TABLE {t} TO {r}").format(
+            t=sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables), r=r))
+    return sql.SQL("; ").join(parts)
+
+
+def set_password(move_id: int, verifier: str) -> sql.Composed:
+    """The password as a verifier (SCRAM or md5, made by libpq on our side): the source never sees
+    the password itself."""
+    return sql.SQL("ALTER ROLE {r} PASSWORD {v}").format(r=sql.Identifier(move_role(move_id)),
+                                                         v=sql.Literal(verifier))
+
+
+def disable_move_role(move_id: int) -> sql.Composed:
+    return sql.SQL("ALTER ROLE {r} NOLOGIN PASSWORD NULL").format(r=sql.Identifier(move_role(move_id)))
+
+
+def drop_move_role(move_id: int) -> sql.Composed:
+    return sql.SQL("DROP ROLE IF EXISTS {r}").format(r=sql.Identifier(move_role(move_id)))
+
+
+def alter_subscription_connection(move_id: int, conninfo: str) -> sql.Composed:
+    return sql.SQL("ALTER SUBSCRIPTION {n} CONNECTION {c}").format(
+        n=sql.Identifier(publication_name(move_id)), c=sql.Literal(conninfo))
+
+
 def create_subscription(move_id: int, source_conninfo: str) -> sql.Composed:
     """The slot exists already (made on the source first), so this works even when both
     clusters are databases of one server, where creating the slot from here would wait forever.
     synchronous_commit on: the subscriber confirms a write to the slot as soon as it applied it,
     not when its WAL writer gets round to flushing (PostgreSQL's default for subscriptions is off),
-    which took the cut-over's `caught_up` from 0.2-0.45 s to ~0.03 s (bench/tenant_move.py)."""
+    which took the cut-over's `caught_up` from 0.2-0.45 s to ~0.03 s (bench/tenant_move.py).
+    With create_slot = false it may run inside a transaction block, which is how the password it
+    carries stays out of the logs (steps.quietly)."""
     name = publication_name(move_id)
     return sql.SQL("CREATE SUBSCRIPTION {n} CONNECTION {c} PUBLICATION {n} "
                    "WITH (copy_data = true, create_slot = false, slot_name = {s}, enabled = true, "

@@ -47,6 +47,11 @@ class MoveOptions:
     lock_timeout_ms: int = 2000  # waiting for the tenant's last writers at the cut-over
 
 
+# Steps after which a subscription reads the source as the move's role (a resumed move makes
+# sure that role is there); `cleaned_up` drops it, and so does an undo.
+_REPLICATING = ("subscribed", "synchronised", "writes_blocked", "caught_up", "sequences_copied", "verified")
+
+
 def _no_fault(step: str) -> None:
     return None
 
@@ -167,6 +172,8 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
 
         try:
             done = order.index(move.step) + 1 if move.step in order else 0
+            if move.mode == "online" and move.step in _REPLICATING and steps.repair_credentials(ends):
+                progress("the move's replication role was gone from the source: made again, new password")
             for step in order[done:]:
                 move = ledger.get(ctx, move_id)
                 if move.cancel_requested and order.index(step) <= order.index(CUTOVER):
@@ -179,6 +186,8 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
                 fault(step)
                 move = ledger.record_step(ctx, move_id, step, time.monotonic() - began, _now(ctx), **fields)
                 progress(f"{step} ({time.monotonic() - began:.1f} s)")
+            if done == len(order) and move.mode == "online":  # resumed after its last step: make sure
+                steps.drop_move_role(ends)
             move = ledger.get(ctx, move_id)
             return _finish(ctx, actor, move)
         except steps.MoveAborted:

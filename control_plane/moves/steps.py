@@ -3,6 +3,8 @@ crash at any point in it: it looks at what exists before it creates or drops any
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from control_plane.errors import Conflict, ControlPlaneError
 from control_plane.fleet import template
 from control_plane.moves import queries
 
+log = logging.getLogger(__name__)
 
 class MoveAborted(ControlPlaneError):
     """A cancel was asked for while the move waited."""
@@ -95,8 +98,11 @@ def target_is_leftover(ends: Ends, version: int) -> bool:
 
 
 def publish(ends: Ends) -> None:
-    """The publication of the tenant's schema and the slot the subscription will read."""
+    """The move's replication role, the publication of the tenant's schema and the slot the
+    subscription will read."""
     with ends.source(autocommit=True) as conn:
+        with conn.transaction():
+            _ensure_move_role(conn, ends)
         if not conn.execute(queries.PUBLICATION_EXISTS, (queries.publication_name(ends.move_id),)).fetchone():
             conn.execute(queries.create_publication(ends.move_id, ends.schema))
         if not conn.execute(queries.SLOT, (queries.publication_name(ends.move_id),)).fetchone():
@@ -104,10 +110,91 @@ def publish(ends: Ends) -> None:
 
 
 def subscribe(ends: Ends) -> None:
-    with ends.target(autocommit=True) as conn:
-        if conn.execute(queries.SUBSCRIPTION_EXISTS, (queries.publication_name(ends.move_id),)).fetchone():
+    """The subscription on the target, logging in to the source as the move's role with a new
+    random password. Run again (a crash inside this step, or credentials to repair), it rotates
+    that password: set on the source, then given to the subscription that exists already. The
+    password is kept nowhere but in the source's verifier and the target's pg_subscription."""
+    password = secrets.token_urlsafe(32)
+    with ends.source() as conn, conn.transaction():
+        _ensure_move_role(conn, ends)
+        method = conn.execute("SELECT pg_catalog.current_setting('password_encryption')").fetchone()[0]
+        role = queries.move_role(ends.move_id)
+        verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), method.encode()).decode()
+        quietly(conn, f"source cluster {ends.source_name}")
+        conn.execute(queries.set_password(ends.move_id, verifier))
+    conninfo = ends.clusters.conninfo_as(ends.source_env, role, password)
+    with ends.target() as conn, conn.transaction():
+        exists = conn.execute(queries.SUBSCRIPTION_EXISTS, (queries.publication_name(ends.move_id),)).fetchone()
+        quietly(conn, f"target cluster {ends.target_name}")
+        if exists:
+            conn.execute(queries.alter_subscription_connection(ends.move_id, conninfo))
+        else:
+            conn.execute(queries.create_subscription(ends.move_id, conninfo))
+
+
+def repair_credentials(ends: Ends) -> bool:
+    """A resumed move whose role is gone from the source (dropped by hand, or a server restored):
+    make it again and give the subscription a new password. True when it had to."""
+    with ends.source(autocommit=True) as conn:
+        if conn.execute(queries.ROLE_EXISTS, (queries.move_role(ends.move_id),)).fetchone():
+            return False
+    subscribe(ends)
+    return True
+
+
+def quietly(conn: psycopg.Connection, where: str) -> list[str]:
+    """For the rest of `conn`'s open transaction: nothing it runs is written to the server's log,
+    tracked by pg_stat_statements (when loaded) or shown in pg_stat_activity (queries.QUIET_SETTINGS).
+    Run before, and apart from, a statement that carries a password. Returns the settings set.
+    Fails closed: without the right to set them, no password is sent."""
+    names = [n for (n,) in conn.execute(queries.SETTINGS_PRESENT, (list(queries.QUIET_SETTINGS),))]
+    try:
+        conn.execute(queries.SET_LOCAL, (names, [queries.QUIET_SETTINGS[n] for n in names]))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise ControlPlaneError(
+            f"The move's credentials cannot be kept out of the logs of {where}: the control plane's database "
+            f"user may not set {', '.join(queries.CORE_QUIET_SETTINGS)} ({exc.diag.message_primary}). Make it a "
+            "superuser there (rds_superuser on Aurora) or GRANT SET ON PARAMETER each of them to it, then run "
+            "the move again; no password was sent.") from None
+    return names
+
+
+def _ensure_move_role(conn: psycopg.Connection, ends: Ends) -> None:
+    """Inside `conn`'s transaction on the source: the move's role, LOGIN and replication only,
+    with USAGE on the tenant's schema and SELECT on each of its tables (what the initial copy
+    reads) and nothing else: a role of that name found there loses every other right first."""
+    move_id, role = ends.move_id, queries.move_role(ends.move_id)
+    found = conn.execute(queries.MOVE_ROLE, (role,)).fetchone()
+    if found is None:
+        conn.execute(queries.create_move_role(move_id))
+        superuser, rds_replication = conn.execute(queries.REPLICATION_GRANT).fetchone()
+        conn.execute(queries.grant_replication(move_id, rds_replication and not superuser))
+    else:
+        if any(found):
+            raise Conflict(f"Role {role} on {ends.source_name} has rights a move's role must not have "
+                           "(SUPERUSER, CREATEROLE, CREATEDB or BYPASSRLS); it is not this move's. Drop it, then "
+                           "run the move again.")
+        conn.execute(queries.revoke_move_role(move_id))
+    database = conn.execute(queries.CURRENT_DATABASE).fetchone()[0]
+    conn.execute(queries.grant_move_role(move_id, database, ends.schema, tenant_ddl.schema_tables(conn, ends.schema)))
+
+
+def drop_move_role(ends: Ends) -> None:
+    """The move's role off the source, with every right it was given. A role that still holds
+    something elsewhere on that server (another database) cannot be dropped: it loses its login
+    and password instead, and the log says so."""
+    role = queries.move_role(ends.move_id)
+    with ends.source(autocommit=True) as conn:
+        if not conn.execute(queries.ROLE_EXISTS, (role,)).fetchone():
             return
-        conn.execute(queries.create_subscription(ends.move_id, ends.clusters.url_for(ends.source_env)))
+        try:
+            with conn.transaction():
+                conn.execute(queries.revoke_move_role(ends.move_id))
+                conn.execute(queries.drop_move_role(ends.move_id))
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            with conn.transaction():
+                conn.execute(queries.disable_move_role(ends.move_id))
+            log.warning("role %s on %s kept without login: %s", role, ends.source_name, exc.diag.message_detail)
 
 
 Progress = Callable[[str], None]
@@ -278,7 +365,8 @@ def grant_on_source(ends: Ends) -> None:
 
 
 def drop_replication(ends: Ends, timeout_s: float = 30.0) -> None:
-    """Subscription (target), then slot and publication (source); each only if it exists."""
+    """Subscription (target), then slot, publication and the move's role (source); each only if
+    it exists."""
     name = queries.publication_name(ends.move_id)
     with ends.target(autocommit=True) as target:
         if target.execute(queries.SUBSCRIPTION_EXISTS, (name,)).fetchone():
@@ -298,6 +386,7 @@ def drop_replication(ends: Ends, timeout_s: float = 30.0) -> None:
                                         f"{timeout_s:g} s; run the command again.")
             time.sleep(0.1)
         source.execute(queries.drop_publication(ends.move_id))
+    drop_move_role(ends)
 
 
 def drop_target_schema(ends: Ends) -> None:
