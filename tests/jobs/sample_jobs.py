@@ -26,6 +26,12 @@ def hang(context: JobContext) -> str:
     return "released"
 
 
+def held(context: JobContext) -> str:
+    # Runs, well inside its timeout, until a test sets RELEASE.
+    RELEASE.wait(120)
+    return "released"
+
+
 def linger(context: JobContext) -> str:
     # A long run inside its timeout: still `running` when a test kills its worker or the database.
     context.cancelled.wait(240)
@@ -45,5 +51,6 @@ JOBS = (
     JobSpec("hourly", "tests.jobs.sample_job_tick", HOURLY_SECONDS, 10, "test: stands in for an hourly job"),
     JobSpec("daily", "tests.jobs.sample_job_tick", 86400, 10, "test: stands in for the daily purge"),
     JobSpec("due", "tests.jobs.sample_job_tick", DUE_SECONDS, 2, "test: due every few seconds (takeover tests)"),
+    JobSpec("held", "tests.jobs.sample_job_held", 600, 300, "test: runs until the test releases it"),
     JobSpec("linger", "tests.jobs.sample_job_linger", 600, 300, "test: runs for minutes within its timeout"),
 )
