@@ -18,6 +18,7 @@ from tests.jobs.workers import (
     terminate_sessions,
     wait_until,
 )
+from tests.polling import READY_SECONDS
 
 
 def test_only_the_leader_runs_jobs_and_a_standby_takes_over(ctx, database_url, tmp_path):
@@ -35,8 +36,8 @@ def test_only_the_leader_runs_jobs_and_a_standby_takes_over(ctx, database_url, t
 
         a.kill()
         killed_at = time.monotonic()
-        wait_until(lambda: runs_by(ctx, b, "tick", "succeeded"), 30, "the standby to take over", (a, b))
-        assert time.monotonic() - killed_at < 30
+        wait_until(lambda: runs_by(ctx, b, "tick", "succeeded"), READY_SECONDS, "the standby to take over", (a, b))
+        assert time.monotonic() - killed_at < 30  # the README's bound on a failover
         assert "is the leader" in b.log()
     finally:
         if b is not None:
@@ -112,14 +113,15 @@ def test_a_leader_whose_lock_session_is_killed_stops_before_another_takes_over(c
         b = WorkerProcess(database_url, tmp_path / "b.log", "--only", "tick", "--retry-seconds", "0.3")
         wait_until(lambda: "starting with jobs" in b.log(), 90, "the standby to start", (a, b))
         killed_at = terminate_sessions(ctx, a.lock_name)
-        wait_until(lambda: runs_by(ctx, b, "tick", "succeeded"), 30, "the standby to take over", (a, b))
+        wait_until(lambda: runs_by(ctx, b, "tick", "succeeded"), READY_SECONDS, "the standby to take over", (a, b))
         # A started nothing once its lock session was gone, and every occurrence ran once.
         late = [r for r in runs_by(ctx, a, "tick") if r.started_at > killed_at]
         assert late == [], [(r.started_at, r.scheduled_for) for r in late]
         occurrences = [r.scheduled_for for r in runs_of(ctx, "tick")]
         assert len(set(occurrences)) == len(occurrences)
         assert max(r.scheduled_for for r in runs_by(ctx, a, "tick")) < min(r.scheduled_for for r in runs_by(ctx, b))
-        wait_until(lambda: "scheduling paused, stepping down" in a.log(), 30, "A to say it stepped down", (a,))
+        wait_until(lambda: "scheduling paused, stepping down" in a.log(), READY_SECONDS, "A to say it stepped down",
+                   (a,))
         assert a.proc.poll() is None
     finally:
         if b is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -18,6 +17,7 @@ from control_plane.errors import Forbidden, NotFound
 from control_plane.scheduler import registry, runner, schedule
 from control_plane.scheduler import service as jobs_service
 from control_plane.scheduler.leader import LeaderLock, current_leader
+from tests import polling
 from tests.jobs import sample_jobs
 
 EXTRA = registry.load_extra("tests.jobs.sample_jobs")
@@ -32,14 +32,8 @@ def runs(ctx, job_id: str) -> list[JobRun]:
         return list(s.scalars(select(JobRun).where(JobRun.job_id == job_id).order_by(JobRun.id)))
 
 
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met before the deadline")
+def wait_for(predicate):
+    return polling.wait_for("the job's outcome", predicate)
 
 
 def test_success_is_recorded_with_summary_times_and_host(ctx):
