@@ -213,28 +213,36 @@ def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, 
 
     thread = threading.Thread(target=body, name=f"job-{spec.id}-{run_id}", daemon=True)
     thread.start()
+    # Abandoned runs are recorded before the job is told to stop (`cancelled`): a job that stops at
+    # once would otherwise record its own end first.
     if _wait(thread, spec.timeout_seconds, abort):
-        job_ctx.cancelled.set()
         error = ("the worker was stopped before this run finished; the job was asked to stop and its result "
                  "is unknown.")
-        if _safe_finish(ctx, run_id, "failed", None, error):
+        recorded = _safe_finish(ctx, run_id, "failed", None, error)
+        job_ctx.cancelled.set()
+        if recorded or not _ended_meanwhile(thread):
             log.warning("job %s run %s left unfinished: the worker is stopping", spec.id, run_id)
             return RunOutcome(run_id, "failed", None, error)
-        thread.join(5)  # it ended meanwhile and recorded its own end
     elif thread.is_alive():
-        job_ctx.cancelled.set()
         error = (f"no result after its timeout of {spec.timeout_seconds}s; the run was abandoned and the job stays "
                  "blocked until it ends.")
-        if _safe_finish(ctx, run_id, "timed_out", None, error):
+        recorded = _safe_finish(ctx, run_id, "timed_out", None, error)
+        job_ctx.cancelled.set()
+        if recorded or not _ended_meanwhile(thread):
             log.error("job %s run %s timed out after %ss", spec.id, run_id, spec.timeout_seconds)
             return RunOutcome(run_id, "timed_out", None, error)
-        thread.join(5)  # it ended meanwhile and recorded its own end
     status, summary, error = result.get("status") or "failed", result.get("summary"), result.get("error")
     if status == "failed":
         log.error("job %s run %s failed: %s", spec.id, run_id, (error or "").splitlines()[0:1])
     else:
         log.info("job %s run %s: %s", spec.id, run_id, summary)
     return RunOutcome(run_id, status, summary, error)
+
+
+def _ended_meanwhile(thread: threading.Thread) -> bool:
+    """The run's end was not recorded as abandoned: did the job end (and record itself) meanwhile?"""
+    thread.join(5)
+    return not thread.is_alive()
 
 
 def _wait(thread: threading.Thread, timeout: float, abort: threading.Event | None) -> bool:
