@@ -46,7 +46,7 @@ class LeaderLock:
         with self._mutex:
             try:
                 conn = self._connect()
-                row = conn.execute("SELECT pg_try_advisory_lock(%s, %s), pg_backend_pid()",
+                row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s, %s), pg_catalog.pg_backend_pid()",
                                    (LOCK_CLASS, self._object)).fetchone()
             except psycopg.Error as exc:
                 log.warning("leader election: cannot reach the catalog: %s", str(exc).strip().splitlines()[0:1])
@@ -64,8 +64,9 @@ class LeaderLock:
                 return False
             try:
                 row = self._conn.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                    "AND classid = %s AND objid = %s AND objsubid = 2 AND granted",
+                    "SELECT pg_catalog.count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_catalog.pg_backend_pid() AND classid = CAST(%s AS pg_catalog.oid) "
+                    "AND objid = CAST(%s AS pg_catalog.oid) AND objsubid = 2 AND granted",
                     (LOCK_CLASS, self._object)).fetchone()
             except psycopg.Error:
                 self._drop()
@@ -76,7 +77,7 @@ class LeaderLock:
         with self._mutex:
             if self._conn is not None and not self._conn.closed:
                 try:
-                    self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._object))
+                    self._conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._object))
                 except psycopg.Error:
                     pass  # closing the connection releases it anyway
             self._drop()
@@ -95,9 +96,11 @@ def current_leader(catalog_url: str, lock_object: int = LEADER_OBJECT) -> dict[s
     """Who holds the leader lock now (for the Jobs page): application name, client address, since."""
     with psycopg.connect(privileged_conninfo(catalog_url), autocommit=True, connect_timeout=5) as conn:
         row = conn.execute(
-            "SELECT a.pid, a.application_name, a.client_addr::text, a.backend_start FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = %s "
-            "AND l.objid = %s AND l.objsubid = 2 AND l.granted", (LOCK_CLASS, lock_object)).fetchone()
+            "SELECT a.pid, a.application_name, CAST(a.client_addr AS pg_catalog.text), a.backend_start "
+            "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.classid = CAST(%s AS pg_catalog.oid) "
+            "AND l.objid = CAST(%s AS pg_catalog.oid) AND l.objsubid = 2 AND l.granted",
+            (LOCK_CLASS, lock_object)).fetchone()
     if row is None:
         return None
     return {"pid": row[0], "application_name": row[1], "client_addr": row[2], "since": row[3]}

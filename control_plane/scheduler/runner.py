@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
@@ -59,16 +59,39 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def finish_record(ctx: AppContext, run_id: int, status: str, summary: str | None, error: str | None) -> None:
-    # Only a run still `running`: one closed as orphaned meanwhile keeps the reason it was closed.
+ORPHAN_MARK = "orphaned:"  # how schedule.close_orphaned's error starts
+
+
+def finish_record(ctx: AppContext, run_id: int, status: str, summary: str | None, error: str | None) -> bool:
+    """Record a run's end; False when the row was already closed otherwise (timed out, worker
+    stopping). A run closed as orphaned meanwhile (its catalog session was lost while the job went
+    on) is shown as what it was: its real end replaces the orphan mark, and its summary says so."""
+    summary = None if summary is None else summary[:SUMMARY_MAX]
+    error = None if error is None else error[:ERROR_MAX]
     with ctx.session_factory() as session:
-        closed = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.status == "running").values(
-            status=status, finished_at=datetime.now(UTC),
-            summary=None if summary is None else summary[:SUMMARY_MAX],
-            error=None if error is None else error[:ERROR_MAX])).rowcount
+        ended = session.execute(update(JobRun).where(JobRun.id == run_id, JobRun.status == "running").values(
+            status=status, finished_at=datetime.now(UTC), summary=summary, error=error)).rowcount
+        late = None
+        if not ended:
+            late = session.execute(text("""
+                UPDATE control_plane.job_runs
+                   SET status = :status, summary = pg_catalog.concat_ws(E'\\n', CAST(:summary AS pg_catalog.text),
+                           'note: closed as orphaned at ' || pg_catalog.to_char(finished_at AT TIME ZONE 'UTC',
+                           'YYYY-MM-DD HH24:MI:SS') || ' UTC (its catalog session was lost while it ran), then '
+                           || 'ended ' || CAST(:status AS pg_catalog.text) || ' at ' || pg_catalog.to_char(
+                           CAST(:now AS pg_catalog.timestamptz) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+                           || ' UTC.'),
+                       error = :error, finished_at = :now
+                 WHERE id = :id AND status = 'failed'
+                   AND pg_catalog.starts_with(error, CAST(:mark AS pg_catalog.text))
+                RETURNING id"""), {"status": status, "summary": summary, "error": error, "now": datetime.now(UTC),
+                                   "id": run_id, "mark": ORPHAN_MARK}).scalar()
         session.commit()
-    if not closed:
-        log.warning("run %s ended %s after it had been closed as orphaned; its record is kept", run_id, status)
+    if late is not None:
+        log.warning("run %s ended %s after it had been closed as orphaned; its real end is recorded", run_id, status)
+    elif not ended:
+        log.warning("run %s ended %s after it had been closed; its record is kept", run_id, status)
+    return bool(ended or late is not None)
 
 
 def _job_session(ctx: AppContext, job_id: str) -> psycopg.Connection:
@@ -80,7 +103,8 @@ def _try_job_lock(conn: psycopg.Connection, job_id: str) -> bool:
     with _active_lock:
         if job_id in _active:
             return False
-        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (JOB_LOCK_CLASS, job_id)).fetchone()
+        row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))",
+                           (JOB_LOCK_CLASS, job_id)).fetchone()
         if row and row[0]:
             _active.add(job_id)
             return True
@@ -89,7 +113,13 @@ def _try_job_lock(conn: psycopg.Connection, job_id: str) -> bool:
 
 def _release(conn: psycopg.Connection, job_id: str, locked: bool) -> None:
     try:
-        conn.close()  # releases the job lock
+        if locked and not conn.closed:
+            try:  # at once: closing alone lets the server drop the lock a moment after this returns
+                conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))",
+                             (JOB_LOCK_CLASS, job_id))
+            except psycopg.Error:
+                pass  # the session is gone, and its lock with it
+        conn.close()  # releases the job lock in any case
     finally:
         if locked:
             with _active_lock:
@@ -172,33 +202,47 @@ def _run(ctx: AppContext, spec: JobSpec, conn: psycopg.Connection, run_id: int, 
         except BaseException as exc:  # a job must never take the worker down, whatever it raises
             result.update(status="failed", summary=None, error=_describe(exc))
         finally:
-            _release(conn, spec.id, locked)  # releases the job lock, however late the job ends
+            # The end is recorded while this session still holds the job lock, and only then is the
+            # lock released: a sweep never finds a finished run `running` without its lock.
+            try:
+                _safe_finish(ctx, run_id, result.get("status") or "failed", result.get("summary"), result.get("error"))
+            finally:
+                _release(conn, spec.id, locked)  # releases the job lock, however late the job ends
             if job_ctx.cancelled.is_set():
                 log.warning("job %s run %s finished after its timeout: %s", spec.id, run_id, result.get("status"))
 
     thread = threading.Thread(target=body, name=f"job-{spec.id}-{run_id}", daemon=True)
     thread.start()
+    # Abandoned runs are recorded before the job is told to stop (`cancelled`): a job that stops at
+    # once would otherwise record its own end first.
     if _wait(thread, spec.timeout_seconds, abort):
-        job_ctx.cancelled.set()
         error = ("the worker was stopped before this run finished; the job was asked to stop and its result "
                  "is unknown.")
-        _safe_finish(ctx, run_id, "failed", None, error)
-        log.warning("job %s run %s left unfinished: the worker is stopping", spec.id, run_id)
-        return RunOutcome(run_id, "failed", None, error)
-    if thread.is_alive():
+        recorded = _safe_finish(ctx, run_id, "failed", None, error)
         job_ctx.cancelled.set()
+        if recorded or not _ended_meanwhile(thread):
+            log.warning("job %s run %s left unfinished: the worker is stopping", spec.id, run_id)
+            return RunOutcome(run_id, "failed", None, error)
+    elif thread.is_alive():
         error = (f"no result after its timeout of {spec.timeout_seconds}s; the run was abandoned and the job stays "
                  "blocked until it ends.")
-        _safe_finish(ctx, run_id, "timed_out", None, error)
-        log.error("job %s run %s timed out after %ss", spec.id, run_id, spec.timeout_seconds)
-        return RunOutcome(run_id, "timed_out", None, error)
+        recorded = _safe_finish(ctx, run_id, "timed_out", None, error)
+        job_ctx.cancelled.set()
+        if recorded or not _ended_meanwhile(thread):
+            log.error("job %s run %s timed out after %ss", spec.id, run_id, spec.timeout_seconds)
+            return RunOutcome(run_id, "timed_out", None, error)
     status, summary, error = result.get("status") or "failed", result.get("summary"), result.get("error")
-    _safe_finish(ctx, run_id, status, summary, error)
     if status == "failed":
         log.error("job %s run %s failed: %s", spec.id, run_id, (error or "").splitlines()[0:1])
     else:
         log.info("job %s run %s: %s", spec.id, run_id, summary)
     return RunOutcome(run_id, status, summary, error)
+
+
+def _ended_meanwhile(thread: threading.Thread) -> bool:
+    """The run's end was not recorded as abandoned: did the job end (and record itself) meanwhile?"""
+    thread.join(5)
+    return not thread.is_alive()
 
 
 def _wait(thread: threading.Thread, timeout: float, abort: threading.Event | None) -> bool:
@@ -222,13 +266,14 @@ def start_background(ctx: AppContext, spec: JobSpec, run_id: int) -> threading.T
     return thread
 
 
-def _safe_finish(ctx: AppContext, run_id: int | None, status: str, summary: str | None, error: str | None) -> None:
+def _safe_finish(ctx: AppContext, run_id: int | None, status: str, summary: str | None, error: str | None) -> bool:
     if run_id is None:
-        return
+        return False
     try:
-        finish_record(ctx, run_id, status, summary, error)
+        return finish_record(ctx, run_id, status, summary, error)
     except Exception as exc:  # the catalog went away mid-run; the leader closes the run as orphaned
         log.error("could not record the end of run %s: %s", run_id, exc)
+        return False
 
 
 def close_orphaned(ctx: AppContext, *, now: datetime | None = None,

@@ -79,8 +79,9 @@ def claim(conn: psycopg.Connection, job_id: str, *, leader_pid: int | None, now:
     with conn.transaction():
         row = conn.execute("""
             SELECT s.next_run_at, s.interval_seconds,
-                   EXISTS (SELECT 1 FROM pg_locks l
-                            WHERE l.locktype = 'advisory' AND l.classid = %s::oid AND l.objid = %s::oid
+                   EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                            WHERE l.locktype = 'advisory' AND l.classid = CAST(%s AS pg_catalog.oid)
+                              AND l.objid = CAST(%s AS pg_catalog.oid)
                               AND l.objsubid = 2 AND l.granted AND l.pid = %s)
               FROM control_plane.job_schedule s WHERE s.job_id = %s FOR UPDATE OF s""",
             (LOCK_CLASS, LEADER_OBJECT, leader_pid, job_id)).fetchone()
@@ -96,7 +97,7 @@ def claim(conn: psycopg.Connection, job_id: str, *, leader_pid: int | None, now:
                      "updated_by = %s WHERE job_id = %s", (following, occurrence, by, job_id))
         run = conn.execute("""
             INSERT INTO control_plane.job_runs (job_id, status, host, trigger, started_at, scheduled_for, backend_pid)
-            VALUES (%s, 'running', %s, 'schedule', %s, %s, CASE WHEN %s THEN pg_backend_pid() END)
+            VALUES (%s, 'running', %s, 'schedule', %s, %s, CASE WHEN %s THEN pg_catalog.pg_backend_pid() END)
             ON CONFLICT (job_id, scheduled_for) WHERE scheduled_for IS NOT NULL DO NOTHING
             RETURNING id""", (job_id, host, now, occurrence, owned)).fetchone()
     return Claim(leader=True, run_id=None if run is None else run[0], occurrence=occurrence, next_run_at=following)
@@ -109,20 +110,22 @@ def start_run(conn: psycopg.Connection, job_id: str, *, trigger: str, host: str,
     if run_id is None:
         row = conn.execute("""
             INSERT INTO control_plane.job_runs (job_id, status, host, trigger, started_at, backend_pid)
-            VALUES (%s, 'running', %s, %s, %s, CASE WHEN %s THEN pg_backend_pid() END) RETURNING id""",
+            VALUES (%s, 'running', %s, %s, %s, CASE WHEN %s THEN pg_catalog.pg_backend_pid() END) RETURNING id""",
             (job_id, host, trigger, now, owned)).fetchone()
         assert row is not None  # INSERT ... RETURNING always returns the row
         return int(row[0])
     if owned:
-        conn.execute("UPDATE control_plane.job_runs SET backend_pid = pg_backend_pid() "
+        conn.execute("UPDATE control_plane.job_runs SET backend_pid = pg_catalog.pg_backend_pid() "
                      "WHERE id = %s AND status = 'running'", (run_id,))
     return run_id
 
 
 def close_orphaned(ctx: AppContext, *, now: datetime, grace: timedelta = ORPHAN_GRACE) -> list[tuple[int, str, str]]:
-    """Close `running` rows whose worker is gone: the session named in the row no longer holds a
-    job lock (worker killed, connection lost, catalog restarted), or, for a row never bound to a
-    session, it predates the database server's start or is older than `grace`.
+    """Close `running` rows whose worker is gone: the session named in the row no longer holds the
+    run's job lock (worker killed, connection lost, catalog restarted), or, for a row never bound to
+    a session, it predates the database server's start or is older than `grace`. A run ends by
+    recording its end before it releases its lock (runner._run), so a finished run is never caught
+    between the two. The lock is matched exactly (this database, the job's key, that session).
     Returns (run id, job id, host) of each closed run."""
     with ctx.session_factory() as session:
         rows = session.execute(text("""
@@ -133,10 +136,14 @@ def close_orphaned(ctx: AppContext, *, now: datetime, grace: timedelta = ORPHAN_
                            'no result was recorded.'
              WHERE r.status = 'running'
                AND CASE WHEN r.backend_pid IS NOT NULL THEN NOT EXISTS (
-                            SELECT 1 FROM pg_locks l
-                             WHERE l.locktype = 'advisory' AND l.classid = CAST(:job_class AS oid)
+                            SELECT 1 FROM pg_catalog.pg_locks l
+                             WHERE l.locktype = 'advisory'
+                               AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                  WHERE d.datname = pg_catalog.current_database())
+                               AND l.classid = CAST(:job_class AS pg_catalog.oid)
+                               AND l.objid = CAST(pg_catalog.hashtext(r.job_id) AS pg_catalog.oid)
                                AND l.objsubid = 2 AND l.granted AND l.pid = r.backend_pid)
-                        ELSE r.started_at < pg_postmaster_start_time() OR r.started_at < :stale END
+                        ELSE r.started_at < pg_catalog.pg_postmaster_start_time() OR r.started_at < :stale END
             RETURNING r.id, r.job_id, coalesce(r.host, '')"""),
             {"now": now, "stale": now - grace, "job_class": JOB_LOCK_CLASS}).all()
         session.commit()

@@ -103,8 +103,12 @@ class Worker:
         log.info("worker %s is the leader; scheduling %d jobs; next: %s", self.lock.name, len(self.specs),
                  ", ".join(f"{s.id} {next_runs[s.id]:%H:%M:%S}" for s in self.specs))
         scheduler = self._scheduler = build_scheduler(self.specs, next_runs, self._fire)
-        scheduler.start()
+        # Leadership is known before anything can fire: a job whose stored time passed during the
+        # gap fires as soon as the scheduler starts, and a fire that found no leader would let the
+        # timer move on to the next interval (the occurrence merged into the next one, an hour late
+        # for an hourly job).
         self.is_leader.set()
+        scheduler.start()
         next_check = next_sweep = time.monotonic()
         next_check += self.check_seconds
         next_sweep += self.sweep_seconds

@@ -8,9 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.server import Server, launch_chromium, start_server
+from tests.polling import READY_MS
+
+# Playwright's assertions (`expect`) wait 5 s by default, whatever the context's timeout: on a busy
+# machine a rerun can take longer than that (a sign-in heading once did). One default for both.
+expect.set_options(timeout=READY_MS)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +50,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(READY_MS)
     page = context.new_page()
     yield page
     context.close()

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
+from tests.polling import READY_SECONDS
+
 NAV_LINK = '[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]'
 
 
@@ -41,7 +43,7 @@ def open_page(page: Page, title: str) -> None:
     settled(page)
 
 
-def eventually(check: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+def eventually(check: Callable[[], bool], timeout: float = READY_SECONDS, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

@@ -68,10 +68,9 @@ def test_an_admin_rolls_the_fleet_out_from_the_migrations_page(app_server, page,
     assert finished["status"] == "completed", finished.get("halt_reason")
 
     # The run's fragment refreshes every 5 s: the page shows the outcome without a reload.
-    expect(page.locator("h3").filter(has_text=f"Run {finished['id']}: completed → v{target}")).to_be_visible(
-        timeout=30_000)
+    expect(page.locator("h3").filter(has_text=f"Run {finished['id']}: completed → v{target}")).to_be_visible()
     for slug in slugs:
-        expect(page.locator(RESULTS_ROWS).filter(has_text=slug)).to_have_count(1, timeout=30_000)
+        expect(page.locator(RESULTS_ROWS).filter(has_text=slug)).to_have_count(1)
         row = _result_row(page, slug)
         assert (row["tenant"], row["status"], row["from"], row["to"]) == (slug, "applied", "1", str(target)), row
     with ctx.session_factory() as session:

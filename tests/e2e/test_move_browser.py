@@ -22,11 +22,12 @@ from tests.e2e.server import Server, start_server
 from tests.e2e.test_browser import PASSWORD, add_accounts
 from tests.e2e.test_user_text_browser import open_tenant
 from tests.factories import OPERATOR, make_tenant
+from tests.polling import READY_SECONDS
 
 HISTORY_ROWS = '[data-testid="stDataFrame"] table tbody tr'
 
 
-def pick(page: Page, label: str, option: str, timeout_s: float = 30.0) -> None:
+def pick(page: Page, label: str, option: str, timeout_s: float = READY_SECONDS) -> None:
     """Choose `option` in the selectbox `label`. Its list closes again when the page shifts under it
     (the table above it draws late), so open it until the option can be clicked, up to a deadline."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)

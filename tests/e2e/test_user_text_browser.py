@@ -101,10 +101,10 @@ def test_search_fragment_stops_when_the_account_is_disabled(app_server, page, ct
     search.press_sequentially("_", delay=30)  # one more keystroke: a fragment-only rerun
     heading(page, "Sign in")  # the whole page reran and its guard took over (the notice may flash by)
     # what the list had drawn goes once that run ends (expect polls until its deadline)
-    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(0, timeout=15_000)
-    expect(page.locator('[data-testid="stApp"]')).not_to_contain_text("Only For Enabled", timeout=15_000)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stApp"]')).not_to_contain_text("Only For Enabled")
     # and the sign-in form is what stays (a rerun still drawing may leave main empty for a moment)
-    expect(page.locator("h1").filter(has_text="Sign in").first).to_be_visible(timeout=15_000)
+    expect(page.locator("h1").filter(has_text="Sign in").first).to_be_visible()
 
 
 def test_a_user_name_typed_at_sign_in_stays_text_on_the_audit_page(app_server, page, ctx, pixel_server):

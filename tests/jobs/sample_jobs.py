@@ -26,6 +26,12 @@ def hang(context: JobContext) -> str:
     return "released"
 
 
+def held(context: JobContext) -> str:
+    # Runs, well inside its timeout, until a test sets RELEASE.
+    RELEASE.wait(120)
+    return "released"
+
+
 def linger(context: JobContext) -> str:
     # A long run inside its timeout: still `running` when a test kills its worker or the database.
     context.cancelled.wait(240)
@@ -35,6 +41,8 @@ def linger(context: JobContext) -> str:
 # Short stand-ins for the hourly and daily jobs keep their shape (one due long after takeover,
 # one due once a day) while a test runs in seconds; they run the same module as `tick`.
 HOURLY_SECONDS = 45
+# A job due every few seconds: the takeover tests kill its leader just before each due time.
+DUE_SECONDS = 3
 
 JOBS = (
     JobSpec("tick", "tests.jobs.sample_job_tick", 1, 5, "test: succeeds every second"),
@@ -42,5 +50,7 @@ JOBS = (
     JobSpec("hang", "tests.jobs.sample_job_hang", 3, 1, "test: hangs past its 1 s timeout"),
     JobSpec("hourly", "tests.jobs.sample_job_tick", HOURLY_SECONDS, 10, "test: stands in for an hourly job"),
     JobSpec("daily", "tests.jobs.sample_job_tick", 86400, 10, "test: stands in for the daily purge"),
+    JobSpec("due", "tests.jobs.sample_job_tick", DUE_SECONDS, 2, "test: due every few seconds (takeover tests)"),
+    JobSpec("held", "tests.jobs.sample_job_held", 600, 300, "test: runs until the test releases it"),
     JobSpec("linger", "tests.jobs.sample_job_linger", 600, 300, "test: runs for minutes within its timeout"),
 )

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from control_plane.adapters.clusters import libpq_url
+from control_plane.db.engine import make_session_factory
 from control_plane.db.models import AuditEntry, JobRun
 from control_plane.errors import Forbidden, NotFound
-from control_plane.scheduler import registry, runner
+from control_plane.scheduler import registry, runner, schedule
 from control_plane.scheduler import service as jobs_service
+from control_plane.scheduler.leader import LeaderLock, current_leader
+from tests import polling
 from tests.jobs import sample_jobs
 
 EXTRA = registry.load_extra("tests.jobs.sample_jobs")
@@ -28,14 +32,8 @@ def runs(ctx, job_id: str) -> list[JobRun]:
         return list(s.scalars(select(JobRun).where(JobRun.job_id == job_id).order_by(JobRun.id)))
 
 
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met before the deadline")
+def wait_for(predicate):
+    return polling.wait_for("the job's outcome", predicate)
 
 
 def test_success_is_recorded_with_summary_times_and_host(ctx):
@@ -109,15 +107,93 @@ def test_runs_whose_worker_lost_its_session_are_closed_at_once(ctx):
         assert runner.close_orphaned(ctx, now=now + timedelta(seconds=1)) == 0
 
 
-def test_a_run_closed_as_orphaned_keeps_its_reason_when_it_ends_late(ctx):
+def test_a_sweep_never_closes_a_run_that_is_ending(ctx):
+    # A run's end is recorded before its job lock is released: a sweep running all the while never
+    # finds a finished run `running` without its lock (before the fix, it closed some as orphaned).
+    stop = threading.Event()
+    closed: list[int] = []
+
+    def sweep() -> None:
+        while not stop.is_set():
+            closed.append(runner.close_orphaned(ctx))
+
+    sweeper = threading.Thread(target=sweep, daemon=True)
+    sweeper.start()
+    try:
+        outcomes = [runner.execute(ctx, spec("tick")).status for _ in range(60)]
+    finally:
+        stop.set()
+        sweeper.join(30)
+    assert len(closed) > 60 and sum(closed) == 0
+    assert outcomes == ["succeeded"] * 60
+    assert [(r.status, r.error) for r in runs(ctx, "tick")] == [("succeeded", None)] * 60
+
+
+def test_a_run_closed_as_orphaned_that_ends_later_shows_its_real_end(ctx):
     with ctx.session_factory() as s:
         run = JobRun(job_id="tick", status="running", host="gone:1", started_at=datetime.now(UTC), backend_pid=0)
         s.add(run)
         s.commit()
     assert runner.close_orphaned(ctx) == 1
-    runner.finish_record(ctx, run.id, "succeeded", "late", None)
+    assert runner.finish_record(ctx, run.id, "succeeded", "late", None)
     (after,) = runs(ctx, "tick")
-    assert after.status == "failed" and after.summary is None and after.error.startswith("orphaned:")
+    assert after.status == "succeeded" and after.error is None
+    first, note = after.summary.split("\n")
+    assert first == "late"
+    assert note.startswith("note: closed as orphaned at ") and note.endswith(" UTC.") and "then ended succeeded" in note
+    # A run closed for another reason (timed out, worker stopping) keeps that record.
+    assert not runner.finish_record(ctx, run.id, "failed", None, "again")
+
+
+def test_a_live_run_whose_session_was_lost_is_closed_then_shows_how_it_ended(ctx):
+    sample_jobs.RELEASE.clear()
+    outcome: list[runner.RunOutcome] = []
+    thread = threading.Thread(target=lambda: outcome.append(runner.execute(ctx, spec("held"))), daemon=True)
+    thread.start()
+    try:
+        (run,) = wait_for(lambda: [r for r in runs(ctx, "held") if r.backend_pid])
+        assert runner.close_orphaned(ctx) == 0  # its worker holds the session: never closed
+        with _session(ctx) as conn:  # the catalog drops the run's session; the job goes on
+            assert conn.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+                                "FROM pg_stat_activity WHERE pid = %s", (run.backend_pid,)).fetchone()[0] == 1
+        assert runner.close_orphaned(ctx) == 1
+        assert runs(ctx, "held")[0].error.startswith("orphaned:")
+    finally:
+        sample_jobs.RELEASE.set()
+    thread.join(60)
+    assert outcome[0].status == "succeeded"
+    (after,) = runs(ctx, "held")
+    assert after.status == "succeeded" and after.error is None
+    assert after.summary.startswith("released\nnote: closed as orphaned at ")
+
+
+def test_the_runner_and_the_sweep_work_with_search_path_pinned_to_the_catalog(database_url, ctx):
+    pinned = database_url + ("&" if "?" in database_url else "?") + "options=-csearch_path%3Dpg_catalog%2Cpg_temp"
+    engine = create_engine(pinned, connect_args={"options": "-c TimeZone=UTC -c search_path=pg_catalog,pg_temp"})
+    try:
+        pctx = SimpleNamespace(catalog_url=pinned, session_factory=make_session_factory(engine))
+        with pctx.session_factory() as s:
+            assert s.execute(text("SHOW search_path")).scalar() == "pg_catalog,pg_temp"
+        assert runner.execute(pctx, spec("tick")).status == "succeeded"
+        lock = LeaderLock(pinned)
+        assert lock.try_acquire() and lock.still_held()
+        try:
+            now = datetime.now(UTC)
+            schedule.ensure(pctx, [spec("tick")], now=now, by="test")
+            claim, done = runner.execute_scheduled(pctx, spec("tick"), leader_pid=lock.backend_pid,
+                                                   now=now + timedelta(seconds=1), by="test")
+            assert claim.leader and done is not None and done.status == "succeeded"
+            assert current_leader(pinned)["pid"] == lock.backend_pid
+        finally:
+            lock.release()
+        with pctx.session_factory() as s:
+            s.add(JobRun(job_id="boom", status="running", host="gone:1", started_at=now, backend_pid=0))
+            s.commit()
+        assert runner.close_orphaned(pctx) == 1
+        (gone,) = runs(ctx, "boom")
+        assert runner.finish_record(pctx, gone.id, "failed", None, "late")
+    finally:
+        engine.dispose()
 
 
 def test_a_run_whose_lock_session_died_is_not_started_twice_in_its_process(ctx):

@@ -103,6 +103,8 @@ def terminate_sessions(ctx, application_name: str) -> datetime:
 
 
 def wait_until(predicate, timeout: float, what: str, workers: tuple[WorkerProcess, ...] = ()):
+    """Poll `predicate` until it is truthy, at most `timeout` seconds (a readiness wait: at least
+    tests/polling.py READY_SECONDS); a timeout names what was awaited, with the workers' logs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
