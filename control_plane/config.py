@@ -15,6 +15,7 @@ from control_plane.uptime.probe_guard import Network, parse_networks
 
 _TRUE = {"1", "true", "yes", "on"}
 MIN_SESSION_SECRET = 32  # characters; secrets.token_urlsafe(32) gives 43
+MIN_SECRET_DISTINCT = 12  # different characters; token_urlsafe(32) has ~31, token_hex(32) ~16
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -138,6 +139,18 @@ class Settings:
         return settings
 
 
+def secret_weakness(value: str, minimum: int = MIN_SESSION_SECRET) -> str | None:
+    """Why `value` cannot be a signing key (never quoting it), or None: shorter than `minimum`,
+    fewer than MIN_SECRET_DISTINCT different characters, or one short piece repeated."""
+    if len(value) < minimum:
+        return f"got {len(value)} characters"
+    if len(set(value)) < MIN_SECRET_DISTINCT:
+        return f"got only {len(set(value))} different characters, at least {MIN_SECRET_DISTINCT} needed"
+    if (value + value).find(value, 1) < len(value):
+        return "got one piece repeated"
+    return None
+
+
 def _normalise_database_url(url: str, problems: list[str]) -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
@@ -205,9 +218,10 @@ class _Reader:
         raw = (self.env.get(name) or "").strip()
         if not raw:
             return None
-        if len(raw) < minimum or len(set(raw)) < 8:
+        weakness = secret_weakness(raw, minimum)
+        if weakness is not None:
             self.problems.append(f"{name} must be a random string of at least {minimum} characters "
-                                 f"(got {len(raw)} characters)")
+                                 f"({weakness})")
             return None
         return raw
 
