@@ -100,12 +100,16 @@ def sign_in_as(actor: Actor, method: str = "password", at: float | None = None,
 
 
 def sign_out() -> None:
+    """Revoke the tab's session and the one named by the cookie the page was opened with (they
+    differ when the browser's cookie is another sign-in's): a kept copy of either opens nothing."""
     state = st.session_state.pop(_KEY, None)
-    st.session_state[_COOKIE_TRIED] = _request_cookie()  # the cookie this page was opened with is over too
+    cookie = _request_cookie()
+    st.session_state[_COOKIE_TRIED] = cookie  # the cookie this page was opened with is over too
     if state:
         actor = Actor(state["username"], Role(state["role"]))
-        if state.get("sid") is not None:
-            session_service.end(app_context(), actor, [state["sid"]])  # audited as the sign-out
+        if state.get("sid") is not None or cookie is not None:
+            sids = [state["sid"]] if state.get("sid") is not None else []
+            session_service.end(app_context(), actor, sids, cookie=cookie)  # audited as the sign-out
             st.session_state[_COOKIE_OP] = ("clear",)
         else:
             user_service.record_sign_out(app_context(), actor)

@@ -129,6 +129,20 @@ def test_sign_out_revokes_the_session_and_clears_the_cookie(make_app, ctx, app_c
     assert _audit(ctx, "auth.session_resume")[-1].reason == "revoked"
 
 
+def test_sign_out_also_revokes_the_session_of_the_cookie_the_tab_was_opened_with(make_app, ctx, app_ctx,
+                                                                                 arrive_with):
+    at, _ = _signed_in_tab(make_app, ctx, app_ctx)
+    held = sessions.sign_in(app_ctx, "sam", GOOD)  # another sign-in wrote the browser's cookie
+    arrive_with({"cp_session": held.cookie})
+    through_entry(at).button(key="sign_out").click().run()
+    assert [t.value for t in at.title] == ["Sign in"] and _cleared(at)
+    with ctx.session_factory() as s:
+        assert s.scalars(select(SignInSession.revoked_reason)).all() == ["signed out", "signed out"]
+    reloaded = make_app(APP).run()  # the cookie replayed
+    assert [t.value for t in reloaded.title] == ["Sign in"]
+    assert _audit(ctx, "auth.session_resume")[-1].reason == "revoked"
+
+
 def test_a_session_revoked_in_another_tab_asks_to_sign_in_at_the_next_action(make_app, ctx, app_ctx,
                                                                             arrive_with):
     first, cookie = _signed_in_tab(make_app, ctx, app_ctx)
