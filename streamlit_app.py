@@ -4,7 +4,8 @@ The menu is drawn here with st.page_link rather than by st.navigation itself: th
 sidebar is switched off in .streamlit/config.toml, because on a fresh server it would list every
 file under pages/ to a signed-out visitor before this script ever ran.
 
-Outside demo mode an unexpected exception shows only an error id (ui/errors.py).
+An unexpected exception shows only an error id, except in demo mode on the embedded catalog; a
+catalog that cannot be reached is always one short sentence (ui/errors.py).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import streamlit as st
 
 from ui.auth import current_actor, render_signed_out, role_label, session_expires_at, sign_out
 from ui.context import context_or_stop
-from ui.errors import run_guarded, show_error_details
+from ui.errors import details_in_browser, run_guarded, show_error_details
 from ui.navigation import pages_for
 from ui.text import plain
 
 st.set_page_config(page_title="Control Plane", page_icon=":material/hub:", layout="wide")
 
 ctx = context_or_stop()
-show_error_details(ctx.settings.demo)
+show_error_details(ctx.settings)
 
 
 def main() -> None:
@@ -58,4 +59,4 @@ def main() -> None:
     navigation.run()
 
 
-run_guarded(main, demo=ctx.settings.demo)
+run_guarded(main, details=details_in_browser(ctx.settings))

@@ -28,6 +28,7 @@ class Settings:
     demo_tenants: int = 300
     demo_months: int = 18
     run_scheduler_in_app: bool = True
+    database_wait_seconds: float = 30.0  # how long a starting process waits for the catalog to answer
 
     session_ttl_minutes: int = 480
     # Signs the sign-in cookie (control_plane/auth/session_tokens.py). None: the embedded default
@@ -102,6 +103,7 @@ class Settings:
             demo_tenants=reader.integer("CP_DEMO_TENANTS", 300, minimum=0, maximum=5000),
             demo_months=reader.integer("CP_DEMO_MONTHS", 18, minimum=1, maximum=60),
             run_scheduler_in_app=reader.boolean("CP_RUN_SCHEDULER_IN_APP", demo_default),
+            database_wait_seconds=reader.number("CP_DATABASE_WAIT_SECONDS", 30.0, minimum=0, maximum=600),
             session_ttl_minutes=reader.integer("CP_SESSION_TTL_MINUTES", 480, minimum=1),
             session_secret=reader.secret("CP_SESSION_SECRET", MIN_SESSION_SECRET),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",

@@ -37,6 +37,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.services import sessions as session_service
 from control_plane.services import users as user_service
 from ui.context import app_context, context_or_stop
+from ui.errors import catalog_or_stop
 from ui.text import plain
 
 _KEY = "cp_auth"
@@ -320,9 +321,11 @@ def _render_no_accounts() -> None:
 def page_guard(permission: Permission) -> Actor:
     """First line of every page: returns the signed-in actor or stops the script."""
     context_or_stop()
-    actor = current_actor()
+    with catalog_or_stop():  # a page opened by URL runs without streamlit_app.py's guard
+        actor = current_actor()
+        if actor is None:
+            render_signed_out()
     if actor is None:
-        render_signed_out()
         st.stop()
     _flush_cookie(st.sidebar)  # after a sign-in: out of the page's way
     if not actor.can(permission):
