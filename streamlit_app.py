@@ -14,7 +14,7 @@ import time
 
 import streamlit as st
 
-from ui.auth import current_actor, render_signed_out, role_label, session_expires_at, sign_out
+from ui.auth import current_actor, flush_cookie, render_signed_out, role_label, session_expires_at, sign_out
 from ui.context import context_or_stop
 from ui.errors import details_in_browser, run_guarded, show_error_details
 from ui.navigation import pages_for
@@ -32,6 +32,9 @@ def main() -> None:
         navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")],
                                    position="hidden")
     else:
+        # The sign-in cookie first, before anything that says "signed in": a reload the moment
+        # that shows must find the cookie written (it is written by a script in the page).
+        flush_cookie(st.sidebar)
         menu = st.sidebar.container()
         # The account block goes before st.navigation: widgets created after it belong to the page
         # being run, and a sign-out click must not depend on which page that is.

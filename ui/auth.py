@@ -153,9 +153,11 @@ def _session_ended(problem: str | None) -> None:
     st.session_state[_NOTICE] = _ENDED.get(problem or "", _ENDED[session_service.REVOKED])
 
 
-def _flush_cookie(where: Any) -> None:
+def flush_cookie(where: Any) -> None:
     """Tell the browser what changed since the last run: set the cookie after a sign-in, clear it
-    after a sign-out or when it no longer signs anyone in. The value is ours (cookie-safe
+    after a sign-out or when it no longer signs anyone in. Called before anything signed-in is
+    drawn (streamlit_app.py, page_guard): a reload the moment "Signed in as" shows must find the
+    cookie already written, or it would sign out. The value is ours (cookie-safe
     characters, JSON-quoted); nothing a person typed ever reaches this script."""
     op = st.session_state.pop(_COOKIE_OP, None)
     if not op:
@@ -241,7 +243,7 @@ def render_signed_out() -> None:
         _password_form()
     if user_service.demo_accounts_allowed(ctx):  # never with DATABASE_URL, even if CP_DEMO=true
         _render_demo_accounts()
-    _flush_cookie(st)
+    flush_cookie(st)
 
 
 def _password_form() -> None:
@@ -327,7 +329,7 @@ def page_guard(permission: Permission) -> Actor:
             render_signed_out()
     if actor is None:
         st.stop()
-    _flush_cookie(st.sidebar)  # after a sign-in: out of the page's way
+    flush_cookie(st.sidebar)  # after a sign-in (a page opened by URL): before the page draws anything
     if not actor.can(permission):
         st.title("Not allowed")
         st.error(f"Your role ({role_label(actor.role)}) cannot open this page. Ask an admin if you need it.")

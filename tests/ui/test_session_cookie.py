@@ -205,3 +205,16 @@ def test_the_fragment_guard_sees_a_session_revoked_elsewhere(ctx, app_ctx):
     at.run()
     assert not at.dataframe and [t.value for t in at.title] == ["Sign in"]
     assert "You were signed out" in at.info[0].value
+
+
+def test_the_cookie_is_written_before_anything_says_signed_in(make_app, ctx, app_ctx):
+    """A reload the moment "Signed in as" shows must find the cookie (tests/e2e/test_session_browser.py
+    reloads at that moment in Chromium): the script comes first in the run after the sign-in."""
+    users.add_user(ctx, ADMIN, "sam", "support", GOOD)
+    at = _sign_in(make_app(APP).run(), "sam", GOOD)
+    order = [type(e).__name__ for e in at.sidebar.children.values()]
+    texts = [getattr(getattr(e, "proto", None), "body", None) or getattr(e, "value", None) or ""
+             for e in at.sidebar.children.values()]
+    script = next(i for i, body in enumerate(texts) if "document.cookie" in str(body))
+    assert all("Signed in as" not in str(t) for t in texts[:script]), (order, texts)
+    assert any("Signed in as" in c.value for c in at.sidebar.caption)
