@@ -4,7 +4,8 @@ The menu is drawn here with st.page_link rather than by st.navigation itself: th
 sidebar is switched off in .streamlit/config.toml, because on a fresh server it would list every
 file under pages/ to a signed-out visitor before this script ever ran.
 
-Outside demo mode an unexpected exception shows only an error id (ui/errors.py).
+An unexpected exception shows only an error id, except in demo mode on the embedded catalog; a
+catalog that cannot be reached is always one short sentence (ui/errors.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.auth import current_actor, render_signed_out, role_label, session_expires_at, sign_out
+from ui.auth import current_actor, flush_cookie, render_signed_out, role_label, session_expires_at, sign_out
 from ui.context import context_or_stop
-from ui.errors import run_guarded, show_error_details
+from ui.errors import details_in_browser, run_guarded, show_error_details
 from ui.navigation import pages_for
 from ui.text import plain
 
@@ -27,7 +28,7 @@ ICON = Path(__file__).resolve().parent / "ui" / "assets" / "icon.png"
 st.set_page_config(page_title="Control Plane", page_icon=str(ICON), layout="wide")
 
 ctx = context_or_stop()
-show_error_details(ctx.settings.demo)
+show_error_details(ctx.settings)
 
 
 def main() -> None:
@@ -36,6 +37,9 @@ def main() -> None:
         navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")],
                                    position="hidden")
     else:
+        # The sign-in cookie first, before anything that says "signed in": a reload the moment
+        # that shows must find the cookie written (it is written by a script in the page).
+        flush_cookie(st.sidebar)
         menu = st.sidebar.container()
         # The account block goes before st.navigation: widgets created after it belong to the page
         # being run, and a sign-out click must not depend on which page that is.
@@ -63,4 +67,4 @@ def main() -> None:
     navigation.run()
 
 
-run_guarded(main, demo=ctx.settings.demo)
+run_guarded(main, details=details_in_browser(ctx.settings))

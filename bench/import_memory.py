@@ -1,4 +1,5 @@
-"""Peak memory of `uptime import` and `billing import` of a ~50 MB CSV each.
+"""Peak memory of `uptime import` and `billing import` of a ~50 MB CSV each, and of refusing a
+hostile file of the same size that is one record over millions of lines (`"ab\n",` repeated).
 
     .venv/bin/python bench/import_memory.py [--mb 50] [--keep]
 
@@ -6,8 +7,9 @@ Generates the two files (deterministic content), runs `python -m control_plane <
 in a child process for each against a fresh catalog, and prints the child's peak resident set
 size (ru_maxrss from os.wait4: that child alone, not the database server) and its wall time.
 The importers stream rows through a staging table, so the peak should stay far under 200 MB
-whatever the file's size. Uses DATABASE_URL's server if set, else a private embedded PostgreSQL
-in a temporary directory.
+whatever the file's size; the hostile file is refused after MAX_RECORD_LINES lines
+(control_plane/csv_input.py), before its fields pile up. Uses DATABASE_URL's server if set, else a
+private embedded PostgreSQL in a temporary directory.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def billing_csv(path: Path, size: int) -> int:
     return rows
 
 
+def hostile_csv(path: Path, size: int) -> int:
+    """A header, then one record that never ends: a quoted two-line field and a comma, repeated."""
+    chunk = b'"ab\n",' * 10_000
+    with path.open("wb") as out:
+        out.write(b"target,checked_at,ok,latency_ms\n")
+        while out.tell() < size:
+            out.write(chunk)
+    return 1
+
+
 def peak_of_child(argv: list[str], env: dict[str, str]) -> tuple[int, float, int, str]:
     """(exit code, wall seconds, peak RSS in bytes, stderr) of one child process."""
     start = time.monotonic()
@@ -89,13 +101,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
     size = int(args.mb * 1_000_000)
     try:
-        for group, generate in (("uptime", uptime_csv), ("billing", billing_csv)):
-            path = work / f"{group}.csv"
+        for group, generate in (("uptime", uptime_csv), ("billing", billing_csv), ("uptime", hostile_csv)):
+            path = work / f"{group}-{generate.__name__}"
             rows = generate(path, size)
             code, seconds, peak, message = peak_of_child(
                 [sys.executable, "-m", "control_plane", group, "import", str(path)], env)
-            print(f"{group} import: {path.stat().st_size / 1e6:.1f} MB, {rows:,} rows: exit {code}, "
-                  f"{seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB" + ("" if code == 0 else f" ({message})"))
+            print(f"{group} import of {generate.__name__}: {path.stat().st_size / 1e6:.1f} MB, {rows:,} rows: "
+                  f"exit {code}, {seconds:.1f} s, peak RSS {peak / 1e6:.0f} MB"
+                  + ("" if code == 0 else f" ({message})"))
     finally:
         if not args.keep:
             for path in work.iterdir():

@@ -25,7 +25,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
         if second is not None:
             extras[local_cluster.SERVER_KEY] = second
     engine = make_engine(url)
-    wait_for_database(engine)
+    wait_for_database(engine, timeout=settings.database_wait_seconds)
     if run_migrations:
         migrate.ensure_current(engine)  # one query when the catalog is at head; Alembic only to upgrade
     return AppContext(

@@ -15,6 +15,7 @@ from control_plane.uptime.probe_guard import Network, parse_networks
 
 _TRUE = {"1", "true", "yes", "on"}
 MIN_SESSION_SECRET = 32  # characters; secrets.token_urlsafe(32) gives 43
+MIN_SECRET_DISTINCT = 12  # different characters; token_urlsafe(32) has ~31, token_hex(32) ~16
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -27,6 +28,7 @@ class Settings:
     demo_tenants: int = 300
     demo_months: int = 18
     run_scheduler_in_app: bool = True
+    database_wait_seconds: float = 30.0  # how long a starting process waits for the catalog to answer
 
     session_ttl_minutes: int = 480
     # Signs the sign-in cookie (control_plane/auth/session_tokens.py). None: the embedded default
@@ -101,6 +103,7 @@ class Settings:
             demo_tenants=reader.integer("CP_DEMO_TENANTS", 300, minimum=0, maximum=5000),
             demo_months=reader.integer("CP_DEMO_MONTHS", 18, minimum=1, maximum=60),
             run_scheduler_in_app=reader.boolean("CP_RUN_SCHEDULER_IN_APP", demo_default),
+            database_wait_seconds=reader.number("CP_DATABASE_WAIT_SECONDS", 30.0, minimum=0, maximum=600),
             session_ttl_minutes=reader.integer("CP_SESSION_TTL_MINUTES", 480, minimum=1),
             session_secret=reader.secret("CP_SESSION_SECRET", MIN_SESSION_SECRET),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -136,6 +139,18 @@ class Settings:
         if problems:
             raise ConfigError("Invalid configuration: " + "; ".join(problems))
         return settings
+
+
+def secret_weakness(value: str, minimum: int = MIN_SESSION_SECRET) -> str | None:
+    """Why `value` cannot be a signing key (never quoting it), or None: shorter than `minimum`,
+    fewer than MIN_SECRET_DISTINCT different characters, or one short piece repeated."""
+    if len(value) < minimum:
+        return f"got {len(value)} characters"
+    if len(set(value)) < MIN_SECRET_DISTINCT:
+        return f"got only {len(set(value))} different characters, at least {MIN_SECRET_DISTINCT} needed"
+    if (value + value).find(value, 1) < len(value):
+        return "got one piece repeated"
+    return None
 
 
 def _normalise_database_url(url: str, problems: list[str]) -> str:
@@ -205,9 +220,10 @@ class _Reader:
         raw = (self.env.get(name) or "").strip()
         if not raw:
             return None
-        if len(raw) < minimum or len(set(raw)) < 8:
+        weakness = secret_weakness(raw, minimum)
+        if weakness is not None:
             self.problems.append(f"{name} must be a random string of at least {minimum} characters "
-                                 f"(got {len(raw)} characters)")
+                                 f"({weakness})")
             return None
         return raw
 

@@ -27,6 +27,10 @@ class ConfigError(ControlPlaneError):
     exit_code = 6
 
 
+class DatabaseRefused(ConfigError):
+    """A database refused the connection for a reason waiting will not fix (URL, user, password, pg_hba)."""
+
+
 class DatabaseUnavailable(ControlPlaneError):
     exit_code = 7
 

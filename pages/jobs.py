@@ -2,18 +2,18 @@
 
 from datetime import timedelta
 
-import plotly.express as px
 import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.errors import ControlPlaneError
 from control_plane.scheduler import service as job_service
 from ui import cached_reads as reads
+from ui import job_charts
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
 from ui.fragments import guarded_fragment
-from ui.text import chart_frame, plain
+from ui.text import plain
 
 actor = page_guard(Permission.JOBS_RUN)
 LABELS = {
@@ -81,8 +81,6 @@ if runs.empty:
 else:
     failures = runs[runs["status"].isin(["failed", "timed_out"])]
     st.caption(f"{len(runs)} runs, {len(failures)} failed or timed out")
-    figure = px.scatter(chart_frame(runs, "job_id", "summary", "error"), x="started_at", y="seconds",
-                        color="status", symbol="job_id", hover_data=["summary", "error"], title="Run durations")
-    st.plotly_chart(figure, width="stretch")
+    st.plotly_chart(job_charts.run_durations(runs), width="stretch")
     st.dataframe(runs, hide_index=True, width="stretch", column_config=LABELS)
     csv_download(runs, "job-runs.csv", key="jobs_csv")

@@ -37,6 +37,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.services import sessions as session_service
 from control_plane.services import users as user_service
 from ui.context import app_context, context_or_stop
+from ui.errors import catalog_or_stop
 from ui.text import plain
 
 _KEY = "cp_auth"
@@ -100,12 +101,16 @@ def sign_in_as(actor: Actor, method: str = "password", at: float | None = None,
 
 
 def sign_out() -> None:
+    """Revoke the tab's session and the one named by the cookie the page was opened with (they
+    differ when the browser's cookie is another sign-in's): a kept copy of either opens nothing."""
     state = st.session_state.pop(_KEY, None)
-    st.session_state[_COOKIE_TRIED] = _request_cookie()  # the cookie this page was opened with is over too
+    cookie = _request_cookie()
+    st.session_state[_COOKIE_TRIED] = cookie  # the cookie this page was opened with is over too
     if state:
         actor = Actor(state["username"], Role(state["role"]))
-        if state.get("sid") is not None:
-            session_service.end(app_context(), actor, [state["sid"]])  # audited as the sign-out
+        if state.get("sid") is not None or cookie is not None:
+            sids = [state["sid"]] if state.get("sid") is not None else []
+            session_service.end(app_context(), actor, sids, cookie=cookie)  # audited as the sign-out
             st.session_state[_COOKIE_OP] = ("clear",)
         else:
             user_service.record_sign_out(app_context(), actor)
@@ -148,9 +153,11 @@ def _session_ended(problem: str | None) -> None:
     st.session_state[_NOTICE] = _ENDED.get(problem or "", _ENDED[session_service.REVOKED])
 
 
-def _flush_cookie(where: Any) -> None:
+def flush_cookie(where: Any) -> None:
     """Tell the browser what changed since the last run: set the cookie after a sign-in, clear it
-    after a sign-out or when it no longer signs anyone in. The value is ours (cookie-safe
+    after a sign-out or when it no longer signs anyone in. Called before anything signed-in is
+    drawn (streamlit_app.py, page_guard): a reload the moment "Signed in as" shows must find the
+    cookie already written, or it would sign out. The value is ours (cookie-safe
     characters, JSON-quoted); nothing a person typed ever reaches this script."""
     op = st.session_state.pop(_COOKIE_OP, None)
     if not op:
@@ -236,7 +243,7 @@ def render_signed_out() -> None:
         _password_form()
     if user_service.demo_accounts_allowed(ctx):  # never with DATABASE_URL, even if CP_DEMO=true
         _render_demo_accounts()
-    _flush_cookie(st)
+    flush_cookie(st)
 
 
 def _password_form() -> None:
@@ -316,11 +323,13 @@ def _render_no_accounts() -> None:
 def page_guard(permission: Permission) -> Actor:
     """First line of every page: returns the signed-in actor or stops the script."""
     context_or_stop()
-    actor = current_actor()
+    with catalog_or_stop():  # a page opened by URL runs without streamlit_app.py's guard
+        actor = current_actor()
+        if actor is None:
+            render_signed_out()
     if actor is None:
-        render_signed_out()
         st.stop()
-    _flush_cookie(st.sidebar)  # after a sign-in: out of the page's way
+    flush_cookie(st.sidebar)  # after a sign-in (a page opened by URL): before the page draws anything
     if not actor.can(permission):
         st.title("Not allowed")
         st.error(f"Your role ({role_label(actor.role)}) cannot open this page. Ask an admin if you need it.")

@@ -35,8 +35,9 @@ def capacity_figure(history: pd.DataFrame, decisions: pd.DataFrame, *, up_pct: f
         if subset.empty:
             continue
         y = subset["new_max_acu"].fillna(subset["current_max_acu"]).fillna(0)
-        hover = subset["outcome"] + ": " + subset["reason"].fillna("").map(chart_text) + subset["error"].fillna(
-            "").map(lambda e: f"<br>{chart_text(e)}" if e else "")  # AWS errors may quote names: shown as typed
+        # AWS errors may quote names: everything from the data shown as typed
+        hover = (subset["outcome"].map(chart_text) + ": " + subset["reason"].fillna("").map(chart_text)
+                 + subset["error"].fillna("").map(lambda e: f"<br>{chart_text(e)}" if e else ""))
         fig.add_trace(go.Scatter(x=subset["at"], y=y, mode="markers", name=action.replace("_", " "),
                                  marker={"symbol": symbol, "size": 11, "color": color},
                                  hovertext=hover, hoverinfo="text+x"), secondary_y=False)
@@ -54,6 +55,7 @@ def capacity_figure(history: pd.DataFrame, decisions: pd.DataFrame, *, up_pct: f
 
 
 def usage_figure(daily: pd.DataFrame, metric: str, label: str) -> go.Figure:
+    label = chart_text(label)
     fig = go.Figure(go.Scatter(x=daily["day"], y=daily[metric], mode="lines", name=label))
     if len(daily) >= 7:
         fig.add_trace(go.Scatter(x=daily["day"], y=daily[metric].rolling(7, min_periods=1).mean(),

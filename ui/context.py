@@ -6,6 +6,7 @@ import streamlit as st
 
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
+from ui.errors import catalog_unreachable, show_catalog_unreachable
 from ui.text import plain
 
 
@@ -23,6 +24,9 @@ def context_or_stop() -> AppContext:
         return app_context()
     except ControlPlaneError as exc:
         st.title("Control Plane cannot start")
+        if catalog_unreachable(exc):  # its reason names the catalog's host and port: the server log only
+            show_catalog_unreachable(exc)
+            st.stop()
         st.error(plain(exc))  # may quote a setting's value
         st.caption("Fix the configuration (see the README's Configuration table) and reload the page.")
         st.stop()

@@ -20,6 +20,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from control_plane.auth.permissions import Permission
 from ui.auth import current_actor, render_signed_out
+from ui.errors import catalog_or_stop
 
 
 def guarded_fragment(permission: Permission, *, run_every: float | timedelta | str | None = None
@@ -28,7 +29,8 @@ def guarded_fragment(permission: Permission, *, run_every: float | timedelta | s
     def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(body)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            actor = current_actor()  # reads the account again: disabled/removed/expired -> None
+            with catalog_or_stop():
+                actor = current_actor()  # reads the account again: disabled/removed/expired -> None
             if actor is None or not actor.can(permission):
                 _signed_out()
             return body(*args, actor=actor, **kwargs)

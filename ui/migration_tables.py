@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.express as px
 from plotly.graph_objects import Figure
 
+from ui.text import chart_frame
+
 RESULT_FILTERS = ("all", "failed", "pending", "applied", "skipped", "reversed")
 
 
@@ -18,7 +20,8 @@ def versions_chart(tenants: list[dict[str, Any]]) -> Figure | None:
     spread = pd.DataFrame(tenants, columns=["version", "status", "tenants"])
     if spread.empty:
         return None
-    return px.bar(spread.assign(version=spread["version"].map(lambda v: f"v{v}")), x="version", y="tenants",
+    return px.bar(chart_frame(spread.assign(version=spread["version"].map(lambda v: f"v{v}")), "version", "status"),
+                  x="version", y="tenants",
                   color="status", title="Tenants per template version")
 
 

@@ -14,11 +14,14 @@ Plain-text sinks (st.text, st.code, dataframes, selectbox options) need none of 
 
 from __future__ import annotations
 
-import html
 import re
 import string
 
 import pandas as pd
+
+from control_plane.chart_text import chart_text
+
+__all__ = ["JOINER", "chart_frame", "chart_text", "plain"]
 
 _SIGNIFICANT = re.compile("([" + re.escape(string.punctuation) + "])")
 JOINER = "\u2060"
@@ -31,13 +34,6 @@ def plain(value: object) -> str:
     a word joiner where Streamlit would otherwise make a link, an emoji or an icon of it."""
     text = _INDENT.sub("", "" if value is None else str(value))  # an indented line would be a code block
     return _SIGNIFICANT.sub(r"\\\1", _REWRITTEN.sub(JOINER, text))
-
-
-def chart_text(value: object) -> str:
-    """`value` as literal text in a Plotly title, axis label or hover text, which read a subset
-    of HTML (`<a href>`, `<b>`, `<br>`) and decode entities: escaping `<`, `>` and `&` shows the
-    tags as typed."""
-    return html.escape("" if value is None else str(value), quote=False)
 
 
 def chart_frame(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

@@ -25,8 +25,9 @@ def slowest_targets(latency: pd.DataFrame, slo_ms: float) -> go.Figure:
 def incident_timeline(incidents: pd.DataFrame, now: datetime | None = None) -> go.Figure:
     """A bar per incident of a `views.incidents_frame`, open ones drawn up to `now`."""
     chart = incidents.assign(end=incidents["resolved_at"].fillna(now or datetime.now(UTC)))
-    return px.timeline(chart_frame(chart, "target", "last_error"), x_start="opened_at", x_end="end", y="target",
-                       color="status", hover_data=["duration_min", "failed_checks", "last_error"], title="Incidents")
+    return px.timeline(chart_frame(chart, "target", "status", "last_error"), x_start="opened_at", x_end="end",
+                       y="target", color="status", hover_data=["duration_min", "failed_checks", "last_error"],
+                       title="Incidents")
 
 
 def check_history(target: str, points: pd.DataFrame) -> go.Figure:

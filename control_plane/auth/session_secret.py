@@ -1,15 +1,18 @@
 """The key that signs sign-in cookies: CP_SESSION_SECRET, or on the embedded default one generated
-once and kept under the data directory (so a restart keeps everybody signed in)."""
+once and kept under the data directory (so a restart keeps everybody signed in). A kept file that
+group or others may read or write, or whose content is not random enough, is refused: anybody who
+read it could sign a cookie for any session id."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 import tempfile
 from functools import cache
 from pathlib import Path
 
-from control_plane.config import MIN_SESSION_SECRET, Settings
+from control_plane.config import MIN_SESSION_SECRET, Settings, secret_weakness
 from control_plane.errors import ConfigError
 
 SECRET_FILE = "session-secret"  # noqa: S105 - a file name, not a secret
@@ -28,14 +31,21 @@ def kept_secret(data_dir: Path) -> bytes:
     path = data_dir / SECRET_FILE
     if not path.exists():
         _create(path)
+    recover = "Delete the file to have a new one generated (everybody signs in again)."
     try:
-        value = path.read_text(encoding="ascii").strip()
+        with path.open("rb") as handle:
+            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)  # the file read, not a swapped one
+            raw = handle.read(4096)
+        value = raw.decode("ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read the session secret {path}: {exc.__class__.__name__}. "
-                          "Delete the file to have a new one generated (everybody signs in again).") from None
-    if len(value) < MIN_SESSION_SECRET:
-        raise ConfigError(f"The session secret {path} is shorter than {MIN_SESSION_SECRET} characters. "
-                          "Delete the file to have a new one generated (everybody signs in again).")
+        raise ConfigError(f"Cannot read the session secret {path}: {exc.__class__.__name__}. {recover}") from None
+    if mode & 0o077:
+        raise ConfigError(f"The session secret {path} has mode {mode:04o}: group or others may read or change "
+                          f"it. {recover} (Or chmod 600 it, if nobody else can have read it.)")
+    weakness = secret_weakness(value, MIN_SESSION_SECRET)
+    if weakness is not None:
+        raise ConfigError(f"The session secret {path} is not a random string of at least {MIN_SESSION_SECRET} "
+                          f"characters ({weakness}). {recover}")
     return value.encode()
 
 

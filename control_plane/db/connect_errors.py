@@ -13,7 +13,7 @@ import re
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from control_plane.errors import ConfigError, ControlPlaneError, DatabaseUnavailable
+from control_plane.errors import ControlPlaneError, DatabaseRefused, DatabaseUnavailable
 
 # Fragments of libpq / server messages (lower case) that mean "the configuration is wrong".
 _PERMANENT = (
@@ -84,8 +84,8 @@ def reason(exc: BaseException) -> str:
 
 
 def connection_error(exc: BaseException, what: str, setting: str) -> ControlPlaneError:
-    """ConfigError (exit 6) for a mistake in `setting`; DatabaseUnavailable (exit 7) otherwise."""
+    """DatabaseRefused (a ConfigError, exit 6) for a mistake in `setting`; DatabaseUnavailable (exit 7) otherwise."""
     if is_permanent(exc):
-        return ConfigError(f"Cannot connect to {what}: {reason(exc)}. Retrying will not help: check {setting} "
+        return DatabaseRefused(f"Cannot connect to {what}: {reason(exc)}. Retrying will not help: check {setting} "
                            "(host, database name, user, password) and the server's pg_hba.conf.")
     return DatabaseUnavailable(f"Cannot reach {what}: {reason(exc)}")

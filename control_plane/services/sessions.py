@@ -133,16 +133,29 @@ def check(ctx: AppContext, session_id: int) -> SessionCheck:
         return SessionCheck(_signed_in(row))
 
 
-def end(ctx: AppContext, actor: Actor, session_ids: list[int]) -> None:
-    """Sign out: revoke the sessions this browser holds (its tab's, and the cookie's when that is
-    another one of the same account), audited as the sign-out."""
+def end(ctx: AppContext, actor: Actor, session_ids: list[int], *, cookie: object = None) -> list[int]:
+    """Sign out: revoke the sessions this browser holds, audited as the sign-out; their ids.
+
+    `session_ids` are the tab's own sessions (only the signing-out account's are revoked: an id
+    proves nothing). `cookie` is the cookie the browser sent: when its signature holds, the session
+    it names is revoked too, whoever's it is (holding the cookie is what signs into it), so a copy
+    of it kept or replayed after the sign-out opens nothing. A session of another account revoked
+    that way is named in the entry's detail."""
     now = clock_of(ctx)()
+    cookie_id = session_tokens.unsign(cookie_secret(ctx), cookie) if cookie else None
     with ctx.session_factory() as session:
         mine = [i for i in dict.fromkeys(session_ids)
                 if (row := session_queries.by_id(session, i)) is not None and row.username == actor.name]
+        detail: dict[str, object] = {}
+        held = session_queries.by_token_hash(session, session_tokens.token_hash(cookie_id)) if cookie_id else None
+        if held is not None and held.id not in mine:
+            mine.append(held.id)
+            if held.username != actor.name:
+                detail["cookie_account"] = held.username
         revoked = session_queries.revoke(session, mine, now, "signed out")
-        audit.record(session, actor, "auth.sign_out", target=actor.name, detail={"sessions": revoked})
+        audit.record(session, actor, "auth.sign_out", target=actor.name, detail={"sessions": revoked, **detail})
         session.commit()
+    return revoked
 
 
 def _problem(row: SessionRow | None, now: datetime) -> str | None:

@@ -110,6 +110,28 @@ def test_sign_out_revokes_the_session_everywhere(ctx, clock, sam):
     assert (entry.actor, entry.detail) == ("sam", {"sessions": [first.session.id]})
 
 
+def test_sign_out_revokes_the_session_the_cookie_names_too(ctx, clock, sam):
+    """The tab's session and the browser's cookie can name different sessions (another sign-in
+    wrote the cookie): both end, so a kept copy of the cookie opens nothing."""
+    users.add_user(ctx, ADMIN, "nina", "founder", GOOD)
+    tab, held, nina, untouched = _start(ctx), _start(ctx), _start(ctx, "nina"), _start(ctx)
+    assert sessions.end(ctx, SAM, [tab.session.id], cookie=held.cookie) == [tab.session.id, held.session.id]
+    assert sessions.resume(ctx, held.cookie).problem == sessions.REVOKED  # the replayed cookie
+    assert sessions.check(ctx, tab.session.id).problem == sessions.REVOKED
+    assert sessions.check(ctx, untouched.session.id).session is not None
+    sessions.end(ctx, SAM, [], cookie=nina.cookie)  # another account's cookie in this browser ends too
+    assert sessions.resume(ctx, nina.cookie).problem == sessions.REVOKED
+    assert [e.detail for e in _audit(ctx, "auth.sign_out")] == [
+        {"sessions": [tab.session.id, held.session.id]}, {"sessions": [nina.session.id], "cookie_account": "nina"}]
+
+
+@pytest.mark.parametrize("cookie", ["garbage", "x.y.z", "A" * 5000])
+def test_a_forged_cookie_at_sign_out_revokes_nothing_more(ctx, clock, sam, cookie):
+    tab, other = _start(ctx), _start(ctx)
+    assert sessions.end(ctx, SAM, [tab.session.id], cookie=cookie) == [tab.session.id]
+    assert sessions.check(ctx, other.session.id).session is not None
+
+
 def test_sign_out_cannot_end_someone_elses_session(ctx, clock, sam):
     users.add_user(ctx, ADMIN, "nina", "founder", GOOD)
     nina = _start(ctx, "nina")

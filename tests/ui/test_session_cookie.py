@@ -129,6 +129,20 @@ def test_sign_out_revokes_the_session_and_clears_the_cookie(make_app, ctx, app_c
     assert _audit(ctx, "auth.session_resume")[-1].reason == "revoked"
 
 
+def test_sign_out_also_revokes_the_session_of_the_cookie_the_tab_was_opened_with(make_app, ctx, app_ctx,
+                                                                                 arrive_with):
+    at, _ = _signed_in_tab(make_app, ctx, app_ctx)
+    held = sessions.sign_in(app_ctx, "sam", GOOD)  # another sign-in wrote the browser's cookie
+    arrive_with({"cp_session": held.cookie})
+    through_entry(at).button(key="sign_out").click().run()
+    assert [t.value for t in at.title] == ["Sign in"] and _cleared(at)
+    with ctx.session_factory() as s:
+        assert s.scalars(select(SignInSession.revoked_reason)).all() == ["signed out", "signed out"]
+    reloaded = make_app(APP).run()  # the cookie replayed
+    assert [t.value for t in reloaded.title] == ["Sign in"]
+    assert _audit(ctx, "auth.session_resume")[-1].reason == "revoked"
+
+
 def test_a_session_revoked_in_another_tab_asks_to_sign_in_at_the_next_action(make_app, ctx, app_ctx,
                                                                             arrive_with):
     first, cookie = _signed_in_tab(make_app, ctx, app_ctx)
@@ -191,3 +205,16 @@ def test_the_fragment_guard_sees_a_session_revoked_elsewhere(ctx, app_ctx):
     at.run()
     assert not at.dataframe and [t.value for t in at.title] == ["Sign in"]
     assert "You were signed out" in at.info[0].value
+
+
+def test_the_cookie_is_written_before_anything_says_signed_in(make_app, ctx, app_ctx):
+    """A reload the moment "Signed in as" shows must find the cookie (tests/e2e/test_session_browser.py
+    reloads at that moment in Chromium): the script comes first in the run after the sign-in."""
+    users.add_user(ctx, ADMIN, "sam", "support", GOOD)
+    at = _sign_in(make_app(APP).run(), "sam", GOOD)
+    order = [type(e).__name__ for e in at.sidebar.children.values()]
+    texts = [getattr(getattr(e, "proto", None), "body", None) or getattr(e, "value", None) or ""
+             for e in at.sidebar.children.values()]
+    script = next(i for i, body in enumerate(texts) if "document.cookie" in str(body))
+    assert all("Signed in as" not in str(t) for t in texts[:script]), (order, texts)
+    assert any("Signed in as" in c.value for c in at.sidebar.caption)

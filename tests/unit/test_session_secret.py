@@ -76,3 +76,43 @@ def test_a_cookie_signed_under_another_secret_is_refused():
     assert session_tokens.unsign(b"another-secret-of-forty-characters-long!", cookie) is None
     with pytest.raises(ValueError):
         session_tokens.sign(SECRET.encode(), "not an id; with=cookie;chars")
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o644, 0o640, 0o620, 0o604, 0o602])
+def test_a_kept_secret_others_may_read_or_change_is_refused(tmp_path, mode):
+    path = tmp_path / session_secret.SECRET_FILE
+    path.write_text(SECRET + "\n")
+    path.chmod(mode)
+    with pytest.raises(ConfigError, match=f"has mode {mode:04o}: group or others may read or change it") as err:
+        session_secret.kept_secret.__wrapped__(tmp_path)
+    assert SECRET not in str(err.value)
+    path.chmod(0o600)
+    assert session_secret.kept_secret.__wrapped__(tmp_path) == SECRET.encode()
+
+
+@pytest.mark.parametrize("weak", ["x" * 64, "ab" * 40, "0123456789abcdef" * 3, "aaaaaaaaaabbbbbbbbbbccccccccccdd",
+                                  "short"])
+def test_a_kept_secret_without_enough_randomness_is_refused(tmp_path, weak):
+    path = tmp_path / session_secret.SECRET_FILE
+    path.write_text(weak + "\n")
+    path.chmod(0o600)
+    with pytest.raises(ConfigError, match="is not a random string of at least 32 characters") as err:
+        session_secret.kept_secret.__wrapped__(tmp_path)
+    assert weak not in str(err.value) and "Delete the file" in str(err.value)
+
+
+@pytest.mark.parametrize("weak", ["ab" * 40, "0123456789abcdef" * 3, "abcdefghijk" * 4])
+def test_the_environment_secret_gets_the_same_randomness_check(weak):
+    with pytest.raises(ConfigError, match="CP_SESSION_SECRET must be a random string") as err:
+        Settings.from_env({"CP_SESSION_SECRET": weak})
+    assert weak not in str(err.value)
+
+
+def test_generated_secrets_pass_the_randomness_check():
+    import secrets
+
+    from control_plane.config import secret_weakness
+
+    assert all(secret_weakness(secrets.token_urlsafe(32)) is None for _ in range(200))
+    assert all(secret_weakness(secrets.token_hex(32)) is None for _ in range(200))
+    assert secret_weakness(SECRET) is None

@@ -158,3 +158,86 @@ def test_chart_text_reaches_plotly_as_typed():
                              up_pct=80, down_pct=30)
     hover = "".join(t.hovertext[0] for t in figure.data if t.hovertext is not None)
     assert "<a " not in hover and chart_text(link) in hover
+
+
+# A plan, tenant, cluster, target or job name as a hostile admin (or a billing import) could type it.
+NAME = "<a href='http://127.0.0.1:9/x'>x</a> <b>bold</b>"
+# Every module that builds a Plotly figure: a new one must be added here (and to the builders below).
+CHART_MODULES = {"control_plane/revenue/charts.py", "ui/aws_charts.py", "ui/cluster_load.py",
+                 "ui/migration_tables.py", "ui/uptime_charts.py", "ui/job_charts.py"}
+
+
+def _strings(value):
+    """Every string anywhere in a figure's JSON: trace names (legend), x/y categories, text, hover,
+    custom data, titles, annotations, tick labels."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple) or hasattr(value, "tolist"):
+        for item in (value.tolist() if hasattr(value, "tolist") else value):
+            yield from _strings(item)
+
+
+def _figures():
+    """Each chart builder fed NAME in every text column it draws."""
+    from control_plane.revenue import charts as revenue
+    from ui import aws_charts, cluster_load, job_charts, migration_tables, uptime_charts
+
+    months = [NAME, "2025-02"]
+    numbers = [1.0, 2.0]
+    monthly = pd.DataFrame({"month": months, **{c: numbers for c in (
+        "mrr", "arr", "net_new", "customers", "new", "reactivation", "expansion", "contraction", "churn", "arpa",
+        "logo_churn_pct", "gross_revenue_churn_pct", "net_revenue_churn_pct", "nrr_pct", "grr_pct")}})
+    by_plan = pd.DataFrame({"plan": [NAME, "team"], "month": months, "mrr": [Decimal("10.00"), Decimal("5.00")]})
+    cohorts = pd.DataFrame({"cohort": [NAME, NAME], "age": [0, 1], "revenue_retention_pct": [100.0, 90.0],
+                            "logo_retention_pct": [100.0, 80.0], "cohort_customers": [3, 3]})
+    at = pd.to_datetime(["2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z"])
+    yield "revenue.mrr_trend", revenue.mrr_trend(monthly)
+    yield "revenue.movements", revenue.movements(monthly)
+    yield "revenue.customers_arpa", revenue.customers_arpa(monthly)
+    yield "revenue.churn_rates", revenue.churn_rates(monthly)
+    yield "revenue.retention", revenue.retention(monthly)
+    yield "revenue.cohort_heatmap", revenue.cohort_heatmap(cohorts, "revenue_retention_pct")
+    yield "revenue.plan_mix", revenue.plan_mix(by_plan)
+    decisions = pd.DataFrame({"at": at, "action": ["scale_up", "error"], "outcome": ["applied", NAME],
+                              "reason": [NAME, NAME], "error": [None, NAME], "new_max_acu": [8.0, None],
+                              "current_max_acu": [4.0, 4.0]})
+    history = pd.DataFrame({"at": at, "capacity_acu": numbers, "utilisation_pct": numbers})
+    yield "aws_charts.capacity_figure", aws_charts.capacity_figure(history, decisions, up_pct=80, down_pct=30)
+    yield "aws_charts.usage_figure", aws_charts.usage_figure(pd.DataFrame({"day": at, "rows": numbers}), "rows",
+                                                             NAME)
+    yield "cluster_load.figure", cluster_load.figure(pd.DataFrame({
+        "cluster": [NAME, "b"], "tenants": [1, 2], "storage_bytes": [1e9, 2e9], "requests_7d": [5, 6]}))
+    yield "migration_tables.versions_chart", migration_tables.versions_chart(
+        [{"version": 1, "status": NAME, "tenants": 3}, {"version": 2, "status": "current", "tenants": 1}])
+    yield "uptime_charts.slowest_targets", uptime_charts.slowest_targets(pd.DataFrame({
+        "target": [NAME, "b"], "p95_latency_ms": [300.0, 20.0], "within_slo": [False, True]}), 200)
+    yield "uptime_charts.incident_timeline", uptime_charts.incident_timeline(pd.DataFrame({
+        "target": [NAME, "b"], "status": [NAME, "resolved"], "opened_at": at, "resolved_at": [None, at[1]],
+        "duration_min": numbers, "failed_checks": [3, 4], "last_error": [NAME, "timeout"]}), now=at[1])
+    yield "uptime_charts.check_history", uptime_charts.check_history(NAME, pd.DataFrame({
+        "at": at, "latency_ms": numbers, "uptime_pct": [100.0, 0.0], "error": [None, NAME]}))
+    yield "job_charts.run_durations", job_charts.run_durations(pd.DataFrame({
+        "job_id": [NAME, "reconcile"], "status": [NAME, "ok"], "summary": [NAME, "done"], "error": [NAME, None],
+        "started_at": at, "seconds": numbers}))
+
+
+def test_every_chart_builder_shows_names_as_typed():
+    """A plan named `<a href=…>` once drew a live link in the Revenue page's legend: no text from
+    the data reaches any figure (legend, categories, ticks, hover, titles) as markup."""
+    shown_escaped = chart_text("<b>bold</b>")
+    for name, figure in _figures():
+        strings = list(_strings(figure.to_plotly_json()))
+        markup = [s for s in strings if re.search(r"<a\b|<b>", s, re.IGNORECASE)]
+        assert markup == [], (name, markup)
+        assert any(shown_escaped in s for s in strings), name  # the name is there, as text
+
+
+def test_every_module_drawing_plotly_is_covered():
+    drawing = {str(p.relative_to(ROOT)) for folder in ("control_plane", "ui", "pages")
+               for p in (ROOT / folder).rglob("*.py")
+               if re.search(r"^\s*(import|from) plotly\b", p.read_text(), re.MULTILINE)}
+    drawing |= {"streamlit_app.py"} if "plotly" in (ROOT / "streamlit_app.py").read_text() else set()
+    assert drawing == CHART_MODULES
