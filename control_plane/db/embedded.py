@@ -491,4 +491,18 @@ def _ensure_database(server: EmbeddedServer) -> None:
                 conn.execute("CREATE DATABASE control_plane")
             except psycopg.errors.DuplicateDatabase:
                 pass  # another process won the race
+    harden_database(server, DATABASE_NAME)
+
+
+def harden_database(server: EmbeddedServer, database: str) -> None:
+    """The posture `clusters check` asks for (docs/security.md "Cluster posture"): PUBLIC may create
+    nothing in schema public and no temporary objects in the database (tenant roles get neither).
+    Idempotent: run on every start, so data folders from before it pass too."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres", dbname=database,
+                         autocommit=True) as conn, conn.transaction():
+        conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
+                             "REVOKE CREATE, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
 
