@@ -375,3 +375,67 @@ def require_safe(ctx: AppContext, cluster: Cluster, *, allow_unsafe: bool = Fals
         f"Cluster {cluster.name!r} fails its posture check ({'; '.join(i.title for i in failing)}): run "
         f"`python -m control_plane clusters check {cluster.name} --fix` (or the SQL it names), or provision "
         "anyway with --allow-unsafe-cluster.")
+
+
+# --- the daily job -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sweep:
+    ok: list[str]
+    warn: list[str]
+    failing: dict[str, list[str]]  # cluster -> failing item keys
+    unreadable: dict[str, str]  # cluster -> why
+    alerted: int
+    published: int
+
+    def summary(self) -> str:
+        total = len(self.ok) + len(self.warn) + len(self.failing) + len(self.unreadable)
+        text = (f"{total} cluster(s) checked: {len(self.failing)} failing, {len(self.warn)} with warnings, "
+                f"{len(self.ok)} ok, {len(self.unreadable)} unreadable")
+        if self.failing:
+            text += "; failing: " + ", ".join(f"{c} ({', '.join(keys)})" for c, keys in sorted(self.failing.items()))
+        if self.unreadable:
+            text += "; unreadable: " + ", ".join(sorted(self.unreadable))
+        if self.alerted:
+            text += f"; {self.alerted} alert(s), {self.published} published"
+        return text
+
+
+def posture_alerts(ctx: AppContext, now: Any) -> Sweep:
+    """Check every cluster as the job's operator; one alert per failing or unreadable cluster."""
+    from control_plane.auth.permissions import system_actor
+    from control_plane.uptime import alerts
+
+    ok: list[str] = []
+    warn: list[str] = []
+    failing: dict[str, list[str]] = {}
+    unreadable: dict[str, str] = {}
+    new: list[alerts.NewAlert] = []
+    for name, report, problem in check_all(ctx, system_actor("job:cluster_posture")):
+        if report is None:
+            unreadable[name] = problem or "unknown error"
+            new.append(alerts.NewAlert("cluster_posture", "warning",
+                                       f"Cluster {name}: posture check could not read it: {problem}", target=name))
+            continue
+        if report.failing:
+            failing[name] = [i.key for i in report.failing]
+            lines = [f"Cluster {name} (database {report.database}) fails its posture check; run "
+                     f"`python -m control_plane clusters check {name} --fix` or:"]
+            for item in report.failing:
+                lines.append(f"- {item.title}: {item.explanation}")
+                lines += [f"    {s}" for s in item.sql]
+            new.append(alerts.NewAlert("cluster_posture", "critical", "\n".join(lines), target=name))
+        elif report.status == WARN:
+            warn.append(name)
+        else:
+            ok.append(name)
+    published = 0
+    if new:
+        with ctx.session_factory() as session:
+            rows = alerts.add(session, new)
+            for row in rows:
+                row.at = now
+            ids = [r.id for r in rows]
+            session.commit()
+        published = alerts.publish_pending(ctx, ids)
+    return Sweep(ok, warn, failing, unreadable, len(new), published)
