@@ -48,6 +48,7 @@ def fresh_database(admin_url: str) -> str:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    embedded.harden(libpq_url(admin_url), name)  # passes `clusters check`, so provisioning is allowed
     base, _, query = admin_url.partition("?")
     return base.rsplit("/", 1)[0] + "/" + name + (("?" + query) if query else "")
 

@@ -75,6 +75,7 @@ def catalog(tmp: Path) -> tuple[str, object | None]:
     admin_url = libpq_url(server.url("postgres") if server else f"{base}/postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    embedded.harden(admin_url, name)  # passes `clusters check`, so provisioning is allowed
     url = server.url(name) if server else f"{base}/{name}"
     engine = make_engine(url)
     migrate.upgrade(engine)

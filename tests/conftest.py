@@ -57,6 +57,7 @@ def create_database(server: embedded.EmbeddedServer, prefix: str) -> str:
     with psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres",
                          dbname="postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    embedded.harden_database(server, name)  # passes `clusters check`, as the embedded catalog does
     return name
 
 
@@ -144,6 +145,9 @@ def ctx(session_ctx: AppContext) -> AppContext:
             "('free', 'Free', 0, 'month', 1, true), ('starter', 'Starter', 29, 'month', 2, true), "
             "('team', 'Team', 99, 'month', 3, true), ('business', 'Business', 299, 'month', 4, true), "
             "('enterprise', 'Enterprise', 999, 'month', 5, true)"))
+    from control_plane.services import cluster_posture
+
+    cluster_posture.forget()  # the provisioning gate's per-process cache: never across tests
     return session_ctx
 
 

@@ -16,6 +16,7 @@ from control_plane.revenue import summary as revenue_summary
 from control_plane.scaling import queries as scaling_queries
 from control_plane.scheduler import service as job_service
 from control_plane.services import cluster_load as cluster_load_service
+from control_plane.services import cluster_posture
 from control_plane.services import tenants as tenant_service
 from control_plane.uptime import summary as uptime_summary
 from control_plane.uptime import views as uptime_views
@@ -161,3 +162,10 @@ def clear_clusters() -> None:
     """After a move started or ended: tenants per cluster and the readiness changed."""
     cluster_load.clear()
     move_readiness.clear()
+
+
+@cached(ttl=60, spinner="Checking every cluster's posture…")
+def cluster_posture_reports(ctx: AppContext, actor: Actor) -> list[dict[str, Any]]:
+    """`clusters check` for every cluster, as plain dicts: {"cluster", "report" | None, "problem"}."""
+    return [{"cluster": name, "report": report.as_dict() if report else None, "problem": problem}
+            for name, report, problem in cluster_posture.check_all(ctx, actor)]

@@ -28,6 +28,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/uptime.py", "Uptime", ":material/monitor_heart:", Permission.UPTIME_READ, "Operations"),
     PageSpec("pages/jobs.py", "Jobs", ":material/schedule:", Permission.JOBS_RUN, "Operations"),
     PageSpec("pages/scaling.py", "Scaling", ":material/tune:", Permission.SCALING_READ, "Operations"),
+    PageSpec("pages/clusters.py", "Clusters", ":material/shield:", Permission.CLUSTERS_CHECK, "Operations"),
     PageSpec("pages/migrations.py", "Migrations", ":material/upgrade:", Permission.MIGRATIONS_READ, "Operations"),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", Permission.AUDIT_READ, "Administration"),
     PageSpec("pages/users.py", "Users", ":material/group:", Permission.USERS_MANAGE, "Administration"),

@@ -33,6 +33,7 @@ class Permission(StrEnum):
     JOBS_RUN = "jobs.run"
     SCALING_READ = "scaling.read"
     CLUSTERS_MANAGE = "clusters.manage"
+    CLUSTERS_CHECK = "clusters.check"
     USAGE_READ = "usage.read"
     DEMO_SEED = "demo.seed"
     MIGRATIONS_READ = "migrations.read"
@@ -50,7 +51,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     }),
     Role.ONCALL: frozenset(_READ_ALL | {
         Permission.UPTIME_READ, Permission.INCIDENTS_MANAGE, Permission.JOBS_RUN, Permission.SCALING_READ,
-        Permission.MIGRATIONS_RUN,
+        Permission.MIGRATIONS_RUN, Permission.CLUSTERS_CHECK,
     }),
     Role.ADMIN: frozenset(Permission),
 }

@@ -1,9 +1,10 @@
-"""`clusters add NAME --url-env ENV_VAR [--aurora-cluster ID] [--acu-floor F] [--acu-ceiling C]`
-and `clusters list --format json|csv|table`."""
+"""`clusters add NAME --url-env ENV_VAR [--aurora-cluster ID] [--acu-floor F] [--acu-ceiling C]`,
+`clusters list --format json|csv|table` and `clusters check NAME [--fix] [--format json|table]`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
@@ -36,6 +37,14 @@ def register(groups) -> None:
     add_format(p)
     p.set_defaults(func=_list)
 
+    p = commands.add_parser("check", help="the cluster's security posture; exit 1 when an item fails")
+    p.add_argument("name")
+    p.add_argument("--fix", action="store_true",
+                   help="revoke what can be revoked (one transaction, audited); the rest is named with its SQL")
+    add_actor(p)
+    add_format(p, choices=("json", "table"))
+    p.set_defaults(func=_check)
+
 
 def _url_env(value: str) -> str:
     """Refused before anything connects: naming another secret here (AWS_SECRET_ACCESS_KEY) would
@@ -56,6 +65,15 @@ def _add(args) -> int:
                                acu_ceiling=args.acu_ceiling, capacity_weight=args.capacity_weight,
                                verify=not args.no_verify)
     emit(view.as_dict(), args.format, COLUMNS if args.format != "json" else None)
+    if not args.no_verify:  # registered either way; its posture is reported (README "Clusters")
+        from control_plane.services import cluster_posture
+
+        report = cluster_posture.check(context(), actor(args), view.name)
+        failing = report.failing
+        print(f"cluster {view.name}: posture {report.status}"
+              + (f" ({len(failing)} failing; provisioning there is refused until fixed: "
+                 f"`clusters check {view.name} --fix`)" if failing else ""), file=sys.stderr)
+        _print_items(report, only_problems=True)
     return 0
 
 
@@ -64,3 +82,35 @@ def _list(args) -> int:
 
     emit([c.as_dict() for c in service.list_clusters(context(), actor(args))], args.format, COLUMNS)
     return 0
+
+
+def _check(args) -> int:
+    from control_plane.services import cluster_posture as service
+
+    if args.fix:
+        result = service.fix(context(), actor(args), args.name)
+        report = result.after
+        for statement in result.statements:
+            print(f"ran: {statement}", file=sys.stderr)
+        payload = result.as_dict()
+    else:
+        report = service.check(context(), actor(args), args.name)
+        payload = report.as_dict()
+    if args.format == "json":
+        emit(payload, "json")
+    else:
+        print(f"cluster {report.cluster} (database {report.database}, PostgreSQL {report.server_version}): "
+              f"{report.status}")
+        _print_items(report, only_problems=False, out=sys.stdout)
+    return 1 if report.failing else 0
+
+
+def _print_items(report, *, only_problems: bool, out=None) -> None:
+    """One line per item (status, title, explanation), then the SQL to run, indented."""
+    out = out or sys.stderr
+    for item in report.items:
+        if only_problems and item.status == "ok":
+            continue
+        print(f"{item.status.upper():<4}  {item.title}: {item.explanation}", file=out)
+        for statement in item.sql:
+            print(f"      {statement}", file=out)

@@ -38,6 +38,7 @@ def register(groups) -> None:
     p.add_argument("--endpoint-url")
     p.add_argument("--template-version", type=int, help="create the schema at this older template version "
                                                          "(a rollout rehearsal; default the latest)")
+    _add_allow_unsafe(p)
     add_actor(p)
     add_format(p)
     p.set_defaults(func=_provision)
@@ -45,6 +46,7 @@ def register(groups) -> None:
     p = commands.add_parser("provision-many", help="provision every row of a CSV file (slug,name,plan)")
     p.add_argument("file", type=Path)
     p.add_argument("--jobs", type=int, default=2, help="tenants provisioned at once (default 2)")
+    _add_allow_unsafe(p)
     add_actor(p)
     add_format(p)
     p.set_defaults(func=_provision_many)
@@ -94,12 +96,18 @@ def _emit_one(tenant: TenantView, fmt: str) -> int:
     return 0
 
 
+def _add_allow_unsafe(parser) -> None:
+    parser.add_argument("--allow-unsafe-cluster", action="store_true",
+                        help="provision even on a cluster that fails `clusters check` (the override is audited)")
+
+
 def _provision(args) -> int:
     from control_plane.services import tenants as service
 
     tenant = service.provision(context(), actor(args), args.slug, args.name, args.plan, cluster=args.cluster,
                                owner_email=args.owner_email, endpoint_url=args.endpoint_url,
-                               template_version=args.template_version)
+                               template_version=args.template_version,
+                               allow_unsafe_cluster=args.allow_unsafe_cluster)
     return _emit_one(tenant, args.format)
 
 
@@ -160,7 +168,8 @@ def _provision_many(args) -> int:
     out = _ResultStream(args.format)
     counts: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        pending = [pool.submit(tenant_batch.provision_row, ctx, who, row) for row in rows]
+        pending = [pool.submit(tenant_batch.provision_row, ctx, who, row,
+                               allow_unsafe_cluster=args.allow_unsafe_cluster) for row in rows]
         try:
             for done in as_completed(pending):
                 result = done.result()

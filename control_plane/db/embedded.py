@@ -507,4 +507,22 @@ def _ensure_database(server: EmbeddedServer) -> None:
                 conn.execute("CREATE DATABASE control_plane")
             except psycopg.errors.DuplicateDatabase:
                 pass  # another process won the race
+    harden_database(server, DATABASE_NAME)
 
+
+def harden_database(server: EmbeddedServer, database: str) -> None:
+    """The posture `clusters check` asks for (docs/security.md "Cluster posture"): PUBLIC may create
+    nothing in schema public and no temporary objects in the database (tenant roles get neither).
+    Idempotent: run on every start, so data folders from before it pass too."""
+    harden(f"host={server.socket_dir} port={server.port} user=postgres", database)
+
+
+def harden(conninfo: str, database: str) -> None:
+    """harden_database for any server: `conninfo` reaches it as a superuser (its dbname is replaced)."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(make_conninfo(conninfo, dbname=database), autocommit=True) as conn, conn.transaction():
+        conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
+                             "REVOKE CREATE, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))

@@ -32,6 +32,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("aurora_capacity", "jobs.aurora_capacity", 300, 240, "Serverless v2 min/max from CloudWatch utilisation"),
     JobSpec("noisy_neighbours", "jobs.noisy_neighbours", 3600, 600, "flag tenants whose usage jumps over baseline"),
     JobSpec("reconcile", "jobs.reconcile", 3600, 600, "catalog vs schemas and roles on every cluster"),
+    JobSpec("cluster_posture", "jobs.cluster_posture", 86400, 600, "security posture of every cluster"),
     JobSpec("archive_purge", "jobs.archive_purge", 86400, 1800, "delete archives past their retention period"),
     JobSpec("fleet_migrations", "jobs.fleet_migrations", 30, 25, "drive queued tenant schema migration runs"),
 )

@@ -88,14 +88,16 @@ def read_file(path: Path) -> list[BatchRow]:
     return rows
 
 
-def provision_row(ctx: AppContext, actor: Actor, row: BatchRow) -> RowResult:
-    """Provision one row; its own failure is its result, never an exception."""
+def provision_row(ctx: AppContext, actor: Actor, row: BatchRow, *, allow_unsafe_cluster: bool = False) -> RowResult:
+    """Provision one row; its own failure is its result, never an exception (a cluster that
+    fails its posture check too, unless `allow_unsafe_cluster`)."""
     if row.duplicate_of is not None:
         return RowResult(row.line, row.slug, ERROR, f"duplicate slug {row.slug!r} of line {row.duplicate_of} "
                                                     "in this file")
     try:
         tenant = tenants.provision(ctx, actor, row.slug, row.name, row.plan, cluster=row.cluster,
-                                   owner_email=row.owner_email, endpoint_url=row.endpoint_url)
+                                   owner_email=row.owner_email, endpoint_url=row.endpoint_url,
+                                   allow_unsafe_cluster=allow_unsafe_cluster)
         return RowResult(row.line, row.slug, PROVISIONED, f"{tenant.schema} on {tenant.cluster}")
     except Conflict as exc:
         return _existing(ctx, actor, row, exc)

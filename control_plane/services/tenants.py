@@ -33,7 +33,7 @@ from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
 from control_plane.fleet import revisions, template
 from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
-from control_plane.services import audit, tenant_reads
+from control_plane.services import audit, cluster_posture, tenant_reads
 from control_plane.services.authorization import authorize
 from control_plane.services.placement import choose_cluster
 from control_plane.services.tenant_reads import TenantView
@@ -68,9 +68,10 @@ def _no_fault(step: str) -> None:
 def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
               cluster: str | None = None, owner_email: str | None = None,
               endpoint_url: str | None = None, is_demo: bool = False, template_version: int | None = None,
-              fault: FaultHook = _no_fault) -> TenantView:
+              allow_unsafe_cluster: bool = False, fault: FaultHook = _no_fault) -> TenantView:
     """`template_version` creates the schema at an older version of the template (a rehearsal of
-    a rollout on real schemas, docs/migrations.md); default the latest."""
+    a rollout on real schemas, docs/migrations.md); default the latest. A cluster that fails its
+    posture check (services/cluster_posture.py) is refused unless `allow_unsafe_cluster`."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.provision", tenant_slug=slug)
     version = revisions.DEFAULT.latest if template_version is None else revisions.DEFAULT.check(template_version)
@@ -81,6 +82,10 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
 
     with ctx.session_factory() as session:
         target = _resolve_cluster(session, cluster)
+        unsafe = cluster_posture.require_safe(ctx, target, allow_unsafe=allow_unsafe_cluster)
+        if unsafe:  # overridden: the override is recorded with the tenant's first catalog write
+            audit.record(session, actor, "tenant.provision.unsafe_cluster", tenant_slug=slug, target=target.name,
+                         detail={"failing": unsafe})
         same_database = target.url_env is None  # then the row is only visible once all is done
         tenant = _insert_new_tenant(session, Tenant(
             slug=slug, name=name, plan_code=plan, cluster_name=target.name,

@@ -33,6 +33,7 @@ def replica_server(pg_server) -> Iterator[embedded.EmbeddedServer]:
                          autocommit=True) as conn:
         conn.execute("ALTER SYSTEM SET wal_level = replica")
         conn.execute("CREATE DATABASE plain")
+    embedded.harden_database(server, "plain")  # passes `clusters check`: provisioning there is allowed
     embedded._restart(server, embedded.pgdata_of(data_dir))
     yield server
     server.stop()

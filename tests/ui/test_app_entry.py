@@ -17,7 +17,7 @@ ADMIN = Actor("test", Role.ADMIN)
 EXPECTED = {
     "founder": ["Overview", "Tenants", "Revenue", "Usage", "Uptime", "Migrations", "Audit log"],
     "support": ["Overview", "Tenants", "Usage", "Uptime", "Migrations", "Audit log"],
-    "oncall": ["Overview", "Tenants", "Usage", "Uptime", "Jobs", "Scaling", "Migrations", "Audit log"],
+    "oncall": ["Overview", "Tenants", "Usage", "Uptime", "Jobs", "Scaling", "Clusters", "Migrations", "Audit log"],
     "admin": [p.title for p in PAGES],
 }
 
