@@ -58,3 +58,17 @@ def make_app(ctx):
         return at
 
     return make
+
+
+@pytest.fixture
+def app_s3(aws, ctx):
+    """The app's own context (ui/context.py, built from the environment) pointed at the same fresh
+    moto server as `aws`, with the archive bucket: archive and restore from a page reach S3."""
+    from ui.context import app_context
+
+    real = app_context()
+    saved = real.aws
+    real.aws = aws
+    aws.client("s3").create_bucket(Bucket=real.settings.archive_bucket)
+    yield aws
+    real.aws = saved

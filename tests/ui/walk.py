@@ -29,7 +29,17 @@ def walkers(ctx) -> dict[str, str]:
     return names
 
 
+def signed_in(ctx, script: str, username: str, role: str) -> AppTest:
+    """An AppTest of `script` signed in as `username` (created with `role` the first time)."""
+    if username not in {u.username for u in users.list_users(ctx, ADMIN)}:
+        users.add_user(ctx, ADMIN, username, role, "walk-password-long-enough")
+    return app_as(username, role, script)
+
+
 def app_as(username: str, role: str, script: str = "streamlit_app.py", timeout: float = 60) -> AppTest:
+    import streamlit as st
+
+    st.cache_data.clear()  # cached figures are shared across sessions: each opening reads afresh
     at = AppTest.from_file(str(ROOT / script), default_timeout=timeout)
     at.session_state["cp_auth"] = {"username": username, "role": role, "at": time.time()}
     return at
