@@ -40,8 +40,8 @@ def _no_hidden_errors(caplog):
 
 @pytest.fixture
 def make_app(ctx):
-    """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a fresh user of that role
-    (role=None: signed out). Call .run() yourself."""
+    """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a user of that role,
+    created the first time its name is used (role=None: signed out). Call .run() yourself."""
 
     import streamlit as st
 
@@ -51,7 +51,8 @@ def make_app(ctx):
         at = AppTest.from_file(str(ROOT / script), default_timeout=timeout)
         if role is not None:
             name = username or f"{role}-user"
-            users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw-long-enough")
+            if name not in {u.username for u in users.list_users(ctx, Actor("test", Role.ADMIN))}:
+                users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw-long-enough")
             import time
 
             at.session_state["cp_auth"] = {"username": name, "role": role, "at": time.time()}

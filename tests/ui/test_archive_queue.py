@@ -49,25 +49,31 @@ def _queue(at):
     return next(d.value for d in at.dataframe if "requested_by" in d.value.columns)
 
 
-def test_provision_list_request_then_the_admins_overview(app, ctx, new_slug):
+def test_provision_list_request_then_the_admins_overview(make_app, ctx, new_slug):
     """The issue's check: provision from the Tenants page, the list as support and founder counts
     the new tenant, an archive request with a reason is on the admin's Overview."""
     slug = new_slug("hq")
-    at = provision_through_form(app(PAGE, "support", "sam").run(), slug, "Queue Works")
+    at = provision_through_form(make_app(PAGE, role="support").run(), slug, "Queue Works")
     assert not at.exception, at.exception
     for viewer in ("support", "founder"):
-        listed = app(PAGE, viewer, f"{viewer}-lister").run()
+        listed = make_app(PAGE, role=viewer).run()
         assert not listed.exception, listed.exception
         assert slug in listed.dataframe[0].value["slug"].tolist()
         assert any(c.value.startswith("1 tenant ") for c in listed.caption)
 
-    _file_request(app, slug)
-    overview = app("streamlit_app.py", "admin", "ada").run()
+    at = make_app(PAGE, role="support")
+    at.query_params["tenant"] = slug
+    at.run()
+    at.text_area(key=f"archive_reason_{slug}").input(REASON)
+    at.checkbox(key=f"archive_confirm_{slug}").check()
+    at.button(key=f"FormSubmitter:request_archive_{slug}-Request archive").click().run()
+    assert not at.exception, at.exception
+    overview = make_app("streamlit_app.py", role="admin").run()
     assert not overview.exception, overview.exception
     assert overview.title[0].value == "Overview"
     [row] = _queue(overview).to_dict("records")
     assert (row["slug"], row["tenant_name"], row["requested_by"], row["reason"]) == (
-        slug, "Queue Works", "sam", REASON)
+        slug, "Queue Works", "support-user", REASON)
     assert row["age"] in ("just now", "1 min")
     assert {m.label: m.value for m in overview.metric}["Archive requests waiting"] == "1"
 
