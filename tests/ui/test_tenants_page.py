@@ -82,6 +82,12 @@ def test_support_provisions_through_the_form(make_app, ctx, new_slug):
     assert at.title[0].value == "Provisioned Ltd"
 
 
+def test_the_slug_rule_is_written_under_the_field(make_app):
+    at = make_app(PAGE, role="support").run()
+    assert any(c.value.startswith("2-40 characters: lowercase letters, digits, underscores; start with a letter.")
+               for c in at.caption)
+
+
 def test_provision_validation_messages_sit_next_to_fields(make_app, ctx):
     at = make_app(PAGE, role="support").run()
     at.text_input(key="new_slug").input("Bad Slug")
