@@ -4,6 +4,9 @@ The menu is drawn here with st.page_link rather than by st.navigation itself: th
 sidebar is switched off in .streamlit/config.toml, because on a fresh server it would list every
 file under pages/ to a signed-out visitor before this script ever ran.
 
+Every page is registered with st.navigation, the menu links only the role's own; a page the role
+may not open, reached by its URL, says so itself (ui/auth.py page_guard).
+
 An unexpected exception shows only an error id, except in demo mode on the embedded catalog; a
 catalog that cannot be reached is always one short sentence (ui/errors.py).
 """
@@ -18,7 +21,7 @@ import streamlit as st
 from ui.auth import current_actor, flush_cookie, render_signed_out, role_label, session_expires_at, sign_out
 from ui.context import context_or_stop
 from ui.errors import details_in_browser, run_guarded, show_error_details
-from ui.navigation import pages_for
+from ui.navigation import PAGES, pages_for
 from ui.text import plain
 
 ICON = Path(__file__).resolve().parent / "ui" / "assets" / "icon.png"
@@ -55,12 +58,20 @@ def main() -> None:
             if st.button("Sign out", key="sign_out", icon=":material/logout:"):
                 sign_out()
                 st.rerun()
+        # Every page is registered, so a link to one the role may not open (support following a
+        # /revenue link) reaches that page's own guard, which says so, instead of Streamlit sending
+        # an unknown path to Overview without a word. The menu lists only the role's pages.
+        allowed = {spec.path for spec in pages_for(actor)}
         sections: dict[str, list[st.Page]] = {}
-        for spec in pages_for(actor):
-            sections.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon))
+        menu_pages: dict[str, list[st.Page]] = {}
+        for spec in PAGES:
+            page = st.Page(spec.path, title=spec.title, icon=spec.icon)
+            sections.setdefault(spec.section, []).append(page)
+            if spec.path in allowed:
+                menu_pages.setdefault(spec.section, []).append(page)
         navigation = st.navigation(sections, position="hidden")
         with menu:
-            for section, pages in sections.items():
+            for section, pages in menu_pages.items():
                 st.caption(section)
                 for page in pages:
                     st.page_link(page, label=page.title, icon=page.icon)

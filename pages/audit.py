@@ -2,7 +2,6 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
@@ -12,6 +11,7 @@ from control_plane.services.audit_queries import AuditFilter
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
+from ui.frames import utc
 
 actor = page_guard(Permission.AUDIT_READ)
 ctx = app_context()
@@ -49,7 +49,7 @@ if len(entries) >= audit_queries.DEFAULT_LIMIT:
     st.warning(f"Showing the newest {audit_queries.DEFAULT_LIMIT:,} entries only; "
                "narrow the filters to see older ones.")
 
-per_day = (entries.assign(day=pd.to_datetime(entries["at"], utc=True).dt.date)
+per_day = (entries.assign(day=utc(entries["at"]).dt.date)
            .groupby(["day", "outcome"]).size().rename("entries").reset_index())
 st.bar_chart(per_day, x="day", y="entries", color="outcome", height=180)
 st.caption(f"{len(entries):,} entries")

@@ -1,9 +1,11 @@
-"""Overview: the headline figures everyone starts from, each linking to its detailed page."""
+"""Overview: what waits for this person (admins: archive requests; support: the outcome of their
+own), then the headline figures everyone starts from, each linking to its detailed page."""
 
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
 from ui import cached_reads as reads
+from ui.archive_queue import render_admin_queue, render_my_requests
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.formatting import compact_money, money, percent
@@ -15,6 +17,11 @@ ctx = app_context()
 st.title("Overview")
 if ctx.settings.demo:
     st.caption(":orange-badge[Demo mode] All figures come from generated demo data.")
+
+if actor.can(Permission.TENANTS_ARCHIVE):
+    render_admin_queue(ctx, actor)
+elif actor.can(Permission.TENANTS_REQUEST_ARCHIVE):
+    render_my_requests(ctx, actor)
 
 counts, plan_mix = status_counts(ctx, actor)
 st.subheader("Tenants")

@@ -41,3 +41,14 @@ def percent(value: float | Decimal | None, places: int = 3) -> str:
 
 def when(value: datetime | None) -> str:
     return "–" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """How long ago, in the largest whole unit: "just now", "12 min", "5 h", "3 d"."""
+    if since is None:
+        return "–"
+    seconds = max(0, int((now - since).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return "just now"

@@ -1,6 +1,7 @@
 """Provision a tenant: a form whose validation messages appear next to the field they concern.
 
-The browser checks the slug's shape before submitting; the same rules run here again (and once
+The slug's rule is written under the field (not only in its hover help). The browser checks the
+slug's shape before submitting; the same rules run here again (and once
 more in the service), so a message always lands under the field a person has to fix.
 """
 
@@ -30,6 +31,7 @@ def render_provision_form(ctx: AppContext, actor: Actor) -> None:
         st.markdown("**New tenant** — creates schema and role `tenant_<slug>` with the tenant tables.")
         slug = st.text_input("Slug", key="new_slug", max_chars=40, validate=_SLUG_RULE,
                              help="Becomes the schema tenant_<slug>; cannot be changed later.")
+        st.caption(f"{_SLUG_RULE[1]} Becomes the schema `tenant_<slug>`; cannot be changed later.")
         slug_msg = st.empty()
         name = st.text_input("Company name", key="new_name", max_chars=200)
         name_msg = st.empty()

@@ -1,17 +1,23 @@
 """Actions on one tenant, each shown only to roles that may take it and only when the tenant's
 status allows it (an archive that stopped half-way can be cancelled by those who may archive).
 Destructive ones need a ticked confirmation; suspend and archive requests need a reason. The
-services check permissions again and audit every attempt."""
+services check permissions again and audit every attempt. A pending archive request changes the
+admin's Archive form into "approve" (the request's reason shown) beside a Decline form; support
+sees the request waiting instead of a second request form (ui/archive_queue.py)."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import streamlit as st
 
 from control_plane.archive import service as archive_service
+from control_plane.archive.requests import ArchiveRequestView
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.services import tenants as tenant_service
 from control_plane.services.tenants import TenantView
+from ui.archive_queue import requested_line
 from ui.feedback import attempt, flash
 from ui.text import plain
 
@@ -24,7 +30,8 @@ def available(actor: Actor, tenant: TenantView) -> bool:
         Permission.TENANTS_REQUEST_ARCHIVE, Permission.TENANTS_ARCHIVE, Permission.TENANTS_RESTORE))
 
 
-def render_actions(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
+def render_actions(ctx: AppContext, actor: Actor, tenant: TenantView,
+                   pending: ArchiveRequestView | None = None) -> None:
     forms = []
     if actor.can(Permission.TENANTS_SUSPEND) and tenant.status == "active":
         forms.append(_suspend)
@@ -33,8 +40,10 @@ def render_actions(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
     if actor.can(Permission.TENANTS_CHANGE_PLAN) and tenant.status in CHANGEABLE:
         forms.append(_change_plan)
     if tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_ARCHIVE):
-        forms.append(_archive)
-    elif tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_REQUEST_ARCHIVE):
+        forms.append(partial(_archive, pending=pending))
+        if pending is not None:
+            forms.append(partial(_decline_request, pending=pending))
+    elif tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_REQUEST_ARCHIVE) and pending is None:
         forms.append(_request_archive)
     if actor.can(Permission.TENANTS_ARCHIVE) and tenant.status == "archiving":
         forms.append(_cancel_archive)
@@ -110,17 +119,36 @@ def _request_archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
                 _done(f"Archive of {tenant.slug} requested; an admin will review it.")
 
 
-def _archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
-    with st.expander("Archive", icon=":material/inventory_2:"), st.form(f"archive_{tenant.slug}"):
+def _archive(ctx: AppContext, actor: Actor, tenant: TenantView, pending: ArchiveRequestView | None = None) -> None:
+    label = "Approve archive request" if pending else "Archive"
+    with (st.expander(label, icon=":material/inventory_2:", expanded=pending is not None),
+          st.form(f"archive_{tenant.slug}")):
+        if pending is not None:
+            st.markdown(requested_line(pending))
         st.caption("Dumps the schema to S3, verifies the dump, then drops schema and role. Restore brings it back.")
         typed = st.text_input(f"Type {tenant.slug} to confirm", key=f"archive_typed_{tenant.slug}")
         confirm_msg = st.empty()
-        if st.form_submit_button("Archive tenant", type="primary"):
+        if st.form_submit_button("Approve and archive" if pending else "Archive tenant", type="primary"):
+            run = (archive_service.approve_archive_request if pending else archive_service.archive_tenant)
             if typed.strip() != tenant.slug:
                 confirm_msg.error(f"Type the slug {tenant.slug} exactly to archive.")
-            elif attempt("Archiving (dump, verify, drop)…",
-                         lambda: archive_service.archive_tenant(ctx, actor, tenant.slug), where=confirm_msg):
-                _done(f"Tenant {tenant.slug} archived.")
+            elif attempt("Archiving (dump, verify, drop)…", lambda: run(ctx, actor, tenant.slug), where=confirm_msg):
+                _done(f"Tenant {tenant.slug} archived" + (f"; the request by {pending.requested_by} is approved."
+                                                          if pending else "."))
+
+
+def _decline_request(ctx: AppContext, actor: Actor, tenant: TenantView, pending: ArchiveRequestView) -> None:
+    with st.expander("Decline archive request", icon=":material/block:"), st.form(f"decline_archive_{tenant.slug}"):
+        st.caption(f"The tenant stays as it is; {plain(pending.requested_by)} sees your reason on this page.")
+        reason = st.text_area("Reason (required, shown to the requester)", key=f"decline_reason_{tenant.slug}",
+                              height=68)
+        reason_msg = st.empty()
+        if st.form_submit_button("Decline request"):
+            if not reason.strip():
+                reason_msg.error("Give a reason: the person who asked reads it.")
+            elif attempt("Declining…", lambda: archive_service.decline_archive_request(
+                    ctx, actor, tenant.slug, reason.strip()), where=reason_msg):
+                _done(f"Archive request for {tenant.slug} declined; {pending.requested_by} sees your reason.")
 
 
 def _cancel_archive(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:

@@ -1,12 +1,14 @@
-"""One tenant: status, plan, schema, cluster, usage sparklines, recent health, full audit trail,
-and the actions the role may take. Name, owner, endpoint and reason were typed by people, and the
-slug comes from the link: all shown as text (ui/text.py)."""
+"""One tenant: status, plan, schema, cluster, its archive request (pending, or the latest outcome),
+usage sparklines, recent health, full audit trail, and the actions the role may take. Name, owner,
+endpoint and reasons were typed by people, and the slug comes from the link: all shown as text
+(ui/text.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from control_plane.archive import requests as archive_requests
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError, NotFound
@@ -14,6 +16,7 @@ from control_plane.services import audit_queries
 from control_plane.services import tenants as tenant_service
 from control_plane.uptime import summary as uptime_summary
 from control_plane.usage import queries as usage_queries
+from ui.archive_queue import pending_of, render_tenant_requests
 from ui.feedback import csv_download, show_error
 from ui.formatting import byte_scale, when
 from ui.tenant_actions import available, render_actions
@@ -45,6 +48,8 @@ def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
     st.markdown(badges + (" :orange-badge[demo data]" if tenant.is_demo else ""))
     if tenant.status == "suspended":
         st.warning(f"Suspended: {plain(tenant.status_reason or 'no reason recorded')}", icon=":material/pause_circle:")
+    requests = archive_requests.requests_for_tenant(ctx, actor, tenant.slug)
+    render_tenant_requests(actor, requests)
 
     cols = st.columns(4)
     cols[0].metric("Status", plain(tenant.status), border=True)  # metric values render Markdown too
@@ -63,7 +68,7 @@ def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
     if side is not None:
         with side:
             st.subheader("Actions")
-            render_actions(ctx, actor, tenant)
+            render_actions(ctx, actor, tenant, pending_of(requests))
     render_moves(ctx, actor, tenant)
     _audit_trail(ctx, actor, tenant.slug)
 

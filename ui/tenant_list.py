@@ -6,7 +6,6 @@ fragment checks the session itself on every run (ui/fragments.py).
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
@@ -16,6 +15,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.services import tenants as tenant_service
 from ui.feedback import csv_download, show_error
 from ui.fragments import guarded_fragment
+from ui.frames import records_frame, utc
 
 COLUMNS = ["slug", "name", "status", "plan", "cluster", "owner_email", "created_at", "status_reason", "is_demo"]
 _TABLE_GENERATION = "tenant_table_generation"
@@ -52,8 +52,8 @@ def render_list(ctx: AppContext, *, actor: Actor) -> None:
     except ControlPlaneError as exc:
         show_error(exc)
         return
-    frame = pd.DataFrame([r.as_dict() for r in rows], columns=[*COLUMNS, "updated_at"])[COLUMNS]
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    frame = records_frame(rows, COLUMNS)
+    frame["created_at"] = utc(frame["created_at"])
     filtered = bool(search or status or plan or cluster)
     if frame.empty:
         if filtered:

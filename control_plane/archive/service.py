@@ -1,4 +1,5 @@
-"""Archive and restore (admin only; support may request an archive).
+"""Archive and restore (admin only; support may request an archive, which an admin approves or
+declines: control_plane/archive/requests.py).
 
 archive: active|suspended → archiving → archived
   1. one transaction: status `archiving`, the tenant role loses its table access (so nothing is
@@ -32,23 +33,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from control_plane.adapters import tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
-from control_plane.archive import dumps, pgtools, workdir
+from control_plane.archive import dumps, pgtools, requests, workdir
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.s3 import ArchiveStore, parse_uri
 from control_plane.context import AppContext
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
-from control_plane.domain.text import REASON_MAX, clean_text
-from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, InvalidInput, NotFound
+from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, NotFound
 from control_plane.fleet import ledger, revisions, template
 from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
@@ -91,48 +90,22 @@ class ArchivePlan:
     previous_updated_at: datetime | None = None  # known when this run started the archive
 
 
-# --- request ---------------------------------------------------------------------------------
+# --- requests (control_plane/archive/requests.py) ---------------------------------------------
 
-def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> TenantView:
-    """Support asks for an archive; an admin carries it out. Audited; changes nothing else."""
+request_archive = requests.request_archive
+pending_archive_requests = requests.pending_archive_requests
+decline_archive_request = requests.decline_archive_request
+
+
+def approve_archive_request(ctx: AppContext, actor: Actor, slug: str, *,
+                            fault: FaultHook = _no_fault) -> TenantView:
+    """An admin approves the tenant's pending request: the archive runs, and the transaction that
+    marks the tenant archived settles the request (approved, by this admin). A failed archive
+    leaves the request pending, so it stays in the queue."""
     slug = validate_slug(slug)
-    authorize(ctx, actor, Permission.TENANTS_REQUEST_ARCHIVE, "tenant.archive.request", tenant_slug=slug)
-    reason = clean_text(reason, "Reason", REASON_MAX)
-    if not reason:
-        raise InvalidInput("A reason is required to request an archive.")
-    with ctx.session_factory() as session:
-        tenant = _get(session, slug)
-        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
-            raise Conflict(f"Cannot request an archive of tenant {slug!r}: it is {tenant.status}.")
-        moves_ledger.refuse_if_moving(session, slug, "request an archive of")
-        audit.record(session, actor, "tenant.archive.request", tenant_slug=slug, reason=reason,
-                     before={"status": tenant.status})
-        session.commit()
-        return view(tenant)
-
-
-def pending_archive_requests(ctx: AppContext, actor: Actor) -> list[dict[str, Any]]:
-    """The latest request per tenant that is still active or suspended and has seen no archive or
-    restore attempt since: newest first."""
-    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.archive.requests")
-    later = aliased(AuditEntry)
-    handled = (select(later.id).where(later.tenant_slug == AuditEntry.tenant_slug, later.at > AuditEntry.at,
-                                      later.action.in_(("tenant.archive.start", "tenant.archive", "tenant.restore")))
-               .exists())
-    with ctx.session_factory() as session:
-        rows = session.execute(
-            select(AuditEntry.at, AuditEntry.actor, AuditEntry.tenant_slug, AuditEntry.reason, Tenant.status)
-            .join(Tenant, Tenant.slug == AuditEntry.tenant_slug)
-            .where(AuditEntry.action == "tenant.archive.request", AuditEntry.outcome == "ok",
-                   Tenant.status.in_((Status.ACTIVE, Status.SUSPENDED)), ~handled)
-            .order_by(AuditEntry.at.desc())).all()
-    seen: set[str] = set()
-    pending = []
-    for at, who, slug, reason, status in rows:
-        if slug not in seen:
-            seen.add(slug)
-            pending.append({"at": at, "requested_by": who, "slug": slug, "reason": reason, "status": status})
-    return pending
+    authorize(ctx, actor, Permission.TENANTS_ARCHIVE, "tenant.archive.request.approve", tenant_slug=slug)
+    requests.require_pending(ctx, slug)
+    return archive_tenant(ctx, actor, slug, fault=fault)
 
 
 # --- archive ---------------------------------------------------------------------------------
@@ -326,6 +299,7 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: 
         tenant.status, tenant.updated_at = Status.ARCHIVED, now
         tenant.archived_at, tenant.purge_after = now, now + timedelta(days=ctx.settings.archive_retention_days)
         hooks.on_archive(session, tenant, now)
+        requests.settle_on_archive(session, actor, slug, now)
         audit.record(session, actor, "tenant.archive", tenant_slug=slug,
                      before={"status": plan.previous_status},
                      after={"status": Status.ARCHIVED.value, "archive_uri": recorded.uri,

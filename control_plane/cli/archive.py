@@ -1,5 +1,6 @@
-"""`tenants archive SLUG`, `tenants archive cancel SLUG`, `tenants restore SLUG` and
-`tenants request-archive SLUG --reason R`."""
+"""`tenants archive SLUG`, `tenants archive cancel SLUG`, `tenants restore SLUG`,
+`tenants request-archive SLUG --reason R`, `tenants archive-requests` (the pending queue) and
+`tenants decline-archive SLUG --reason R`. Archiving a tenant approves its pending request."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from control_plane.errors import InvalidInput
 # Handlers import the archive service (boto3, S3) when they run (a fast start: control_plane/cli/__init__.py).
 
 COLUMNS = ["slug", "name", "status", "plan", "schema", "role", "cluster", "created_at"]
+REQUEST_COLUMNS = ["slug", "tenant_status", "requested_by", "requested_at", "reason", "status", "decided_by",
+                   "decided_at", "decision_reason"]
 
 
 def register_tenant_commands(commands) -> None:
@@ -34,6 +37,18 @@ def register_tenant_commands(commands) -> None:
     add_actor(p)
     add_format(p)
     p.set_defaults(func=_request)
+
+    p = commands.add_parser("archive-requests",
+                            help="pending archive requests, oldest first (approve: `tenants archive SLUG`)")
+    add_format(p, choices=("json", "table"))
+    p.set_defaults(func=_requests)
+
+    p = commands.add_parser("decline-archive", help="decline a tenant's pending archive request (audited)")
+    p.add_argument("slug")
+    p.add_argument("--reason", required=True, help="shown to whoever asked")
+    add_actor(p)
+    add_format(p)
+    p.set_defaults(func=_decline)
 
 
 def _emit(tenant, fmt: str) -> int:
@@ -61,4 +76,26 @@ def _restore(args) -> int:
 def _request(args) -> int:
     from control_plane.archive import service
 
-    return _emit(service.request_archive(context(), actor(args), args.slug, args.reason), args.format)
+    return _emit_request(service.request_archive(context(), actor(args), args.slug, args.reason), args.format)
+
+
+def _requests(args) -> int:
+    from control_plane.archive import service
+
+    pending = [r.as_dict() for r in service.pending_archive_requests(context(), actor(args))]
+    if not pending and args.format == "table":
+        print("No pending archive requests.")
+        return 0
+    emit(pending, args.format, REQUEST_COLUMNS[:5] if args.format != "json" else None)
+    return 0
+
+
+def _decline(args) -> int:
+    from control_plane.archive import service
+
+    return _emit_request(service.decline_archive_request(context(), actor(args), args.slug, args.reason), args.format)
+
+
+def _emit_request(request, fmt: str) -> int:
+    emit(request.as_dict(), fmt, REQUEST_COLUMNS if fmt != "json" else None)
+    return 0

@@ -517,3 +517,25 @@ class TenantMove(Base):
         # One move per tenant at a time.
         Index("uq_tenant_moves_active", "tenant_slug", unique=True, postgresql_where=text("status = 'running'")),
     )
+
+
+class ArchiveRequest(Base):
+    """A request to archive a tenant, filed by a role that may not archive (support), and what an
+    admin decided: approved (the archive ran) or declined with a reason (docs/lifecycle.md)."""
+
+    __tablename__ = "archive_requests"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_slug: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = _now()
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("status in ('pending','approved','declined')", name="status"),
+        Index("ix_archive_requests_tenant_slug", "tenant_slug", "requested_at"),
+        # One open request per tenant: a second one is refused, naming the first.
+        Index("uq_archive_requests_pending", "tenant_slug", unique=True, postgresql_where=text("status = 'pending'")),
+    )

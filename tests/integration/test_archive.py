@@ -242,7 +242,7 @@ def test_only_admins_archive_support_requests(ctx, aws, bucket, admin, support, 
         archive.restore_tenant(ctx, support, slug)
     archive.request_archive(ctx, support, slug, "customer left")
     pending = archive.pending_archive_requests(ctx, admin)
-    assert [(p["slug"], p["reason"], p["requested_by"]) for p in pending] == [(slug, "customer left", "test-support")]
+    assert [(p.slug, p.reason, p.requested_by) for p in pending] == [(slug, "customer left", "test-support")]
     archive.archive_tenant(ctx, admin, slug)
     assert archive.pending_archive_requests(ctx, admin) == []
     with pytest.raises(Conflict, match="it is archived"):

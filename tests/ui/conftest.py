@@ -40,8 +40,8 @@ def _no_hidden_errors(caplog):
 
 @pytest.fixture
 def make_app(ctx):
-    """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a fresh user of that role
-    (role=None: signed out). Call .run() yourself."""
+    """make_app("pages/tenants.py", role="support") -> an AppTest signed in as a user of that role,
+    created the first time its name is used (role=None: signed out). Call .run() yourself."""
 
     import streamlit as st
 
@@ -51,10 +51,25 @@ def make_app(ctx):
         at = AppTest.from_file(str(ROOT / script), default_timeout=timeout)
         if role is not None:
             name = username or f"{role}-user"
-            users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw-long-enough")
+            if name not in {u.username for u in users.list_users(ctx, Actor("test", Role.ADMIN))}:
+                users.add_user(ctx, Actor("test", Role.ADMIN), name, role, "secret-pw-long-enough")
             import time
 
             at.session_state["cp_auth"] = {"username": name, "role": role, "at": time.time()}
         return at
 
     return make
+
+
+@pytest.fixture
+def app_s3(aws, ctx):
+    """The app's own context (ui/context.py, built from the environment) pointed at the same fresh
+    moto server as `aws`, with the archive bucket: archive and restore from a page reach S3."""
+    from ui.context import app_context
+
+    real = app_context()
+    saved = real.aws
+    real.aws = aws
+    aws.client("s3").create_bucket(Bucket=real.settings.archive_bucket)
+    yield aws
+    real.aws = saved

@@ -23,7 +23,10 @@ EXPECTED = {
 
 
 def nav_titles(at) -> list[str]:
-    return [p["page_name"] for p in at._registered_pages.values()]
+    """What the person can navigate to: the menu's links once signed in (every page is registered,
+    so a URL reaches its guard), else the pages registered for a signed-out visitor."""
+    menu = [link.proto.label for link in at.sidebar.get("page_link")]
+    return menu or [p["page_name"] for p in at._registered_pages.values()]
 
 
 def through_entry(at):
@@ -46,6 +49,18 @@ def test_each_role_sees_exactly_its_pages(make_app, role):
     assert not at.exception
     assert sorted(nav_titles(at)) == sorted(EXPECTED[role])
     assert at.title[0].value == "Overview"
+
+
+def test_a_page_the_role_may_not_open_says_so_when_opened_by_its_url(make_app):
+    """Support follows a /revenue link: the path is known (not silently replaced by Overview) and
+    the page's guard says the role cannot open it; the menu still does not offer it."""
+    at = make_app(APP, role="support").run()
+    assert "revenue" in {p["url_pathname"] for p in at._registered_pages.values()}
+    assert "Revenue" not in nav_titles(at)
+    at.switch_page("pages/revenue.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Not allowed"]
+    assert "Support" in at.error[0].value and "cannot open this page" in at.error[0].value
 
 
 def test_signed_out_sees_only_sign_in(make_app, ctx):

@@ -82,6 +82,12 @@ def test_support_provisions_through_the_form(make_app, ctx, new_slug):
     assert at.title[0].value == "Provisioned Ltd"
 
 
+def test_the_slug_rule_is_written_under_the_field(make_app):
+    at = make_app(PAGE, role="support").run()
+    assert any(c.value.startswith("2-40 characters: lowercase letters, digits, underscores; start with a letter.")
+               for c in at.caption)
+
+
 def test_provision_validation_messages_sit_next_to_fields(make_app, ctx):
     at = make_app(PAGE, role="support").run()
     at.text_input(key="new_slug").input("Bad Slug")
@@ -253,3 +259,33 @@ def test_support_cannot_cancel_an_archive(make_app, ctx, admin, new_slug):
     assert not at.exception
     assert not any(e.label == "Cancel archive" for e in at.expander)
     assert any("No action applies to a tenant that is archiving" in c.value for c in at.caption)
+
+
+def _whole_seconds(ctx, slug):
+    """Seeded tenants carry whole-second times; one provisioned from the UI has fractions."""
+    from sqlalchemy import text
+
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE control_plane.tenants SET created_at = date_trunc('second', created_at), "
+                          "updated_at = date_trunc('second', updated_at) WHERE slug = :s"), {"s": slug})
+
+
+def provision_through_form(at, slug, name="Provisioned Ltd"):
+    at.text_input(key="new_slug").input(slug)
+    at.text_input(key="new_name").input(name)
+    return at.button(key="FormSubmitter:provision-Provision").click().run()
+
+
+@pytest.mark.parametrize("viewer", ["support", "founder"])
+def test_the_list_survives_a_tenant_provisioned_from_the_form(make_app, ctx, new_slug, viewer):
+    seeded = "a" + new_slug("seed")  # listed first (by slug), with whole seconds like the demo's
+    make_tenant(ctx, seeded)
+    _whole_seconds(ctx, seeded)
+    slug = new_slug("prov")
+    at = provision_through_form(make_app(PAGE, role="support", username="provisioner").run(), slug)
+    assert not at.exception, at.exception
+    assert _tenant(ctx, slug).status == "active"
+    listed = make_app(PAGE, role=viewer).run()
+    assert not listed.exception, listed.exception
+    assert sorted(listed.dataframe[0].value["slug"].tolist()) == sorted([seeded, slug])
+    assert any(c.value.startswith("2 tenants") for c in listed.caption)

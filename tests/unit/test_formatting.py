@@ -32,3 +32,15 @@ def test_human_bytes_is_shared_by_services_and_pages():
     assert human_bytes(1536) == "1.5 KiB"
     assert human_bytes(5 * 1024**4) == "5.0 TiB" and human_bytes(3 * 1024**5) == "3,072.0 TiB"
     assert page_bytes(None) == "–" and page_bytes(180_224) == "176.0 KiB"
+
+
+def test_age_in_the_largest_whole_unit():
+    from datetime import UTC, datetime, timedelta
+
+    from ui.formatting import age
+
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    assert [age(now - d, now) for d in (timedelta(seconds=20), timedelta(minutes=12), timedelta(hours=5, minutes=59),
+                                        timedelta(days=3, hours=2), timedelta(seconds=-5))] == [
+        "just now", "12 min", "5 h", "3 d", "just now"]
+    assert age(None, now) == "–"
