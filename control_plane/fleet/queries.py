@@ -10,8 +10,13 @@ MIGRATABLE = ("active", "suspended")
 
 
 def set_timeouts(lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:
-    """Local to the transaction: a pooled connection never keeps them."""
-    return sql.SQL("SET LOCAL lock_timeout = {l}; SET LOCAL statement_timeout = {s}").format(
+    """Local to the transaction: a pooled connection never keeps them. From PostgreSQL 14 the
+    server also checks every second that the client is still there: the query of a driver killed
+    while it waits on a lock is cancelled (its transaction undone) instead of committing later."""
+    return sql.SQL("SET LOCAL lock_timeout = {l}; SET LOCAL statement_timeout = {s}; "
+                   "SELECT pg_catalog.set_config(CAST('client_connection_check_interval' AS pg_catalog.text), "
+                   "CAST('1000' AS pg_catalog.text), true) WHERE CAST(pg_catalog.current_setting("
+                   "CAST('server_version_num' AS pg_catalog.text)) AS pg_catalog.int4) >= 140000").format(
         l=sql.Literal(f"{int(lock_timeout_ms)}ms"), s=sql.Literal(f"{int(statement_timeout_ms)}ms"))
 
 

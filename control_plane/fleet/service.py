@@ -3,7 +3,7 @@ own transaction (docs/migrations.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,8 @@ from control_plane.fleet.revisions import Catalog, Kind
 from control_plane.fleet.run import Back, Hooks, Step, advance, reverse_tenants
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
+
+ROLLBACK_LOCK_TIMEOUT_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.rollback", target=f"migration run {run_id}")
     hooks = hooks or Hooks()
     options, target = _rollback_allowed(ctx, run_id)
+    # A rollback fails fast on a held lock (and names the tenant) whatever the run was given.
+    options = replace(options, lock_timeout_ms=min(options.lock_timeout_ms, ROLLBACK_LOCK_TIMEOUT_MS))
     with ctx.clusters.connect(None, autocommit=True) as lock_conn:
         if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
@@ -302,8 +306,9 @@ def _refuse_data_loss_unless_allowed(ctx: AppContext, actor: Actor, run_id: int,
     if not actor.can(Permission.MIGRATIONS_DROP_DATA):
         raise Forbidden(f"Rolling back run {run_id} would drop {preview.summary()}; only an admin may, with "
                         "--allow-data-loss (a verified copy goes to S3 first). Nothing was changed.")
-    raise Conflict(f"Rolling back run {run_id} would drop {preview.summary()}; add --allow-data-loss to copy it "
-                   "to S3 (verified) and then drop it. Nothing was changed.")
+    raise Conflict(f"Rolling back run {run_id} would drop {preview.summary()}; confirm the loss (CLI: add "
+                   "--allow-data-loss; page: tick the box that names the rows) to copy it to S3 (verified) and "
+                   "then drop it. Nothing was changed.")
 
 
 def rollback_preview(ctx: AppContext, actor: Actor, run_id: int, *, catalog: Catalog | None = None
