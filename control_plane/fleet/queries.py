@@ -98,21 +98,22 @@ SELECT r.tenant_slug, r.cluster_name, c.url_env, r.wave, r.from_version, r.to_ve
 # another session holds the tenant's migration lock right now (a driver, or the orphaned query of
 # a driver that was killed, still at work on it). One query per cluster.
 CLUSTER_STATES = """
+WITH held AS MATERIALIZED (
+    SELECT DISTINCT (CAST(l.classid AS pg_catalog.int8) OPERATOR(pg_catalog.<<) 32)
+                    OPERATOR(pg_catalog.|) CAST(l.objid AS pg_catalog.int8) AS key
+      FROM pg_catalog.pg_locks l
+     WHERE l.locktype OPERATOR(pg_catalog.=) CAST('advisory' AS pg_catalog.text)
+       AND l.objsubid OPERATOR(pg_catalog.=) CAST(1 AS pg_catalog.int2)
+       AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                               WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+       AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid())
 SELECT s.schema,
        pg_catalog.obj_description(n.oid, CAST('pg_namespace' AS pg_catalog.name)),
-       EXISTS (SELECT FROM pg_catalog.pg_locks l
-                WHERE l.locktype OPERATOR(pg_catalog.=) CAST('advisory' AS pg_catalog.text)
-                  AND l.objsubid OPERATOR(pg_catalog.=) CAST(1 AS pg_catalog.int2)
-                  AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
-                                                          WHERE d.datname OPERATOR(pg_catalog.=)
-                                                                pg_catalog.current_database())
-                  AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()
-                  AND ((CAST(l.classid AS pg_catalog.int8) OPERATOR(pg_catalog.<<) 32)
-                       OPERATOR(pg_catalog.|) CAST(l.objid AS pg_catalog.int8))
-                      OPERATOR(pg_catalog.=) pg_catalog.hashtextextended(s.lock_key, CAST(0 AS pg_catalog.int8)))
+       h.key IS NOT NULL
   FROM ROWS FROM (pg_catalog.unnest(CAST(%s AS pg_catalog.text[])), pg_catalog.unnest(CAST(%s AS pg_catalog.text[])))
        AS s(schema, lock_key)
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) s.schema
+  LEFT JOIN held h ON h.key OPERATOR(pg_catalog.=) pg_catalog.hashtextextended(s.lock_key, CAST(0 AS pg_catalog.int8))
 """
 
 # How many tenants are at each version, by status: the `tenants migrations` table and the
