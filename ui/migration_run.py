@@ -45,8 +45,16 @@ def current_run(ctx: AppContext, *, actor: Actor) -> None:
 
 def _controls(ctx: AppContext, actor: Actor, run: dict[str, Any]) -> None:
     sure = st.checkbox(f"I mean it: act on run {run['id']}", key="migrations_confirm")
-    halt, resume, rollback = st.columns(3)
+    can_roll_back = run["status"] in ("halted", "completed")
+    allow_data_loss, drops = False, None
     try:
+        if sure and can_roll_back:
+            drops = _rollback_drops(ctx, actor, run["id"])
+            if drops is not None:
+                allow_data_loss = st.checkbox(
+                    f"Drop these {drops} row(s): a verified copy goes to S3 first (admins only)",
+                    key="migrations_allow_data_loss", disabled=not actor.can(Permission.MIGRATIONS_DROP_DATA))
+        halt, resume, rollback = st.columns(3)
         if halt.button("Halt", disabled=not sure or run["status"] not in ("planned", "running", "soaking"),
                        key="migrations_halt"):
             fleet.halt(ctx, actor, run["id"], "halted from the Migrations page")
@@ -54,9 +62,21 @@ def _controls(ctx: AppContext, actor: Actor, run: dict[str, Any]) -> None:
         if resume.button("Resume", disabled=not sure or run["status"] != "halted", key="migrations_resume"):
             fleet.resume(ctx, actor, run["id"], queue=True)
             st.rerun()
-        if rollback.button("Roll back", disabled=not sure or run["status"] not in ("halted", "completed"),
-                           key="migrations_rollback"):
-            fleet.rollback(ctx, actor, run["id"])
+        if rollback.button("Roll back", disabled=not sure or not can_roll_back, key="migrations_rollback"):
+            fleet.rollback(ctx, actor, run["id"], allow_data_loss=allow_data_loss)
             st.rerun()
     except ControlPlaneError as exc:
         show_error(exc)
+
+
+def _rollback_drops(ctx: AppContext, actor: Actor, run_id: int) -> int | None:
+    """Says what a rollback would drop before it is confirmed; the number of rows, None when none."""
+    preview = fleet.rollback_preview(ctx, actor, run_id)
+    if not preview["rows"]:
+        st.caption(f"Rolling back puts {preview['tenants']} tenant(s) back; no rows are dropped.")
+        return None
+    objects = ", ".join(f"{plain(name)}: {n}" for name, n in preview["by_object"].items())
+    st.warning(f"Rolling back drops {preview['rows']} row(s) in {preview['tenants_with_data']} tenant(s) "
+               f"({objects}). Only an admin may, after confirming below; each tenant's data is copied to S3 and "
+               "verified first.", icon=":material/warning:")
+    return int(preview["rows"])

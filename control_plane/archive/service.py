@@ -187,58 +187,67 @@ def _clear_archive(tenant: Tenant) -> None:
 
 def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, fault: FaultHook, uploaded: list[str]) -> Recorded:
     """Returns the verified archive; `uploaded` gets the keys written, for the caller to delete on failure."""
-    slug, schema = plan.slug, schema_name(plan.slug)
+    key = f"archives/{plan.slug}/{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.dump"
+    return dump_upload_verify(ctx, plan.slug, plan.cluster, key, {"previous_status": plan.previous_status},
+                              fault=fault, uploaded=uploaded)
+
+
+def dump_upload_verify(ctx: AppContext, slug: str, cluster: Cluster, key: str, extra: dict[str, Any], *,
+                       fault: FaultHook = _no_fault, uploaded: list[str]) -> Recorded:
+    """The verified copy of a tenant schema (archive, and a rollback that drops data: docs/migrations.md):
+    pg_dump with row counts from its own snapshot, uploaded to S3 under `key` (server-side
+    encryption) with a manifest, then downloaded again, its sha256 compared and its rows loaded into
+    the template at the schema's version in a scratch schema (rolled back), counts compared.
+    `uploaded` gets the keys written, for the caller to delete on failure."""
+    schema = schema_name(slug)
     store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
-    url = ctx.clusters.url_for(plan.cluster.url_env)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    key = f"archives/{slug}/{stamp}.dump"
+    url = ctx.clusters.url_for(cluster.url_env)
     with workdir.work_folder(_work_parent(ctx), "archive") as folder:
         dump = dumps.dump_schema(url, schema, folder / "tenant.dump", _bin_dir(ctx))
         manifest = {
-            "slug": slug, "schema": schema, "cluster": plan.cluster.name, "created_at": datetime.now(UTC).isoformat(),
+            "slug": slug, "schema": schema, "cluster": cluster.name, "created_at": datetime.now(UTC).isoformat(),
             "dump_key": key, "format": "pg_dump custom", "size_bytes": dump.size_bytes, "sha256": dump.sha256,
-            "server_major": dump.server_major, "pg_dump": dump.tool, "tables": dump.counts,
-            "previous_status": plan.previous_status,
+            "server_major": dump.server_major, "pg_dump": dump.tool, "tables": dump.counts, **extra,
         }
         uploaded += [key, _manifest_key(key)]
         store.upload_file(dump.path, key, metadata={"sha256": dump.sha256, "tenant": slug})
         store.put_json(_manifest_key(key), manifest)
         fault("uploaded")
-        _verify(ctx, plan, store, key, dump=dump, folder=folder)
+        _verify(ctx, slug, cluster, store, key, dump=dump, folder=folder)
     return Recorded(f"s3://{store.bucket}/{key}", dump.sha256, dump.size_bytes, dump.counts)
 
 
-def _verify(ctx: AppContext, plan: ArchivePlan, store: ArchiveStore, key: str, *, dump: dumps.DumpResult,
-            folder: Path) -> None:
+def _verify(ctx: AppContext, slug: str, cluster: Cluster, store: ArchiveStore, key: str, *,
+            dump: dumps.DumpResult, folder: Path) -> None:
     """Check what S3 holds, not the local file: download, compare with the dump we made, load its
     rows into the tenant template under a scratch name (rolled back: nothing is left behind)."""
     fetched = folder / "fetched.dump"
     store.download_file(key, fetched)
     if dumps.sha256_of(fetched) != dump.sha256:
-        raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: the object in S3 does not match "
+        raise VerificationFailed(f"Archive verification failed for {slug!r}: the object in S3 does not match "
                                  "the dump's checksum. Nothing was dropped.")
-    scratch = SCRATCH_PREFIX + plan.slug
-    with ctx.clusters.connect(plan.cluster.url_env) as conn, conn.transaction(force_rollback=True):
+    scratch = SCRATCH_PREFIX + slug
+    with ctx.clusters.connect(cluster.url_env) as conn, conn.transaction(force_rollback=True):
         tenant_ddl.drop_schema(conn, scratch)  # one left by an older version that committed its scratch schema
         # The template at the schema's own version (docs/migrations.md): its tables are the ones dumped.
-        conn.execute(template.create_schema(scratch, inspect_tenant(conn, plan.slug).template_version or 1))
+        conn.execute(template.create_schema(scratch, inspect_tenant(conn, slug).template_version or 1))
         try:
-            loaded = dumps.load_into_template(conn, fetched, source_schema=schema_name(plan.slug),
-                                              target_schema=scratch, role=role_name(plan.slug),
+            loaded = dumps.load_into_template(conn, fetched, source_schema=schema_name(slug),
+                                              target_schema=scratch, role=role_name(slug),
                                               tool=_tool(ctx, conn, "pg_restore"), work=folder)
         except dumps.ArchiveRejected as exc:
-            raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: {exc} Nothing was dropped.") \
+            raise VerificationFailed(f"Archive verification failed for {slug!r}: {exc} Nothing was dropped.") \
                 from exc
     outside = sorted(set(dump.counts) - set(loaded.counts))
     if outside:
-        raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: table(s) {', '.join(outside)} are "
+        raise VerificationFailed(f"Archive verification failed for {slug!r}: table(s) {', '.join(outside)} are "
                                  "not part of the tenant template, so a restore would not bring them back. Move "
                                  "their data elsewhere or drop them, then archive again. Nothing was dropped.")
     if loaded.counts != dump.counts:
         diff = ", ".join(f"{t}: dumped {dump.counts.get(t)} restored {loaded.counts.get(t)}"
                          for t in sorted(set(dump.counts) | set(loaded.counts))
                          if dump.counts.get(t) != loaded.counts.get(t))
-        raise VerificationFailed(f"Archive verification failed for {plan.slug!r}: row counts differ ({diff}). "
+        raise VerificationFailed(f"Archive verification failed for {slug!r}: row counts differ ({diff}). "
                                  "Nothing was dropped.")
 
 

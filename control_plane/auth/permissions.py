@@ -38,6 +38,7 @@ class Permission(StrEnum):
     DEMO_SEED = "demo.seed"
     MIGRATIONS_READ = "migrations.read"
     MIGRATIONS_RUN = "migrations.run"
+    MIGRATIONS_DROP_DATA = "migrations.drop_data"  # a rollback whose reverse steps drop rows: admin only
     TENANTS_MOVE = "tenants.move"
 
 

@@ -21,7 +21,7 @@ def register_tenant_commands(commands) -> None:
     p = commands.add_parser(
         "migrate", help="roll the tenant template out in waves; `migrate status|halt|resume|rollback [RUN]`",
         usage="%(prog)s [status|halt|resume|rollback [RUN]] [--to V] [--waves 5,25,100] [--soak 10m] "
-              "[--max-failures N] [--dry-run] [--tenants a,b] [--queue]")
+              "[--max-failures N] [--dry-run] [--tenants a,b] [--queue] [--allow-data-loss]")
     p.add_argument("action", nargs="?", choices=ACTIONS, help="act on a run instead of starting one")
     p.add_argument("run", nargs="?", type=int, help="run id (status: default the latest)")
     p.add_argument("--to", type=int, dest="target", help="target version (default the latest)")
@@ -33,6 +33,9 @@ def register_tenant_commands(commands) -> None:
     p.add_argument("--queue", action="store_true", help="let the worker drive the run (returns at once)")
     p.add_argument("--allow-contract", action="store_true", help="allow contract revisions (drops, renames)")
     p.add_argument("--canary-enterprise", action="store_true", help="enterprise tenants may be in the canary")
+    p.add_argument("--allow-data-loss", action="store_true",
+                   help="rollback: drop the rows its reverse steps remove (admin only; a verified copy goes to S3 "
+                        "first)")
     p.add_argument("--concurrency", type=int, default=2, help="tenants at once per cluster (default 2)")
     p.add_argument("--lock-timeout", type=int, default=2000, metavar="MS", help="lock_timeout per revision (ms)")
     p.add_argument("--reason", help="why (halt)")
@@ -85,7 +88,7 @@ def _migrate(args) -> int:
             emit(service.halt(ctx, who, args.run, args.reason), "json")
             return 0
         if args.action == "rollback":
-            emit(_summary(service.rollback(ctx, who, args.run)), "json")
+            emit(_summary(service.rollback(ctx, who, args.run, allow_data_loss=args.allow_data_loss)), "json")
             return 0
         service.resume(ctx, who, args.run, queue=args.queue)
         return _drive(ctx, who, args.run, args.queue)

@@ -482,6 +482,26 @@ class MigrationResult(Base):
     )
 
 
+class MigrationDump(Base):
+    """The verified copy (S3) of a tenant's data that a rollback dropped (docs/migrations.md)."""
+
+    __tablename__ = "migration_dumps"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("migration_runs.id", ondelete="CASCADE"))
+    tenant_slug: Mapped[str] = mapped_column(Text)
+    cluster_name: Mapped[str] = mapped_column(Text)
+    from_version: Mapped[int] = mapped_column(Integer)  # the version it was at when dumped
+    to_version: Mapped[int] = mapped_column(Integer)  # the version the rollback took it back to
+    uri: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    tables: Mapped[dict[str, Any]] = mapped_column(JSONB)  # rows per table in the dump
+    dropped: Mapped[dict[str, Any]] = mapped_column(JSONB)  # rows per table/column the reverse drops
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    __table_args__ = (Index("ix_migration_dumps_run_id", "run_id", "tenant_slug"),)
+
+
 class TenantMove(Base):
     """One move of a tenant's schema to another cluster, step by step (docs/moves.md)."""
 

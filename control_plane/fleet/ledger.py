@@ -121,7 +121,8 @@ def failures(session: Session, run_id: int) -> int:
 
 def record(session: Session, run_id: int, outcomes: list[Outcome], *, reverse: bool = False) -> None:
     """Results of several tenants in one statement. from_version stays what planning read (a
-    resumed tenant that was already migrated reads its new version)."""
+    resumed tenant that was already migrated reads its new version); to_version is where the
+    tenant really is afterwards (a failed reverse keeps the version it stayed at)."""
     if not outcomes:
         return
     rows = []
@@ -129,5 +130,4 @@ def record(session: Session, run_id: int, outcomes: list[Outcome], *, reverse: b
         status = ("reversed" if o.status == "applied" else "reverse_failed") if reverse else o.status
         rows.append({"slug": o.slug, "status": status, "attempts": o.attempts, "duration_ms": o.duration_ms,
                      "error": o.error, "to_version": o.to_version})
-    statement = queries.RECORD_RESULTS.format(to="r.to_version" if reverse else "v.to_version")
-    session.execute(text(statement), {"rows": json.dumps(rows), "run": run_id})
+    session.execute(text(queries.RECORD_RESULTS), {"rows": json.dumps(rows), "run": run_id})

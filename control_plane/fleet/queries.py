@@ -10,20 +10,34 @@ MIGRATABLE = ("active", "suspended")
 
 
 def set_timeouts(lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:
-    """Local to the transaction: a pooled connection never keeps them."""
-    return sql.SQL("SET LOCAL lock_timeout = {l}; SET LOCAL statement_timeout = {s}").format(
+    """Local to the transaction: a pooled connection never keeps them. From PostgreSQL 14 the
+    server also checks every second that the client is still there: the query of a driver killed
+    while it waits on a lock is cancelled (its transaction undone) instead of committing later."""
+    return sql.SQL("SET LOCAL lock_timeout = {l}; SET LOCAL statement_timeout = {s}; "
+                   "SELECT pg_catalog.set_config(CAST('client_connection_check_interval' AS pg_catalog.text), "
+                   "CAST('1000' AS pg_catalog.text), true) WHERE CAST(pg_catalog.current_setting("
+                   "CAST('server_version_num' AS pg_catalog.text)) AS pg_catalog.int4) >= 140000").format(
         l=sql.Literal(f"{int(lock_timeout_ms)}ms"), s=sql.Literal(f"{int(statement_timeout_ms)}ms"))
+
+
+def tenant_lock_key(slug: str) -> str:
+    return f"control_plane.fleet:{slug}"
+
+
+# Every function named exactly, every literal of the exact type: nothing resolves through a
+# schema a tenant can write, whatever the connection's search_path.
+_KEY = "pg_catalog.hashtextextended(CAST({k} AS pg_catalog.text), CAST(0 AS pg_catalog.int8))"
 
 
 def tenant_lock(slug: str) -> sql.Composed:
     """One migration at a time per tenant, whatever runs it (run, restore, a second worker)."""
-    return sql.SQL("SELECT pg_advisory_xact_lock(hashtextextended({k}, 0))").format(
-        k=sql.Literal(f"control_plane.fleet:{slug}"))
+    return sql.SQL("SELECT pg_catalog.pg_advisory_xact_lock(" + _KEY + ")").format(
+        k=sql.Literal(tenant_lock_key(slug)))
 
 
 def run_lock(run_id: int) -> sql.Composed:
     """Held (session level) by whoever drives a run; the server releases it if that process dies."""
-    return sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({k}, 0))").format(
+    return sql.SQL("SELECT pg_catalog.pg_try_advisory_lock(" + _KEY + ")").format(
         k=sql.Literal(f"control_plane.fleet.run:{int(run_id)}"))
 
 
@@ -65,7 +79,42 @@ _STATUS_OR_MOVING = ("CASE WHEN EXISTS (SELECT FROM control_plane.tenant_moves m
 CATALOG_TENANT = f"SELECT {_STATUS_OR_MOVING}, t.template_version FROM control_plane.tenants t WHERE t.slug = %s"
 CATALOG_SET_VERSION = ("UPDATE control_plane.tenants SET template_version = %s, updated_at = now() "
                        "WHERE slug = %s AND template_version IS DISTINCT FROM %s")
-SCHEMA_VERSION_COMMENT = "SELECT obj_description(n.oid, 'pg_namespace') FROM pg_namespace n WHERE n.nspname = %s"
+SCHEMA_VERSION_COMMENT = ("SELECT pg_catalog.obj_description(n.oid, CAST('pg_namespace' AS pg_catalog.name)) "
+                          "FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) %s")
+
+# Reconciliation (fleet/reconcile.py). A run's tenants as the catalog records them: the ledger row,
+# the tenant's status and version, where it lives. One query whatever the number of tenants.
+RUN_TENANTS = """
+SELECT r.tenant_slug, r.cluster_name, c.url_env, r.wave, r.from_version, r.to_version, r.status,
+       t.status AS tenant_status, t.template_version
+  FROM control_plane.migration_results r
+  LEFT JOIN control_plane.tenants t ON t.slug OPERATOR(pg_catalog.=) r.tenant_slug
+  LEFT JOIN control_plane.clusters c ON c.name OPERATOR(pg_catalog.=) r.cluster_name
+ WHERE r.run_id OPERATOR(pg_catalog.=) CAST(:run AS pg_catalog.int8)
+ ORDER BY r.wave, r.tenant_slug
+"""
+
+# On one cluster, for many schemas at once: the version comment each schema carries, and whether
+# another session holds the tenant's migration lock right now (a driver, or the orphaned query of
+# a driver that was killed, still at work on it). One query per cluster.
+CLUSTER_STATES = """
+WITH held AS MATERIALIZED (
+    SELECT DISTINCT (CAST(l.classid AS pg_catalog.int8) OPERATOR(pg_catalog.<<) 32)
+                    OPERATOR(pg_catalog.|) CAST(l.objid AS pg_catalog.int8) AS key
+      FROM pg_catalog.pg_locks l
+     WHERE l.locktype OPERATOR(pg_catalog.=) CAST('advisory' AS pg_catalog.text)
+       AND l.objsubid OPERATOR(pg_catalog.=) CAST(1 AS pg_catalog.int2)
+       AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+                                               WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+       AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid())
+SELECT s.schema,
+       pg_catalog.obj_description(n.oid, CAST('pg_namespace' AS pg_catalog.name)),
+       h.key IS NOT NULL
+  FROM ROWS FROM (pg_catalog.unnest(CAST(%s AS pg_catalog.text[])), pg_catalog.unnest(CAST(%s AS pg_catalog.text[])))
+       AS s(schema, lock_key)
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) s.schema
+  LEFT JOIN held h ON h.key OPERATOR(pg_catalog.=) pg_catalog.hashtextextended(s.lock_key, CAST(0 AS pg_catalog.int8))
+"""
 
 # How many tenants are at each version, by status: the `tenants migrations` table and the
 # "nothing to do" answer, one query whatever the fleet size.
@@ -134,12 +183,31 @@ SELECT s.nspname, 'index ' || pg_get_indexdef(i.indexrelid)
   FROM s JOIN pg_class c ON c.relnamespace = s.oid JOIN pg_index i ON i.indrelid = c.oid
 """
 
-# Several tenants' results of one run in one statement (rows: a JSON array).
+# Several tenants' results of one run in one statement (rows: a JSON array). to_version is where
+# the tenant is afterwards (kept as it was when the outcome does not know: it was never read).
 RECORD_RESULTS = """
 UPDATE control_plane.migration_results r
    SET status = v.status, attempts = r.attempts + v.attempts, duration_ms = v.duration_ms, error = v.error,
-       to_version = {to}, updated_at = now()
-  FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+       to_version = COALESCE(v.to_version, r.to_version), updated_at = pg_catalog.now()
+  FROM pg_catalog.jsonb_to_recordset(CAST(:rows AS pg_catalog.jsonb))
        AS v(slug text, status text, attempts int, duration_ms int, error text, to_version int)
  WHERE r.run_id = :run AND r.tenant_slug = v.slug
+"""
+
+# Reconciliation's corrections of the ledger: where each tenant really is, and pending rows whose
+# tenant a dead driver had already migrated (rows: a JSON array).
+RECONCILE_RESULTS = """
+UPDATE control_plane.migration_results r
+   SET status = v.status, to_version = v.to_version, updated_at = pg_catalog.now()
+  FROM pg_catalog.jsonb_to_recordset(CAST(:rows AS pg_catalog.jsonb)) AS v(slug text, status text, to_version int)
+ WHERE r.run_id = :run AND r.tenant_slug = v.slug
+"""
+
+# Reconciliation's corrections of the catalog: a remote cluster committed revisions the catalog
+# never recorded (rows: a JSON array).
+RECONCILE_VERSIONS = """
+UPDATE control_plane.tenants t
+   SET template_version = v.version, updated_at = pg_catalog.now()
+  FROM pg_catalog.jsonb_to_recordset(CAST(:rows AS pg_catalog.jsonb)) AS v(slug text, version int)
+ WHERE t.slug = v.slug AND t.template_version IS DISTINCT FROM v.version
 """

@@ -33,6 +33,9 @@ class Revision:
     reverse: Step | None = None
     # Tables this revision creates: the tenant role's grants on them follow its status.
     new_tables: tuple[str, ...] = ()
+    # What the reverse step drops with its data: "table" or "table.column" (docs/migrations.md
+    # "Rollback that drops data"); a rollback that would drop rows there is admin-only.
+    reverse_drops: tuple[str, ...] = ()
 
     @property
     def reversible(self) -> bool:
@@ -49,6 +52,7 @@ V2_TASK_DUE_AT = Revision(
     forward=_sql("ALTER TABLE {s}.tasks ADD COLUMN due_at timestamptz; "
                  "CREATE INDEX tasks_due_at_idx ON {s}.tasks (due_at);"),
     reverse=_sql("DROP INDEX {s}.tasks_due_at_idx; ALTER TABLE {s}.tasks DROP COLUMN due_at;"),
+    reverse_drops=("tasks.due_at",),
 )
 
 V3_LABELS = Revision(
@@ -69,6 +73,7 @@ CREATE INDEX task_labels_label_id_idx ON {s}.task_labels (label_id);
 """),
     reverse=_sql("DROP TABLE {s}.task_labels; DROP TABLE {s}.labels;"),
     new_tables=("labels", "task_labels"),
+    reverse_drops=("task_labels", "labels"),
 )
 
 REVISIONS: tuple[Revision, ...] = (
@@ -111,6 +116,10 @@ class Catalog:
 
     def reversible(self, start: int, end: int) -> bool:
         return all(r.reversible for r in self.between(end, start))
+
+    def dropped_by_reverse(self, start: int, end: int) -> tuple[str, ...]:
+        """What going from `start` down to `end` drops with its data (nothing going up)."""
+        return tuple(o for r in self.between(start, end) for o in r.reverse_drops) if end < start else ()
 
     def contracts(self, start: int, end: int) -> Sequence[Revision]:
         return [r for r in self.between(start, end) if r.kind == Kind.CONTRACT]

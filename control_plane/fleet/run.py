@@ -27,7 +27,7 @@ from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.db.models import Cluster, MigrationResult, MigrationRun
 from control_plane.errors import ControlPlaneError
-from control_plane.fleet import apply, health, ledger, queries
+from control_plane.fleet import apply, dataloss, health, ledger, queries
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import DEFAULT, Catalog
 from control_plane.services import audit
@@ -152,7 +152,8 @@ def _judge(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks
         _halt(ctx, session, actor, run, reason, detail=decision)
     reversed_ok = reverse(ctx, actor, run_id, waves=(wave, wave), options=options, hooks=hooks)
     return Step("halted", reason + ("; the wave was reversed" if reversed_ok else "; the wave was not reversed "
-                                    "(a revision has no reverse step, or a reverse failed)"))
+                                    "completely (a revision has no reverse step, a reverse failed, or reversing "
+                                    "would drop rows: an admin rolls back with --allow-data-loss)"))
 
 
 def _error_counts(ctx: AppContext, migrated: list[str], baseline: list[str], start: datetime, end: datetime
@@ -169,20 +170,51 @@ def _error_counts(ctx: AppContext, migrated: list[str], baseline: list[str], sta
         return None, None
 
 
+@dataclass(frozen=True)
+class Back:
+    """A tenant to put back at its from-version: what _fan_out needs of a ledger row."""
+
+    tenant_slug: str
+    cluster_name: str
+    from_version: int
+    to_version: int | None  # where it is believed to be
+
+
 def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int], options: Options,
             hooks: Hooks) -> bool:
-    """Put the applied tenants of these waves back at their from-version, where every revision
-    between has a reverse step. False when some could not be."""
+    """After a breach: put the applied tenants of these waves back at their from-version, where
+    every revision between has a reverse step and reversing drops no rows (those are left for an
+    admin's rollback: docs/migrations.md "Rollback that drops data"). False when some were not."""
     with ctx.session_factory() as session:
         rows = [r for r in ledger.results(session, run_id, status="applied") if waves[0] <= r.wave <= waves[1]]
     if not all(hooks.catalog.reversible(r.to_version or r.from_version, r.from_version) for r in rows):
         return False
+    envs = _envs(ctx, [r.cluster_name for r in rows])
+    losses = [dataloss.Loss(r.tenant_slug, r.cluster_name, envs.get(r.cluster_name), r.to_version or r.from_version,
+                            r.from_version) for r in rows]
+    dataloss.measure(ctx, losses, hooks.catalog)
+    keep = {loss.slug for loss in losses if loss.total}
+    backs = [Back(r.tenant_slug, r.cluster_name, r.from_version, r.to_version) for r in rows
+             if r.tenant_slug not in keep]
+    outcomes = reverse_tenants(ctx, actor, run_id, backs, options=options, hooks=hooks)
+    return not keep and all(o.status == "applied" for o in outcomes)
+
+
+def reverse_tenants(ctx: AppContext, actor: Actor, run_id: int, backs: list[Back], *, options: Options,
+                    hooks: Hooks) -> list[apply.Outcome]:
+    """Each tenant back at its from-version (all its revisions in one transaction), the results
+    recorded as reversed or reverse_failed with the version each tenant is really at."""
     with _ThreadConnections(ctx) as connections:
-        outcomes = _fan_out(ctx, rows, options, hooks, lambda r, tenant: apply.migrate(
+        return _fan_out(ctx, backs, options, hooks, lambda r, tenant: apply.migrate(
             ctx, actor, tenant, r.from_version, catalog=hooks.catalog, limits=options.limits(hooks.backoff_max_s),
             run_id=run_id, on_retry=hooks.on_retry, connection=connections.get), reverse=True, run_id=run_id,
             stop=lambda: False)
-    return all(o.status == "applied" for o in outcomes)
+
+
+def _envs(ctx: AppContext, clusters: list[str]) -> dict[str, str | None]:
+    with ctx.session_factory() as session:
+        return dict(session.execute(select(Cluster.name, Cluster.url_env)
+                                    .where(Cluster.name.in_(sorted(set(clusters))))).all())
 
 
 def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks) -> bool:
@@ -237,15 +269,14 @@ class _ThreadConnections:
             self.stack.close()
 
 
-def _fan_out(ctx, rows: list[MigrationResult], options: Options, hooks: Hooks, fn, *, reverse: bool, run_id: int,
-             stop: Callable[[], bool], wave: int = 0) -> list[apply.Outcome]:
+def _fan_out(ctx, rows: list[MigrationResult] | list[Back], options: Options, hooks: Hooks, fn, *, reverse: bool,
+             run_id: int, stop: Callable[[], bool], wave: int = 0) -> list[apply.Outcome]:
     """fn(row) for each row, at most options.concurrency at once per cluster: that many workers per
     cluster, each taking its cluster's next row itself (in the rows' order), so no tenant waits on a
     hand-off between threads. Results recorded in batches (a failure at once). No new row is taken
     once stop() says so; re-raises the first crash after recording what was done."""
     clusters = list(dict.fromkeys(r.cluster_name for r in rows))
-    with ctx.session_factory() as session:
-        envs = dict(session.execute(select(Cluster.name, Cluster.url_env).where(Cluster.name.in_(clusters))).all())
+    envs = _envs(ctx, clusters)
     queues = {c: iter([r for r in rows if r.cluster_name == c]) for c in clusters}
     done: list[apply.Outcome] = []
     crashed: list[BaseException] = []

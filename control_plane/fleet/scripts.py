@@ -41,11 +41,11 @@ def insert_audit(entry: dict[str, Any]) -> sql.Composed:
         v=sql.SQL(", ").join(sql.Literal(Jsonb(v) if isinstance(v, dict) else v) for v in entry.values()))
 
 
-def finish(changes: sql.Composable, audit_entry: dict[str, Any] | None) -> sql.Composed:
-    """The rest of the transaction in one round trip: the changes, the audit entry, COMMIT."""
-    return sql.Composed([changes, *([insert_audit(audit_entry)] if audit_entry else []), COMMIT])
+def finish(changes: sql.Composable, audit_entries: list[dict[str, Any]]) -> sql.Composed:
+    """The rest of the transaction in one round trip: the changes, the audit entries, COMMIT."""
+    return sql.Composed([changes, *[insert_audit(entry) for entry in audit_entries], COMMIT])
 
 
-def catalog_follows(slug: str, version: int, audit_entry: dict[str, Any] | None) -> sql.Composed:
-    """After a remote cluster committed: the catalog's version and the audit entry together."""
-    return sql.Composed([BEGIN, finish(queries.set_version(slug, version), audit_entry)])
+def catalog_follows(slug: str, version: int, audit_entries: list[dict[str, Any]]) -> sql.Composed:
+    """After a remote cluster committed: the catalog's version and the audit entries together."""
+    return sql.Composed([BEGIN, finish(queries.set_version(slug, version), audit_entries)])

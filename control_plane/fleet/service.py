@@ -3,7 +3,7 @@ own transaction (docs/migrations.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,13 +12,15 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
-from control_plane.errors import Conflict, InvalidInput
-from control_plane.fleet import ledger, planner, queries
+from control_plane.errors import Conflict, Forbidden, InvalidInput
+from control_plane.fleet import dataloss, ledger, planner, queries, reconcile
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import Catalog, Kind
-from control_plane.fleet.run import Hooks, Step, advance, reverse
+from control_plane.fleet.run import Back, Hooks, Step, advance, reverse_tenants
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
+
+ROLLBACK_LOCK_TIMEOUT_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,18 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
         active = ledger.active_run(session)
         if active is not None:
             raise Conflict(f"Migration run {active.id} is {active.status}; only one run moves tenants at a time.")
+        target = run.target_version
+    # The ledger is not the only truth: tenants a killed driver migrated without recording them, and
+    # remote revisions the catalog never recorded, are put right first (fleet/reconcile.py).
+    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+            raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
+                           "stop (it stops within a second of a halt) and try again.")
+        reconcile.reconcile(ctx, actor, run_id, target=target)
+    with ctx.session_factory() as session:
+        run = ledger.get_run(session, run_id, lock=True)
+        if run.status != "halted":
+            raise Conflict(f"Migration run {run_id} is {run.status}; only a halted run can be resumed.")
         for row in ledger.results(session, run_id):
             if row.status in ("failed", "reversed", "reverse_failed"):  # tried again (a reversed wave too)
                 row.status = "pending"
@@ -194,37 +208,116 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
     return status(ctx, actor, run_id)
 
 
-def rollback(ctx: AppContext, actor: Actor, run_id: int, *, hooks: Hooks | None = None) -> dict[str, Any]:
-    """Every tenant the run migrated goes back to its from-version (all revisions reversible);
-    the run must be halted or completed first."""
+def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: bool = False,
+             hooks: Hooks | None = None) -> dict[str, Any]:
+    """Every tenant of the run goes back to its from-version; the run must be halted or completed
+    first. The ledger is not trusted alone: each tenant is read as it really is first
+    (fleet/reconcile.py), so tenants a killed driver migrated without recording them go back too.
+    Rows the reverse steps would drop need an admin and `allow_data_loss`, and are copied to S3
+    (verified) first. The run is `rolled_back` only when every tenant is back; otherwise Conflict
+    names the tenants that are not."""
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.rollback", target=f"migration run {run_id}")
     hooks = hooks or Hooks()
+    options, target = _rollback_allowed(ctx, run_id)
+    # A rollback fails fast on a held lock (and names the tenant) whatever the run was given.
+    options = replace(options, lock_timeout_ms=min(options.lock_timeout_ms, ROLLBACK_LOCK_TIMEOUT_MS))
+    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+            raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
+                           "stop (it stops within a second of a halt) and try again.")
+        states = reconcile.reconcile(ctx, actor, run_id, target=target, catalog=hooks.catalog)
+        backs, preview = _rollback_plan(ctx, states, hooks.catalog)
+        if preview.rows:
+            _refuse_data_loss_unless_allowed(ctx, actor, run_id, preview, allow_data_loss)
+            dataloss.keep_copies(ctx, actor, run_id, preview.with_data)
+        reverse_tenants(ctx, actor, run_id, backs, options=options, hooks=hooks)
+        stuck = [s for s in reconcile.read(ctx, run_id) if s.wave > 0 and not _back(s)]
+        with ctx.session_factory() as session:
+            run = ledger.get_run(session, run_id, lock=True)
+            before = run.status
+            if not stuck:
+                run.status, run.finished_at = "rolled_back", ledger.now()
+            run.updated_at = ledger.now()
+            audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}",
+                         outcome="error" if stuck else "ok", before={"status": before},
+                         after={"status": run.status},
+                         detail={"reversed": len(backs), "rows_dropped": preview.rows,
+                                 "not_back": [s.describe() for s in stuck[:50]]})
+            session.commit()
+    if stuck:
+        names = "; ".join(s.describe() for s in stuck[:10]) + (f"; and {len(stuck) - 10} more" if len(stuck) > 10
+                                                               else "")
+        raise Conflict(f"Run {run_id} is not rolled back: {len(stuck)} tenant(s) are not at their starting version "
+                       f"({names}). Fix what is named and run the rollback again.")
+    return status(ctx, actor, run_id)
+
+
+def _rollback_allowed(ctx: AppContext, run_id: int) -> tuple[Options, int]:
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id)
         if run.status not in ("halted", "completed", "rolled_back"):
             raise Conflict(f"Migration run {run_id} is {run.status}; halt it first "
                            f"(`tenants migrate halt {run_id}`).")
-        options = Options.from_dict(run.options)
-        waves = len(run.waves)
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
-            raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
-                           "stop (it stops within a second of a halt) and try again.")
-        complete = reverse(ctx, actor, run_id, waves=(1, waves), options=options, hooks=hooks)
-        with ctx.session_factory() as session:
-            run = ledger.get_run(session, run_id, lock=True)
-            before = run.status
-            if complete:
-                run.status, run.finished_at = "rolled_back", ledger.now()
-            run.updated_at = ledger.now()
-            audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}",
-                         outcome="ok" if complete else "error", before={"status": before},
-                         after={"status": run.status})
-            session.commit()
-    if not complete:
-        raise Conflict(f"Run {run_id} could not be rolled back completely: a revision has no reverse step or a "
-                       "reverse failed; `tenants migrate status` shows which tenants.")
-    return status(ctx, actor, run_id)
+        active = ledger.active_run(session)
+        if active is not None:
+            raise Conflict(f"Migration run {active.id} is {active.status}; only one run moves tenants at a time.")
+        return Options.from_dict(run.options), run.target_version
+
+
+def _back(state: reconcile.TenantState) -> bool:
+    """At its from-version; or gone from the migratable fleet (archived…) with the catalog saying so."""
+    if state.busy or state.unreachable is not None:
+        return False
+    if state.version is not None:
+        return state.version == state.from_version
+    return state.tenant_status not in queries.MIGRATABLE and (state.catalog_version or 1) == state.from_version
+
+
+def _rollback_plan(ctx: AppContext, states: list[reconcile.TenantState], catalog: Catalog
+                   ) -> tuple[list[Back], dataloss.Preview]:
+    """The tenants to put back (not at their from-version, or busy: they are then read under their
+    lock) and what that drops. Tenants that cannot be put back are left to the final check, which
+    names them."""
+    backs: list[Back] = []
+    losses: list[dataloss.Loss] = []
+    for s in states:
+        if s.wave == 0 or s.from_version is None or _back(s) or s.unreachable is not None:
+            continue
+        if s.version is None and not s.busy:
+            continue  # no schema to put back: named by the final check
+        current = s.version if s.version is not None else (s.ledger_to or s.from_version)
+        if not catalog.reversible(current, s.from_version) or s.tenant_status not in queries.MIGRATABLE:
+            continue  # a revision without reverse step, or a tenant archived since: named by the final check
+        backs.append(Back(s.slug, s.cluster, s.from_version, current))
+        losses.append(dataloss.Loss(s.slug, s.cluster, s.url_env, current, s.from_version))
+    dataloss.measure(ctx, losses, catalog)
+    return backs, dataloss.Preview(len(backs), losses)
+
+
+def _refuse_data_loss_unless_allowed(ctx: AppContext, actor: Actor, run_id: int, preview: dataloss.Preview,
+                                     allowed: bool) -> None:
+    if actor.can(Permission.MIGRATIONS_DROP_DATA) and allowed:
+        return
+    with ctx.session_factory() as session:
+        audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}", outcome="denied",
+                     detail={"permission": Permission.MIGRATIONS_DROP_DATA.value, "allow_data_loss": allowed,
+                             **preview.as_dict()})
+        session.commit()
+    if not actor.can(Permission.MIGRATIONS_DROP_DATA):
+        raise Forbidden(f"Rolling back run {run_id} would drop {preview.summary()}; only an admin may, with "
+                        "--allow-data-loss (a verified copy goes to S3 first). Nothing was changed.")
+    raise Conflict(f"Rolling back run {run_id} would drop {preview.summary()}; confirm the loss (CLI: add "
+                   "--allow-data-loss; page: tick the box that names the rows) to copy it to S3 (verified) and "
+                   "then drop it. Nothing was changed.")
+
+
+def rollback_preview(ctx: AppContext, actor: Actor, run_id: int, *, catalog: Catalog | None = None
+                     ) -> dict[str, Any]:
+    """What `rollback` would do now, changing nothing: tenants to put back, rows that would go."""
+    authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.rollback_preview", target=f"migration run {run_id}")
+    _, preview = _rollback_plan(ctx, reconcile.read(ctx, run_id), catalog or Hooks().catalog)
+    return {**preview.as_dict(), "admin_only": bool(preview.rows),
+            "may_drop": actor.can(Permission.MIGRATIONS_DROP_DATA)}
 
 
 def status(ctx: AppContext, actor: Actor, run_id: int | None = None, *, with_results: bool = True

@@ -142,7 +142,7 @@ def test_a_lock_never_released_is_recorded_as_failed_after_the_tries(ctx, new_sl
                             limits=apply.Limits(lock_timeout_ms=50, tries=3, backoff_max_s=0.02))
     finally:
         holder.close()
-    assert (out.status, out.attempts, out.to_version) == ("failed", 3, None)
+    assert (out.status, out.attempts, out.to_version) == ("failed", 3, 1)  # where it really is: unchanged
     assert out.error.startswith("lock timeout (50 ms) 3 times")
     with raw(ctx) as conn:
         assert catalog_version(conn, slug) == 1 and "due_at" not in columns(conn, slug, "tasks")

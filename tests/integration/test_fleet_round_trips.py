@@ -1,4 +1,4 @@
-"""A tenant's revision on the catalog database: one transaction in one round trip when its version
+"""A tenant's revisions on the catalog database: one transaction in one round trip when its version
 is known (a run knows it from planning), two when it must be read first; a wrong belief costs a
 round trip and applies nothing; the connection is left clean whatever happened, so a run's worker
 thread reuses it for the next tenant (docs/migrations.md "Per tenant")."""
@@ -44,15 +44,15 @@ def _migrations(ctx, slug: str) -> list[int]:
             AuditEntry.tenant_slug == slug, AuditEntry.action == "tenant.migrate").order_by(AuditEntry.id))]
 
 
-def test_each_revision_is_two_round_trips_and_commits_with_its_audit_entry(ctx, new_slug):
+def test_a_tenant_s_revisions_are_one_transaction_of_two_round_trips_with_their_audit_entries(ctx, new_slug):
     slug = new_slug("rt")
     make_tenant(ctx, slug, template_version=1)
     with _catalog(ctx) as conn:
         out = apply.migrate(ctx, OPERATOR, apply.Tenant(slug, "default", None), 3, connection=lambda: conn)
         assert (out.status, out.steps) == ("applied", ["+2", "+3"])
-        # +2: read under the lock, then change and commit; +3: the version is known by then, so
-        # lock, check, change and commit go together; nothing after the last commit
-        assert conn.sent == 3
+        # read under the lock, then +2 and +3, their audit entries and the commit together;
+        # nothing after the commit
+        assert conn.sent == 2
         assert conn.info.transaction_status == TransactionStatus.IDLE
         assert catalog_version(conn, slug) == 3
     assert _migrations(ctx, slug) == [2, 3]
@@ -107,7 +107,7 @@ def test_values_in_the_scripts_are_literals_whatever_they_contain(ctx):
     entry = audit.entry(Actor(hostile, Role.ADMIN), "tenant.migrate", tenant_slug="rt_hostile", target=hostile,
                         detail={"name": hostile, "nested": {"quote": "'\"", "dollar": "$cp$"}})
     with raw(ctx) as conn:
-        conn.execute(scripts.catalog_follows("rt_hostile_absent", 2, entry))  # no such tenant: the update is a no-op
+        conn.execute(scripts.catalog_follows("rt_hostile_absent", 2, [entry]))  # no such tenant: the update is a no-op
         row = conn.execute("SELECT actor, target, detail FROM control_plane.audit_log WHERE tenant_slug = 'rt_hostile' "
                            "ORDER BY id DESC LIMIT 1").fetchone()
         assert row == (hostile, hostile, {"name": hostile, "nested": {"quote": "'\"", "dollar": "$cp$"}})

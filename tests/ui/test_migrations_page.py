@@ -52,3 +52,39 @@ def test_a_typed_soak_that_is_not_a_duration_is_one_message(make_app, ctx, new_s
     assert not at.exception and plain("--soak must be a duration") in at.error[0].value
     assert plain("'**10m**<script>'") in at.error[0].value  # typed text shown as text
     assert service.status(ctx, OPERATOR) == {"run": None}
+
+
+def _rolled_out_with_labels(ctx, new_slug) -> int:
+    from psycopg import sql
+
+    from tests.integration.fleet_helpers import raw
+
+    slug = new_slug("m")
+    make_tenant(ctx, slug, template_version=1)
+    started = service.start(ctx, OPERATOR, Options(target=3, waves=(100,), soak_seconds=0, tenants=(slug,)))
+    assert service.drive(ctx, OPERATOR, started.run_id).status == "completed"
+    with raw(ctx) as conn:
+        conn.execute(sql.SQL("INSERT INTO {} (name) VALUES ('a'), ('b')").format(
+            sql.Identifier(f"tenant_{slug}", "labels")))
+    return started.run_id
+
+
+def test_a_rollback_that_drops_rows_says_how_many_and_is_refused_to_oncall(make_app, ctx, new_slug):
+    run_id = _rolled_out_with_labels(ctx, new_slug)
+    at = make_app("pages/migrations.py", role="oncall").run()
+    at.checkbox(key="migrations_confirm").check().run()
+    assert not at.exception
+    assert any("drops 2 row" in w.value for w in at.warning)
+    assert at.checkbox(key="migrations_allow_data_loss").disabled  # an admin's decision
+    at.button(key="migrations_rollback").click().run()
+    assert not at.exception and "only an admin may" in at.error[0].value
+    assert service.status(ctx, OPERATOR, run_id)["status"] == "completed"
+
+
+def test_an_admin_must_confirm_the_rows_a_rollback_drops(make_app, ctx, new_slug):
+    run_id = _rolled_out_with_labels(ctx, new_slug)
+    at = make_app("pages/migrations.py", role="admin").run()
+    at.checkbox(key="migrations_confirm").check().run()
+    at.button(key="migrations_rollback").click().run()  # the rows not confirmed: refused, nothing changed
+    assert not at.exception and "allow" in at.error[0].value
+    assert service.status(ctx, OPERATOR, run_id)["status"] == "completed"
