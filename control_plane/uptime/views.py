@@ -244,19 +244,24 @@ def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: 
 
 def sla_report_all(ctx: AppContext, actor: Actor, months: int = 12, now: datetime | None = None) -> pd.DataFrame:
     """`sla_report` for every tenant: those in the catalog and those that only have checks
-    (imported history), by slug."""
+    (imported `schema:<slug>`/`http:<slug>` history), by slug."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla")
     check_months(months)
     now = now or _now()
     rows = []
     with ctx.session_factory() as session:
         marks = read_marks(session)
-        slugs = session.execute(text(
+        slugs = set(session.execute(text(
             "SELECT slug FROM control_plane.tenants UNION "
-            "SELECT tenant_slug FROM control_plane.check_targets WHERE tenant_slug IS NOT NULL "
-            "UNION SELECT tenant_slug FROM control_plane.check_rollups WHERE tenant_slug IS NOT NULL "
-            "ORDER BY 1")).scalars().all()
-        for slug in slugs:
+            "SELECT tenant_slug FROM control_plane.check_targets WHERE tenant_slug IS NOT NULL")).scalars())
+        # schema:<slug> and http:<slug> belong to <slug> whether or not the tenant is in the catalog
+        for name in session.execute(text(
+                "SELECT name FROM control_plane.check_targets WHERE name LIKE 'schema:%' OR name LIKE 'http:%' "
+                "UNION SELECT DISTINCT target FROM control_plane.check_rollups "
+                "WHERE target LIKE 'schema:%' OR target LIKE 'http:%'")).scalars():
+            slugs.add(targets.tenant_of(name))
+        slugs.discard(None)
+        for slug in sorted(slugs):
             rows += _sla_rows(ctx, session, slug, months=months, now=now, marks=marks)
     return pd.DataFrame(rows, columns=SLA_COLUMNS)
 
