@@ -5,6 +5,7 @@ import streamlit as st
 
 from control_plane.auth.permissions import Permission
 from control_plane.uptime import maintenance, tallies, views
+from control_plane.uptime.figures import fixed
 from control_plane.uptime.slo import budget_minutes
 from ui import cached_reads as reads
 from ui import uptime_charts as charts
@@ -23,8 +24,9 @@ ctx = app_context()
 settings = ctx.settings
 can_manage = actor.can(Permission.INCIDENTS_MANAGE)
 st.title("Uptime")
-st.caption(f"SLO {settings.slo_target * 100:g}% over 30 days (error budget {budget_minutes(settings.slo_target):.1f} "
-           f"min), p95 latency ≤ {settings.latency_slo_ms} ms. Counts exclude maintenance windows. "
+budget = fixed(budget_minutes(settings.slo_target), 1)
+st.caption(f"SLO {settings.slo_target * 100:g}% over 30 days (error budget {budget} min), "
+           f"p95 latency ≤ {settings.latency_slo_ms} ms. Counts exclude maintenance windows. "
            "Refreshes every minute.")
 render_live(ctx)  # the fragment re-checks the session and passes the actor itself
 

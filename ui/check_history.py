@@ -27,5 +27,5 @@ def render_check_history(ctx: AppContext, actor: Actor) -> None:
     if points.empty:
         st.info("No checks of this target in this span.")
         return
-    st.metric("Uptime in span", f"{tallies.span_uptime_pct(points):.3f} %")
+    st.metric("Uptime in span", tallies.span_uptime_text(points))
     st.plotly_chart(charts.check_history(target, points), width="stretch")

@@ -11,6 +11,7 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
 from control_plane.uptime import views
+from control_plane.uptime.figures import fixed
 from ui import cached_reads as reads
 from ui.feedback import show_error
 from ui.fragments import guarded_fragment
@@ -26,11 +27,11 @@ def render_live(ctx: AppContext, *, actor: Actor) -> None:
         return
     cols = st.columns(4)
     uptime = figures["uptime_30d_pct"]
-    cols[0].metric("Fleet uptime (30 d)", "no data" if uptime is None else f"{uptime:.3f} %", border=True)
+    cols[0].metric("Fleet uptime (30 d)", "no data" if uptime is None else f"{fixed(uptime, 3)} %", border=True)
     budget = figures["budget_left_pct"]
-    cols[1].metric("Error budget left", "no data" if budget is None else f"{budget:.1f} %", border=True)
+    cols[1].metric("Error budget left", "no data" if budget is None else f"{fixed(budget, 1)} %", border=True)
     burn = figures["burn_rate_1h"]
-    cols[2].metric("Burn rate (1 h)", "no data" if burn is None else f"{burn:.2f}×", border=True)
+    cols[2].metric("Burn rate (1 h)", "no data" if burn is None else f"{fixed(burn, 2)}×", border=True)
     cols[3].metric("Open incidents", figures["open_incidents"], border=True)
     st.subheader("Down now")
     if down.empty:

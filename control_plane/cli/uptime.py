@@ -1,4 +1,5 @@
-"""`uptime import FILE.csv` and `uptime report --from ISO --to ISO --format json`."""
+"""`uptime import|report|slo|sla-report|alerts|maintenance`: the Uptime screen's figures without the
+app (docs/uptime.md). "Now" is read here, once, and handed to the computation (`--at` sets it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from control_plane.cli.common import actor, add_actor, context, emit
+from control_plane.cli.common import actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
 
 # Handlers import the uptime modules when they run (a fast start: control_plane/cli/__init__.py).
@@ -27,6 +28,89 @@ def register(groups) -> None:
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
     add_actor(p)
     p.set_defaults(func=_report)
+
+    p = commands.add_parser("slo", help="the 30-day SLO table of the Uptime screen (per tenant and platform target)")
+    _add_at(p)
+    add_actor(p)
+    add_format(p, default="json", choices=("json", "csv", "table"))
+    p.set_defaults(func=_slo)
+
+    p = commands.add_parser("sla-report", help="monthly SLA report per tenant (uptime, SLO met, incidents, "
+                                               "downtime, MTTR)")
+    p.add_argument("--tenant", metavar="SLUG", help="one tenant (default: every tenant)")
+    p.add_argument("--months", type=int, default=12, help="the last N calendar months, 1-36 (default 12)")
+    _add_at(p)
+    add_actor(p)
+    add_format(p, default="csv", choices=("csv", "json", "table"))
+    p.set_defaults(func=_sla_report)
+
+    p = commands.add_parser("alerts", help="stored burn-rate alerts, or (--evaluate) those firing at an instant")
+    p.add_argument("--evaluate", action="store_true",
+                   help="compute the firing burn-rate alerts from the checks at --at (default now); stores nothing")
+    p.add_argument("--limit", type=int, default=200, help="stored alerts shown, 1-10000 (default 200)")
+    _add_at(p)
+    add_actor(p)
+    add_format(p, default="json", choices=("json", "csv", "table"))
+    p.set_defaults(func=_alerts)
+
+    p = commands.add_parser("maintenance", help="maintenance windows: add, list, delete")
+    actions = p.add_subparsers(dest="maintenance_command", metavar="ACTION", required=True, parser_class=type(group))
+    q = actions.add_parser("add", help="declare a window [start, end) (audited; recomputes the roll-ups it overlaps)")
+    scope = q.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--target", help="one target")
+    scope.add_argument("--tenant", metavar="SLUG", help="every target of one tenant")
+    scope.add_argument("--everything", action="store_true", help="every target")
+    q.add_argument("--start", required=True, help="ISO-8601 start (inclusive); without a zone, UTC")
+    end = q.add_mutually_exclusive_group(required=True)
+    end.add_argument("--end", help="ISO-8601 end (exclusive); without a zone, UTC")
+    end.add_argument("--hours", type=float, help="length in hours instead of --end")
+    q.add_argument("--reason", required=True)
+    add_actor(q)
+    add_format(q, default="json", choices=("json", "table"))
+    q.set_defaults(func=_maintenance_add)
+    q = actions.add_parser("list", help="windows ending after --at minus --past-days (default 30)")
+    q.add_argument("--past-days", type=int, default=30)
+    _add_at(q)
+    add_actor(q)
+    add_format(q, default="table", choices=("json", "csv", "table"))
+    q.set_defaults(func=_maintenance_list)
+    q = actions.add_parser("delete", help="delete a window (audited; the checks in it count again)")
+    q.add_argument("window_id", type=int, metavar="ID")
+    add_actor(q)
+    q.set_defaults(func=_maintenance_delete)
+
+
+def _add_at(parser) -> None:
+    parser.add_argument("--at", help="the instant taken as now (ISO-8601; without a zone, UTC; default: now)")
+
+
+def _now(args) -> datetime:
+    """The command's "now": --at, checked, or the clock read once here."""
+    from control_plane.uptime.report import EARLIEST, NEWEST
+
+    if not args.at:
+        return datetime.now(UTC)
+    at = parse_instant(args.at, "--at")
+    if not EARLIEST <= at <= NEWEST:
+        raise InvalidInput(f"--at must lie between {EARLIEST:%Y-%m-%d} and {NEWEST:%Y-%m-%d}.")
+    return at
+
+
+def _records(frame) -> list[dict]:
+    """DataFrame rows as plain Python values (numbers, booleans, None for missing), ready for JSON."""
+    return [{key: _plain(value) for key, value in row.items()} for row in frame.to_dict("records")]
+
+
+def _plain(value):
+    import math
+
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # a numpy scalar as its Python value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
 
 
 def parse_instant(value: str, flag: str) -> datetime:
@@ -55,4 +139,75 @@ def _report(args) -> int:
 
     rows = report(context(), actor(args), parse_instant(args.start, "--from"), parse_instant(args.end, "--to"))
     emit(rows, args.format, FIELDS)
+    return 0
+
+
+def _slo(args) -> int:
+    from control_plane.uptime.views import TABLE_COLUMNS, uptime_table
+
+    emit(_records(uptime_table(context(), actor(args), now=_now(args))), args.format, TABLE_COLUMNS)
+    return 0
+
+
+def _sla_report(args) -> int:
+    from control_plane.uptime.views import SLA_COLUMNS, sla_report, sla_report_all
+
+    now = _now(args)
+    if args.tenant is not None:
+        frame = sla_report(context(), actor(args), args.tenant, args.months, now=now)
+    else:
+        frame = sla_report_all(context(), actor(args), args.months, now=now)
+    emit(_records(frame), args.format, SLA_COLUMNS)
+    return 0
+
+
+def _alerts(args) -> int:
+    from control_plane.uptime import alert_reads
+
+    if args.evaluate:
+        emit(alert_reads.firing(context(), actor(args), _now(args)), args.format, alert_reads.FIRING_FIELDS)
+        return 0
+    if args.at:
+        raise InvalidInput("--at goes with --evaluate (stored alerts are listed as stored).")
+    if not 1 <= args.limit <= 10_000:
+        raise InvalidInput("--limit must be between 1 and 10000.")
+    emit(alert_reads.stored(context(), actor(args), args.limit), args.format, alert_reads.STORED_FIELDS)
+    return 0
+
+
+def _maintenance_add(args) -> int:
+    import math
+    from datetime import timedelta
+
+    from control_plane.uptime import maintenance
+
+    start = parse_instant(args.start, "--start")
+    if args.end is not None:
+        end = parse_instant(args.end, "--end")
+    else:
+        if not math.isfinite(args.hours) or not 0 < args.hours <= 31 * 24:
+            raise InvalidInput("--hours must be more than 0 and at most 744 (31 days).")
+        end = start + timedelta(hours=args.hours)
+    window = maintenance.declare(context(), actor(args), start, end, args.reason,
+                                 target=args.target, tenant_slug=args.tenant)
+    emit({"id": window.id, "scope": window.target or (f"tenant {window.tenant_slug}" if window.tenant_slug
+                                                     else "everything"),
+          "starts_at": window.starts_at, "ends_at": window.ends_at, "reason": window.reason,
+          "created_by": window.created_by}, args.format)
+    return 0
+
+
+def _maintenance_list(args) -> int:
+    from control_plane.uptime import maintenance
+
+    frame = maintenance.list_windows(context(), actor(args), include_past_days=args.past_days, now=_now(args))
+    emit(_records(frame), args.format, list(frame.columns))
+    return 0
+
+
+def _maintenance_delete(args) -> int:
+    from control_plane.uptime import maintenance
+
+    maintenance.delete(context(), actor(args), args.window_id)
+    print(f"deleted maintenance window #{args.window_id}", file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from control_plane.uptime import raw, slo
 from control_plane.uptime.alerts import NewAlert
 from control_plane.uptime.counts import counts
+from control_plane.uptime.figures import fixed
 from control_plane.uptime.store import read_marks
 
 LONGEST = max(w.long for w in slo.BURN_WINDOWS)
@@ -25,8 +27,20 @@ class Burn:
     target: str
     tenant_slug: str | None
     window: slo.BurnWindow
-    long_rate: float
-    short_rate: float
+    long_checks: int
+    long_failed: int
+    short_checks: int
+    short_failed: int
+    slo_target: float
+
+    @property
+    def long_rate(self) -> Fraction:
+        return slo.burn_exact(self.long_checks, self.long_checks - self.long_failed, self.slo_target) or Fraction(0)
+
+    @property
+    def short_rate(self) -> Fraction:
+        return slo.burn_exact(self.short_checks, self.short_checks - self.short_failed,
+                              self.slo_target) or Fraction(0)
 
 
 def candidates(session: Session, now: datetime) -> list[str]:
@@ -44,18 +58,19 @@ def burning(session: Session, now: datetime, slo_target: float, targets: list[st
         return []
     marks = read_marks(session)
     durations = sorted({w.long for w in slo.BURN_WINDOWS} | {w.short for w in slo.BURN_WINDOWS})
-    rates: dict[timedelta, dict[str, tuple[float | None, str | None]]] = {}
+    tallies: dict[timedelta, dict[str, tuple[int, int, str | None]]] = {}
     for duration in durations:
         frame = counts(session, now - duration, now, targets=targets, marks=marks, with_p95=False)
-        rates[duration] = {row.target: (slo.burn_rate(int(row.checks), int(row.ok), slo_target), row.tenant_slug)
-                           for row in frame.itertuples()}
+        tallies[duration] = {row.target: (int(row.checks), int(row.ok), row.tenant_slug) for row in frame.itertuples()}
     found = []
-    for target in targets:
+    for target in sorted(targets):
         for window in slo.BURN_WINDOWS:
-            long_rate, tenant = rates[window.long].get(target, (None, None))
-            short_rate, _ = rates[window.short].get(target, (None, None))
-            if slo.firing(window, long_rate, short_rate):
-                found.append(Burn(target, tenant, window, long_rate or 0.0, short_rate or 0.0))
+            long = tallies[window.long].get(target)
+            short = tallies[window.short].get(target)
+            # exact: failed ≥ factor × checks × (1 − SLO) in both windows (docs/uptime.md "Burn-rate alerts")
+            if slo.firing(window, long and long[:2], short and short[:2], slo_target):
+                found.append(Burn(target, long[2], window, long[0], long[0] - long[1], short[0], short[0] - short[1],
+                                  slo_target))
     return found
 
 
@@ -82,6 +97,7 @@ def evaluate(session: Session, now: datetime, slo_target: float) -> list[NewAler
         new.append(NewAlert(
             "burn_rate", severity, target=burn.target, tenant_slug=burn.tenant_slug,
             message=f"[{label}] {burn.target} is burning its {slo_target * 100:g}% error budget at "
-                    f"{burn.long_rate:.1f}× over {slo.fmt_duration(burn.window.long)} and {burn.short_rate:.1f}× over "
+                    f"{fixed(burn.long_rate, 1)}× over {slo.fmt_duration(burn.window.long)} and "
+                    f"{fixed(burn.short_rate, 1)}× over "
                     f"{slo.fmt_duration(burn.window.short)} ({burn.window.severity})."))
     return new

@@ -95,3 +95,48 @@ def counts(session: Session, start: datetime, end: datetime, *, targets: list[st
     frame["ok"] = frame["ok"].astype("int64")
     frame["p95_latency_ms"] = pd.to_numeric(frame["p95_latency_ms"], errors="coerce").astype("float64")
     return frame
+
+
+SCOPE_COLUMNS = ["scope", "name", "checks", "ok", "p95_latency_ms"]
+
+
+def scope_counts(session: Session, start: datetime, end: datetime, *, marks: Marks | None = None,
+                 with_p95: bool = True) -> pd.DataFrame:
+    """One row per tenant (all its targets together, scope 'tenant', name = slug) and per target
+    of no tenant (scope 'platform', name = target) with checks in [start, end): scope, name,
+    checks, ok, p95_latency_ms. A tenant's p95 is the nearest rank over the pooled latencies of
+    all its targets (docs/uptime.md "p95 latency"), never the worst of its targets' p95s."""
+    if end <= start:
+        return pd.DataFrame(columns=SCOPE_COLUMNS)
+    params: dict[str, Any] = {}
+    body = pieces_sql(start, end, marks or read_marks(session), params, None)
+    keyed = f"""
+        SELECT CASE WHEN b.tenant_slug IS NULL THEN 'platform' ELSE 'tenant' END AS scope,
+               COALESCE(b.tenant_slug, b.target) COLLATE "C" AS name, b.checks, b.ok, b.latency, b.weight
+          FROM ({body}) b"""
+    if with_p95:
+        sql = f"""
+        WITH pieces AS MATERIALIZED ({keyed}),
+        totals AS (
+            SELECT scope, name, sum(checks)::bigint AS checks, sum(ok)::bigint AS ok FROM pieces GROUP BY scope, name),
+        ranked AS (
+            SELECT scope, name, latency,
+                   sum(weight) OVER (PARTITION BY scope, name ORDER BY latency ROWS UNBOUNDED PRECEDING) AS cum,
+                   sum(weight) OVER (PARTITION BY scope, name) AS total
+              FROM pieces WHERE latency IS NOT NULL),
+        p95 AS (
+            SELECT DISTINCT ON (scope, name) scope, name, latency FROM ranked
+             WHERE cum >= ceil(0.95 * total) ORDER BY scope, name, cum)
+        SELECT t.scope, t.name, t.checks, t.ok, p.latency / 100.0 AS p95_latency_ms
+          FROM totals t LEFT JOIN p95 p ON p.scope = t.scope AND p.name = t.name
+         WHERE t.checks > 0 ORDER BY t.scope, t.name"""
+    else:
+        sql = f"""
+        SELECT scope, name, sum(checks)::bigint AS checks, sum(ok)::bigint AS ok, NULL::numeric AS p95_latency_ms
+          FROM ({keyed}) pieces GROUP BY scope, name HAVING sum(checks) > 0 ORDER BY scope, name"""
+    rows = session.execute(text(sql), params).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=SCOPE_COLUMNS)
+    frame["checks"] = frame["checks"].astype("int64")
+    frame["ok"] = frame["ok"].astype("int64")
+    frame["p95_latency_ms"] = pd.to_numeric(frame["p95_latency_ms"], errors="coerce").astype("float64")
+    return frame

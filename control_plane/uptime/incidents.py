@@ -17,8 +17,9 @@ from control_plane.domain.text import clean_text
 from control_plane.errors import InvalidInput, NotFound
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
-from control_plane.uptime import raw
+from control_plane.uptime import figures, raw
 from control_plane.uptime.alerts import NewAlert
+from control_plane.uptime.figures import fixed
 from control_plane.uptime.runs import Run, detect_runs
 from control_plane.uptime.store import CheckRow, not_in_maintenance
 
@@ -64,9 +65,9 @@ def apply_checks(session: Session, rows: Sequence[CheckRow], threshold: int) -> 
         if check.ok:
             incident.resolved_at = check.checked_at
             changes.resolved += 1
-            minutes = (check.checked_at - incident.opened_at).total_seconds() / 60
+            minutes = fixed(figures.minutes(check.checked_at - incident.opened_at), 1)
             changes.alerts.append(NewAlert("incident_resolved", "info", target=target, tenant_slug=incident.tenant_slug,
-                                           message=f"{target} is up again after {minutes:.1f} min "
+                                           message=f"{target} is up again after {minutes} min "
                                                    f"({incident.failed_checks} failed checks)."))
         elif check.checked_at > incident.opened_at:
             incident.failed_checks += 1

@@ -79,9 +79,13 @@ def delete(ctx: AppContext, actor: Actor, window_id: int) -> None:
         session.commit()
 
 
-def list_windows(ctx: AppContext, actor: Actor, *, include_past_days: int = 30) -> pd.DataFrame:
+def list_windows(ctx: AppContext, actor: Actor, *, include_past_days: int = 30,
+                 now: datetime | None = None) -> pd.DataFrame:
+    """Windows that end after `now` − `include_past_days` days, latest start first."""
     authorize(ctx, actor, Permission.UPTIME_READ, "maintenance.list")
-    since = datetime.now(UTC) - timedelta(days=include_past_days)
+    if not 0 <= include_past_days <= 3660:
+        raise InvalidInput("Choose between 0 and 3660 past days.")
+    since = (now or datetime.now(UTC)) - timedelta(days=include_past_days)
     with ctx.session_factory() as session:
         rows = session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.ends_at >= since)
                                .order_by(MaintenanceWindow.starts_at.desc())).all()

@@ -22,6 +22,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from control_plane.uptime.figures import rounded_decimal
+
 if TYPE_CHECKING:
     from control_plane.uptime.store import CheckRow
 
@@ -42,8 +44,9 @@ def lock(session: Session) -> None:
 
 
 def to_cms(latency_ms: Decimal | float | None) -> int | None:
-    """Milliseconds (rounded to 2 decimals, as numeric(10,2) did) as hundredths of a millisecond."""
-    return None if latency_ms is None else int(round(Decimal(str(latency_ms)), 2) * 100)
+    """Milliseconds as whole hundredths of a millisecond, rounded half-up on the exact decimal
+    (docs/uptime.md "Rounding")."""
+    return None if latency_ms is None else int(rounded_decimal(Decimal(str(latency_ms)), 2).scaleb(2))
 
 
 def source(start: str, end: str, *, target: str | None = None, failed_only: bool = False,

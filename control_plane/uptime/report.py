@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from control_plane.context import AppContext
 from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
 from control_plane.uptime.counts import counts
+from control_plane.uptime.figures import half_up
 from control_plane.uptime.runs import detect_runs
 from control_plane.uptime.store import read_marks
 
@@ -88,7 +90,7 @@ def report(ctx: AppContext, actor: Actor, start: datetime, end: datetime) -> lis
             "target": row.target,
             "checks": checks,
             "ok": ok,
-            "uptime_pct": round(100.0 * ok / checks, 3),
+            "uptime_pct": half_up(Fraction(100 * ok, checks), 3),
             "incidents": len(opened),
             "mttr_seconds": mttr_seconds(opened),
             "p95_latency_ms": None if row.p95_latency_ms != row.p95_latency_ms else float(row.p95_latency_ms),

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
+
+from control_plane.uptime.figures import exact
 
 SLO_PERIOD = timedelta(days=30)
 
@@ -42,28 +45,64 @@ def fmt_duration(delta: timedelta) -> str:
 
 
 def budget_minutes(slo_target: float, period: timedelta = SLO_PERIOD) -> float:
-    return (1 - slo_target) * period.total_seconds() / 60
+    return float((1 - exact(slo_target)) * exact(period.total_seconds()) / 60)
+
+
+def uptime_exact(checks: int, ok: int) -> Fraction | None:
+    """100 × ok ÷ checks, exactly; None without checks."""
+    return None if checks == 0 else Fraction(100 * ok, checks)
+
+
+def slo_met(checks: int, ok: int, slo_target: float) -> bool | None:
+    """Uptime ≥ 100 × SLO on the exact value (never on a rounded one): ok ≥ SLO × checks.
+    None without checks."""
+    return None if checks == 0 else ok >= exact(slo_target) * checks
+
+
+def burn_exact(checks: int, ok: int, slo_target: float) -> Fraction | None:
+    """(failed ÷ checks) ÷ (1 − SLO), exactly; None without checks (or with a 100 % SLO)."""
+    allowed = 1 - exact(slo_target)
+    if checks == 0 or allowed <= 0:
+        return None
+    return Fraction(checks - ok, checks) / allowed
+
+
+def budget_left_exact(checks: int, ok: int, slo_target: float) -> Fraction | None:
+    """100 × (1 − failed ÷ ((1 − SLO) × checks)), exactly; None without checks (or with a 100 % SLO)."""
+    allowed = (1 - exact(slo_target)) * checks
+    if checks == 0 or allowed <= 0:
+        return None
+    return 100 * (1 - (checks - ok) / allowed)
+
+
+def reaches(window: BurnWindow, checks: int, ok: int, slo_target: float) -> bool:
+    """The burn rate over one window of a pair reaches its factor, decided exactly:
+    failed ≥ factor × checks × (1 − SLO). A window without checks never reaches it."""
+    if checks == 0:
+        return False
+    return checks - ok >= exact(window.factor) * checks * (1 - exact(slo_target))
+
+
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def uptime_pct(checks: int, ok: int) -> float | None:
-    return None if checks == 0 else 100.0 * ok / checks
+    return _float(uptime_exact(checks, ok))
 
 
 def burn_rate(checks: int, ok: int, slo_target: float) -> float | None:
     """How many times faster than sustainable the budget is being spent (1.0 = exactly on budget)."""
-    if checks == 0:
-        return None
-    return ((checks - ok) / checks) / (1 - slo_target)
+    return _float(burn_exact(checks, ok, slo_target))
 
 
 def budget_left_pct(checks: int, ok: int, slo_target: float) -> float | None:
     """Share of the window's error budget not yet spent; negative once the SLO is missed."""
-    if checks == 0:
-        return None
-    allowed = (1 - slo_target) * checks
-    return 100.0 * (1 - (checks - ok) / allowed)
+    return _float(budget_left_exact(checks, ok, slo_target))
 
 
-def firing(window: BurnWindow, long_rate: float | None, short_rate: float | None) -> bool:
-    return (long_rate is not None and short_rate is not None
-            and long_rate >= window.factor and short_rate >= window.factor)
+def firing(window: BurnWindow, long: tuple[int, int] | None, short: tuple[int, int] | None,
+           slo_target: float) -> bool:
+    """A pair fires when both its windows' (checks, ok) reach the factor (`reaches`)."""
+    return (long is not None and short is not None
+            and reaches(window, *long, slo_target) and reaches(window, *short, slo_target))

@@ -12,6 +12,7 @@ from control_plane.context import AppContext
 from control_plane.domain.slugs import validate_slug
 from control_plane.services.authorization import authorize
 from control_plane.uptime import raw, targets, views
+from control_plane.uptime.figures import half_up
 
 
 def headline(ctx: AppContext, actor: Actor) -> dict[str, Any]:
@@ -20,7 +21,7 @@ def headline(ctx: AppContext, actor: Actor) -> dict[str, Any]:
     figures = views.fleet(ctx, actor)
     down = views.down_now(ctx, actor)
     uptime = figures["uptime_30d_pct"]
-    return {"uptime_30d_pct": None if uptime is None else round(uptime, 3),
+    return {"uptime_30d_pct": half_up(uptime, 3),
             "open_incidents": figures["open_incidents"], "down_now": len(down),
             "budget_left_pct": figures["budget_left_pct"], "burn_rate_1h": figures["burn_rate_1h"]}
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from control_plane.uptime import slo
+from control_plane.uptime.figures import fixed
 from control_plane.uptime.views import incidents_mttr_minutes
 
 SCOPES = ("all", "tenant", "platform")
@@ -31,6 +32,11 @@ def span_uptime_pct(points: pd.DataFrame) -> float | None:
     return slo.uptime_pct(int(points["checks"].sum()), int(points["ok"].sum()))
 
 
+def span_uptime_text(points: pd.DataFrame) -> str:
+    """`span_uptime_pct` for display: 3 decimals, half-up on the exact value."""
+    return fixed(slo.uptime_exact(int(points["checks"].sum()), int(points["ok"].sum())), 3) + " %"
+
+
 @dataclass(frozen=True)
 class IncidentTally:
     total: int
@@ -38,7 +44,7 @@ class IncidentTally:
     mttr_minutes: float | None
 
     def describe(self) -> str:
-        mttr = "n/a" if self.mttr_minutes is None else f"{self.mttr_minutes:.1f} min"
+        mttr = "n/a" if self.mttr_minutes is None else f"{fixed(self.mttr_minutes, 1)} min"
         return f"{self.total} incidents, {self.open} open; MTTR {mttr}"
 
 

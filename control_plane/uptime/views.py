@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pandas as pd
 from sqlalchemy import text
@@ -14,7 +15,8 @@ from control_plane.domain.text import SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput
 from control_plane.services.authorization import authorize
 from control_plane.uptime import raw, slo, targets
-from control_plane.uptime.counts import counts
+from control_plane.uptime.counts import counts, scope_counts
+from control_plane.uptime.figures import half_up, minutes
 from control_plane.uptime.report import incident_spans, mttr_seconds
 from control_plane.uptime.store import not_in_maintenance, read_marks
 from control_plane.uptime.windows import floor_day, floor_hour
@@ -50,39 +52,48 @@ def down_now(ctx: AppContext, actor: Actor, now: datetime | None = None) -> pd.D
 
 def uptime_table(ctx: AppContext, actor: Actor, now: datetime | None = None) -> pd.DataFrame:
     """Per tenant (all its targets together) and per platform target: uptime over 24h/7d/30d,
-    SLO met, error budget left (30d), burn rate over the last hour, p95 latency (24h)."""
+    SLO met, error budget left (30d), burn rate over the last hour, p95 latency (24h, pooled over a
+    tenant's targets). SLO met is decided on the exact 30-day uptime; every figure is rounded
+    half-up on its exact value (docs/uptime.md "Rounding")."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.table")
     now = now or _now()
-    settings = ctx.settings
+    target = ctx.settings.slo_target
     frames = {}
     with ctx.session_factory() as session:
         marks = read_marks(session)
         for label, span in WINDOWS.items():
-            frames[label] = counts(session, now - span, now, marks=marks, with_p95=label == "24h")
-        frames["1h"] = counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
-    keyed = {}
-    for label, counted in frames.items():
-        frame = counted.assign(scope=counted["tenant_slug"].notna().map({True: "tenant", False: "platform"}),
-                               name=counted["tenant_slug"].fillna(counted["target"]))
-        keyed[label] = frame.groupby(["scope", "name"]).agg(checks=("checks", "sum"), ok=("ok", "sum"),
-                                                            p95=("p95_latency_ms", "max"))
-    base = keyed["30d"][[]].join([keyed[k].add_prefix(f"{k}_") for k in ("24h", "7d", "30d", "1h")], how="left")
-    out = pd.DataFrame(index=base.index)
-    for label in ("24h", "7d", "30d"):
-        out[f"uptime_{label}"] = (100.0 * base[f"{label}_ok"] / base[f"{label}_checks"]).round(3)
-    out["slo_met"] = out["uptime_30d"] >= settings.slo_target * 100
-    out["budget_left_pct"] = [
-        slo.budget_left_pct(int(c), int(o), settings.slo_target) for c, o in zip(base["30d_checks"], base["30d_ok"],
-                                                                                  strict=True)]
-    out["burn_rate_1h"] = [
-        None if pd.isna(c) else slo.burn_rate(int(c), int(o), settings.slo_target)
-        for c, o in zip(base["1h_checks"], base["1h_ok"], strict=True)]
-    out["p95_latency_24h_ms"] = base["24h_p95"]
-    out["checks_30d"] = base["30d_checks"].astype("int64")
-    out = out.reset_index().sort_values(["uptime_30d", "scope", "name"], kind="stable").reset_index(drop=True)
-    out["budget_left_pct"] = pd.to_numeric(out["budget_left_pct"]).round(1)
-    out["burn_rate_1h"] = pd.to_numeric(out["burn_rate_1h"]).round(2)
+            frames[label] = scope_counts(session, now - span, now, marks=marks, with_p95=label == "24h")
+        frames["1h"] = scope_counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
+    keyed = {label: {(r.scope, r.name): r for r in frame.itertuples()} for label, frame in frames.items()}
+    rows = []
+    for key, month in keyed["30d"].items():
+        row: dict = {"scope": key[0], "name": key[1]}
+        for label in ("24h", "7d", "30d"):
+            got = keyed[label].get(key)
+            row[f"uptime_{label}"] = None if got is None else half_up(slo.uptime_exact(int(got.checks),
+                                                                                          int(got.ok)), 3)
+        checks, ok = int(month.checks), int(month.ok)
+        row["slo_met"] = slo.slo_met(checks, ok, target)
+        row["budget_left_pct"] = half_up(slo.budget_left_exact(checks, ok, target), 1)
+        hour = keyed["1h"].get(key)
+        row["burn_rate_1h"] = None if hour is None else half_up(slo.burn_exact(int(hour.checks), int(hour.ok),
+                                                                                target), 2)
+        day = keyed["24h"].get(key)
+        row["p95_latency_24h_ms"] = None if day is None or pd.isna(day.p95_latency_ms) else float(day.p95_latency_ms)
+        row["checks_30d"] = checks
+        row["_exact"] = slo.uptime_exact(checks, ok)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["_exact"], r["scope"], r["name"]))
+    out = pd.DataFrame([{k: v for k, v in r.items() if k != "_exact"} for r in rows], columns=TABLE_COLUMNS)
+    for column in ("uptime_24h", "uptime_7d", "uptime_30d", "budget_left_pct", "burn_rate_1h", "p95_latency_24h_ms"):
+        out[column] = pd.to_numeric(out[column]).astype("float64")
+    out["slo_met"] = out["slo_met"].astype(bool)
+    out["checks_30d"] = out["checks_30d"].astype("int64")
     return out
+
+
+TABLE_COLUMNS = ["scope", "name", "uptime_24h", "uptime_7d", "uptime_30d", "slo_met", "budget_left_pct",
+                 "burn_rate_1h", "p95_latency_24h_ms", "checks_30d"]
 
 
 def fleet(ctx: AppContext, actor: Actor, now: datetime | None = None) -> dict[str, float | int | None]:
@@ -137,7 +148,7 @@ def incidents_frame(ctx: AppContext, actor: Actor, *, days: int = 30, open_only:
     columns = ["id", "target", "tenant", "opened_at", "resolved_at", "duration_min", "failed_checks", "last_error",
                "acknowledged_by", "acknowledged_at", "note"]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
-    frame["duration_min"] = pd.to_numeric(frame["duration_min"]).astype("float64").round(1)
+    frame["duration_min"] = pd.Series([half_up(m, 1) for m in frame["duration_min"]], dtype="float64")
     frame.insert(5, "status", frame["resolved_at"].isna().map({True: "open", False: "resolved"}))
     return frame
 
@@ -214,32 +225,66 @@ def month_starts(months: int, now: datetime) -> list[datetime]:
     return sorted(out)
 
 
+SLA_COLUMNS = ["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents", "downtime_minutes",
+               "mttr_minutes"]
+
+
 def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: datetime | None = None) -> pd.DataFrame:
     """Per calendar month (UTC): checks, uptime %, SLO met, incidents, downtime minutes (the part
     inside the month of the month's incidents, open ones counted until now) and MTTR minutes (the
     resolved ones among them, each with its whole duration) for one tenant's targets together."""
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla", tenant_slug=slug)
-    if not 1 <= months <= 36:
-        raise InvalidInput("Choose between 1 and 36 months.")
+    check_months(months)
     now = now or _now()
-    names = targets.tenant_targets(slug)
+    with ctx.session_factory() as session:
+        rows = _sla_rows(ctx, session, slug, months=months, now=now, marks=read_marks(session))
+    return pd.DataFrame(rows, columns=SLA_COLUMNS)
+
+
+def sla_report_all(ctx: AppContext, actor: Actor, months: int = 12, now: datetime | None = None) -> pd.DataFrame:
+    """`sla_report` for every tenant: those in the catalog and those that only have checks
+    (imported `schema:<slug>`/`http:<slug>` history), by slug."""
+    authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla")
+    check_months(months)
+    now = now or _now()
     rows = []
     with ctx.session_factory() as session:
         marks = read_marks(session)
-        for start in month_starts(months, now):
-            end = min((start + timedelta(days=32)).replace(day=1), now)
-            frame = counts(session, start, end, targets=names, marks=marks, with_p95=False)
-            spans = incident_spans(session, start, end, ctx.settings.incident_threshold, targets=names)
-            all_spans = [s for target_spans in spans.values() for s in target_spans]
-            downtime = sum((min(r or end, end) - o).total_seconds() for o, r in all_spans) / 60
-            mttr = mttr_seconds(all_spans)
-            checks, ok = int(frame["checks"].sum()), int(frame["ok"].sum())
-            pct = slo.uptime_pct(checks, ok)
-            rows.append({"tenant": slug, "month": start.strftime("%Y-%m"), "checks": checks,
-                         "uptime_pct": None if pct is None else round(pct, 3),
-                         "slo_met": None if pct is None else pct >= ctx.settings.slo_target * 100,
-                         "incidents": len(all_spans), "downtime_minutes": round(downtime, 1),
-                         "mttr_minutes": None if mttr is None else round(mttr / 60, 1)})
-    return pd.DataFrame(rows, columns=["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents",
-                                       "downtime_minutes", "mttr_minutes"])
+        slugs = set(session.execute(text(
+            "SELECT slug FROM control_plane.tenants UNION "
+            "SELECT tenant_slug FROM control_plane.check_targets WHERE tenant_slug IS NOT NULL")).scalars())
+        # schema:<slug> and http:<slug> belong to <slug> whether or not the tenant is in the catalog
+        for name in session.execute(text(
+                "SELECT name FROM control_plane.check_targets WHERE name LIKE 'schema:%' OR name LIKE 'http:%' "
+                "UNION SELECT DISTINCT target FROM control_plane.check_rollups "
+                "WHERE target LIKE 'schema:%' OR target LIKE 'http:%'")).scalars():
+            slugs.add(targets.tenant_of(name))
+        slugs.discard(None)
+        for slug in sorted(slugs):
+            rows += _sla_rows(ctx, session, slug, months=months, now=now, marks=marks)
+    return pd.DataFrame(rows, columns=SLA_COLUMNS)
+
+
+def check_months(months: int) -> None:
+    if not 1 <= months <= 36:
+        raise InvalidInput("Choose between 1 and 36 months.")
+
+
+def _sla_rows(ctx: AppContext, session, slug: str, *, months: int, now: datetime, marks) -> list[dict]:
+    names = targets.tenant_targets(slug)
+    rows = []
+    for start in month_starts(months, now):
+        end = min((start + timedelta(days=32)).replace(day=1), now)
+        frame = counts(session, start, end, targets=names, marks=marks, with_p95=False)
+        spans = incident_spans(session, start, end, ctx.settings.incident_threshold, targets=names)
+        all_spans = [s for target_spans in spans.values() for s in target_spans]
+        downtime = sum((minutes(max(min(r or end, end) - o, timedelta(0))) for o, r in all_spans), Fraction(0))
+        resolved = [minutes(r - o) for o, r in all_spans if r is not None]
+        checks, ok = int(frame["checks"].sum()), int(frame["ok"].sum())
+        rows.append({"tenant": slug, "month": start.strftime("%Y-%m"), "checks": checks,
+                     "uptime_pct": half_up(slo.uptime_exact(checks, ok), 3),
+                     "slo_met": slo.slo_met(checks, ok, ctx.settings.slo_target),
+                     "incidents": len(all_spans), "downtime_minutes": half_up(downtime, 1),
+                     "mttr_minutes": half_up(sum(resolved, Fraction(0)) / len(resolved), 1) if resolved else None})
+    return rows

@@ -104,6 +104,35 @@ def test_sre_workbook_burn_windows():
         (timedelta(hours=6), timedelta(minutes=30), 6.0),
         (timedelta(days=3), timedelta(hours=6), 1.0)]
     fast = slo.BURN_WINDOWS[0]
-    assert slo.firing(fast, 14.4, 20.0)
-    assert not slo.firing(fast, 20.0, 10.0)  # the short window says it is already over
-    assert not slo.firing(fast, None, 20.0)
+    # (checks, ok): 4 of 4000 failed is a burn rate of exactly 1.0; 58 of 4000 is 14.5
+    assert slo.firing(fast, (4000, 4000 - 58), (100, 90), 0.999)
+    assert not slo.firing(fast, (4000, 4000 - 100), (100, 99), 0.999)  # the short window says it is already over
+    assert not slo.firing(fast, None, (100, 90), 0.999)
+
+
+def test_a_burn_rate_exactly_at_its_factor_fires():
+    """(4/4000)/(1-0.999) is 0.9999999999999991 in binary floating point: decided exactly, it reaches 1."""
+    ticket = slo.BURN_WINDOWS[2]
+    assert slo.reaches(ticket, 4000, 3996, 0.999)
+    assert not slo.reaches(ticket, 4001, 3997, 0.999)
+    fast = slo.BURN_WINDOWS[0]
+    assert slo.reaches(fast, 1000, 1000 - 72, 0.995)  # 0.072 / 0.005 = 14.4 exactly
+    assert slo.burn_exact(4000, 3996, 0.999) == 1
+
+
+def test_slo_met_on_the_exact_uptime():
+    assert slo.slo_met(1000, 999, 0.999)
+    assert not slo.slo_met(400_000, 399_599, 0.999)  # 99.89975 %, which rounds to 99.900
+    assert slo.slo_met(0, 0, 0.999) is None
+
+
+def test_half_up_on_the_exact_decimal():
+    from fractions import Fraction
+
+    from control_plane.uptime.figures import fixed, half_up
+
+    assert half_up(Fraction(100 * 1585, 1600), 3) == 99.063  # 99.0625; round() gives 99.062
+    assert half_up(502.95, 1) == 503.0  # round() gives 502.9
+    assert half_up(Fraction(-1225, 100), 1) == -12.3  # ties away from zero
+    assert half_up(Fraction(1, 3), 2) == 0.33 and half_up(None, 1) is None
+    assert fixed(Fraction(201, 80), 2) == "2.51" and fixed(None, 1) == "no data"
