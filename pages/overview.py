@@ -41,7 +41,7 @@ if actor.can(Permission.REVENUE_READ):
     else:
         st.caption(period_caption(revenue))
         render_figures(revenue, border=True)
-        link(actor, "pages/revenue.py", "MRR movements, churn and retention")
+    link(actor, "pages/revenue.py", "MRR movements, churn and retention")
 
 if actor.can(Permission.UPTIME_READ):
     st.subheader("Uptime")
