@@ -134,10 +134,10 @@ def _history(slug: str, final_plan: str, suspended: bool, win: _Window, *,
     w.seats = rng.choice(SEATS)
     w.discount = rng.choice([Decimal(0)] * 6 + [Decimal(10), Decimal(15), Decimal(20), Decimal("12.5")])
     w.annual = rng.random() < 0.2
-    if not first and rng.random() < 0.4 and (win.today - start_day).days >= TRIAL_DAYS[0]:
-        w.status = "trial"  # a trial of two to four weeks, then paying
+    if not first and rng.random() < 0.4 and (win.today - start_day).days >= TRIAL_DAYS[1]:
+        w.status = "trial"  # a trial of two to four weeks, then paying (only when both have happened)
         w.write_on(start_day)
-        start_day = min(win.today, start_day + timedelta(days=rng.randint(*TRIAL_DAYS)))
+        start_day += timedelta(days=rng.randint(*TRIAL_DAYS))
     w.status = "active"
     w.write_on(start_day)
     start = month_index.index(start_day)
