@@ -1,5 +1,5 @@
-"""Which days a headline figure covers (docs/revenue.md "Month-to-date"): a closed calendar month,
-or the running month from its 1st through today, compared with the same days of the month before
+"""Which days a headline figure covers (docs/revenue.md "Month-to-date and comparisons"): a closed
+calendar month, or the running month from its 1st through today, compared with the same days of the month before
 and of the same month a year before. Pure date logic: "today" is always passed in."""
 
 from __future__ import annotations
