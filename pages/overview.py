@@ -8,9 +8,10 @@ from ui import cached_reads as reads
 from ui.archive_queue import render_admin_queue, render_my_requests
 from ui.auth import page_guard
 from ui.context import app_context
-from ui.formatting import compact_money, money, percent
+from ui.formatting import percent
 from ui.headlines import status_counts
 from ui.navigation import link
+from ui.revenue_headline import period_caption, render_figures
 
 actor = page_guard(Permission.TENANTS_READ)
 ctx = app_context()
@@ -39,17 +40,15 @@ for col, (label, status) in zip(cols, [("Active", "active"), ("Suspended", "susp
 
 if actor.can(Permission.REVENUE_READ):
     st.subheader("Revenue")
-    revenue = reads.revenue_headline(ctx, actor)
+    revenue = reads.revenue_headline(ctx, actor, reads.revenue_today(ctx))
     if revenue is None:
         st.warning("Revenue figures are unavailable right now; the Revenue page says why.")
+    elif revenue.empty:
+        st.info("No subscription history yet: revenue figures start with the first billing import or tenant.")
     else:
-        cols = st.columns(4)
-        cols[0].metric(f"MRR {revenue.get('month') or ''}".strip(), money(revenue["mrr"]), border=True)
-        cols[1].metric("ARR", compact_money(revenue["arr"]), help=f"12 × MRR = {money(revenue['arr'])}",
-                       border=True)
-        cols[2].metric("Paying customers", f"{revenue['customers']:,}", border=True)
-        cols[3].metric("Net new MRR this month", money(revenue["net_new"]), border=True)
-        link(actor, "pages/revenue.py", "MRR movements, churn and retention")
+        st.caption(period_caption(revenue))
+        render_figures(revenue, border=True)
+    link(actor, "pages/revenue.py", "MRR movements, churn and retention")
 
 if actor.can(Permission.UPTIME_READ):
     st.subheader("Uptime")

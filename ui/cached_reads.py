@@ -3,6 +3,7 @@ how the keys are made). Each calls one control_plane read model; the services ch
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,7 @@ from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
 from control_plane.moves import service as move_service
+from control_plane.revenue import period as revenue_period
 from control_plane.revenue import reports
 from control_plane.revenue import summary as revenue_summary
 from control_plane.scaling import queries as scaling_queries
@@ -37,9 +39,10 @@ def tenant_counts(ctx: AppContext, actor: Actor) -> list[tuple[str, str, int]]:
 
 
 @cached(ttl=HEADLINE_TTL, spinner="Computing MRR…")
-def revenue_headline(ctx: AppContext, actor: Actor) -> dict[str, Any] | None:
+def revenue_headline(ctx: AppContext, actor: Actor, today: date) -> revenue_summary.Headline | None:
+    """This month to date (today in the key: a new day is a new answer)."""
     try:
-        return revenue_summary.headline(ctx, actor)
+        return revenue_summary.headline(ctx, actor, today=today)
     except ControlPlaneError:
         return None
 
@@ -128,21 +131,34 @@ def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int) -> p
 # --- Revenue -----------------------------------------------------------------------------------
 
 
-def ledger_key(ctx: AppContext) -> tuple[int, tuple[int, str]]:
-    """(this month, ledger version): part of every revenue key, so an import or a new month is
-    seen at once rather than after the TTL. Cheap: one catalog query."""
-    return reports.current_month(), reports.ledger_version(ctx)
+def revenue_today(ctx: AppContext) -> date:
+    """Today (UTC) as the revenue figures see it: ctx.extras["clock"] when a test sets one."""
+    return revenue_period.today_of(ctx)
+
+
+def ledger_key(ctx: AppContext) -> tuple[date, tuple[int, str]]:
+    """(today, ledger version): part of every revenue key, so an import or a new day is seen at
+    once rather than after the TTL. Cheap: one catalog query. Reads take today from it."""
+    return revenue_today(ctx), reports.ledger_version(ctx)
 
 
 @cached(ttl=REVENUE_TTL, spinner="Reading the subscription ledger…", max_entries=16)
 def ledger_span(ctx: AppContext, actor: Actor, ledger: tuple) -> reports.LedgerSpan:
-    return reports.ledger_span(ctx, actor)
+    return reports.ledger_span(ctx, actor, today=ledger[0])
 
 
 @cached(ttl=REVENUE_TTL, spinner="Computing revenue…", max_entries=64)
 def revenue_dashboard(ctx: AppContext, actor: Actor, ledger: tuple, start: str | None, end: str | None, *,
                       plans: tuple[str, ...]) -> reports.Dashboard:
-    return reports.dashboard(ctx, actor, start, end, plans)
+    return reports.dashboard(ctx, actor, start, end, plans, today=ledger[0])
+
+
+@cached(ttl=REVENUE_TTL, spinner="Comparing with a month and a year before…", max_entries=64)
+def revenue_figures(ctx: AppContext, actor: Actor, ledger: tuple, month: str, *,
+                    plans: tuple[str, ...]) -> revenue_summary.Headline:
+    """The Revenue page's tiles for `month` (month-to-date when it is today's), filtered by plan
+    on the server: the plans are in the key."""
+    return revenue_summary.headline(ctx, actor, today=ledger[0], month=month, plans=plans)
 
 
 # --- Clusters and moves --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor
 from control_plane.revenue import charts, reports
+from control_plane.revenue.period import Period
 from control_plane.revenue.reports import Dashboard
 from ui.feedback import csv_download
 from ui.formatting import money
@@ -21,33 +22,58 @@ CHURN_COLUMNS = ["month", "customers", "arpa", "churned_customers", "logo_churn_
                  "net_revenue_churn_pct"]
 
 
-def render_tabs(actor: Actor, data: Dashboard) -> None:
+def render_tabs(actor: Actor, data: Dashboard, running: Period | None = None) -> None:
+    """`running`: today's month when it is in the range, so every tab says it is month-to-date."""
     trend, customers, retention, mix, movers, table = st.tabs(TABS, key="rev_tab", on_change="rerun")
     monthly = data.monthly
+    note = (f"{running.month_label} is **month-to-date** ({running.label()}): its bar, point and row are the "
+            f"month so far, not a closed month.") if running else None
     with trend:
         if trend.open:
+            _note(note)
             measure = st.segmented_control("Trend of", ["MRR", "ARR"], default="MRR", key="rev_measure")
-            st.plotly_chart(charts.mrr_trend(monthly, (measure or "MRR").lower()), key="chart_trend")
-            st.plotly_chart(charts.movements(monthly), key="chart_movements")
+            st.plotly_chart(_marked(charts.mrr_trend(monthly, (measure or "MRR").lower()), running),
+                            key="chart_trend")
+            st.plotly_chart(_marked(charts.movements(monthly), running), key="chart_movements")
             _download(monthly[[*reports.MRR_COLUMNS, "arr"]], f"mrr-{data.start}-{data.end}", "dl_mrr")
     with customers:
         if customers.open:
-            st.plotly_chart(charts.customers_arpa(monthly), key="chart_customers")
-            st.plotly_chart(charts.churn_rates(monthly), key="chart_churn")
+            _note(note)
+            st.plotly_chart(_marked(charts.customers_arpa(monthly), running), key="chart_customers")
+            st.plotly_chart(_marked(charts.churn_rates(monthly), running), key="chart_churn")
             _download(monthly[CHURN_COLUMNS], "customers-churn", "dl_churn")
     with retention:
         if retention.open:
+            _note(note)
             _retention(data)
     with mix:
         if mix.open:
+            _note(note)
             _plan_mix(data)
     with movers:
         if movers.open:
-            _movers(actor, data)
+            _movers(actor, data, running)
     with table:
         if table.open:
+            _note(note)
             st.dataframe(monthly[reports.TABLE_COLUMNS], hide_index=True, key="monthly_table")
             _download(monthly, f"revenue-{data.start}-{data.end}", "dl_table")
+
+
+def _note(text: str | None) -> None:
+    if text:
+        st.caption(text)
+
+
+def _marked(figure, running: Period | None):
+    return charts.mark_month_to_date(figure, running.month_label, running.label()) if running else figure
+
+
+def _end_label(data: Dashboard, running: Period | None) -> str:
+    """'2026-12 (month-to-date, Dec 1–5)' for the running month, else the month."""
+    if running is not None and data.end == running.month_label:
+        return f"{data.end} (month-to-date, {running.label()})"
+    return data.end
 
 
 def _download(frame: pd.DataFrame, stem: str, key: str) -> None:
@@ -77,10 +103,11 @@ def _plan_mix(data: Dashboard) -> None:
     _download(data.by_plan, "mrr-by-plan", "dl_plans")
 
 
-def _movers(actor: Actor, data: Dashboard) -> None:
-    st.subheader(f"Biggest movements in {data.end}")
+def _movers(actor: Actor, data: Dashboard, running: Period | None) -> None:
+    end = _end_label(data, running)
+    st.subheader(f"Biggest movements in {end}")
     if data.movers.empty:
-        st.info(f"No MRR movements in {data.end}.")
+        st.info(f"No MRR movements in {end}.")
     else:
         for row in data.movers.head(10).itertuples():
             text = plain(f"{row.tenant} — {row.movement} {money(row.change)} (now {money(row.mrr)}, {row.plan})")
@@ -90,6 +117,6 @@ def _movers(actor: Actor, data: Dashboard) -> None:
                 st.markdown(f"{text} · *no longer provisioned*")
         st.dataframe(data.movers, hide_index=True, key="movers")
         _download(data.movers, f"movers-{data.end}", "dl_movers")
-    st.subheader(f"Top tenants by MRR in {data.end}")
+    st.subheader(f"Top tenants by MRR in {end}")
     st.dataframe(data.top_tenants.head(25), hide_index=True, key="top_tenants")
     _download(data.top_tenants, f"tenants-by-mrr-{data.end}", "dl_top")

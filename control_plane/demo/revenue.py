@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -100,20 +100,33 @@ class _Window:
 # customer, modest expansion, and monthly logo churn of 1-3 %, so NRR lands at 100-130 %.
 GROWTH_EXPONENT = 0.55
 SEATS = (1, 1, 2, 2, 3, 4, 6, 8)
-SEAT_GROWTH, SEAT_CUT, LATE_PAYMENT, AWAY = 0.035, 0.012, 0.02, 0.004
+SEAT_GROWTH, SEAT_CUT, LATE_PAYMENT, AWAY = 0.05, 0.012, 0.02, 0.004
 FORMER_TENURE_MONTHS = 10
 FORMER_SHARE = 16  # one former customer per this many tenants
 UPGRADE_SHARE = 0.35  # customers that climb towards their current plan during the window
+TRIAL_DAYS = (14, 30)
+UPGRADE_WITHIN_MONTHS = 1
+FINAL_CHANGE_DAYS = 45  # the catalog's plan and status took effect within this many days before today
 
 
 def _start_month(win: _Window) -> int:
     return win.first + int((win.now - win.first + 1) * win.rng.random() ** GROWTH_EXPONENT * 0.999)
 
 
+def _start_day(win: _Window) -> date:
+    """A signup day in the window, on or before today: drawn over days (not months), so the
+    running month holds only the signups of its days so far and no day gets a crowd."""
+    opening = month_index.first_day(win.first)
+    days = (win.today - opening).days + 1
+    return opening + timedelta(days=int(days * win.rng.random() ** GROWTH_EXPONENT * 0.999))
+
+
 def _history(slug: str, final_plan: str, suspended: bool, win: _Window, *,
              first: bool = False) -> list[SubscriptionState]:
     rng, ladder = win.rng, win.ladder
-    start = win.first if first else _start_month(win)
+    opening = month_index.first_day(win.first)
+    start_day = opening + timedelta(days=rng.randint(0, min(27, (win.today - opening).days))) if first \
+        else _start_day(win)
     target = ladder.index(final_plan) if final_plan in ladder else None
     w = _Writer(slug, win.plans, rng)
     climbs = target is not None and rng.random() < UPGRADE_SHARE
@@ -121,13 +134,16 @@ def _history(slug: str, final_plan: str, suspended: bool, win: _Window, *,
     w.seats = rng.choice(SEATS)
     w.discount = rng.choice([Decimal(0)] * 6 + [Decimal(10), Decimal(15), Decimal(20), Decimal("12.5")])
     w.annual = rng.random() < 0.2
-    if not first and rng.random() < 0.4 and start < win.now:
-        w.status = "trial"
-        w.write(start)
-        start += 1
+    if not first and rng.random() < 0.4 and (win.today - start_day).days >= TRIAL_DAYS[1]:
+        w.status = "trial"  # a trial of two to four weeks, then paying (only when both have happened)
+        w.write_on(start_day)
+        start_day += timedelta(days=rng.randint(*TRIAL_DAYS))
     w.status = "active"
-    w.write(start)
-    upgrade_at = rng.randint(start, win.now)
+    w.write_on(start_day)
+    start = month_index.index(start_day)
+    # Upgrades come early (land, then expand within a quarter): a climb a year into a large account
+    # would swing the fleet's NRR by tens of points on its own.
+    upgrade_at = start + rng.randint(1, UPGRADE_WITHIN_MONTHS)
     # A suspended tenant's subscription was paused in the last months (not all on one day).
     paused_at = rng.randint(max(start + 1, win.now - 6), win.now) if suspended and start < win.now else None
     m = start + 1
@@ -161,12 +177,15 @@ def _history(slug: str, final_plan: str, suspended: bool, win: _Window, *,
         m += 1
     for day in [d for d in w.by_day if d > win.today]:  # later this month: not happened yet
         del w.by_day[day]
-    last = w.by_day[max(w.by_day)] if w.by_day else None
+    last = w.by_day[max(w.by_day)]
     wanted = "paused" if suspended else "active"
-    if last is None or last.plan != final_plan or last.status != wanted:
-        # Dated today, so it is the state in force now, whatever came before.
+    if last.plan != final_plan or last.status != wanted:
+        # The state in force now (what the catalog says), dated some day of the last weeks after
+        # the last change: spread out, never a crowd of changes "today".
+        after = max(last.effective_date + timedelta(days=1), win.today - timedelta(days=FINAL_CHANGE_DAYS))
+        day = win.today if after >= win.today else after + timedelta(days=rng.randint(0, (win.today - after).days))
         w.plan, w.status = final_plan, wanted
-        w.write_on(win.today)
+        w.write_on(day)
     return [w.by_day[d] for d in sorted(w.by_day)]
 
 

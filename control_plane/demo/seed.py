@@ -98,14 +98,15 @@ def seed_demo(ctx: AppContext, actor: Actor, *, tenants: int, months: int, seed:
 
 def _backdate_created(ctx: AppContext, slugs: list[str]) -> None:
     """Demo tenants were all provisioned just now, but their billing history goes back months:
-    date each one's creation to its first subscription change, so the two tell one story."""
+    date each one's creation to its first subscription change (also when the history ends on a
+    `now` later than the clock), so the two tell one story and no crowd is "created today"."""
     if not slugs:
         return
     with ctx.session_factory() as session:
         first = (select(func.min(SubscriptionChange.effective_date))
                  .where(SubscriptionChange.tenant == Tenant.slug).scalar_subquery())
         session.execute(update(Tenant).where(Tenant.slug.in_(slugs), Tenant.is_demo, first.is_not(None))
-                        .values(created_at=func.least(Tenant.created_at, cast(first, DateTime(timezone=True)))))
+                        .values(created_at=cast(first, DateTime(timezone=True))))
         session.commit()
 
 

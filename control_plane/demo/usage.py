@@ -12,15 +12,30 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import select
 
 from control_plane.context import AppContext
 from control_plane.db.models import UsageDaily
+from control_plane.domain.slugs import schema_name
 from control_plane.services.tenants import TenantView
 from control_plane.usage.sources import database_usage
 
 # Requests per day, by plan, for a typical tenant (log-normal spread around it).
 PLAN_REQUESTS = {"free": 400, "starter": 4_000, "team": 20_000, "business": 90_000, "enterprise": 400_000}
+# Tasks in a typical tenant's own tables, by plan (log-normal spread around it): under 100 KiB to several MiB.
+PLAN_TASKS = {"free": 150, "starter": 400, "team": 1_200, "business": 3_000, "enterprise": 8_000}
+_FILL = (  # one statement each: parameters cannot go with several statements
+    "INSERT INTO {s}.users (email, full_name) SELECT 'user' || g || '@example.com', 'Demo user ' || g "
+    "FROM pg_catalog.generate_series(1, %(users)s) AS g",
+    "INSERT INTO {s}.teams (name) VALUES ('Everyone')",
+    "INSERT INTO {s}.projects (team_id, name) SELECT (SELECT pg_catalog.min(id) FROM {s}.teams), 'Project ' || g "
+    "FROM pg_catalog.generate_series(1, %(projects)s) AS g",
+    "INSERT INTO {s}.tasks (project_id, assignee_id, title, status) "
+    "SELECT (SELECT pg_catalog.min(id) FROM {s}.projects), (SELECT pg_catalog.min(id) FROM {s}.users), "
+    "'Task ' || g || ': ' || pg_catalog.md5(g::text), (ARRAY['open', 'in_progress', 'done'])[1 + g %% 3] "
+    "FROM pg_catalog.generate_series(1, %(tasks)s) AS g",
+)
 COLUMNS = ("tenant_slug", "day", "storage_bytes", "row_estimate", "connections", "requests", "errors",
            "p95_latency_ms")
 
@@ -38,6 +53,7 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
         return
     eligible = [t for t in todo if t.plan not in ("free",) and t.status == "active"]
     noisy = {t.slug for t in rng.sample(eligible, min(2, len(eligible)))}
+    _fill_schemas(ctx, todo, rng)
     with psycopg.connect(ctx.clusters.catalog_url, autocommit=True) as conn:
         sizes = database_usage(conn, [t.slug for t in todo])  # demo tenants live on the catalog database
     total_days = max(1, months * 30)
@@ -65,6 +81,23 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
     except Exception:  # noqa: S110 - the simulated metrics are a nicety; the history is already in
         pass
     detect_noisy_neighbours(ctx, now)
+
+
+def _fill_schemas(ctx: AppContext, tenants: list[TenantView], rng: random.Random) -> None:
+    """Rows in each demo tenant's own tables (users, a team, projects, tasks), more for bigger
+    plans, so storage differs by tenant as real usage would; a schema that already has tasks
+    (an earlier run) is left as it is."""
+    with psycopg.connect(ctx.clusters.catalog_url) as conn:
+        for tenant in tenants:
+            s = sql.Identifier(schema_name(tenant.slug))
+            if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {s}.tasks)").format(s=s)).fetchone()[0]:
+                continue
+            tasks = max(60, int(PLAN_TASKS.get(tenant.plan, 400) * rng.lognormvariate(0, 0.8)))
+            users = max(1, tasks // 25)
+            params = {"users": users, "projects": max(1, tasks // 150), "tasks": tasks}
+            for statement in _FILL:
+                conn.execute(sql.SQL(statement).format(s=s), params if "%(" in statement else None)
+        conn.commit()
 
 
 def _history(tenant: TenantView, today: date, total_days: int, *, noisy: bool, storage_now: int,

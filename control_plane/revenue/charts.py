@@ -21,6 +21,14 @@ def _dollars(series: pd.Series) -> list[float]:
     return [float(v) for v in series]
 
 
+def mark_month_to_date(fig: go.Figure, month: str, days: str) -> go.Figure:
+    """Label the running month's column month-to-date ('Dec 1–5'): its figures are the month so
+    far, not a closed month's."""
+    fig.add_annotation(x=month, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
+                       text=f"month-to-date ({days})", font={"size": 11, "color": "#616161"})
+    return fig
+
+
 def mrr_trend(monthly: pd.DataFrame, measure: str = "mrr") -> go.Figure:
     """MRR (or ARR = 12 × MRR) at each month-end, with the month's net new in the hover."""
     months = chart_labels(monthly["month"])

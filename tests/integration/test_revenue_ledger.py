@@ -126,18 +126,24 @@ def test_provisioning_a_tenant_already_billed_by_import_keeps_the_imported_state
     assert [s.effective_date for s in _ledger_of(ctx, slug)] == [date(2024, 5, 1)]
 
 
-def test_headline_is_this_months_row_and_needs_revenue_read(ctx, founder, support):
-    today = datetime.now(UTC).date()
-    assert summary.headline(ctx, founder)["month"] is None
+def test_headline_is_this_month_to_date_and_needs_revenue_read(ctx, founder, support):
+    today = date(2026, 12, 5)
+    assert summary.headline(ctx, founder, today=today).empty
     with ctx.session_factory() as session:
         ledger.upsert_many(session, [
             SubscriptionState("acme", date(2024, 1, 1), "team", "month", Decimal("99.5"), 2, Decimal(0), "active"),
             SubscriptionState("bolt", today, "team", "year", Decimal("1200"), 1, Decimal(0), "active"),
+            # dated later this month: not in force yet, so not in the month-to-date figures
+            SubscriptionState("later", date(2026, 12, 20), "team", "month", Decimal("50"), 1, Decimal(0), "active"),
         ], source="test")
         session.commit()
-    head = summary.headline(ctx, founder)
-    assert head == {"month": today.strftime("%Y-%m"), "mrr": Decimal("299.00"), "arr": Decimal("3588.00"),
-                    "customers": 2, "net_new": Decimal("100.00")}
+    head = summary.headline(ctx, founder, today=today)
+    assert (head.month, head.to_date, head.period.label(), head.month_ago.label()) == (
+        "2026-12", True, "Dec 1–5", "Nov 1–5")
+    assert (head.mrr.now, head.arr, head.customers.now, head.net_new.now) == (
+        Decimal("299.00"), Decimal("3588.00"), 2, Decimal("100.00"))
+    assert (head.mrr.month_ago, head.mrr.mom, head.mrr.mom_pct) == (Decimal("199.00"), Decimal("100.00"), 50.3)
+    assert head.net_new.month_ago == Decimal("0.00") and head.customers.yoy == 1
     with pytest.raises(Forbidden):
         summary.headline(ctx, support)
     with ctx.session_factory() as session:

@@ -5,6 +5,7 @@ own cache, and no page or ui/ module calls st.cache_data any other way."""
 from __future__ import annotations
 
 import ast
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry
 from ui import cached_reads as reads
 from ui.cache import CachedRead, cached
+
+TODAY = date(2026, 12, 5)
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS: list[tuple[str, ...]] = []
@@ -73,8 +76,8 @@ def test_each_read_has_its_own_cache_and_clear():
 def test_a_refused_role_is_not_served_an_allowed_roles_figures(ctx):
     """Real services: the founder's MRR is cached; the same name as support is refused (and the
     refusal audited) rather than handed the founder's cached figures."""
-    assert reads.revenue_headline(ctx, Actor("pat", Role.FOUNDER)) is not None
-    assert reads.revenue_headline(ctx, Actor("pat", Role.SUPPORT)) is None
+    assert reads.revenue_headline(ctx, Actor("pat", Role.FOUNDER), TODAY) is not None
+    assert reads.revenue_headline(ctx, Actor("pat", Role.SUPPORT), TODAY) is None
     with ctx.session_factory() as session:
         denied = session.scalars(select(AuditEntry.actor_role).where(
             AuditEntry.actor == "pat", AuditEntry.outcome == "denied")).all()

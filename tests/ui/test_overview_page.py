@@ -3,10 +3,13 @@ figures linked to their pages."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from control_plane.revenue import ledger
+from control_plane.revenue.ledger import SubscriptionState
 from control_plane.services import tenants
 from tests.factories import make_tenant
 
@@ -34,20 +37,47 @@ def test_empty_catalog_has_an_empty_state(make_app):
     assert "No tenants yet" in at.info[0].value
 
 
+MTD_ROWS = [  # (tenant, effective date, plan, monthly price); "today" is 2026-12-05 (app_today)
+    ("acme", date(2025, 6, 1), "team", 100),
+    ("bolt", date(2026, 11, 3), "starter", 50),
+    ("dan", date(2026, 11, 20), "team", 20),
+    ("cleo", date(2026, 12, 2), "team", 30),
+]
+
+
+@pytest.fixture
+def mtd_ledger(ctx):
+    with ctx.session_factory() as session:
+        ledger.upsert_many(session, [SubscriptionState(t, d, plan, "month", Decimal(price), 1, Decimal(0), "active")
+                                     for t, d, plan, price in MTD_ROWS], source="test")
+        session.commit()
+
+
 @pytest.mark.parametrize(("role", "sees_revenue"), [("founder", True), ("admin", True), ("support", False),
                                                      ("oncall", False)])
-def test_revenue_only_for_roles_that_may_read_it(make_app, role, sees_revenue, monkeypatch):
-    from control_plane.revenue import summary
-
-    monkeypatch.setattr(summary, "headline", lambda ctx, actor: {
-        "month": "2026-10", "mrr": Decimal("12345.67"), "arr": Decimal("148148.04"), "customers": 42,
-        "net_new": Decimal("-10.00")})
+def test_revenue_only_for_roles_that_may_read_it(make_app, role, sees_revenue, mtd_ledger, app_today):
     at = make_app(PAGE, role=role).run()
+    assert not at.exception
     shown = metrics(at)
     assert ("ARR" in shown) is sees_revenue
-    if sees_revenue:
-        assert shown["MRR 2026-10"] == "$12,345.67" and shown["Net new MRR this month"] == "-$10.00"
     assert "Uptime, 30 days" in shown
+
+
+def test_running_month_is_month_to_date_beside_the_same_days_before(make_app, mtd_ledger, app_today):
+    at = make_app(PAGE, role="founder").run()
+    assert not at.exception
+    tiles = {m.label: m for m in at.metric}
+    # Dec 5: 100 + 50 + 20 + 30; Nov 5: 100 + 50; Dec 5, 2025: 100. Net new Dec 1–5: 200 − 170.
+    mrr = tiles["MRR, month-to-date (Dec 1–5)"]
+    assert mrr.value == "$200.00" and mrr.delta == "+$50.00 (+33.3 %) vs Nov 1–5"
+    net_new = tiles["Net new MRR, month-to-date (Dec 1–5)"]
+    assert net_new.value == "$30.00" and net_new.delta == "-$20.00 vs Nov 1–5"  # Nov 1–5 added 50
+    assert tiles["Paying customers"].delta == "+2 vs Nov 1–5"
+    assert tiles["ARPA"].value == "$50.00" and tiles["ARPA"].delta.startswith("-$25.00 (-33.3 %)")
+    captions = [c.value for c in at.caption]
+    assert "YoY +$100.00 (+100.0 %) vs Dec 1–5, 2025" in captions
+    assert any("month-to-date" in c and "Dec 1–5 vs Nov 1–5" in c for c in captions)
+    assert not any("this month" in label for label in tiles)
 
 
 def test_uptime_figures_come_from_the_service(make_app, monkeypatch):

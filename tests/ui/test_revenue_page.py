@@ -165,3 +165,40 @@ def test_page_file_is_thin():
     source = (ROOT / PAGE).read_text()
     for forbidden in ("sqlalchemy", "psycopg", "boto3", "SELECT "):
         assert forbidden not in source
+
+
+MTD_ROWS = [  # "today" is 2026-12-05 (app_today)
+    "acme,2025-06-01,team,month,100,1,0,active",
+    "bolt,2026-11-03,starter,month,50,1,0,active",
+    "dan,2026-11-20,team,month,20,1,0,active",
+    "cleo,2026-12-02,team,month,30,1,0,active",
+]
+
+
+def test_running_month_is_month_to_date_with_mom_yoy_and_plan_filter(make_app, ctx, admin, tmp_path, app_today):
+    path = tmp_path / "mtd.csv"
+    path.write_text(HEADER + "\n".join(MTD_ROWS) + "\n")
+    importer.import_file(ctx, admin, path)
+    at = open_page(make_app, "founder")
+    assert not at.exception and not at.error
+    assert at.select_slider(key="rev_range").value[1] == "2026-12"
+    assert any("December 2026, month-to-date" in m.value and "Dec 1–5 vs Nov 1–5" in m.value for m in at.markdown)
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["MRR, month-to-date (Dec 1–5)"].value == "$200.00"
+    assert tiles["MRR, month-to-date (Dec 1–5)"].delta == "+$50.00 (+33.3 %) vs Nov 1–5"
+    assert tiles["Net new MRR, month-to-date (Dec 1–5)"].delta == "-$20.00 vs Nov 1–5"
+    assert "YoY +3 vs Dec 1–5, 2025" in [c.value for c in at.caption]
+    show_tab(at, "Top movers")
+    assert "Biggest movements in 2026-12 (month-to-date, Dec 1–5)" in [h.value for h in at.subheader]
+    assert any("month-to-date" in c.value for c in at.caption)
+
+    at.multiselect(key="rev_plans").set_value(["starter"]).run()  # computed on the server, per plan
+    assert not at.exception
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["MRR, month-to-date (Dec 1–5)"].value == "$50.00"
+    assert tiles["Paying customers"].value == "1" and tiles["Paying customers"].delta == "+0 vs Nov 1–5"
+    assert any("Plans: starter" in m.value for m in at.markdown)
+
+    _set_range(at, "2026-01", "2026-11")  # a closed month: whole months compared
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["MRR (2026-11)"].value == "$50.00" and tiles["MRR (2026-11)"].delta == "+$50.00 vs Oct 2026"
