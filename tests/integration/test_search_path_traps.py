@@ -96,8 +96,10 @@ def test_a_trap_catches_an_unpinned_privileged_session(trapped):
 def test_no_privileged_path_runs_a_tenants_trap(trapped):
     run, admin, ctx = trapped["run"], trapped["admin"], trapped["ctx"]
     alice, bob = trapped["slug"]("alice"), trapped["slug"]("bob")
-    run("tenants", "provision", alice, "--name", "Alice", "--plan", "team", "--template-version", "1")
-    run("tenants", "provision", bob, "--name", "Bob", "--plan", "starter")
+    # `public` is open to PUBLIC now: the posture gate refuses new tenants unless overridden
+    run("tenants", "provision", alice, "--name", "Alice", "--plan", "team", "--template-version", "1",
+        "--allow-unsafe-cluster")
+    run("tenants", "provision", bob, "--name", "Bob", "--plan", "starter", "--allow-unsafe-cluster")
     assert_no_trap_ran(admin, "provision")
     run("tenants", "suspend", alice, "--reason", "unpaid")
     run("tenants", "resume", alice)
@@ -144,7 +146,7 @@ def test_no_privileged_path_on_a_second_cluster_runs_a_tenants_trap(trapped, pg_
     try:
         traps.plant(admin_b, f"tenant_{carol}")
         run("tenants", "provision", dave, "--name", "Dave", "--plan", "team", "--cluster", "trapb",
-            "--template-version", "1")
+            "--template-version", "1", "--allow-unsafe-cluster")
         run("tenants", "suspend", dave, "--reason", "check")
         run("tenants", "resume", dave)
         run("tenants", "set-plan", dave, "business")
