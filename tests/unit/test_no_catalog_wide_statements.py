@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ON_ALL = re.compile(r"\b(GRANT|REVOKE)\b.*\bON\s+ALL\s+(TABLES|SEQUENCES|FUNCTIONS|ROUTINES|PROCEDURES)\s+IN\s+SCHEMA\b", re.I)
+ON_ALL = re.compile(r"\b(GRANT|REVOKE)\b.*\bON\s+ALL\s+(TABLES|SEQUENCES|FUNCTIONS|ROUTINES|PROCEDURES)"
+                    r"\s+IN\s+SCHEMA\b", re.I)
 
 
 def test_no_grant_or_revoke_on_all_objects_in_a_schema():
