@@ -141,7 +141,10 @@ class ClusterConnections:
 
                 self._prepare_data_plane(url_env)
                 pool = ConnectionPool(self.data_plane_conninfo(url_env), min_size=1, max_size=max_size, open=True,
-                                      kwargs={"autocommit": True}, reset=_discard_session)
+                                      # No server-side prepared statements: DISCARD ALL on return
+                                      # drops them behind psycopg's back.
+                                      kwargs={"autocommit": True, "prepare_threshold": None},
+                                      reset=_discard_session)
                 self._pools[key] = pool
             return pool
 

@@ -223,13 +223,13 @@ def _run_step(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends,
     elif step == "synchronised":
         steps.wait_synchronised(ends, options.sync_timeout_s, options.poll_s, progress, check)
     elif step == "writes_blocked":
-        revoked_at = _now(ctx)  # the revoke is the first thing block_writes does
+        if move.writes_blocked_at is None:
+            # Recorded before the revoke (its first statement): a mover that dies after revoking
+            # leaves the true start behind, and the blocked time counts from it.
+            ledger.set_fields(ctx, move.id, _now(ctx), writes_blocked_at=_now(ctx))
         lsn = steps.block_writes(ends, options.lock_timeout_ms)
         progress("writes blocked")
-        fields: dict = {"cutover_lsn": lsn}
-        if move.writes_blocked_at is None:
-            fields["writes_blocked_at"] = revoked_at
-        return fields
+        return {"cutover_lsn": lsn}
     elif step == "caught_up":
         steps.wait_caught_up(ends, move.cutover_lsn or "0/0", options.catchup_timeout_s, options.poll_s, check)
     elif step == "copied":

@@ -393,6 +393,9 @@ def drop_target_schema(ends: Ends) -> None:
     """Undo of prepare_target: only ever called before the cut-over, when the target copy is ours."""
     with ends.target() as conn, conn.transaction():
         tenant_ddl.drop_schema(conn, ends.schema)
+        # and the role prepare_target made there, unless that server still uses it (another
+        # database's schema or grants: then PostgreSQL refuses and it stays)
+        tenant_ddl.drop_role_if_unused(conn, ends.slug)
 
 
 def retire_source(ends: Ends, retained: str, note: str) -> None:

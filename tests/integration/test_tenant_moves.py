@@ -103,6 +103,44 @@ def test_moving_tenant_refuses_suspend_and_second_move(ctx, admin, cluster_b, ne
     tenants.suspend(ctx, admin, slug, reason="after the cancel")
 
 
+def test_a_cancel_drops_the_role_the_move_made_on_the_target(ctx, admin, cluster_b, new_slug):
+    """Issue 17: a cancelled move leaves nothing of the tenant on the target: not its schema, not its role."""
+    from tests.faults import Crash, crash_at
+
+    slug = new_slug("mrole")
+    make_tenant(ctx, slug)
+    with pytest.raises(Crash):
+        service.start(ctx, admin, slug, "b", FAST, fault=crash_at("published"))
+    with psycopg.connect(cluster_b, autocommit=True) as conn:
+        assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (f"tenant_{slug}",)).fetchone()
+    assert service.cancel(ctx, admin, slug).status == "cancelled"
+    with psycopg.connect(cluster_b, autocommit=True) as conn:
+        assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (f"tenant_{slug}",)).fetchone() is None
+        assert conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema_of(slug),)).fetchone() is None
+    assert tenants.show(ctx, admin, slug).cluster == "default"
+
+
+def test_writes_blocked_start_is_recorded_before_the_revoke(ctx, admin, cluster_b, new_slug, monkeypatch):
+    """Issue 17: a mover that dies right after revoking leaves the true start of the blocked time."""
+    from control_plane.moves import ledger, steps
+
+    slug = new_slug("mblk")
+    make_tenant(ctx, slug)
+    seen = {}
+
+    def dies_after_revoking(ends, lock_timeout_ms, tries=3):
+        seen["recorded"] = ledger.get(ctx, ends.move_id).writes_blocked_at
+        raise RuntimeError("killed after the revoke")
+
+    real_block_writes = steps.block_writes
+    monkeypatch.setattr(steps, "block_writes", dies_after_revoking)
+    with pytest.raises(RuntimeError):
+        service.start(ctx, admin, slug, "b", FAST)
+    assert seen["recorded"] is not None
+    monkeypatch.setattr(steps, "block_writes", real_block_writes)  # not undo(): it would unset cluster b's URL
+    assert service.cancel(ctx, admin, slug).status == "cancelled"
+
+
 def test_refusals(ctx, admin, support, cluster_b, new_slug):
     slug = new_slug("mx")
     make_tenant(ctx, slug)
