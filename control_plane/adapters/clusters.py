@@ -71,7 +71,11 @@ class ClusterConnections:
         url = self._environ.get(url_env)
         if not url:
             raise ConfigError(f"Cluster connection variable {url_env} is not set in this process's environment.")
-        return privileged_conninfo(url)
+        try:
+            return privileged_conninfo(url)
+        except psycopg.ProgrammingError as exc:
+            # libpq's message quotes the value (a secret pasted by mistake): name the variable only.
+            raise connection_error(exc, *_describe(url_env)) from None
 
     @contextmanager
     def connect(self, url_env: str | None, **kwargs) -> Iterator[psycopg.Connection]:
