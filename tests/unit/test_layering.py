@@ -57,11 +57,11 @@ def _sql_strings(path: Path) -> list[str]:
             if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
 
 
-@pytest.mark.parametrize("statement", ["DROP SCHEMA", "CREATE SCHEMA", "DROP ROLE", "CREATE ROLE", "LOCK TABLE"])
 # The per-move replication role (docs/moves.md "Credentials") is the move's own SQL, not a tenant's.
 MOVE_ROLE_SQL = "control_plane/moves/queries.py"
 
 
+@pytest.mark.parametrize("statement", ["DROP SCHEMA", "CREATE SCHEMA", "DROP ROLE", "CREATE ROLE", "LOCK TABLE"])
 def test_tenant_ddl_lives_in_adapters(statement):
     outside = [str(p.relative_to(ROOT)) for p in _modules("control_plane")
                if "adapters" not in p.parts and "migrations" not in p.parts
