@@ -108,11 +108,7 @@ class ClusterConnections:
     def data_plane_conninfo(self, url_env: str | None) -> str:
         """The cluster's URL with the data-plane role as user and its own password (or none:
         trust auth in embedded mode, or libpq's PGPASSFILE)."""
-        what, setting = _describe(url_env)
-        try:
-            params = conninfo_to_dict(self.url_for(url_env))
-        except psycopg.ProgrammingError as exc:
-            raise connection_error(exc, what, setting) from None
+        params = conninfo_to_dict(self.url_for(url_env))  # url_for names the variable of a bad URL
         params.pop("password", None)
         params["user"] = tenant_ddl.DATA_PLANE_ROLE
         params["application_name"] = "control_plane_data_plane"
@@ -124,11 +120,7 @@ class ClusterConnections:
     def conninfo_as(self, url_env: str | None, user: str, password: str) -> str:
         """The cluster's URL with another user and password (a tenant move's replication role):
         never the catalog's credentials, whatever the URL holds."""
-        what, setting = _describe(url_env)
-        try:
-            params = conninfo_to_dict(self.url_for(url_env))
-        except psycopg.ProgrammingError as exc:
-            raise connection_error(exc, what, setting) from None
+        params = conninfo_to_dict(self.url_for(url_env))
         params.pop("passfile", None)
         params["user"], params["password"] = user, password
         return make_conninfo(**params)
