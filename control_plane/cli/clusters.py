@@ -1,5 +1,6 @@
 """`clusters add NAME --url-env ENV_VAR [--aurora-cluster ID] [--acu-floor F] [--acu-ceiling C]`,
-`clusters list --format json|csv|table` and `clusters check NAME [--fix] [--format json|table]`."""
+`clusters list --format json|csv|table`, `clusters check NAME [--fix] [--format json|table]` and
+`clusters drift [--format json|csv|table]` (catalog vs clusters, every item; exit 1 when any)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ def register(groups) -> None:
     add_actor(p)
     add_format(p, choices=("json", "table"))
     p.set_defaults(func=_check)
+
+
+    p = commands.add_parser("drift", help="catalog vs clusters: every drift item (the reconcile job's alert "
+                                          "lists the first 200); exit 1 when there is any")
+    add_format(p)
+    p.set_defaults(func=_drift)
 
 
 def _url_env(value: str) -> str:
@@ -103,6 +110,18 @@ def _check(args) -> int:
               f"{report.status}")
         _print_items(report, only_problems=False, out=sys.stdout)
     return 1 if report.failing else 0
+
+
+def _drift(args) -> int:
+    from datetime import UTC, datetime
+
+    from control_plane.services import reconcile
+
+    drift = reconcile.find_drift(context(), datetime.now(UTC))
+    rows = [{"cluster": d.cluster, "kind": d.kind, "tenant": d.slug or "", "detail": d.detail} for d in drift]
+    emit(rows, args.format, ["cluster", "kind", "tenant", "detail"])
+    print(reconcile.summarise(drift), file=sys.stderr)
+    return 1 if drift else 0
 
 
 def _print_items(report, *, only_problems: bool, out=None) -> None:

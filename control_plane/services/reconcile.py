@@ -130,7 +130,7 @@ def report_drift(ctx: AppContext, now: datetime) -> tuple[list[Drift], bool]:
     drift = find_drift(ctx, now)
     if not drift:
         return drift, False
-    message = summarise(drift) + "\n" + "\n".join(d.line() for d in drift[:200])
+    message = alert_text(drift)
     with ctx.session_factory() as session:
         last = session.scalar(select(Alert.message).where(Alert.kind == "drift").order_by(Alert.id.desc()).limit(1))
         if last == message:
@@ -138,6 +138,22 @@ def report_drift(ctx: AppContext, now: datetime) -> tuple[list[Drift], bool]:
         session.add(Alert(at=now, kind="drift", severity="warning", target="clusters", message=message))
         session.commit()
     return drift, True
+
+
+# What someone must act on first leads the alert; orphans (reported, harmless until dropped) follow.
+_URGENCY = ("access", "unreachable", "missing_schema", "missing_role", "stuck", "scratch", "orphan_role",
+            "orphan_schema")
+ALERT_LINES = 200
+
+
+def alert_text(drift: list[Drift]) -> str:
+    """The summary, then at most ALERT_LINES items, the most urgent kinds first; the rest counted."""
+    ordered = sorted(drift, key=lambda d: (_URGENCY.index(d.kind) if d.kind in _URGENCY else len(_URGENCY),
+                                           d.cluster, d.slug or ""))
+    lines = [d.line() for d in ordered[:ALERT_LINES]]
+    if len(ordered) > ALERT_LINES:
+        lines.append(f"... and {len(ordered) - ALERT_LINES} more (the whole list: `control-plane clusters drift`)")
+    return summarise(drift) + "\n" + "\n".join(lines)
 
 
 def summarise(drift: list[Drift]) -> str:
