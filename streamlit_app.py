@@ -40,9 +40,6 @@ def main() -> None:
         navigation = st.navigation([st.Page(render_signed_out, title="Sign in", icon=":material/login:")],
                                    position="hidden")
     else:
-        # The sign-in cookie first, before anything that says "signed in": a reload the moment
-        # that shows must find the cookie written (it is written by a script in the page).
-        flush_cookie(st.sidebar)
         menu = st.sidebar.container()
         # The account block goes before st.navigation: widgets created after it belong to the page
         # being run, and a sign-out click must not depend on which page that is.
@@ -51,7 +48,10 @@ def main() -> None:
             if ctx.settings.demo:
                 st.badge("Demo mode", icon=":material/science:", color="orange",
                          help="Generated demo data and simulated AWS; nothing here is a real customer.")
-            st.caption(f"Signed in as **{plain(actor.name)}** ({role_label(actor.role)})")
+            # Right after a sign-in, the script that writes the cookie draws this line itself: a
+            # reload the moment it shows must find the cookie written.
+            if not flush_cookie(st.sidebar, then_show=f"Signed in as {actor.name} ({role_label(actor.role)})"):
+                st.caption(f"Signed in as **{plain(actor.name)}** ({role_label(actor.role)})")
             expires = session_expires_at()
             if expires is not None:
                 st.caption(f"Session ends at {time.strftime('%H:%M', time.localtime(expires))}")

@@ -21,6 +21,7 @@ role change ends it at the next action, fragments included (ui/fragments.py).
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import secrets
@@ -153,23 +154,33 @@ def _session_ended(problem: str | None) -> None:
     st.session_state[_NOTICE] = _ENDED.get(problem or "", _ENDED[session_service.REVOKED])
 
 
-def flush_cookie(where: Any) -> None:
+def flush_cookie(where: Any, *, then_show: str | None = None) -> bool:
     """Tell the browser what changed since the last run: set the cookie after a sign-in, clear it
     after a sign-out or when it no longer signs anyone in. Called before anything signed-in is
     drawn (streamlit_app.py, page_guard): a reload the moment "Signed in as" shows must find the
-    cookie already written, or it would sign out. The value is ours (cookie-safe
-    characters, JSON-quoted); nothing a person typed ever reaches this script."""
+    cookie already written, or it would sign out. The browser runs the script after it has painted
+    the element (and, the first time, after loading the code that runs it), so `then_show`, plain
+    text, is drawn by the same script once the cookie is written; returns True when it was. The
+    value is ours (cookie-safe characters, JSON-quoted); nothing a person typed reaches the script
+    except `then_show`, escaped as HTML."""
     op = st.session_state.pop(_COOKIE_OP, None)
     if not op:
-        return
+        return False
     if op[0] == "set":
         attributes = f"; Path=/; Max-Age={int(op[2])}; SameSite=Strict"
         value = json.dumps(f"{COOKIE_NAME}={op[1]}{attributes}")
     else:
         value = json.dumps(f"{COOKIE_NAME}=; Path=/; Max-Age=0; SameSite=Strict")
+        then_show = None
+    shown = ""
+    reveal = ""
+    if then_show is not None:
+        shown = f'<p hidden style="font-size:0.875rem;opacity:0.6;margin:0">{html.escape(then_show)}</p>'
+        reveal = " var shown = document.currentScript.previousElementSibling; if (shown) shown.hidden = false;"
     # Secure whenever the page itself came over https (the browser knows; a proxy in front may not say).
-    where.html(f'<script>document.cookie = {value} + (location.protocol === "https:" ? "; Secure" : "");</script>',
-               unsafe_allow_javascript=True)
+    where.html(f'{shown}<script>document.cookie = {value} + (location.protocol === "https:" ? "; Secure" : "");'
+               f'{reveal}</script>', unsafe_allow_javascript=True)
+    return bool(shown)
 
 
 # --- OIDC -------------------------------------------------------------------------------------
