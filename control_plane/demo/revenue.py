@@ -183,7 +183,11 @@ def _history(slug: str, final_plan: str, suspended: bool, win: _Window, *,
         # The state in force now (what the catalog says), dated some day of the last weeks after
         # the last change: spread out, never a crowd of changes "today".
         after = max(last.effective_date + timedelta(days=1), win.today - timedelta(days=FINAL_CHANGE_DAYS))
-        day = win.today if after >= win.today else after + timedelta(days=rng.randint(0, (win.today - after).days))
+        # Dated before today (today's changes are the day's signups): with no day left after the
+        # last change, that change brings the state in force now (a recent signup starts on its
+        # final plan).
+        day = last.effective_date if after >= win.today else \
+            after + timedelta(days=rng.randint(0, (win.today - after).days - 1))
         w.plan, w.status = final_plan, wanted
         w.write_on(day)
     return [w.by_day[d] for d in sorted(w.by_day)]
