@@ -46,13 +46,3 @@ def inspect_tenant(conn: psycopg.Connection, slug: str) -> TenantObjects:
         schema_exists=row[0], role_exists=row[1], template_version=comment_version(row[2]),
         role_can_read=row[3], tables=frozenset(row[4]),
     )
-
-
-def list_tenant_schemas(conn: psycopg.Connection) -> list[str]:
-    rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%%' ORDER BY 1").fetchall()
-    return [r[0] for r in rows]
-
-
-def list_tenant_roles(conn: psycopg.Connection) -> list[str]:
-    rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'tenant\\_%%' ORDER BY 1").fetchall()
-    return [r[0] for r in rows]

@@ -34,9 +34,5 @@ def cents_to_decimal(cents: int) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
-def format_cents(cents: int) -> str:
-    return str(cents_to_decimal(cents))
-
-
 def arpa_cents(mrr_cents: int, customers: int) -> int:
     return half_up_div(mrr_cents, customers) if customers else 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -193,10 +192,6 @@ def _decimal_money(frame: pd.DataFrame) -> pd.DataFrame:
         if column in MONEY_COLUMNS:
             out[column] = [cents_to_decimal(int(v)) for v in out[column]]
     return out
-
-
-def to_cents(amount: Decimal) -> int:
-    return int(amount.scaleb(2))
 
 
 def current_mrr_row(ctx: AppContext, actor: Actor, *, today: date | None = None) -> dict[str, Any] | None:

@@ -29,14 +29,3 @@ def start_in_process(ctx: AppContext) -> None:
         _started.update(thread=thread, stop=stop, worker=worker)
         atexit.register(stop.set)
         log.info("in-process scheduler started (leader election with any separate worker)")
-
-
-def stop_in_process(timeout: float = 10.0) -> None:
-    """Stop the in-process scheduler (tests; the app never needs to)."""
-    with _lock:
-        stop, thread = _started.pop("stop", None), _started.pop("thread", None)
-        _started.pop("worker", None)
-    if stop is not None:
-        stop.set()  # type: ignore[attr-defined]
-    if thread is not None:
-        thread.join(timeout)  # type: ignore[attr-defined]

@@ -408,8 +408,6 @@ def _clean_name(name: str | None) -> str:
     name = clean_text(name, "Tenant name", 200)
     if not name:
         raise InvalidInput("A tenant name is required.")
-    if len(name) > 200:
-        raise InvalidInput("A tenant name must be at most 200 characters.")
     return name
 
 

@@ -228,19 +228,6 @@ def delete_targets(session: Session, names: list[str]) -> None:
         session.execute(text(f"DELETE FROM {table} WHERE target_id {ids_of('names')}"), params)
 
 
-def replace_instants(session: Session, rows: Sequence[CheckRow], ids: dict[str, int]) -> int:
-    """Remove stored checks with the same (target, checked_at) as `rows`, wherever they are;
-    returns how many were removed. Only the hour rows those instants fall in are thawed."""
-    lock(session)
-    params = {"ids": [ids[r.target] for r in rows], "ats": [r.checked_at for r in rows]}
-    pairs = "unnest(CAST(:ids AS int[]), CAST(:ats AS timestamptz[])) AS i(target_id, checked_at)"
-    thaw(session, f"(h.target_id, h.hour_start) IN (SELECT DISTINCT i.target_id, date_trunc('hour', i.checked_at, "
-                  f"'UTC') FROM {pairs})", params)
-    return session.execute(text(
-        f"DELETE FROM {RECENT} r USING {pairs} WHERE r.target_id = i.target_id AND r.checked_at = i.checked_at"),
-        params).rowcount
-
-
 def vacuum_recent(engine: Engine) -> bool:
     """VACUUM recent_checks right after a compaction emptied its old hours, so the next hours'
     rows reuse that space and the table stays the size of an hour or two whatever autovacuum's

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -59,16 +59,3 @@ def write_mark(session: Session, name: str, at: datetime) -> None:
     session.execute(text(
         "INSERT INTO control_plane.uptime_marks (name, at) VALUES (:name, :at) "
         "ON CONFLICT (name) DO UPDATE SET at = excluded.at"), {"name": name, "at": at})
-
-
-def known_targets(session: Session, since: datetime) -> list[str]:
-    """Targets with raw checks since `since` or roll-ups after it."""
-    return list(session.execute(text(
-        "SELECT target FROM control_plane.check_rollups WHERE bucket_start >= :since "
-        "UNION SELECT t.name FROM control_plane.check_targets t "
-        f"WHERE EXISTS (SELECT 1 FROM {raw.source(':since', raw.NO_END, target='= t.id', with_names=False)} c) "
-        "ORDER BY 1"), {"since": since}).scalars())
-
-
-def as_list(values: Iterable[str] | None) -> list[str] | None:
-    return None if values is None else sorted(set(values))

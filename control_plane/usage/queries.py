@@ -47,17 +47,6 @@ def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int = 90,
     return frame
 
 
-def platform_daily_usage(ctx: AppContext, actor: Actor, days: int = 90, *,
-                         today: date | None = None) -> pd.DataFrame:
-    """Columns day, tenants, requests, errors, storage_bytes: totals over every tenant per day."""
-    authorize(ctx, actor, Permission.USAGE_READ, "usage.platform")
-    since = (today or _today()) - timedelta(days=_check_days(days) - 1)
-    return _frame(ctx, """
-        SELECT day, count(*), sum(requests)::bigint, sum(errors)::bigint, sum(storage_bytes)::bigint
-          FROM control_plane.usage_daily WHERE day >= :since GROUP BY day ORDER BY day""",
-                  {"since": since}, ["day", "tenants", "requests", "errors", "storage_bytes"])
-
-
 def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", days: int = 30,
                   limit: int = 20, today: date | None = None) -> pd.DataFrame:
     """Tenants ranked by `metric` over the window: requests and errors summed, storage as of the

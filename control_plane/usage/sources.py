@@ -12,7 +12,7 @@ import psycopg
 
 from control_plane.aws import cloudwatch
 from control_plane.aws.cloudwatch import MetricQuery
-from control_plane.domain.slugs import TENANT_PREFIX, schema_name
+from control_plane.domain.slugs import schema_name
 
 # Row estimates: the planner's (kept current by autovacuum's analyse), else, for a table never
 # analysed (reltuples -1), the statistics collector's live-tuple count, which can double-count rows
@@ -99,7 +99,3 @@ def cloudwatch_usage(client: Any, namespace: str, dimension: str, slugs: list[st
                 requests=round(values.get("requests", 0)), errors=round(values.get("errors", 0)),
                 p95_latency_ms=values.get("p95"))
     return result, problems
-
-
-def is_tenant_schema(name: str) -> bool:
-    return name.startswith(TENANT_PREFIX)
