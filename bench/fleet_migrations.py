@@ -43,9 +43,10 @@ from control_plane.adapters import tenant_ddl  # noqa: E402
 from control_plane.adapters.clusters import libpq_url  # noqa: E402
 from control_plane.auth.permissions import system_actor  # noqa: E402
 from control_plane.domain.slugs import schema_name  # noqa: E402
-from control_plane.fleet import service, template  # noqa: E402
+from control_plane.fleet import service  # noqa: E402
 from control_plane.fleet.options import Options  # noqa: E402
-from control_plane.fleet.revisions import DEFAULT  # noqa: E402
+from control_plane.tenant_schema import template  # noqa: E402
+from control_plane.tenant_schema.revisions import DEFAULT  # noqa: E402
 
 MAKE_BATCH = 20  # schemas created per round trip in the set-up
 INSERT_TENANT = ("INSERT INTO control_plane.tenants (slug, name, plan_code, status, cluster_name, template_version) "

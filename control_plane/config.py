@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from control_plane.errors import ConfigError
-from control_plane.uptime.probe_guard import Network, parse_networks
+from control_plane.probe_guard import Network, parse_networks
 
 _TRUE = {"1", "true", "yes", "on"}
 MIN_SESSION_SECRET = 32  # characters; secrets.token_urlsafe(32) gives 43

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from control_plane.auth.permissions import Permission
+from control_plane.core import audit_queries
+from control_plane.core.audit_queries import AuditFilter
 from control_plane.errors import ControlPlaneError
-from control_plane.services import audit_queries
-from control_plane.services.audit_queries import AuditFilter
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error

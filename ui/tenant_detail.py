@@ -11,8 +11,8 @@ import streamlit as st
 from control_plane.archive import requests as archive_requests
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
+from control_plane.core import audit_queries
 from control_plane.errors import ControlPlaneError, NotFound
-from control_plane.services import audit_queries
 from control_plane.services import tenants as tenant_service
 from control_plane.uptime import summary as uptime_summary
 from control_plane.usage import queries as usage_queries

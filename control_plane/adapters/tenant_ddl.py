@@ -11,7 +11,7 @@ from psycopg import sql
 
 from control_plane.domain.slugs import role_name, schema_name
 
-TEMPLATE_VERSION = 1  # what _TEMPLATE_V1 is; later versions are revisions in control_plane/fleet/revisions.py
+TEMPLATE_VERSION = 1  # what _TEMPLATE_V1 is; later versions are revisions in control_plane/tenant_schema/revisions.py
 TEMPLATE_TABLES = ("users", "teams", "team_members", "projects", "tasks", "comments", "events")
 _COMMENT_PREFIX = "control-plane tenant template v"
 
@@ -119,14 +119,14 @@ def create_schema(slug: str) -> sql.Composed:
 
 
 def template_v1(schema: str) -> sql.Composed:
-    """Version 1 of the tenant template (revision 1 in control_plane/fleet/revisions.py)."""
+    """Version 1 of the tenant template (revision 1 in control_plane/tenant_schema/revisions.py)."""
     return sql.SQL(_TEMPLATE_V1).format(s=sql.Identifier(schema))
 
 
 def create_template_schema(schema: str, body: sql.Composable | None = None,
                            version: int = TEMPLATE_VERSION) -> sql.Composed:
     """The tenant template under any schema name (a restore's verification scratch schema too).
-    `body` is the template at `version` (control_plane/fleet/template.py builds it); without one,
+    `body` is the template at `version` (control_plane/tenant_schema/template.py builds it); without one,
     version 1."""
     s = sql.Identifier(schema)
     return sql.Composed([

@@ -13,9 +13,9 @@ from control_plane.archive.service import archive_keys
 from control_plane.auth.permissions import system_actor
 from control_plane.aws.s3 import ArchiveStore
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.db.models import Tenant
 from control_plane.domain.lifecycle import Status
-from control_plane.services import audit
 
 PREFIX = "archives/"
 ACTOR = system_actor("job:archive_purge")

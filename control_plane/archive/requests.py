@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import ArchiveRequest, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, InvalidInput, NotFound
 from control_plane.moves import ledger as moves_ledger
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
 

@@ -45,16 +45,17 @@ from control_plane.archive import dumps, pgtools, requests, workdir
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.s3 import ArchiveStore, parse_uri
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, NotFound
-from control_plane.fleet import ledger, revisions, template
 from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 from control_plane.services.tenants import TenantView, view
+from control_plane.tenant_schema import queries as schema_queries
+from control_plane.tenant_schema import revisions, template
 
 FaultHook = Callable[[str], None]
 SCRATCH_PREFIX = "cp_verify_"
@@ -396,7 +397,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
         # Rebuilt at the version it was archived at (its rows fit that one), then brought up to the
         # fleet's version in the same transaction (docs/migrations.md "Restore").
         archived_version = revisions.DEFAULT.check(tenant.template_version or 1)
-        fleet_version = max(archived_version, ledger.fleet_version(session))
+        fleet_version = max(archived_version, schema_queries.fleet_version(session))
     bucket, key = parse_uri(recorded.uri)
     store = ArchiveStore(ctx.aws.client("s3"), bucket)
     schema = schema_name(slug)

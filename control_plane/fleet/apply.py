@@ -29,11 +29,12 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from control_plane.adapters import tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries, scripts
-from control_plane.fleet.revisions import DEFAULT, Catalog, Kind, Revision
-from control_plane.services import audit
+from control_plane.tenant_schema.queries import SCHEMA_VERSION_COMMENT
+from control_plane.tenant_schema.revisions import DEFAULT, Catalog, Kind, Revision
 
 RetryHook = Callable[[str, int], None]  # (slug, failed attempt number): tests release a lock here
 # The catalog connection a tenant's steps use: autocommit (the scripts say BEGIN and COMMIT), kept
@@ -294,7 +295,7 @@ class _Job:
         with self.ctx.clusters.connect(self.tenant.url_env) as conn, conn.transaction():
             conn.execute(queries.set_timeouts(self.limits.lock_timeout_ms, self.limits.statement_timeout_ms))
             conn.execute(queries.tenant_lock(self.tenant.slug))
-            found = conn.execute(queries.SCHEMA_VERSION_COMMENT, (schema,)).fetchone()
+            found = conn.execute(SCHEMA_VERSION_COMMENT, (schema,)).fetchone()
             current = tenant_ddl.comment_version(found[0] if found else None)
             if current is None:
                 raise ControlPlaneError(f"schema {schema} has no template version comment (missing or changed "

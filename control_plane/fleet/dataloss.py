@@ -24,11 +24,11 @@ from control_plane.archive import service as archive
 from control_plane.auth.permissions import Actor
 from control_plane.aws.s3 import ArchiveStore
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.db.models import Cluster, MigrationDump
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
-from control_plane.fleet.revisions import Catalog
-from control_plane.services import audit
+from control_plane.tenant_schema.revisions import Catalog
 
 BATCH = 400  # counts per statement
 

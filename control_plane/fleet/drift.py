@@ -18,12 +18,13 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission, system_actor
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Alert, Cluster, Tenant
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
-from control_plane.fleet import queries, template
-from control_plane.fleet.revisions import DEFAULT, Catalog
-from control_plane.services.authorization import authorize
+from control_plane.fleet import queries
+from control_plane.tenant_schema import template
+from control_plane.tenant_schema.revisions import DEFAULT, Catalog
 
 SCRATCH = "cp_fingerprint_v"
 

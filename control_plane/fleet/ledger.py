@@ -17,7 +17,6 @@ from control_plane.errors import NotFound
 from control_plane.fleet import queries
 from control_plane.fleet.apply import Outcome
 from control_plane.fleet.planner import Candidate
-from control_plane.fleet.revisions import DEFAULT
 
 ACTIVE = ("planned", "running", "soaking")
 
@@ -35,13 +34,6 @@ def pending_count(session: Session, target: int) -> tuple[int, int]:
     """(tenants that a run would migrate, tenants below target in any status): one query."""
     row = session.execute(text(queries.ANY_BELOW), {"target": target}).one()
     return int(row.pending), int(row.below)
-
-
-def fleet_version(session: Session) -> int:
-    """The version the fleet has reached: the highest among live tenants (the latest revision when
-    there are none). A restored archive is brought up to it."""
-    found = session.execute(text(queries.FLEET_VERSION)).scalar()
-    return int(found) if found else DEFAULT.latest
 
 
 def version_counts(session: Session) -> list[tuple[int, str, int]]:

@@ -79,8 +79,6 @@ _STATUS_OR_MOVING = ("CASE WHEN EXISTS (SELECT FROM control_plane.tenant_moves m
 CATALOG_TENANT = f"SELECT {_STATUS_OR_MOVING}, t.template_version FROM control_plane.tenants t WHERE t.slug = %s"
 CATALOG_SET_VERSION = ("UPDATE control_plane.tenants SET template_version = %s, updated_at = now() "
                        "WHERE slug = %s AND template_version IS DISTINCT FROM %s")
-SCHEMA_VERSION_COMMENT = ("SELECT pg_catalog.obj_description(n.oid, CAST('pg_namespace' AS pg_catalog.name)) "
-                          "FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) %s")
 
 # Reconciliation (fleet/reconcile.py). A run's tenants as the catalog records them: the ledger row,
 # the tenant's status and version, where it lives. One query whatever the number of tenants.
@@ -124,8 +122,6 @@ SELECT COALESCE(template_version, 1) AS version, status, count(*) AS tenants
  WHERE status <> 'purged'
  GROUP BY 1, 2 ORDER BY 1, 2
 """
-
-FLEET_VERSION = "SELECT max(template_version) FROM control_plane.tenants WHERE status IN ('active', 'suspended')"
 
 # Tenants below `target` (and, with `slugs`, only those), with what planning needs.
 BELOW_TARGET = """

@@ -23,11 +23,11 @@ from sqlalchemy import text
 from control_plane.adapters import tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries
-from control_plane.fleet.revisions import DEFAULT, Catalog
-from control_plane.services import audit
+from control_plane.tenant_schema.revisions import DEFAULT, Catalog
 
 
 @dataclass

@@ -25,13 +25,12 @@ from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
+from control_plane.core import alerts, audit
 from control_plane.db.models import Cluster, MigrationResult, MigrationRun
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import apply, dataloss, health, ledger, queries
 from control_plane.fleet.options import Options
-from control_plane.fleet.revisions import DEFAULT, Catalog
-from control_plane.services import audit
-from control_plane.uptime import alerts
+from control_plane.tenant_schema.revisions import DEFAULT, Catalog
 
 _log = logging.getLogger(__name__)
 # Results are written in batches: at most this many per statement, and at least once a second
@@ -364,4 +363,4 @@ def _halt(ctx: AppContext, session: Session, actor: Actor, run: MigrationRun, re
     alert_id = alert.id
     run.halt_reason = reason
     _transition(session, actor, run, "halted", "fleet.run.halt", audit_detail={"reason": reason, **(detail or {})})
-    alerts.publish_pending(ctx, [alert_id])
+    alerts.publish(ctx, [alert_id])

@@ -35,7 +35,7 @@ def expect_tenant(slug: str, status: str, version: int, lock_timeout_ms: int,
 
 
 def insert_audit(entry: dict[str, Any]) -> sql.Composed:
-    """The audit entry (control_plane.services.audit.entry()) as one statement of the script."""
+    """The audit entry (control_plane.core.audit.entry()) as one statement of the script."""
     return sql.SQL("; INSERT INTO control_plane.audit_log ({c}) VALUES ({v})").format(
         c=sql.SQL(", ").join(map(sql.Identifier, entry)),
         v=sql.SQL(", ").join(sql.Literal(Jsonb(v) if isinstance(v, dict) else v) for v in entry.values()))

@@ -10,15 +10,15 @@ from sqlalchemy.exc import IntegrityError
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, Forbidden, InvalidInput
 from control_plane.fleet import dataloss, ledger, planner, queries, reconcile
 from control_plane.fleet.options import Options
-from control_plane.fleet.revisions import Catalog, Kind
 from control_plane.fleet.run import Back, Hooks, Step, advance, reverse_tenants
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
+from control_plane.tenant_schema.revisions import Catalog, Kind
 
 ROLLBACK_LOCK_TIMEOUT_MS = 2000
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from control_plane.fleet.queries import SCHEMA_VERSION_COMMENT
+from control_plane.tenant_schema.queries import SCHEMA_VERSION_COMMENT
 
 # Server settings a cluster needs to take part in an online move (docs/moves.md "Online or offline"),
 # the superuser or replication rights (Aurora: rds_superuser / rds_replication), and which database

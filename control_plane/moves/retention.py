@@ -11,9 +11,9 @@ from sqlalchemy import select
 from control_plane.adapters import tenant_ddl
 from control_plane.auth.permissions import system_actor
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.db.models import Cluster, Tenant, TenantMove
 from control_plane.errors import ControlPlaneError
-from control_plane.services import audit
 
 ACTOR = system_actor("job:archive_purge")
 

@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
 from control_plane.domain.lifecycle import Status
@@ -30,8 +32,6 @@ from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
 from control_plane.moves import ledger, preflight, steps
 from control_plane.moves.ledger import CUTOVER, MoveView
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 log = logging.getLogger(__name__)
 FaultHook = Callable[[str], None]  # tests: raising at a step name simulates a crash there

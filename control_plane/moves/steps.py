@@ -17,8 +17,8 @@ from control_plane.adapters import tenant_ddl
 from control_plane.adapters.clusters import ClusterConnections
 from control_plane.domain.slugs import role_name, schema_name
 from control_plane.errors import Conflict, ControlPlaneError
-from control_plane.fleet import template
 from control_plane.moves import queries
+from control_plane.tenant_schema import template
 
 log = logging.getLogger(__name__)
 

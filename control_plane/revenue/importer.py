@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 from control_plane import csv_input
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Plan
 from control_plane.errors import InvalidInput
 from control_plane.revenue import ledger, staging
 from control_plane.revenue.ledger import COLUMNS, SubscriptionState
 from control_plane.revenue.money import INTERVALS, STATUSES
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT = re.compile(r"[0-9]{1,10}")

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Plan, Tenant
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import InvalidInput
 from control_plane.revenue.money import INTERVALS
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 

@@ -13,12 +13,12 @@ from sqlalchemy import ARRAY, Text, any_, bindparam, func, select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.db.models import SubscriptionChange, Tenant
 from control_plane.errors import InvalidInput
 from control_plane.revenue import ledger, months
 from control_plane.revenue.engine import MrrGrid, Snapshots
 from control_plane.revenue.money import cents_to_decimal
-from control_plane.services.authorization import authorize
 
 MRR_COLUMNS = ["month", "mrr", "new", "expansion", "contraction", "churn", "reactivation", "net_new",
                "customers", "arpa"]

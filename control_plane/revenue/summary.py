@@ -12,10 +12,10 @@ from decimal import Decimal
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.revenue import months
 from control_plane.revenue.money import arpa_cents, cents_to_decimal
 from control_plane.revenue.period import Period, period_for, today_of
-from control_plane.services.authorization import authorize
 
 # Each tenant's state in force at the end of each cut-off day (its last row dated on or before it).
 _AS_OF = """

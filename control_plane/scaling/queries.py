@@ -14,10 +14,10 @@ from control_plane.aws import cloudwatch
 from control_plane.aws.cloudwatch import MetricQuery
 from control_plane.aws.rds import AuroraAdapter
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Cluster, ScalingDecision
 from control_plane.errors import ControlPlaneError, NotFound
 from control_plane.scaling.service import DIMENSION, RDS_NAMESPACE
-from control_plane.services.authorization import authorize
 
 DECISION_COLUMNS = ["at", "cluster", "aurora_cluster_id", "action", "outcome", "dry_run", "current_min_acu",
                     "current_max_acu", "new_min_acu", "new_max_acu", "reason", "error", "inputs"]

@@ -20,10 +20,10 @@ from control_plane.aws import cloudwatch
 from control_plane.aws.cloudwatch import MetricQuery
 from control_plane.aws.rds import AuroraAdapter, AuroraScaling
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.db.models import Cluster, ScalingDecision
 from control_plane.errors import ControlPlaneError
 from control_plane.scaling.policy import Decision, Observation, PolicyConfig, decide
-from control_plane.services import audit
 
 RDS_NAMESPACE = "AWS/RDS"
 DIMENSION = "DBClusterIdentifier"

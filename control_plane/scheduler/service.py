@@ -13,11 +13,11 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import JobRun
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import InvalidInput, NotFound
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 RUN_COLUMNS = ["id", "job_id", "status", "trigger", "started_at", "finished_at", "seconds", "summary", "error", "host"]
 STATUSES = ("running", "succeeded", "failed", "timed_out")

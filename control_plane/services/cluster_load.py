@@ -12,7 +12,7 @@ import pandas as pd
 from control_plane.adapters import cluster_load
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.services.authorization import authorize
+from control_plane.core.authorization import authorize
 from control_plane.services.placement import LIVE
 
 COLUMNS = list(cluster_load.COLUMNS)

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from control_plane.adapters import cluster_posture as pg
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Cluster
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import ConfigError, NotFound
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
@@ -404,7 +404,7 @@ class Sweep:
 def posture_alerts(ctx: AppContext, now: Any) -> Sweep:
     """Check every cluster as the job's operator; one alert per failing or unreadable cluster."""
     from control_plane.auth.permissions import system_actor
-    from control_plane.uptime import alerts
+    from control_plane.core import alerts
 
     ok: list[str] = []
     warn: list[str] = []
@@ -437,5 +437,5 @@ def posture_alerts(ctx: AppContext, now: Any) -> Sweep:
                 row.at = now
             ids = [r.id for r in rows]
             session.commit()
-        published = alerts.publish_pending(ctx, ids)
+        published = alerts.publish(ctx, ids).count
     return Sweep(ok, warn, failing, unreadable, len(new), published)

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.rds import AuroraAdapter
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Cluster, Tenant
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 from control_plane.services.placement import LIVE
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")

@@ -21,10 +21,11 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.auth.session_queries import SessionRow
 from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.db.models import User
 from control_plane.domain.text import printable
 from control_plane.errors import NotFound
-from control_plane.services import audit, users
+from control_plane.services import users
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often per session
 KEEP_ENDED = timedelta(days=7)  # an expired session's row is forgotten this long after it expired

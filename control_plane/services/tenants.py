@@ -21,23 +21,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from control_plane import probe_guard
 from control_plane.adapters import tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Status, require_transition
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.domain.text import CODE_MAX, REASON_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
-from control_plane.fleet import revisions, template
 from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
-from control_plane.services import audit, cluster_posture, tenant_reads
-from control_plane.services.authorization import authorize
+from control_plane.services import cluster_posture, tenant_reads
 from control_plane.services.placement import choose_cluster
 from control_plane.services.tenant_reads import TenantView
-from control_plane.uptime import probe_guard
+from control_plane.tenant_schema import revisions, template
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Test hook: called with a step name; raising there simulates a crash at that step.

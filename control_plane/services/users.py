@@ -19,11 +19,11 @@ from control_plane.auth.passwords import hash_password, needs_rehash, verify_pas
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of, wait_left
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import User
 from control_plane.domain.text import clean_text, printable
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 MIN_PASSWORD = 12  # demo accounts on the embedded demo catalog are the only exception

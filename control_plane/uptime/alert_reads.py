@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.services.authorization import authorize
+from control_plane.core.authorization import authorize
 from control_plane.uptime import burn, slo
 from control_plane.uptime.figures import half_up
 from control_plane.uptime.runs import detect_runs

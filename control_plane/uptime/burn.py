@@ -13,8 +13,8 @@ from fractions import Fraction
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from control_plane.core.alerts import NewAlert
 from control_plane.uptime import raw, slo
-from control_plane.uptime.alerts import NewAlert
 from control_plane.uptime.counts import counts
 from control_plane.uptime.figures import fixed
 from control_plane.uptime.store import read_marks

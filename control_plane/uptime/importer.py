@@ -21,13 +21,13 @@ from sqlalchemy import select
 from control_plane import csv_input
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Tenant
 from control_plane.errors import InvalidInput
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 from control_plane.uptime import incidents, raw, staging, targets
+from control_plane.uptime.raw import CheckRow
 from control_plane.uptime.rollup import CHECKS_AHEAD, CHECKS_FROM, refresh_range
-from control_plane.uptime.store import CheckRow
 from control_plane.uptime.windows import floor_hour
 
 HEADER = ["target", "checked_at", "ok", "latency_ms"]

@@ -12,16 +12,17 @@ from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.alerts import NewAlert
+from control_plane.core.authorization import authorize
 from control_plane.db.models import Incident
 from control_plane.domain.text import clean_text
 from control_plane.errors import InvalidInput, NotFound
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 from control_plane.uptime import figures, raw
-from control_plane.uptime.alerts import NewAlert
 from control_plane.uptime.figures import fixed
+from control_plane.uptime.raw import CheckRow
 from control_plane.uptime.runs import Run, detect_runs
-from control_plane.uptime.store import CheckRow, not_in_maintenance
+from control_plane.uptime.store import not_in_maintenance
 
 NOTE_MAX = 2000
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.db.models import MaintenanceWindow, Tenant
 from control_plane.domain.text import CODE_MAX, REASON_MAX, SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput, NotFound
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 from control_plane.uptime.rollup import refresh_range
 
 MAX_SPAN = timedelta(days=31)

@@ -16,9 +16,9 @@ import httpx
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from control_plane import probe_guard
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.aws.errors import AWS_FAILURES, translate
-from control_plane.uptime import probe_guard
 
 log = logging.getLogger(__name__)
 ERROR_MAX = 300

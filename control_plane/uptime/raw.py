@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from control_plane.uptime.figures import rounded_decimal
-
-if TYPE_CHECKING:
-    from control_plane.uptime.store import CheckRow
 
 log = logging.getLogger(__name__)
 RECENT = "control_plane.recent_checks"
@@ -35,6 +33,21 @@ COMPACT_LAG = timedelta(hours=1)  # the sweep's and on-call's reads of the last 
 RAW_LOCK = 72_100_506
 NO_START = "'-infinity'::timestamptz"
 NO_END = "'infinity'::timestamptz"
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One check result, as the sweep and the importer write it."""
+
+    target: str
+    tenant_slug: str | None
+    kind: str
+    checked_at: datetime
+    ok: bool
+    latency_ms: Decimal | float | None
+    error: str | None = None
+
+
 # One total order for all arrays of an hour row: ties (same instant) stay aligned element by element.
 ORDER = "ORDER BY c.checked_at, c.ok, c.latency_cms, c.error"
 

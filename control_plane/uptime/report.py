@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.errors import InvalidInput
-from control_plane.services.authorization import authorize
 from control_plane.uptime.counts import counts
 from control_plane.uptime.figures import half_up
 from control_plane.uptime.runs import detect_runs

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from control_plane.uptime import raw
+from control_plane.uptime.raw import CheckRow
 from control_plane.uptime.windows import Marks
 
 MARK_RAW_SINCE = "raw_since"
 MARK_HOUR_COMPLETE = "hour_complete"
 MARK_DAY_COMPLETE = "day_complete"
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    target: str
-    tenant_slug: str | None
-    kind: str
-    checked_at: datetime
-    ok: bool
-    latency_ms: Decimal | float | None
-    error: str | None = None
 
 
 def not_in_maintenance(alias: str, *, target: str | None = None, tenant: str | None = None) -> str:

@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.domain.slugs import validate_slug
-from control_plane.services.authorization import authorize
 from control_plane.uptime import raw, targets, views
 from control_plane.uptime.figures import half_up
 

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from control_plane.context import AppContext
+from control_plane.core import alerts
 from control_plane.db.models import Cluster, Tenant
 from control_plane.errors import ControlPlaneError
-from control_plane.uptime import alerts, burn, incidents, probes, targets
-from control_plane.uptime.store import CheckRow, insert_checks
+from control_plane.uptime import burn, incidents, probes, targets
+from control_plane.uptime.raw import CheckRow
+from control_plane.uptime.store import insert_checks
 
 log = logging.getLogger(__name__)
 SCHEMA_POOL_SIZE = 8  # connections per cluster for schema probes (each probe takes ~1 ms)
@@ -140,7 +142,7 @@ def record(ctx: AppContext, rows: list[CheckRow], now: datetime) -> SweepResult:
         session.commit()
         alert_ids = [a.id for a in stored]
     result.opened, result.resolved, result.alerts = changes.opened, changes.resolved, len(alert_ids)
-    alerts.publish_pending(ctx, alert_ids)
+    alerts.publish(ctx, alert_ids)
     return result
 
 

@@ -10,10 +10,10 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput
-from control_plane.services.authorization import authorize
 from control_plane.uptime import raw, slo, targets
 from control_plane.uptime.counts import counts, scope_counts
 from control_plane.uptime.figures import half_up, minutes

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 
-from control_plane.aws import sns
 from control_plane.context import AppContext
-from control_plane.db.models import Alert, NoisyNeighbourFlag, Tenant
+from control_plane.core import alerts
+from control_plane.db.models import NoisyNeighbourFlag, Tenant
 from control_plane.services.placement import LIVE
 from control_plane.units import human_bytes
 
@@ -104,7 +104,7 @@ def detect_noisy_neighbours(ctx: AppContext, now: datetime) -> DetectionResult:
     jumps = find_jumps(ctx, now.date())
     current = {(j.slug, j.metric): j for j in jumps}
     opened: list[Jump] = []
-    alerts: list[Alert] = []
+    new: list[alerts.NewAlert] = []
     with ctx.session_factory() as session:
         open_flags = {(f.tenant_slug, f.metric): f for f in session.scalars(
             select(NoisyNeighbourFlag).where(NoisyNeighbourFlag.cleared_at.is_(None)).with_for_update())}
@@ -123,15 +123,13 @@ def detect_noisy_neighbours(ctx: AppContext, now: datetime) -> DetectionResult:
                 continue
             session.add(NoisyNeighbourFlag(at=now, tenant_slug=jump.slug, metric=jump.metric, value=jump.value,
                                            baseline=jump.baseline, factor=jump.factor, recommendation=advice))
-            alert = Alert(at=now, kind="noisy_neighbour", severity="warning", target=cluster,
-                          tenant_slug=jump.slug, message=advice)
-            session.add(alert)
-            alerts.append(alert)
+            new.append(alerts.NewAlert("noisy_neighbour", "warning", advice, target=cluster, tenant_slug=jump.slug,
+                                       at=now))
             opened.append(jump)
+        alert_ids = [a.id for a in alerts.add(session, new)]
         session.commit()
-        errors = _publish(ctx, session, alerts)
     return DetectionResult(opened=opened, still_open=len(current) - len(opened), cleared=cleared,
-                           alert_errors=errors)
+                           alert_errors=alerts.publish(ctx, alert_ids).errors)
 
 
 def _placement(session, slugs: set[str]) -> dict[str, tuple[str, int]]:
@@ -142,21 +140,3 @@ def _placement(session, slugs: set[str]) -> dict[str, tuple[str, int]]:
     sizes = dict(session.execute(select(Tenant.cluster_name, func.count()).where(Tenant.status.in_(LIVE))
                                  .group_by(Tenant.cluster_name)).all())
     return {slug: (cluster, max(sizes.get(cluster, 1) - 1, 0)) for slug, cluster in homes.items()}
-
-
-def _publish(ctx: AppContext, session, alerts: list[Alert]) -> list[str]:
-    topic = ctx.settings.sns_topic_arn
-    if not alerts or not topic:
-        return []
-    client = ctx.aws.client("sns")
-    errors = []
-    for alert in alerts:
-        error = sns.publish(client, topic, f"Noisy neighbour: {alert.tenant_slug}", alert.message)
-        session.execute(update(Alert).where(Alert.id == alert.id)
-                        .values(published=error is None, publish_error=error))
-        if error:
-            errors.append(error)
-    session.commit()
-    return errors
-
-

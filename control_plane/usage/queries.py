@@ -9,9 +9,9 @@ from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.domain.slugs import validate_slug
 from control_plane.errors import InvalidInput
-from control_plane.services.authorization import authorize
 
 DAILY_COLUMNS = ["day", "storage_bytes", "row_estimate", "connections", "requests", "errors", "p95_latency_ms"]
 TOP_METRICS = {"requests": "requests", "errors": "errors", "storage_bytes": "storage_bytes",

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from control_plane.db.models import Tenant
 from control_plane.fleet import service
-from control_plane.fleet.revisions import DEFAULT
 from control_plane.scheduler.context import JobContext
+from control_plane.tenant_schema.revisions import DEFAULT
 from jobs import fleet_migrations
 from tests.e2e.helpers import open_page, settled, sign_in
 from tests.e2e.test_browser import PASSWORD, add_accounts

@@ -6,7 +6,7 @@ import psycopg
 from psycopg import sql
 
 from control_plane.adapters.clusters import libpq_url
-from control_plane.fleet.revisions import REVISIONS, Catalog, Kind, Revision
+from control_plane.tenant_schema.revisions import REVISIONS, Catalog, Kind, Revision
 
 
 def raw(ctx) -> psycopg.Connection:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
+from control_plane.core import audit_queries
+from control_plane.core.audit_queries import AuditFilter
 from control_plane.db.models import AuditEntry
-from control_plane.services import audit_queries, tenants
-from control_plane.services.audit_queries import AuditFilter
+from control_plane.services import tenants
 from tests.factories import make_tenant
 
 PLANS = ("starter", "team", "business")

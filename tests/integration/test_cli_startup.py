@@ -132,7 +132,7 @@ def test_tenant_reads_on_a_behind_catalog_take_the_service_path_and_answer_the_s
 
 
 def test_the_fast_path_is_only_for_an_actor_holding_the_permission(data_dir, monkeypatch):
-    """A refusal goes through the service, which audits it (control_plane/services/authorization.py)."""
+    """A refusal goes through the service, which audits it (control_plane/core/authorization.py)."""
     monkeypatch.setenv("CP_DATA_DIR", str(data_dir))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     conn = read_connection(system_actor("cli:test"), Permission.TENANTS_READ)

@@ -7,7 +7,7 @@ import re
 
 from control_plane.archive import service as archive
 from control_plane.fleet import drift
-from control_plane.fleet.revisions import DEFAULT
+from control_plane.tenant_schema.revisions import DEFAULT
 from tests import moto_server
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import columns, comment, raw, tables

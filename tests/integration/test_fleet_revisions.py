@@ -12,8 +12,8 @@ from psycopg import sql
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.errors import InvalidInput
 from control_plane.fleet import apply
-from control_plane.fleet.revisions import DEFAULT
 from control_plane.services import tenants
+from control_plane.tenant_schema.revisions import DEFAULT
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import catalog_version, columns, comment, indexes, raw, tables
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from control_plane.adapters.clusters import libpq_url
 from control_plane.auth.permissions import Actor, Role
+from control_plane.core import audit
 from control_plane.db.models import AuditEntry
 from control_plane.fleet import apply, queries, scripts, service
 from control_plane.fleet.options import Options
 from control_plane.fleet.run import Hooks
-from control_plane.services import audit
 from tests.clock import FakeClock
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import WITH_STRICT_TITLES, add_long_task, catalog_version, columns, raw

@@ -16,7 +16,7 @@ from control_plane.fleet import service
 from control_plane.fleet.options import Options
 from control_plane.fleet.run import Hooks
 from control_plane.uptime import raw as raw_checks
-from control_plane.uptime.store import CheckRow
+from control_plane.uptime.raw import CheckRow
 from tests.factories import OPERATOR, make_tenant
 from tests.integration.fleet_helpers import WITH_STRICT_TITLES, add_long_task, catalog_version, columns, raw
 

@@ -1,4 +1,4 @@
-"""The app's view of who drives a move (control_plane/services/move_driver.py): the driver's lock
+"""The app's view of who drives a move (control_plane/moves/driver.py): the driver's lock
 seen from pg_locks, Resume refused while another process drives the move, and a move nobody
 drives (as after an app restart) finished by Resume in a thread, between two real servers."""
 
@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from control_plane.db.models import AuditEntry
 from control_plane.errors import Conflict, Forbidden
+from control_plane.moves import driver as move_driver
 from control_plane.moves import service as moves
 from control_plane.moves.service import MoveOptions
-from control_plane.services import move_driver, tenants
+from control_plane.services import tenants
 from tests.factories import make_tenant
 from tests.polling import wait_for
 

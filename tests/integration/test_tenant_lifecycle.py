@@ -12,8 +12,8 @@ from control_plane.adapters.clusters import libpq_url
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.db.models import AuditEntry, Tenant
 from control_plane.errors import Conflict, Forbidden, InvalidInput, NotFound
-from control_plane.fleet import revisions
 from control_plane.services import tenants
+from control_plane.tenant_schema import revisions
 from tests.factories import make_tenant
 from tests.faults import Crash, crash_at
 

@@ -17,13 +17,14 @@ from sqlalchemy import select, text
 
 from control_plane.archive import service as archive
 from control_plane.auth.permissions import Actor, Role
+from control_plane.core import audit_queries
+from control_plane.core.audit_queries import AuditFilter
 from control_plane.db.models import Incident
 from control_plane.domain.text import ValidationError, clean_text, printable
 from control_plane.errors import InvalidInput
 from control_plane.revenue import plans, reports
 from control_plane.scheduler import service as jobs
-from control_plane.services import audit_queries, clusters, tenants, users
-from control_plane.services.audit_queries import AuditFilter
+from control_plane.services import clusters, tenants, users
 from control_plane.uptime import importer, incidents, maintenance, views
 from tests.factories import make_tenant
 

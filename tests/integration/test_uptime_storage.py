@@ -21,10 +21,11 @@ from control_plane.db.engine import make_engine
 from control_plane.db.models import MaintenanceWindow
 from control_plane.errors import InvalidInput
 from control_plane.uptime import importer, incidents, maintenance, raw, summary, views
+from control_plane.uptime.raw import CheckRow
 from control_plane.uptime.report import report
 from control_plane.uptime.rollup import roll_up
 from control_plane.uptime.runs import detect_runs
-from control_plane.uptime.store import CheckRow, insert_checks
+from control_plane.uptime.store import insert_checks
 from control_plane.uptime.windows import floor_hour
 from tests import raw_checks
 from tests.factories import make_tenant

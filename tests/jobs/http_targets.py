@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from control_plane.uptime.probe_guard import parse_networks
+from control_plane.probe_guard import parse_networks
 
 ALLOW_LOOPBACK = parse_networks("127.0.0.0/8")
 

@@ -9,7 +9,7 @@ from control_plane.errors import InvalidInput
 from control_plane.fleet import health
 from control_plane.fleet.options import parse_duration
 from control_plane.fleet.planner import Candidate, parse_waves, split
-from control_plane.fleet.revisions import DEFAULT, Catalog
+from control_plane.tenant_schema.revisions import DEFAULT, Catalog
 
 
 def _fleet() -> list[Candidate]:

@@ -10,10 +10,11 @@ import socket
 
 import pytest
 
+from control_plane import probe_guard
 from control_plane.config import Settings
 from control_plane.errors import ConfigError, InvalidInput
-from control_plane.uptime import probe_guard, probes
-from control_plane.uptime.probe_guard import ProbeHostUnresolved, ProbeTargetRefused, parse_networks, vet
+from control_plane.probe_guard import ProbeHostUnresolved, ProbeTargetRefused, parse_networks, vet
+from control_plane.uptime import probes
 from tests.jobs.http_targets import Connections
 
 PUBLIC_V4, PUBLIC_V6 = "93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"

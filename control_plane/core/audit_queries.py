@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.authorization import authorize
 from control_plane.db.models import AuditEntry
 from control_plane.domain.text import SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput
-from control_plane.services.authorization import authorize
 
 COLUMNS = ["at", "actor", "actor_role", "action", "tenant_slug", "target", "outcome", "reason",
            "before", "after", "detail"]

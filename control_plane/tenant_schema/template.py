@@ -5,7 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from control_plane.adapters import tenant_ddl
-from control_plane.fleet.revisions import DEFAULT, Catalog
+from control_plane.tenant_schema.revisions import DEFAULT, Catalog
 
 
 def body(schema: str, version: int, catalog: Catalog = DEFAULT) -> sql.Composed:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
 from control_plane.errors import Forbidden
-from control_plane.services import audit
 
 
 def authorize(ctx: AppContext, actor: Actor, permission: Permission, action: str, *,

@@ -11,12 +11,12 @@ from __future__ import annotations
 from control_plane.adapters.advisory_locks import text_key_held
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core import audit
+from control_plane.core.authorization import authorize
 from control_plane.errors import Conflict
 from control_plane.moves import service as moves
 from control_plane.moves.ledger import MoveView, driver_key
 from control_plane.moves.service import MoveOptions
-from control_plane.services import audit
-from control_plane.services.authorization import authorize
 
 
 def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
