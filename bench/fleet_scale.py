@@ -44,6 +44,7 @@ from control_plane.auth.permissions import system_actor  # noqa: E402
 from control_plane.aws.clients import AwsClients  # noqa: E402
 from control_plane.config import Settings  # noqa: E402
 from control_plane.context import AppContext  # noqa: E402
+from control_plane.core.records import record  # noqa: E402
 from control_plane.db import embedded, migrate, privileged  # noqa: E402
 from control_plane.db.engine import make_engine, make_session_factory  # noqa: E402
 from control_plane.fleet import drift  # noqa: E402
@@ -171,8 +172,7 @@ def checkpoint(server: embedded.EmbeddedServer, ctx: AppContext, raw: psycopg.Co
     verify_s, _ = timed(lambda: drift.verify(ctx, ACTOR))
     reconcile_s, _ = timed(lambda: reconcile.find_drift(ctx, datetime.now(UTC)))
     print("  tenants list, pg_dump --schema-only", flush=True)
-    list_s, listed = timed(lambda: json.dumps([t.as_dict() if hasattr(t, "as_dict") else t.__dict__
-                                               for t in tenants.list_tenants(ctx, ACTOR)], default=str))
+    list_s, listed = timed(lambda: json.dumps([record(t) for t in tenants.list_tenants(ctx, ACTOR)], default=str))
     dump = schema_dump(server, ctx)
     row = {"n": n, "project_ms": project_ms, "raw_ms": raw_ms, "dp_txs": txs, "dp_p99_ms": p99,
            "dp_worst_ms": worst, "verify_s": verify_s, "reconcile_s": reconcile_s, "list_s": list_s,

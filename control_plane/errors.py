@@ -15,6 +15,11 @@ class NotFound(ControlPlaneError):
     exit_code = 3
 
 
+class TenantNotFound(NotFound):
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"No tenant {slug!r}.")
+
+
 class Conflict(ControlPlaneError):
     exit_code = 4
 

@@ -6,7 +6,6 @@ the signed-in account checked again on every refresh (ui/fragments.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import streamlit as st
 
@@ -23,47 +22,48 @@ from ui.text import plain
 @guarded_fragment(Permission.MIGRATIONS_READ, run_every=timedelta(seconds=5))
 def current_run(ctx: AppContext, *, actor: Actor) -> None:
     run = fleet.status(ctx, actor)
-    if run.get("run", True) is None:
+    if run is None:
         st.info("No migration run yet.")
         return
-    st.subheader(f"Run {run['id']}: {run['status']} → v{run['target_version']}")
-    soak = f", soaking until {run['soak_until'][:19]} UTC" if run["status"] == "soaking" and run["soak_until"] else ""
-    st.caption(f"Waves {', '.join(f'{w}%' for w in run['waves'])}; wave {run['current_wave']}{soak}; "
-               f"started by {plain(run['created_by'])}")
-    if run["halt_reason"]:
-        st.error(plain(run["halt_reason"]), icon=":material/pause_circle:")
-    st.dataframe(progress_frame(run["progress"]), hide_index=True, width="stretch")
-    if run["decisions"]:
-        st.dataframe(decisions_frame(run["decisions"]), hide_index=True, width="stretch")
+    st.subheader(f"Run {run.id}: {run.status} → v{run.target_version}")
+    soak = (f", soaking until {run.soak_until.isoformat()[:19]} UTC" if run.status == "soaking" and run.soak_until
+            else "")
+    st.caption(f"Waves {', '.join(f'{w}%' for w in run.waves)}; wave {run.current_wave}{soak}; "
+               f"started by {plain(run.created_by)}")
+    if run.halt_reason:
+        st.error(plain(run.halt_reason), icon=":material/pause_circle:")
+    st.dataframe(progress_frame(run.progress), hide_index=True, width="stretch")
+    if run.decisions:
+        st.dataframe(decisions_frame(run.decisions), hide_index=True, width="stretch")
     shown = st.selectbox("Results", RESULT_FILTERS, key="migrations_result_filter")
-    results = results_frame(run["results"], shown)
+    results = results_frame(run.results or [], shown)
     st.dataframe(results, hide_index=True, width="stretch")
-    csv_download(results, f"migration-run-{run['id']}.csv", key="migrations_csv")
+    csv_download(results, f"migration-run-{run.id}.csv", key="migrations_csv")
     if actor.can(Permission.MIGRATIONS_RUN):
         _controls(ctx, actor, run)
 
 
-def _controls(ctx: AppContext, actor: Actor, run: dict[str, Any]) -> None:
-    sure = st.checkbox(f"I mean it: act on run {run['id']}", key="migrations_confirm")
-    can_roll_back = run["status"] in ("halted", "completed")
+def _controls(ctx: AppContext, actor: Actor, run: fleet.RunStatus) -> None:
+    sure = st.checkbox(f"I mean it: act on run {run.id}", key="migrations_confirm")
+    can_roll_back = run.status in ("halted", "completed")
     allow_data_loss, drops = False, None
     try:
         if sure and can_roll_back:
-            drops = _rollback_drops(ctx, actor, run["id"])
+            drops = _rollback_drops(ctx, actor, run.id)
             if drops is not None:
                 allow_data_loss = st.checkbox(
                     f"Drop these {drops} row(s): a verified copy goes to S3 first (admins only)",
                     key="migrations_allow_data_loss", disabled=not actor.can(Permission.MIGRATIONS_DROP_DATA))
         halt, resume, rollback = st.columns(3)
-        if halt.button("Halt", disabled=not sure or run["status"] not in ("planned", "running", "soaking"),
+        if halt.button("Halt", disabled=not sure or run.status not in ("planned", "running", "soaking"),
                        key="migrations_halt"):
-            fleet.halt(ctx, actor, run["id"], "halted from the Migrations page")
+            fleet.halt(ctx, actor, run.id, "halted from the Migrations page")
             st.rerun()
-        if resume.button("Resume", disabled=not sure or run["status"] != "halted", key="migrations_resume"):
-            fleet.resume(ctx, actor, run["id"], queue=True)
+        if resume.button("Resume", disabled=not sure or run.status != "halted", key="migrations_resume"):
+            fleet.resume(ctx, actor, run.id, queue=True)
             st.rerun()
         if rollback.button("Roll back", disabled=not sure or not can_roll_back, key="migrations_rollback"):
-            fleet.rollback(ctx, actor, run["id"], allow_data_loss=allow_data_loss)
+            fleet.rollback(ctx, actor, run.id, allow_data_loss=allow_data_loss)
             st.rerun()
     except ControlPlaneError as exc:
         show_error(exc)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.records import record
 from control_plane.errors import ControlPlaneError
 from control_plane.revenue import importer, plans
 from ui.feedback import show_error
@@ -32,7 +33,7 @@ def render_admin(ctx: AppContext, actor: Actor) -> None:
 
 
 def _plans(ctx: AppContext, actor: Actor) -> None:
-    st.dataframe([p.as_dict() for p in plans.list_plans(ctx, actor)], hide_index=True, key="plans_table")
+    st.dataframe([record(p) for p in plans.list_plans(ctx, actor)], hide_index=True, key="plans_table")
     with st.form("plan_form"):
         code = st.text_input("Plan code", key="plan_code", help="An existing code edits it; a new one adds it.")
         name = st.text_input("Name", key="plan_name")

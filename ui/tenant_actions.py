@@ -15,8 +15,8 @@ from control_plane.archive import service as archive_service
 from control_plane.archive.requests import ArchiveRequestView
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.tenant_view import TenantView
 from control_plane.services import tenants as tenant_service
-from control_plane.services.tenants import TenantView
 from ui.archive_queue import requested_line
 from ui.feedback import attempt, flash
 from ui.text import plain

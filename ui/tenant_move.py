@@ -12,13 +12,13 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
+from control_plane.core.tenant_view import TenantView
 from control_plane.demo import local_cluster
 from control_plane.errors import ControlPlaneError
 from control_plane.moves import driver as move_driver
 from control_plane.moves import service as move_service
 from control_plane.moves.ledger import CUTOVER, MoveView, steps_of
 from control_plane.moves.service import MoveOptions
-from control_plane.services.tenants import TenantView
 from ui import cached_reads as reads
 from ui.cluster_load import table as load_table
 from ui.feedback import attempt, csv_download, flash, show_error

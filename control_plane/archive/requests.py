@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.core import audit
+from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
 from control_plane.db.models import ArchiveRequest, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
-from control_plane.errors import Conflict, InvalidInput, NotFound
+from control_plane.errors import Conflict, InvalidInput
 from control_plane.moves import ledger as moves_ledger
 
 PENDING, APPROVED, DECLINED = "pending", "approved", "declined"
@@ -44,15 +43,6 @@ class ArchiveRequestView:
     decided_at: datetime | None
     decision_reason: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        """For JSON output: times as ISO text."""
-        return {"id": self.id, "slug": self.slug, "tenant_name": self.tenant_name,
-                "tenant_status": self.tenant_status, "requested_by": self.requested_by,
-                "requested_at": self.requested_at.isoformat(), "reason": self.reason, "status": self.status,
-                "decided_by": self.decided_by,
-                "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-                "decision_reason": self.decision_reason}
-
 
 def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> ArchiveRequestView:
     """Support asks for an archive; an admin carries it out or declines. Audited; the tenant is unchanged."""
@@ -62,7 +52,7 @@ def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> Ar
     if not reason:
         raise InvalidInput("A reason is required to request an archive.")
     with ctx.session_factory() as session:
-        tenant = _tenant(session, slug, lock=True)  # serialises two requests for one tenant
+        tenant = lookups.tenant(session, slug, lock=True)  # serialises two requests for one tenant
         if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
             raise Conflict(f"Cannot request an archive of tenant {slug!r}: it is {tenant.status}.")
         moves_ledger.refuse_if_moving(session, slug, "request an archive of")
@@ -88,7 +78,7 @@ def decline_archive_request(ctx: AppContext, actor: Actor, slug: str, reason: st
     if not reason:
         raise InvalidInput("A reason is required to decline an archive request: the person who asked reads it.")
     with ctx.session_factory() as session:
-        tenant = _tenant(session, slug, lock=True)
+        tenant = lookups.tenant(session, slug, lock=True)
         row = _pending(session, slug, lock=True)
         if row is None:
             raise Conflict(f"Tenant {slug!r} has no pending archive request (it may have been decided already).")
@@ -117,7 +107,7 @@ def require_pending(ctx: AppContext, slug: str) -> ArchiveRequestView:
         row = _pending(session, slug)
         if row is None:
             raise Conflict(f"Tenant {slug!r} has no pending archive request (it may have been decided already).")
-        return _view(row, _tenant(session, slug))
+        return _view(row, lookups.tenant(session, slug))
 
 
 def pending_archive_requests(ctx: AppContext, actor: Actor) -> list[ArchiveRequestView]:
@@ -155,12 +145,6 @@ def _pending(session: Session, slug: str, lock: bool = False) -> ArchiveRequest 
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def _tenant(session: Session, slug: str, lock: bool = False) -> Tenant:
-    query = select(Tenant).where(Tenant.slug == slug)
-    tenant = session.scalar(query.with_for_update() if lock else query)
-    if tenant is None:
-        raise NotFound(f"No tenant {slug!r}.")
-    return tenant
 
 
 def _now() -> datetime:

@@ -45,15 +45,15 @@ from control_plane.archive import dumps, pgtools, requests, workdir
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.s3 import ArchiveStore, parse_uri
 from control_plane.context import AppContext
-from control_plane.core import audit
+from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
+from control_plane.core.tenant_view import TenantView, view
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
-from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError, NotFound
+from control_plane.errors import Conflict, ControlPlaneError, ExternalServiceError
 from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
-from control_plane.services.tenants import TenantView, view
 from control_plane.tenant_schema import queries as schema_queries
 from control_plane.tenant_schema import revisions, template
 
@@ -149,7 +149,7 @@ def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
 
 def _start_archive(ctx: AppContext, actor: Actor, slug: str) -> ArchivePlan | None:
     with ctx.session_factory() as session:
-        tenant = _get(session, slug, lock=True)
+        tenant = lookups.tenant(session, slug, lock=True)
         if tenant.status == Status.ARCHIVED:
             audit.record(session, actor, "tenant.archive", tenant_slug=slug, outcome="noop",
                          after={"status": tenant.status, "archive_uri": tenant.archive_uri})
@@ -256,7 +256,7 @@ def _verify(ctx: AppContext, slug: str, cluster: Cluster, store: ArchiveStore, k
 def _record(ctx: AppContext, plan: ArchivePlan, recorded: Recorded) -> None:
     """The verified archive goes into the catalog: what restore will insist on."""
     with ctx.session_factory() as session:
-        tenant = _get(session, plan.slug, lock=True)
+        tenant = lookups.tenant(session, plan.slug, lock=True)
         if tenant.status != Status.ARCHIVING:
             raise Conflict(f"The archive of {plan.slug!r} was cancelled while it ran (the tenant is {tenant.status}); "
                            "its objects in S3 are left to archive_purge.")
@@ -279,7 +279,7 @@ def _still_in_s3(ctx: AppContext, slug: str, recorded: Recorded) -> bool:
 
 def _forget(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: Recorded) -> None:
     with ctx.session_factory() as session:
-        tenant = _get(session, plan.slug, lock=True)
+        tenant = lookups.tenant(session, plan.slug, lock=True)
         if tenant.status != Status.ARCHIVING:
             raise Conflict(f"The archive of {plan.slug!r} was cancelled while it ran (the tenant is {tenant.status}).")
         _clear_archive(tenant)
@@ -295,7 +295,7 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: 
     slug, expected = plan.slug, recorded.tables
     now = datetime.now(UTC)
     with ctx.session_factory() as session:
-        tenant = _get(session, slug, lock=True)
+        tenant = lookups.tenant(session, slug, lock=True)
         if tenant.status != Status.ARCHIVING:
             return view(tenant)  # a concurrent run finished it (or it was cancelled)
         with ctx.clusters.for_ddl(session, plan.cluster.url_env) as conn:
@@ -324,7 +324,7 @@ def _finish_archive(ctx: AppContext, actor: Actor, plan: ArchivePlan, recorded: 
 def _abandon(ctx: AppContext, actor: Actor, plan: ArchivePlan, exc: BaseException) -> None:
     """Put the tenant back as it was before the archive started."""
     with ctx.session_factory() as session:
-        tenant = _get(session, plan.slug, lock=True)
+        tenant = lookups.tenant(session, plan.slug, lock=True)
         if tenant.status != Status.ARCHIVING:
             return
         with ctx.clusters.for_ddl(session, plan.cluster.url_env) as conn:
@@ -345,7 +345,7 @@ def cancel_archive(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_ARCHIVE, "tenant.archive.cancel", tenant_slug=slug)
     with ctx.session_factory() as session:
-        tenant = _get(session, slug, lock=True)
+        tenant = lookups.tenant(session, slug, lock=True)
         if tenant.status in (Status.ACTIVE, Status.SUSPENDED):
             audit.record(session, actor, "tenant.archive.cancel", tenant_slug=slug, outcome="noop",
                          after={"status": tenant.status})
@@ -377,7 +377,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_RESTORE, "tenant.restore", tenant_slug=slug)
     with ctx.session_factory() as session:
-        tenant = _get(session, slug)
+        tenant = lookups.tenant(session, slug)
         if tenant.status == Status.ACTIVE:
             audit.record(session, actor, "tenant.restore", tenant_slug=slug, outcome="noop",
                          after={"status": tenant.status})
@@ -433,7 +433,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
     fault("restored")
     now = datetime.now(UTC)
     with ctx.session_factory() as session:
-        tenant = _get(session, slug, lock=True)
+        tenant = lookups.tenant(session, slug, lock=True)
         if tenant.status != Status.ARCHIVED:
             return view(tenant)
         with ctx.clusters.for_ddl(session, cluster.url_env) as conn:
@@ -456,15 +456,9 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
 
 def show_tenant(ctx: AppContext, slug: str) -> TenantView:
     with ctx.session_factory() as session:
-        return view(_get(session, slug))
+        return view(lookups.tenant(session, slug))
 
 
-def _get(session: Session, slug: str, lock: bool = False) -> Tenant:
-    query = select(Tenant).where(Tenant.slug == slug)
-    tenant = session.scalar(query.with_for_update() if lock else query)
-    if tenant is None:
-        raise NotFound(f"No tenant {slug!r}.")
-    return tenant
 
 
 def _previous_status(session: Session, slug: str) -> str:

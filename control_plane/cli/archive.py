@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
+from control_plane.core.records import record
 from control_plane.errors import InvalidInput
 
 # Handlers import the archive service (boto3, S3) when they run (a fast start: control_plane/cli/__init__.py).
@@ -52,7 +53,7 @@ def register_tenant_commands(commands) -> None:
 
 
 def _emit(tenant, fmt: str) -> int:
-    emit(tenant.as_dict(), fmt, COLUMNS if fmt != "json" else None)
+    emit(record(tenant), fmt, COLUMNS if fmt != "json" else None)
     return 0
 
 
@@ -82,7 +83,7 @@ def _request(args) -> int:
 def _requests(args) -> int:
     from control_plane.archive import service
 
-    pending = [r.as_dict() for r in service.pending_archive_requests(context(), actor(args))]
+    pending = [record(r) for r in service.pending_archive_requests(context(), actor(args))]
     if not pending and args.format == "table":
         print("No pending archive requests.")
         return 0
@@ -97,5 +98,5 @@ def _decline(args) -> int:
 
 
 def _emit_request(request, fmt: str) -> int:
-    emit(request.as_dict(), fmt, REQUEST_COLUMNS if fmt != "json" else None)
+    emit(record(request), fmt, REQUEST_COLUMNS if fmt != "json" else None)
     return 0

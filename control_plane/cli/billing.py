@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
+from control_plane.core.records import record
 
 # Handlers import the revenue modules (pandas for the MRR table) when they run (a fast start:
 # control_plane/cli/__init__.py).
@@ -91,7 +92,7 @@ def write_mrr_json(rows: list[dict[str, Any]]) -> None:
 def _plans_list(args) -> int:
     from control_plane.revenue import plans
 
-    emit([p.as_dict() for p in plans.list_plans(context(), actor(args))], args.format, PLAN_COLUMNS)
+    emit([record(p) for p in plans.list_plans(context(), actor(args))], args.format, PLAN_COLUMNS)
     return 0
 
 
@@ -100,5 +101,5 @@ def _plans_set(args) -> int:
 
     view = plans.save_plan(context(), actor(args), args.code, name=args.name, list_price=args.price,
                            interval=args.interval, active=args.active, sort_order=args.sort_order)
-    emit(view.as_dict(), args.format, PLAN_COLUMNS)
+    emit(record(view), args.format, PLAN_COLUMNS)
     return 0

@@ -6,9 +6,14 @@ Handlers import the fleet services when they run (a fast start: control_plane/cl
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit
+from control_plane.core.records import record
 from control_plane.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from control_plane.fleet.service import RunStatus
 
 ACTIONS = ("status", "halt", "resume", "rollback")
 
@@ -79,13 +84,13 @@ def _migrate(args) -> int:
 
     ctx, who = context(), actor(args)
     if args.action == "status":
-        emit(service.status(ctx, who, args.run), "json")
+        emit(_summary(service.status(ctx, who, args.run), results=True), "json")
         return 0
     if args.action is not None:
         if args.run is None:
             raise InvalidInput(f"`tenants migrate {args.action}` needs a run id (see `tenants migrate status`).")
         if args.action == "halt":
-            emit(service.halt(ctx, who, args.run, args.reason), "json")
+            emit(_summary(service.halt(ctx, who, args.run, args.reason), results=True), "json")
             return 0
         if args.action == "rollback":
             emit(_summary(service.rollback(ctx, who, args.run, allow_data_loss=args.allow_data_loss)), "json")
@@ -128,8 +133,11 @@ def _drive(ctx, who, run_id: int, queued: bool) -> int:
     return 0 if step.status == "completed" else 1
 
 
-def _summary(status: dict) -> dict:
-    return {k: v for k, v in status.items() if k != "results"}
+def _summary(status: RunStatus | None, *, results: bool = False) -> dict:
+    """The run as JSON: `{"run": null}` when there is none; the per-tenant results only if asked."""
+    if status is None:
+        return {"run": None}
+    return {k: v for k, v in record(status).items() if results or k != "results"}
 
 
 def _verify(args) -> int:

@@ -14,11 +14,12 @@ from control_plane import csv_safety
 from control_plane.auth.permissions import Permission
 from control_plane.cli import archive, fleet, moves
 from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit, read_connection
+from control_plane.core.records import record
 from control_plane.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from control_plane.core.tenant_view import TenantView
     from control_plane.services import tenant_batch
-    from control_plane.services.tenant_reads import TenantView
 
 # Handlers import the services they call (a fast start: control_plane/cli/__init__.py).
 
@@ -92,7 +93,7 @@ def register(groups) -> None:
 
 
 def _emit_one(tenant: TenantView, fmt: str) -> int:
-    emit(tenant.as_dict(), fmt, LIST_COLUMNS if fmt != "json" else None)
+    emit(record(tenant), fmt, LIST_COLUMNS if fmt != "json" else None)
     return 0
 
 
@@ -153,7 +154,7 @@ def _list(args) -> int:
         from control_plane.services import tenants as service
 
         rows = service.list_tenants(context(), who, **filters)
-    emit([t.as_dict() for t in rows], args.format, LIST_COLUMNS)
+    emit([record(t) for t in rows], args.format, LIST_COLUMNS)
     return 0
 
 

@@ -22,11 +22,11 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import system_actor
 from control_plane.context import AppContext
+from control_plane.core.tenant_view import TenantView
 from control_plane.db.models import Plan
 from control_plane.revenue import importer
 from control_plane.revenue import months as month_index
 from control_plane.revenue.ledger import SubscriptionState
-from control_plane.services.tenants import TenantView
 
 SOURCE = "demo"
 

@@ -20,13 +20,13 @@ from sqlalchemy import DateTime, cast, func, select, update
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.context import AppContext
 from control_plane.core.authorization import authorize
+from control_plane.core.tenant_view import TenantView
 from control_plane.db.models import SubscriptionChange, Tenant
 from control_plane.demo import names
 from control_plane.demo.constants import DEMO_PASSWORD, MAX_TENANTS
 from control_plane.errors import Conflict, InvalidInput, NotFound
 from control_plane.services import tenants as tenant_service
 from control_plane.services import users as user_service
-from control_plane.services.tenants import TenantView
 from control_plane.tenant_schema import revisions
 
 DEMO_ACCOUNTS: tuple[tuple[str, Role, str], ...] = (

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from control_plane.context import AppContext
-from control_plane.services.tenants import TenantView
+from control_plane.core.tenant_view import TenantView
 from control_plane.uptime import raw as raw_checks
 from control_plane.uptime import targets
 from control_plane.uptime.rollup import reroll_days, reroll_hours

@@ -16,9 +16,9 @@ from psycopg import sql
 from sqlalchemy import select
 
 from control_plane.context import AppContext
+from control_plane.core.tenant_view import TenantView
 from control_plane.db.models import UsageDaily
 from control_plane.domain.slugs import schema_name
-from control_plane.services.tenants import TenantView
 from control_plane.usage.sources import database_usage
 
 # Requests per day, by plan, for a typical tenant (log-normal spread around it).

@@ -4,6 +4,7 @@ own transaction (docs/migrations.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -150,7 +151,7 @@ def drive(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool = True, hook
     return advance(ctx, actor, run_id, wait=wait, hooks=hooks)
 
 
-def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) -> dict[str, Any]:
+def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) -> RunStatus | None:
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.halt", target=f"migration run {run_id}")
     reason = clean_text(reason, "Reason", REASON_MAX) or f"halted by {actor.name}"
     with ctx.session_factory() as session:
@@ -168,7 +169,7 @@ def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) 
     return status(ctx, actor, run_id)
 
 
-def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -> dict[str, Any]:
+def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -> RunStatus | None:
     """A halted run goes on from where it stopped: its failed tenants, and the wave a breach
     reversed, are tried again (each re-reads its version, so nothing is applied twice)."""
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.resume", target=f"migration run {run_id}")
@@ -209,7 +210,7 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
 
 
 def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: bool = False,
-             hooks: Hooks | None = None) -> dict[str, Any]:
+             hooks: Hooks | None = None) -> RunStatus | None:
     """Every tenant of the run goes back to its from-version; the run must be halted or completed
     first. The ledger is not trusted alone: each tenant is read as it really is first
     (fleet/reconcile.py), so tenants a killed driver migrated without recording them go back too.
@@ -320,30 +321,51 @@ def rollback_preview(ctx: AppContext, actor: Actor, run_id: int, *, catalog: Cat
             "may_drop": actor.can(Permission.MIGRATIONS_DROP_DATA)}
 
 
+@dataclass(frozen=True)
+class RunStatus:
+    """A run as the CLI prints it (core.records.record: times as ISO text) and the page shows it."""
+
+    id: int
+    status: str
+    target_version: int
+    waves: list[int]
+    current_wave: int
+    queued: bool
+    soak_seconds: int
+    soak_until: datetime | None
+    halt_reason: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    options: dict[str, Any]
+    decisions: list[dict[str, Any]]
+    progress: dict[str, dict[str, int]]  # wave (as text) -> result status -> tenants
+    results: list[dict[str, Any]] | None = None  # one row per tenant; None when not asked for
+
+
 def status(ctx: AppContext, actor: Actor, run_id: int | None = None, *, with_results: bool = True
-           ) -> dict[str, Any]:
+           ) -> RunStatus | None:
+    """The run `run_id`, or the latest; None when there is no run at all."""
     authorize(ctx, actor, Permission.MIGRATIONS_READ, "fleet.status")
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id) if run_id is not None else ledger.latest_run(session)
         if run is None:
-            return {"run": None}
+            return None
         counts = ledger.status_counts(session, run.id)
-        data: dict[str, Any] = {
-            "id": run.id, "status": run.status, "target_version": run.target_version, "waves": run.waves,
-            "current_wave": run.current_wave, "queued": run.queued, "soak_seconds": run.soak_seconds,
-            "soak_until": run.soak_until.isoformat() if run.soak_until else None,
-            "halt_reason": run.halt_reason, "created_by": run.created_by, "created_at": run.created_at.isoformat(),
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "options": run.options, "decisions": run.decisions,
-            "progress": {str(w): dict(c) for w, c in sorted(counts.items())},
-        }
+        results = None
         if with_results:
-            data["results"] = [
+            results = [
                 {"tenant": r.tenant_slug, "cluster": r.cluster_name, "wave": r.wave, "from": r.from_version,
                  "to": r.to_version, "status": r.status, "attempts": r.attempts, "duration_ms": r.duration_ms,
                  "error": r.error} for r in ledger.results(session, run.id)]
-        return data
+        return RunStatus(
+            id=run.id, status=run.status, target_version=run.target_version, waves=run.waves,
+            current_wave=run.current_wave, queued=run.queued, soak_seconds=run.soak_seconds,
+            soak_until=run.soak_until, halt_reason=run.halt_reason, created_by=run.created_by,
+            created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at,
+            options=run.options, decisions=run.decisions,
+            progress={str(w): dict(c) for w, c in sorted(counts.items())}, results=results)
 
 
 def queued(ctx: AppContext) -> list[int]:

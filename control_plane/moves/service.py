@@ -18,11 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.core import audit
+from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
 from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
@@ -78,7 +77,7 @@ def readiness(ctx: AppContext, actor: Actor, slug: str, target: str) -> Readines
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.move.check", tenant_slug=slug)
     with ctx.session_factory() as session:
-        tenant = _tenant(session, slug)
+        tenant = lookups.tenant(session, slug)
         source, dest = _cluster(session, tenant.cluster_name), _target(session, tenant, target)
     found = _assess(ctx, source, dest)
     return Readiness(found.online, found.explain(source.name, dest.name))
@@ -110,7 +109,7 @@ def request(ctx: AppContext, actor: Actor, slug: str, target: str, options: Move
     authorize(ctx, actor, Permission.TENANTS_MOVE, "tenant.move", tenant_slug=slug)
     target = clean_text(target, "Target cluster", CODE_MAX)
     with ctx.session_factory() as session:
-        tenant = _tenant(session, slug)
+        tenant = lookups.tenant(session, slug)
         running = ledger.active(session, slug)
         if running is not None:
             if running.target_cluster != target:
@@ -124,7 +123,7 @@ def request(ctx: AppContext, actor: Actor, slug: str, target: str, options: Move
         raise Conflict(f"Cannot move tenant {slug!r} online: {found.explain(source.name, dest.name)}. "
                        "Add --offline to move it with its writes blocked for the whole copy.")
     with ctx.session_factory() as session:
-        tenant = _tenant(session, slug, lock=True)  # suspend, archive and a second move wait on this row
+        tenant = lookups.tenant(session, slug, lock=True)  # suspend, archive and a second move wait on this row
         if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
             raise Conflict(f"Cannot move tenant {slug!r}: it is {tenant.status}; only active or suspended "
                            "tenants move.")
@@ -256,13 +255,13 @@ def _switch(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, f
     in one catalog transaction. Before it, cancel undoes everything; after it, the tenant lives on
     the target."""
     with ctx.session_factory() as session:
-        tenant = _tenant(session, move.tenant_slug)
+        tenant = lookups.tenant(session, move.tenant_slug)
         active = tenant.status == Status.ACTIVE
     steps.grant_on_target(ends, active)
     fault("granted_on_target")
     now = _now(ctx)
     with ctx.session_factory() as session:
-        tenant = _tenant(session, move.tenant_slug, lock=True)
+        tenant = lookups.tenant(session, move.tenant_slug, lock=True)
         row = session.get(TenantMove, move.id, with_for_update=True)
         assert row is not None
         if row.cancel_requested:
@@ -337,7 +336,7 @@ def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, 
     if move.step != "requested" or steps.target_is_leftover(ends, move.template_version):
         steps.drop_target_schema(ends)
     with ctx.session_factory() as session:
-        tenant_active = _tenant(session, move.tenant_slug).status == Status.ACTIVE
+        tenant_active = lookups.tenant(session, move.tenant_slug).status == Status.ACTIVE
     if tenant_active:
         steps.grant_on_source(ends)  # what block_writes revoked (a no-op if it never ran)
     now = _now(ctx)
@@ -417,12 +416,6 @@ def _ends(ctx: AppContext, move: TenantMove) -> steps.Ends:
                       target.name)
 
 
-def _tenant(session, slug: str, lock: bool = False) -> Tenant:
-    query = select(Tenant).where(Tenant.slug == slug)
-    tenant = session.scalar(query.with_for_update() if lock else query)
-    if tenant is None:
-        raise NotFound(f"No tenant {slug!r}.")
-    return tenant
 
 
 def _cluster(session, name: str) -> Cluster:
@@ -435,10 +428,7 @@ def _cluster(session, name: str) -> Cluster:
 def _target(session, tenant: Tenant, name: str) -> Cluster:
     if not name:
         raise InvalidInput("Name the cluster to move to (--to CLUSTER).")
-    cluster = session.get(Cluster, name)
-    if cluster is None:
-        known = ", ".join(session.scalars(select(Cluster.name).order_by(Cluster.name)))
-        raise InvalidInput(f"Unknown cluster {name!r}; registered clusters: {known}.")
+    cluster = lookups.named_cluster(session, name)
     if cluster.name == tenant.cluster_name:
         raise InvalidInput(f"Tenant {tenant.slug!r} is already on cluster {name}.")
     return cluster

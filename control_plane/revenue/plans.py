@@ -31,10 +31,6 @@ class PlanView:
     active: bool
     tenants: int
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "name": self.name, "list_price": self.list_price, "interval": self.interval,
-                "sort_order": self.sort_order, "active": self.active, "tenants": self.tenants}
-
 
 def list_plans(ctx: AppContext, actor: Actor) -> list[PlanView]:
     authorize(ctx, actor, Permission.REVENUE_READ, "plan.list")

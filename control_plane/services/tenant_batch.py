@@ -16,6 +16,7 @@ from pathlib import Path
 from control_plane import csv_input
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
+from control_plane.core.tenant_view import TenantView
 from control_plane.domain.lifecycle import Status
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput
 from control_plane.services import tenants
@@ -120,7 +121,7 @@ def _existing(ctx: AppContext, actor: Actor, row: BatchRow, conflict: Conflict) 
     return RowResult(row.line, row.slug, EXISTS, f"{tenant.schema} on {tenant.cluster}, already as asked")
 
 
-def differences_from(tenant: tenants.TenantView, row: BatchRow) -> list[str]:
+def differences_from(tenant: TenantView, row: BatchRow) -> list[str]:
     """What differs between an existing tenant and a row, in words ("plan 'team', not 'free'")."""
     asked = {"name": row.name, "plan": row.plan, "cluster": row.cluster,
              "owner_email": row.owner_email.lower() if row.owner_email else None, "endpoint_url": row.endpoint_url}

@@ -26,33 +26,23 @@ from control_plane.adapters import tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.core import audit
+from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
+from control_plane.core.tenant_view import TenantView, view
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Status, require_transition
-from control_plane.domain.slugs import role_name, schema_name, validate_slug
+from control_plane.domain.slugs import schema_name, validate_slug
 from control_plane.domain.text import CODE_MAX, REASON_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
 from control_plane.moves import ledger as moves_ledger
 from control_plane.revenue import hooks
 from control_plane.services import cluster_posture, tenant_reads
 from control_plane.services.placement import choose_cluster
-from control_plane.services.tenant_reads import TenantView
 from control_plane.tenant_schema import revisions, template
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Test hook: called with a step name; raising there simulates a crash at that step.
 FaultHook = Callable[[str], None]
-
-
-def view(tenant: Tenant) -> TenantView:
-    return TenantView(
-        slug=tenant.slug, name=tenant.name, status=tenant.status, plan=tenant.plan_code,
-        schema=schema_name(tenant.slug), role=role_name(tenant.slug), cluster=tenant.cluster_name,
-        created_at=tenant.created_at, updated_at=tenant.updated_at, owner_email=tenant.owner_email,
-        status_reason=tenant.status_reason, endpoint_url=tenant.endpoint_url,
-        template_version=tenant.template_version, is_demo=tenant.is_demo,
-    )
 
 
 def snapshot(tenant: Tenant) -> dict[str, Any]:
@@ -95,7 +85,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
             owner_email=owner_email, endpoint_url=endpoint_url, is_demo=is_demo))
         resumed = tenant is None
         if tenant is None:  # the slug exists: finish an interrupted provision, or refuse
-            tenant = _locked(session, slug)
+            tenant = lookups.tenant_or_none(session, slug, lock=True)
             if tenant is None or tenant.status != Status.PROVISIONING:
                 raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status if tenant else 'unknown'}).")
             target = _cluster_of(session, tenant)
@@ -128,7 +118,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
             fault("schema_created")
         fault("cluster_committed")
         with ctx.session_factory() as session:
-            tenant = _locked(session, slug)
+            tenant = lookups.tenant_or_none(session, slug, lock=True)
             if tenant is None:
                 raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
             if tenant.status != Status.PROVISIONING:
@@ -264,7 +254,7 @@ def _change_access(ctx: AppContext, actor: Actor, slug: str, change: _AccessChan
     (one transaction on the catalog database; cluster first elsewhere, safe to repeat)."""
     action = f"tenant.{change.verb}"
     with ctx.session_factory() as session:
-        tenant = _get_locked(session, slug)
+        tenant = lookups.tenant(session, slug, lock=True)
         if tenant.status == change.target:
             audit.record(session, actor, action, tenant_slug=slug, outcome="noop", reason=reason,
                          before=snapshot(tenant), after=snapshot(tenant))
@@ -292,7 +282,7 @@ def set_plan(ctx: AppContext, actor: Actor, slug: str, plan: str, reason: str | 
     authorize(ctx, actor, Permission.TENANTS_CHANGE_PLAN, "tenant.set_plan", tenant_slug=slug)
     plan, reason = clean_text(plan, "Plan", CODE_MAX), clean_text(reason, "Reason", REASON_MAX) or None
     with ctx.session_factory() as session:
-        tenant = _get_locked(session, slug)
+        tenant = lookups.tenant(session, slug, lock=True)
         _require_plan(session, plan)
         if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
             raise Conflict(f"Cannot change the plan of tenant {slug!r}: it is {tenant.status}.")
@@ -318,7 +308,7 @@ def update_details(ctx: AppContext, actor: Actor, slug: str, *, name: str | None
     authorize(ctx, actor, Permission.TENANTS_PROVISION, "tenant.update", tenant_slug=slug)
     endpoint = None if endpoint_url is None else _clean_url(ctx, endpoint_url)  # DNS before any row lock
     with ctx.session_factory() as session:
-        tenant = _get_locked(session, slug)
+        tenant = lookups.tenant(session, slug, lock=True)
         before = {"name": tenant.name, "owner_email": tenant.owner_email, "endpoint_url": tenant.endpoint_url}
         if name is not None:
             tenant.name = _clean_name(name)
@@ -372,15 +362,8 @@ def cluster_names(ctx: AppContext) -> list[str]:
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def _locked(session: Session, slug: str) -> Tenant | None:
-    return session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
 
 
-def _get_locked(session: Session, slug: str) -> Tenant:
-    tenant = _locked(session, slug)
-    if tenant is None:
-        raise NotFound(f"No tenant {slug!r}.")
-    return tenant
 
 
 def _cluster_of(session: Session, tenant: Tenant) -> Cluster:
@@ -396,13 +379,7 @@ def _require_plan(session: Session, plan: str) -> None:
 
 
 def _resolve_cluster(session: Session, name: str | None) -> Cluster:
-    if name:
-        cluster = session.get(Cluster, name)
-        if cluster is None:
-            known = ", ".join(session.scalars(select(Cluster.name).order_by(Cluster.name)))
-            raise InvalidInput(f"Unknown cluster {name!r}; registered clusters: {known}.")
-        return cluster
-    return choose_cluster(session)
+    return lookups.named_cluster(session, name) if name else choose_cluster(session)
 
 
 def _clean_name(name: str | None) -> str:

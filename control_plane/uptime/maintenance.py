@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
-from control_plane.core import audit
+from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
-from control_plane.db.models import MaintenanceWindow, Tenant
+from control_plane.db.models import MaintenanceWindow
 from control_plane.domain.text import CODE_MAX, REASON_MAX, SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput, NotFound
 from control_plane.uptime.rollup import refresh_range
@@ -47,8 +47,8 @@ def declare(ctx: AppContext, actor: Actor, starts_at: datetime, ends_at: datetim
     if not reason:
         raise InvalidInput("Say why (the reason is shown next to the uptime figures it changes).")
     with ctx.session_factory() as session:
-        if tenant_slug and session.scalar(select(Tenant.id).where(Tenant.slug == tenant_slug)) is None:
-            raise NotFound(f"No tenant {tenant_slug!r}.")
+        if tenant_slug:
+            lookups.require_tenant(session, tenant_slug)
         window = MaintenanceWindow(target=target, tenant_slug=tenant_slug, starts_at=starts_at, ends_at=ends_at,
                                    reason=reason, created_by=actor.name)
         session.add(window)

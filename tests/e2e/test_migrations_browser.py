@@ -29,10 +29,10 @@ def _drive_until_done(ctx, deadline_s: float = 60.0) -> dict:
     while True:
         fleet_migrations.run(JobContext(app=ctx))
         run = service.status(ctx, OPERATOR)
-        if run.get("status") in ("completed", "halted", "rolled_back"):
+        if run is not None and run.status in ("completed", "halted", "rolled_back"):
             return run
         if time.monotonic() > deadline:
-            raise AssertionError(f"run not finished in {deadline_s} s: {run.get('status')}")
+            raise AssertionError(f"run not finished in {deadline_s} s: {run and run.status}")
 
 
 def _result_row(page: Page, slug: str) -> dict[str, str]:
@@ -62,8 +62,8 @@ def test_an_admin_rolls_the_fleet_out_from_the_migrations_page(app_server, page,
     assert page.locator('[data-testid="stException"]').count() == 0
 
     queued = service.status(ctx, OPERATOR)
-    assert queued["queued"] and queued["soak_seconds"] == 0 and queued["target_version"] == target
-    assert sorted(r["tenant"] for r in queued["results"]) == sorted(slugs)
+    assert queued.queued and queued.soak_seconds == 0 and queued.target_version == target
+    assert sorted(r["tenant"] for r in queued.results) == sorted(slugs)
     finished = _drive_until_done(ctx)
     assert finished["status"] == "completed", finished.get("halt_reason")
 

@@ -43,7 +43,7 @@ def _fleet(ctx, new_slug, n: int) -> list[str]:
 
 
 def _applied(ctx, run_id: int) -> list[str]:
-    return [r["tenant"] for r in service.status(ctx, OPERATOR, run_id)["results"] if r["status"] == "applied"]
+    return [r["tenant"] for r in service.status(ctx, OPERATOR, run_id).results if r["status"] == "applied"]
 
 
 def test_an_error_rate_breach_during_the_soak_halts_and_reverses_the_wave(ctx, metered, new_slug):
@@ -60,10 +60,10 @@ def test_an_error_rate_breach_during_the_soak_halts_and_reverses_the_wave(ctx, m
 
     assert step.status == "halted" and "error rate 20.00%" in step.detail and "the wave was reversed" in step.detail
     status = service.status(ctx, OPERATOR, started.run_id)
-    decision = status["decisions"][0]
+    decision = status.decisions[0]
     assert decision["verdict"] == "halt" and decision["migrated"]["failed"] == 0  # the error rate alone
     assert decision["error_rate"].startswith("error rate 20.00% of")
-    results = {r["tenant"]: r["status"] for r in status["results"]}
+    results = {r["tenant"]: r["status"] for r in status.results}
     assert {results[s] for s in canary} == {"reversed"}
     assert {results[s] for s in slugs if s not in canary} == {"pending"}
 
@@ -73,7 +73,7 @@ def test_a_similar_error_rate_promotes(ctx, metered, new_slug):
     started = service.start(ctx, OPERATOR, Options(waves=(25, 100), soak_seconds=0))
     hooks = Hooks(on_soak=lambda run_id, wave: _publish(metered, ctx, slugs, requests=100, errors=1))
     assert service.drive(ctx, OPERATOR, started.run_id, hooks=hooks).status == "completed"
-    decision = service.status(ctx, OPERATOR, started.run_id)["decisions"][0]
+    decision = service.status(ctx, OPERATOR, started.run_id).decisions[0]
     assert decision["verdict"] == "promote" and decision["error_rate"].startswith("error rate 1.00% of")
 
 
@@ -81,7 +81,7 @@ def test_no_cloudwatch_data_does_not_block(ctx, metered, new_slug):
     _fleet(ctx, new_slug, 4)
     started = service.start(ctx, OPERATOR, Options(waves=(25, 100), soak_seconds=0))
     assert service.drive(ctx, OPERATOR, started.run_id).status == "completed"
-    decision = service.status(ctx, OPERATOR, started.run_id)["decisions"][0]
+    decision = service.status(ctx, OPERATOR, started.run_id).decisions[0]
     assert (decision["verdict"], decision["error_rate"]) == ("promote", health.NO_ERROR_DATA)
 
 
@@ -96,7 +96,7 @@ def test_an_unreadable_cloudwatch_does_not_block(ctx, metered, new_slug, monkeyp
     monkeypatch.setattr(metered, "client", lambda name: DeniedCloudWatch() if name == "cloudwatch" else real(name))
     started = service.start(ctx, OPERATOR, Options(waves=(25, 100), soak_seconds=0))
     assert service.drive(ctx, OPERATOR, started.run_id).status == "completed"
-    decision = service.status(ctx, OPERATOR, started.run_id)["decisions"][0]
+    decision = service.status(ctx, OPERATOR, started.run_id).decisions[0]
     assert (decision["verdict"], decision["error_rate"]) == ("promote", health.NO_ERROR_DATA)
 
 
@@ -104,4 +104,4 @@ def test_not_configured_reads_no_cloudwatch(ctx, new_slug):
     _fleet(ctx, new_slug, 4)
     started = service.start(ctx, OPERATOR, Options(waves=(25, 100), soak_seconds=0))
     assert service.drive(ctx, OPERATOR, started.run_id).status == "completed"
-    assert service.status(ctx, OPERATOR, started.run_id)["decisions"][0]["error_rate"] == health.NOT_CONFIGURED
+    assert service.status(ctx, OPERATOR, started.run_id).decisions[0]["error_rate"] == health.NOT_CONFIGURED

@@ -48,13 +48,13 @@ def test_kill_9_mid_wave_resumes_and_applies_nothing_twice(ctx, new_slug, databa
         if cli.poll() is None:
             cli.kill()
     run = service.status(ctx, OPERATOR)
-    assert run["status"] == "running"
+    assert run.status == "running"
     with raw(ctx) as conn:
         assert [catalog_version(conn, s) for s in order] == [3, 3, 1, 1]  # two done before the kill
     holder.rollback()  # the orphaned backend gets the lock, then dies with its transaction undone
     holder.close()
     step = wait_for("the dead driver's run lock to go", lambda: (
-        s if (s := service.drive(ctx, OPERATOR, run["id"])).status != "busy" else None))
+        s if (s := service.drive(ctx, OPERATOR, run.id)).status != "busy" else None))
     assert step.status == "completed"
     with raw(ctx) as conn:
         assert {catalog_version(conn, s) for s in slugs} == {3}
@@ -63,4 +63,4 @@ def test_kill_9_mid_wave_resumes_and_applies_nothing_twice(ctx, new_slug, databa
             revisions = [e.detail["revision"] for e in s.scalars(select(AuditEntry).where(
                 AuditEntry.tenant_slug == slug, AuditEntry.action == "tenant.migrate").order_by(AuditEntry.id))]
             assert revisions == [2, 3], (slug, revisions)
-    assert {r["status"] for r in service.status(ctx, OPERATOR, run["id"])["results"]} == {"applied"}
+    assert {r["status"] for r in service.status(ctx, OPERATOR, run.id).results} == {"applied"}

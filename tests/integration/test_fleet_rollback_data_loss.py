@@ -75,7 +75,7 @@ def test_oncall_and_admin_without_the_flag_are_refused_and_admin_with_it_keeps_a
             sql.Identifier(f"tenant_{with_data}", "labels"))).fetchone()[0] == 3
     assert aws.client("s3").list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
-    assert service.rollback(ctx, admin, run_id, allow_data_loss=True)["status"] == "rolled_back"
+    assert service.rollback(ctx, admin, run_id, allow_data_loss=True).status == "rolled_back"
     with ctx.session_factory() as s:
         [dump] = s.scalars(select(MigrationDump).where(MigrationDump.run_id == run_id)).all()
         copied = s.scalar(select(AuditEntry).where(AuditEntry.action == "fleet.run.rollback.copy"))
@@ -97,7 +97,7 @@ def test_a_rollback_that_drops_no_rows_stays_open_to_oncall(ctx, oncall, new_slu
     make_tenant(ctx, slug, template_version=1)
     run_id = _completed_run(ctx, (slug,))  # labels and due_at exist, empty: nothing is lost
     assert service.rollback_preview(ctx, oncall, run_id)["rows"] == 0
-    assert service.rollback(ctx, oncall, run_id)["status"] == "rolled_back"
+    assert service.rollback(ctx, oncall, run_id).status == "rolled_back"
     with raw(ctx) as conn:
         assert catalog_version(conn, slug) == 1
     assert _denied(ctx, run_id) == []

@@ -37,7 +37,7 @@ def _structure(conn, slugs) -> dict[str, frozenset[str]]:
 
 
 def _results(ctx, run_id) -> dict[str, dict]:
-    return {r["tenant"]: r for r in service.status(ctx, OPERATOR, run_id)["results"]}
+    return {r["tenant"]: r for r in service.status(ctx, OPERATOR, run_id).results}
 
 
 def _audited(ctx, slug, action="tenant.migrate") -> list[tuple[int, bool]]:
@@ -88,17 +88,17 @@ def test_kill_9_mid_wave_then_halt_and_rollback_puts_every_tenant_back_as_it_was
         wait_for("the dead driver's queries to go", lambda: watch.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         ).fetchone()[0] == 0, seconds=60)
-    assert service.halt(ctx, OPERATOR, run["id"], "killed driver")["status"] == "halted"
+    assert service.halt(ctx, OPERATOR, run.id, "killed driver").status == "halted"
     try:
-        done = service.rollback(ctx, OPERATOR, run["id"])
+        done = service.rollback(ctx, OPERATOR, run.id)
     finally:
         holder.rollback()
         holder.close()
-    assert done["status"] == "rolled_back"
+    assert done.status == "rolled_back"
     with raw(ctx) as conn:
         assert [catalog_version(conn, s) for s in slugs] == [1] * 6
         assert _structure(conn, slugs) == before  # starting structure, the conflicting table with it
-    results = _results(ctx, run["id"])
+    results = _results(ctx, run.id)
     assert {s: (results[s]["status"], results[s]["to"]) for s in slugs[1:4]} == {s: ("reversed", 1)
                                                                                  for s in slugs[1:4]}
     assert results[conflicting]["status"] == "failed" and results[conflicting]["to"] == 1
@@ -155,8 +155,8 @@ def test_a_failed_reverse_keeps_the_true_version_names_the_tenant_and_a_second_r
     results = _results(ctx, started.run_id)
     assert (results[stuck]["status"], results[stuck]["to"]) == ("reverse_failed", 3)  # where it really is
     assert (results[fine]["status"], results[fine]["to"]) == ("reversed", 1)
-    assert service.status(ctx, OPERATOR, started.run_id)["status"] == "completed"  # never rolled_back over it
-    assert service.rollback(ctx, OPERATOR, started.run_id)["status"] == "rolled_back"
+    assert service.status(ctx, OPERATOR, started.run_id).status == "completed"  # never rolled_back over it
+    assert service.rollback(ctx, OPERATOR, started.run_id).status == "rolled_back"
     with raw(ctx) as conn:
         assert (catalog_version(conn, stuck), catalog_version(conn, fine)) == (1, 1)
 
@@ -175,7 +175,7 @@ def test_rollback_cli_exits_non_zero_and_names_a_tenant_it_cannot_put_back(ctx, 
         holder.rollback()
         holder.close()
     assert code != 0 and slug in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert service.status(ctx, OPERATOR, started.run_id)["status"] == "completed"
+    assert service.status(ctx, OPERATOR, started.run_id).status == "completed"
 
 
 def test_a_remote_revision_whose_catalog_update_died_is_audited_and_rolled_back(ctx, remote, new_slug,  # noqa: F811
@@ -197,7 +197,7 @@ def test_a_remote_revision_whose_catalog_update_died_is_audited_and_rolled_back(
     assert _audited(ctx, slug) == []
     assert _results(ctx, started.run_id)[slug]["status"] == "pending"
     service.halt(ctx, OPERATOR, started.run_id)
-    assert service.rollback(ctx, OPERATOR, started.run_id)["status"] == "rolled_back"
+    assert service.rollback(ctx, OPERATOR, started.run_id).status == "rolled_back"
     assert _audited(ctx, slug) == [(2, True), (3, True)]  # written by reconciliation, marked late
     assert [r for r, _ in _audited(ctx, slug, "tenant.migrate.reverse")] == [3, 2]
     assert comment(remote, slug).endswith("v1")

@@ -44,7 +44,7 @@ def _migrations_of(ctx, slug) -> list[int]:
 
 
 def _results(ctx, run_id) -> dict[str, dict]:
-    return {r["tenant"]: r for r in service.status(ctx, OPERATOR, run_id)["results"]}
+    return {r["tenant"]: r for r in service.status(ctx, OPERATOR, run_id).results}
 
 
 def test_nothing_to_do_is_answered_without_a_run(ctx, new_slug):
@@ -63,8 +63,8 @@ def test_a_run_migrates_every_wave_soaks_and_completes(ctx, new_slug):
     assert step.status == "completed"
     assert set(_versions(ctx, slugs).values()) == {3}
     status = service.status(ctx, OPERATOR, started.run_id)
-    assert status["status"] == "completed" and [d["verdict"] for d in status["decisions"]] == ["promote", "promote"]
-    assert {r["status"] for r in status["results"]} == {"applied"}
+    assert status.status == "completed" and [d["verdict"] for d in status.decisions] == ["promote", "promote"]
+    assert {r["status"] for r in status.results} == {"applied"}
     assert all(_migrations_of(ctx, s) == [2, 3] for s in slugs)
 
 
@@ -100,7 +100,7 @@ def test_a_canary_breach_during_the_soak_halts_and_reverses_the_wave(ctx, new_sl
     slugs = _fleet(ctx, new_slug, 6)
 
     def breach(run_id: int, wave: int) -> None:
-        canary = [r["tenant"] for r in service.status(ctx, OPERATOR, run_id)["results"] if r["status"] == "applied"]
+        canary = [r["tenant"] for r in service.status(ctx, OPERATOR, run_id).results if r["status"] == "applied"]
         _fail_checks(ctx, canary)
 
     started = service.start(ctx, OPERATOR, Options(waves=(20, 100), soak_seconds=0))
@@ -114,7 +114,7 @@ def test_a_canary_breach_during_the_soak_halts_and_reverses_the_wave(ctx, new_sl
     with raw(ctx) as conn:
         assert all("due_at" not in columns(conn, s, "tasks") for s in slugs)
     status = service.status(ctx, OPERATOR, started.run_id)
-    assert status["decisions"][0]["verdict"] == "halt" and status["decisions"][0]["migrated"]["failed"] == len(canary)
+    assert status.decisions[0]["verdict"] == "halt" and status.decisions[0]["migrated"]["failed"] == len(canary)
     with ctx.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "migration_halted")) == 1
 
@@ -125,7 +125,7 @@ def test_a_run_halted_by_a_breach_resumes_with_its_reversed_wave(ctx, new_slug):
 
     def breach_once(run_id: int, wave: int) -> None:
         if next(breaches, False):
-            _fail_checks(ctx, [r["tenant"] for r in service.status(ctx, OPERATOR, run_id)["results"]
+            _fail_checks(ctx, [r["tenant"] for r in service.status(ctx, OPERATOR, run_id).results
                                if r["status"] == "applied"])
 
     started = service.start(ctx, OPERATOR, Options(waves=(20, 100), soak_seconds=0))
@@ -151,7 +151,7 @@ def test_a_crash_mid_run_resumes_and_applies_nothing_twice(ctx, new_slug):
         service.drive(ctx, OPERATOR, started.run_id, hooks=Hooks(after_tenant=crash_after_two))
     statuses = sorted(r["status"] for r in _results(ctx, started.run_id).values())
     assert statuses == ["applied", "applied", "pending", "pending", "pending"]
-    assert service.status(ctx, OPERATOR, started.run_id)["status"] == "running"
+    assert service.status(ctx, OPERATOR, started.run_id).status == "running"
     assert service.drive(ctx, OPERATOR, started.run_id).status == "completed"
     assert set(_versions(ctx, slugs).values()) == {3}
     assert all(_migrations_of(ctx, s) == [2, 3] for s in slugs)
@@ -175,8 +175,8 @@ def test_halt_then_rollback_puts_the_canary_back(ctx, new_slug):
     assert service.drive(ctx, OPERATOR, started.run_id, wait=False).status == "soaking"
     with pytest.raises(Conflict, match="halt it first"):
         service.rollback(ctx, OPERATOR, started.run_id)
-    assert service.halt(ctx, OPERATOR, started.run_id, "looks odd")["status"] == "halted"
-    assert service.rollback(ctx, OPERATOR, started.run_id)["status"] == "rolled_back"
+    assert service.halt(ctx, OPERATOR, started.run_id, "looks odd").status == "halted"
+    assert service.rollback(ctx, OPERATOR, started.run_id).status == "rolled_back"
     assert set(_versions(ctx, slugs).values()) == {1}
 
 
@@ -204,8 +204,8 @@ def test_only_one_run_at_a_time_and_only_admin_or_oncall_run(ctx, new_slug):
     support, founder = Actor("s", Role.SUPPORT), Actor("f", Role.FOUNDER)
     with pytest.raises(Forbidden):
         service.halt(ctx, support, started.run_id)
-    assert service.status(ctx, founder, started.run_id)["status"] == "planned"
-    assert service.halt(ctx, Actor("o", Role.ONCALL), started.run_id)["status"] == "halted"
+    assert service.status(ctx, founder, started.run_id).status == "planned"
+    assert service.halt(ctx, Actor("o", Role.ONCALL), started.run_id).status == "halted"
 
 
 @pytest.mark.parametrize("waves", [(0, 100), (50,), (60, 40, 100), (5, 101)])
@@ -213,4 +213,4 @@ def test_waves_given_by_a_caller_are_checked_like_the_cli_s(ctx, new_slug, waves
     _fleet(ctx, new_slug, 1)
     with pytest.raises(InvalidInput, match="--waves must rise"):
         service.start(ctx, OPERATOR, Options(waves=waves, soak_seconds=0))
-    assert service.status(ctx, OPERATOR) == {"run": None}
+    assert service.status(ctx, OPERATOR) is None

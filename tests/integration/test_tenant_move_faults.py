@@ -151,7 +151,7 @@ def test_migrations_skip_a_moving_tenant(ctx, admin, cluster_b, new_slug):
     service.request(ctx, admin, slug, "b", FAST)
     started = fleet.start(ctx, admin, Options(waves=(100,), soak_seconds=0, tenants=(slug,)))
     fleet.drive(ctx, admin, started.run_id)
-    results = fleet.status(ctx, admin, started.run_id)["results"]
+    results = fleet.status(ctx, admin, started.run_id).results
     assert [(r["tenant"], r["status"]) for r in results] == [(slug, "skipped")]
     assert "moving" in results[0]["error"]
     with ctx.session_factory() as s:

@@ -22,7 +22,7 @@ def test_a_queued_run_is_driven_by_the_worker_across_its_soak(ctx, new_slug):
     now = datetime.now(UTC)
     summary = fleet_migrations.run(JobContext(app=ctx, now=lambda: now))
     assert "soaking until" in summary  # the canary is done; the job returned instead of waiting
-    assert service.status(ctx, OPERATOR, started.run_id)["progress"]["1"] == {"applied": 1}
+    assert service.status(ctx, OPERATOR, started.run_id).progress["1"] == {"applied": 1}
     ticks = itertools.count(1)  # the next ticks come after the soak is over
     summary = fleet_migrations.run(JobContext(app=ctx, now=lambda: now + timedelta(minutes=11 * next(ticks))))
     assert f"run {started.run_id}: completed" in summary
@@ -33,4 +33,4 @@ def test_a_run_not_queued_is_left_to_its_foreground_driver(ctx, new_slug):
     make_tenant(ctx, new_slug("w"), template_version=2)
     started = service.start(ctx, OPERATOR, Options(soak_seconds=0))
     assert fleet_migrations.run(JobContext(app=ctx)) == "no queued migration run"
-    assert service.status(ctx, OPERATOR, started.run_id)["status"] == "planned"
+    assert service.status(ctx, OPERATOR, started.run_id).status == "planned"

@@ -23,14 +23,14 @@ def test_admin_starts_a_queued_rollout_and_halts_it(make_app, ctx, new_slug):
     at.button[-1].click().run()
     assert not at.exception
     run = service.status(ctx, OPERATOR)
-    assert run["status"] == "planned" and run["queued"] and run["target_version"] == 3
+    assert run.status == "planned" and run.queued and run.target_version == 3
     at.run()
-    assert f"Run {run['id']}: planned" in at.subheader[0].value
+    assert f"Run {run.id}: planned" in at.subheader[0].value
     assert at.button(key="migrations_halt").disabled  # not confirmed yet
     at.checkbox(key="migrations_confirm").check().run()
     at.button(key="migrations_halt").click().run()
     assert not at.exception
-    assert service.status(ctx, OPERATOR, run["id"])["status"] == "halted"
+    assert service.status(ctx, OPERATOR, run.id).status == "halted"
 
 
 def test_founders_and_support_read_without_controls(make_app, ctx, new_slug):
@@ -51,7 +51,7 @@ def test_a_typed_soak_that_is_not_a_duration_is_one_message(make_app, ctx, new_s
     at.button[-1].click().run()
     assert not at.exception and plain("--soak must be a duration") in at.error[0].value
     assert plain("'**10m**<script>'") in at.error[0].value  # typed text shown as text
-    assert service.status(ctx, OPERATOR) == {"run": None}
+    assert service.status(ctx, OPERATOR) is None
 
 
 def _rolled_out_with_labels(ctx, new_slug) -> int:
@@ -78,7 +78,7 @@ def test_a_rollback_that_drops_rows_says_how_many_and_is_refused_to_oncall(make_
     assert at.checkbox(key="migrations_allow_data_loss").disabled  # an admin's decision
     at.button(key="migrations_rollback").click().run()
     assert not at.exception and "only an admin may" in at.error[0].value
-    assert service.status(ctx, OPERATOR, run_id)["status"] == "completed"
+    assert service.status(ctx, OPERATOR, run_id).status == "completed"
 
 
 def test_an_admin_must_confirm_the_rows_a_rollback_drops(make_app, ctx, new_slug):
@@ -87,4 +87,4 @@ def test_an_admin_must_confirm_the_rows_a_rollback_drops(make_app, ctx, new_slug
     at.checkbox(key="migrations_confirm").check().run()
     at.button(key="migrations_rollback").click().run()  # the rows not confirmed: refused, nothing changed
     assert not at.exception and "allow" in at.error[0].value
-    assert service.status(ctx, OPERATOR, run_id)["status"] == "completed"
+    assert service.status(ctx, OPERATOR, run_id).status == "completed"

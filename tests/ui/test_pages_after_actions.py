@@ -153,7 +153,7 @@ def test_after_billing_uptime_migration_users_and_plans(app, ctx, new_slug):
     migrations.checkbox(key="migrations_start_confirm").check()
     _ok(migrations.button[-1].click().run())
     run = fleet_service.status(ctx, OPERATOR)
-    assert fleet_service.drive(ctx, OPERATOR, run["id"]).status == "completed"
+    assert fleet_service.drive(ctx, OPERATOR, run.id).status == "completed"
     # A user added and a plan price edited from their pages.
     users_page = _ok(app("pages/users.py", "admin").run())
     users_page.text_input(key="add_username").input("nina")
