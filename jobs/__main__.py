@@ -82,7 +82,7 @@ def _run_once(spec: registry.JobSpec) -> int:
         ctx = _context()
     except ControlPlaneError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 7
+        return exc.exit_code
     # A timed-out run's thread is a daemon: it ends with this process, which releases its job lock.
     outcome = runner.execute(ctx, spec, trigger="manual:cli")
     if outcome.status == "succeeded":
@@ -100,7 +100,7 @@ def _serve(specs: tuple[registry.JobSpec, ...], retry_seconds: float) -> int:
         ctx = _context()
     except ControlPlaneError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 7
+        return exc.exit_code
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -15,11 +15,13 @@ READY_SECONDS = 60.0
 READY_MS = int(READY_SECONDS * 1000)  # the same, as Playwright counts
 
 
-def wait_for(what: str, check: Callable[[], object], seconds: float = READY_SECONDS) -> object:
+def wait_for(what: str, check: Callable[[], object], seconds: float = READY_SECONDS, *,
+             explain: Callable[[], str] | None = None) -> object:
+    """`explain` adds what helps read a timeout (a worker's log) to the failure message."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f"\n{explain()}" if explain else ""))

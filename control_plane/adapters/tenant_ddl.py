@@ -11,7 +11,6 @@ from psycopg import sql
 
 from control_plane.domain.slugs import role_name, schema_name
 
-TEMPLATE_VERSION = 1  # what _TEMPLATE_V1 is; later versions are revisions in control_plane/tenant_schema/revisions.py
 TEMPLATE_TABLES = ("users", "teams", "team_members", "projects", "tasks", "comments", "events")
 _COMMENT_PREFIX = "control-plane tenant template v"
 
@@ -124,7 +123,7 @@ def template_v1(schema: str) -> sql.Composed:
 
 
 def create_template_schema(schema: str, body: sql.Composable | None = None,
-                           version: int = TEMPLATE_VERSION) -> sql.Composed:
+                           version: int = 1) -> sql.Composed:
     """The tenant template under any schema name (a restore's verification scratch schema too).
     `body` is the template at `version` (control_plane/tenant_schema/template.py builds it); without one,
     version 1."""

@@ -111,8 +111,9 @@ class Tenant(Base):
         Index("ix_tenants_plan_code", "plan_code"),
         Index("ix_tenants_cluster_name", "cluster_name"),
         Index("ix_tenants_owner_email_lower", func.lower(text("owner_email"))),
-        # "Is anything below version V?" answered from the index (docs/migrations.md "Ledger").
-        Index("ix_tenants_template_version", "template_version"),
+        # "Is anything below version V?" answered from the index (docs/migrations.md "Ledger"): on the
+        # expression the queries compare (an unrecorded version is version 1), or they cannot use it.
+        Index("ix_tenants_version_or_first", func.coalesce(text("template_version"), 1)),
     )
 
 

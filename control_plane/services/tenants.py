@@ -139,7 +139,7 @@ def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: b
     now = datetime.now(UTC)
     if tenant.status != Status.ACTIVE:
         tenant.status = Status.ACTIVE
-        tenant.template_version = tenant.template_version or tenant_ddl.TEMPLATE_VERSION
+        tenant.template_version = tenant.template_version or revisions.FIRST
         tenant.updated_at = now
     hooks.on_provision(session, tenant, now)
     audit.record(session, actor, "tenant.provision", tenant_slug=tenant.slug,
@@ -172,12 +172,12 @@ def _version_of(ctx: AppContext, slug: str) -> int:
     """The version an interrupted provision asked for (rows from before versions were recorded
     while provisioning: version 1, what they were created with)."""
     with ctx.session_factory() as session:
-        return session.scalar(select(Tenant.template_version).where(Tenant.slug == slug)) or tenant_ddl.TEMPLATE_VERSION
+        return session.scalar(select(Tenant.template_version).where(Tenant.slug == slug)) or revisions.FIRST
 
 
 def _create_objects(conn: psycopg.Connection, slug: str, version: int | None, retry: bool) -> None:
     try:
-        _create_missing_objects(conn, slug, version or tenant_ddl.TEMPLATE_VERSION, retry)
+        _create_missing_objects(conn, slug, version or revisions.FIRST, retry)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise ConfigError(f"The catalog's database user may not create tenant {slug!r} on this cluster "
                           f"({exc.diag.message_primary}); it needs CREATEROLE and CREATE on the database.") from exc

@@ -126,3 +126,6 @@ class Catalog:
 
 
 DEFAULT = Catalog()
+# The template as first shipped (adapters/tenant_ddl.py template_v1): where a tenant whose row
+# predates recorded versions is.
+FIRST = 1

@@ -32,10 +32,6 @@ def runs(ctx, job_id: str) -> list[JobRun]:
         return list(s.scalars(select(JobRun).where(JobRun.job_id == job_id).order_by(JobRun.id)))
 
 
-def wait_for(predicate):
-    return polling.wait_for("the job's outcome", predicate)
-
-
 def test_success_is_recorded_with_summary_times_and_host(ctx):
     outcome = runner.execute(ctx, spec("tick"), trigger="schedule")
     assert outcome.status == "succeeded" and outcome.summary.startswith("tick at ")
@@ -67,7 +63,7 @@ def test_a_hung_job_times_out_blocks_only_itself_and_recovers(ctx):
     finally:
         sample_jobs.RELEASE.set()
     # Once the hung thread ends it releases the job's lock and the job runs again.
-    wait_for(lambda: runner.execute(ctx, spec("hang")).status == "succeeded")
+    polling.wait_for("the job's outcome", lambda: runner.execute(ctx, spec("hang")).status == "succeeded")
     assert [r.status for r in runs(ctx, "hang")][:2] == ["timed_out", "failed"]
     assert runs(ctx, "hang")[0].status == "timed_out"  # the late finish does not rewrite history
 
@@ -151,7 +147,7 @@ def test_a_live_run_whose_session_was_lost_is_closed_then_shows_how_it_ended(ctx
     thread = threading.Thread(target=lambda: outcome.append(runner.execute(ctx, spec("held"))), daemon=True)
     thread.start()
     try:
-        (run,) = wait_for(lambda: [r for r in runs(ctx, "held") if r.backend_pid])
+        (run,) = polling.wait_for("the job's outcome", lambda: [r for r in runs(ctx, "held") if r.backend_pid])
         assert runner.close_orphaned(ctx) == 0  # its worker holds the session: never closed
         with _session(ctx) as conn:  # the catalog drops the run's session; the job goes on
             assert conn.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
@@ -207,12 +203,13 @@ def test_a_run_whose_lock_session_died_is_not_started_twice_in_its_process(ctx):
         assert refused.status == "failed" and "already running" in refused.error
     finally:
         sample_jobs.RELEASE.set()
-    wait_for(lambda: runner.execute(ctx, spec("hang")).status == "succeeded")
+    polling.wait_for("the job's outcome", lambda: runner.execute(ctx, spec("hang")).status == "succeeded")
 
 
 def test_run_now_records_audits_and_runs_in_the_background(ctx, oncall, founder):
     run_id = jobs_service.run_now(ctx, oncall, "check_rollup")
-    done = wait_for(lambda: [r for r in runs(ctx, "check_rollup") if r.id == run_id and r.status != "running"])
+    done = polling.wait_for("the job's outcome",
+                            lambda: [r for r in runs(ctx, "check_rollup") if r.id == run_id and r.status != "running"])
     assert done[0].status == "succeeded" and done[0].trigger == "manual:test-oncall"
     assert "rolled up" in done[0].summary
     with ctx.session_factory() as s:

@@ -61,6 +61,14 @@ def test_run_once(ctx, database_url):
     assert unknown.returncode == 2 and "unknown job 'nope'" in unknown.stderr and "health_sweep" in unknown.stderr
 
 
+def test_run_once_exits_with_the_code_of_its_error():
+    """A mistake in DATABASE_URL is a configuration error (6), which waiting will not fix; an
+    unreachable database (7) is another matter (control_plane/errors.py)."""
+    bad_url = run_once("postgresql://u@localhost:notaport/db", "run-once", "check_rollup")
+    assert bad_url.returncode == 6, bad_url.stderr
+    assert "DATABASE_URL is not a valid PostgreSQL URL" in bad_url.stderr
+
+
 def _closed(db, run_id: int) -> JobRun | None:
     try:
         with db.session_factory() as s:

@@ -7,13 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select, text
 
 from control_plane.db.models import JobRun, JobSchedule
+from tests import polling
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,13 +103,7 @@ def terminate_sessions(ctx, application_name: str) -> datetime:
 
 
 def wait_until(predicate, timeout: float, what: str, workers: tuple[WorkerProcess, ...] = ()):
-    """Poll `predicate` until it is truthy, at most `timeout` seconds (a readiness wait: at least
-    tests/polling.py READY_SECONDS); a timeout names what was awaited, with the workers' logs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    logs = "\n".join(f"--- worker {w.proc.pid} ---\n{w.log()[-3000:]}" for w in workers)
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+    """tests/polling.py's wait (a readiness wait: at least READY_SECONDS); a timeout shows the
+    workers' logs."""
+    return polling.wait_for(what, predicate, timeout, explain=lambda: "\n".join(
+        f"--- worker {w.proc.pid} ---\n{w.log()[-3000:]}" for w in workers))
