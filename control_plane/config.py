@@ -1,14 +1,15 @@
-"""Every setting, read from the environment in one place and validated at start.
-
-The README's configuration table lists these; keep both in step.
+"""Every setting, declared once: its field, environment variable, default and bounds (`_var`), read
+from the environment in one place and validated at start. docs/configuration.md lists them with
+what each means; tests/unit/test_settings_used.py keeps that table equal to these declarations.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from control_plane.errors import ConfigError
 from control_plane.probe_guard import Network, parse_networks
@@ -20,57 +21,83 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
-class Settings:
-    database_url: str | None = None
-    data_dir: Path = Path(".data")
-    embedded_engine: str = "auto"  # auto | pgserver | binaries
-    demo: bool = True
-    demo_tenants: int = 300
-    demo_months: int = 18
-    run_scheduler_in_app: bool = True
-    database_wait_seconds: float = 30.0  # how long a starting process waits for the catalog to answer
+class Var:
+    """How a setting is read: its variable, the kind of value and the bounds it must keep."""
 
-    session_ttl_minutes: int = 480
+    env: str
+    kind: str  # text | integer | number | boolean | choice | path | networks | secret | database_url
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    fallback_env: str | None = None  # read when `env` is unset
+    embedded_only: bool = False  # the default is "on" only without DATABASE_URL (the embedded catalog)
+    shown_default: str | None = None  # the default in words, when it is not a value (docs/configuration.md)
+
+
+def _var(default: Any, env: str, kind: str = "text", **how: Any) -> Any:
+    return field(default=default, metadata={"var": Var(env, kind, **how)})
+
+
+def var_of(name: str) -> Var | None:
+    """The declaration of the setting `name` (None: derived from others, not read itself)."""
+    return next((f.metadata.get("var") for f in fields(Settings) if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = _var(None, "DATABASE_URL", "database_url")
+    data_dir: Path = _var(Path(".data"), "CP_DATA_DIR", "path")  # noqa: RUF009 (an immutable Path)
+    embedded_engine: str = _var("auto", "CP_EMBEDDED_ENGINE", "choice", choices=("auto", "pgserver", "binaries"))
+    demo: bool = _var(True, "CP_DEMO", "boolean", embedded_only=True)
+    demo_tenants: int = _var(300, "CP_DEMO_TENANTS", "integer", minimum=0, maximum=5000)
+    demo_months: int = _var(18, "CP_DEMO_MONTHS", "integer", minimum=1, maximum=60)
+    run_scheduler_in_app: bool = _var(True, "CP_RUN_SCHEDULER_IN_APP", "boolean", embedded_only=True)
+    # How long a starting process waits for the catalog to answer.
+    database_wait_seconds: float = _var(30.0, "CP_DATABASE_WAIT_SECONDS", "number", minimum=0, maximum=600)
+
+    session_ttl_minutes: int = _var(480, "CP_SESSION_TTL_MINUTES", "integer", minimum=1)
     # Signs the sign-in cookie (control_plane/auth/session_tokens.py). None: the embedded default
     # keeps a generated one under data_dir; required when DATABASE_URL is set (check_app_settings).
-    session_secret: str | None = None
+    session_secret: str | None = _var(None, "CP_SESSION_SECRET", "secret", minimum=MIN_SESSION_SECRET,
+                                      shown_default="generated under `CP_DATA_DIR` on the embedded default")
 
-    aws_region: str = "us-east-1"
-    aws_endpoint_url: str | None = None
-    archive_bucket: str = "control-plane-archives"
-    archive_retention_days: int = 90
+    aws_region: str = _var("us-east-1", "AWS_REGION", fallback_env="AWS_DEFAULT_REGION")
+    aws_endpoint_url: str | None = _var(None, "AWS_ENDPOINT_URL")
+    archive_bucket: str = _var("control-plane-archives", "CP_ARCHIVE_BUCKET")
+    archive_retention_days: int = _var(90, "CP_ARCHIVE_RETENTION_DAYS", "integer", minimum=1)
     # Where dumps are staged (private cp-archive-*/cp-restore-* folders); None: the system temp.
-    work_dir: Path | None = None
+    work_dir: Path | None = _var(None, "CP_WORK_DIR", "path",  # noqa: RUF009 (None or an immutable Path)
+                                  shown_default="`<system temp>/control-plane-<uid>`")
     # Every AWS call is bounded: attempts x (connect + read) plus botocore's backoff, so a hung S3
     # cannot keep an archiving tenant offline for minutes.
-    aws_connect_timeout_seconds: float = 5.0
-    aws_read_timeout_seconds: float = 10.0
-    aws_max_attempts: int = 3
-    sns_topic_arn: str | None = None
-    cloudwatch_namespace: str = "SaaS/Tenants"
-    cloudwatch_tenant_dimension: str = "TenantId"
+    aws_connect_timeout_seconds: float = _var(5.0, "CP_AWS_CONNECT_TIMEOUT_SECONDS", "number", minimum=0.1,
+                                              maximum=60)
+    aws_read_timeout_seconds: float = _var(10.0, "CP_AWS_READ_TIMEOUT_SECONDS", "number", minimum=0.1, maximum=300)
+    aws_max_attempts: int = _var(3, "CP_AWS_MAX_ATTEMPTS", "integer", minimum=1, maximum=10)
+    sns_topic_arn: str | None = _var(None, "CP_SNS_TOPIC_ARN")
+    cloudwatch_namespace: str = _var("SaaS/Tenants", "CP_CLOUDWATCH_NAMESPACE")
+    cloudwatch_tenant_dimension: str = _var("TenantId", "CP_CLOUDWATCH_TENANT_DIMENSION")
     # The soak's error-rate comparison reads CloudWatch only when the namespace was set on purpose:
     # an unconfigured install (and the test suite) never waits on an AWS endpoint between waves.
     cloudwatch_tenant_metrics: bool = False
 
-    health_interval_seconds: int = 60
-    probe_timeout_seconds: float = 2.0
-    probe_concurrency: int = 50
+    health_interval_seconds: int = _var(60, "CP_HEALTH_INTERVAL_SECONDS", "integer", minimum=5)
+    probe_timeout_seconds: float = _var(2.0, "CP_PROBE_TIMEOUT_SECONDS", "number", minimum=0.1)
+    probe_concurrency: int = _var(50, "CP_PROBE_CONCURRENCY", "integer", minimum=1, maximum=1000)
     # Networks the endpoint probe may reach although they are not public (loopback, private,
     # link-local...): empty by default, so a tenant URL can never aim the worker at our own network.
-    probe_allow_networks: tuple[Network, ...] = ()
-    incident_threshold: int = 3
-    raw_check_retention_days: int = 7
-    slo_target: float = 0.999
-    latency_slo_ms: int = 200
+    probe_allow_networks: tuple[Network, ...] = _var((), "CP_PROBE_ALLOW_NETWORKS", "networks", shown_default="empty")
+    incident_threshold: int = _var(3, "CP_INCIDENT_THRESHOLD", "integer", minimum=1)
+    raw_check_retention_days: int = _var(7, "CP_RAW_CHECK_RETENTION_DAYS", "integer", minimum=1)
+    slo_target: float = _var(0.999, "CP_SLO_TARGET", "number", minimum=0.5, maximum=0.99999)
+    latency_slo_ms: int = _var(200, "CP_LATENCY_SLO_MS", "integer", minimum=1)
 
-    scaling_dry_run: bool = False
-    scaling_cooldown_minutes: int = 15
-    scaling_max_step_acu: float = 8.0
-    scaling_default_floor_acu: float = 0.5
-    scaling_default_ceiling_acu: float = 64.0
-    noisy_neighbour_factor: float = 10.0
-
+    scaling_dry_run: bool = _var(False, "CP_SCALING_DRY_RUN", "boolean")
+    scaling_cooldown_minutes: int = _var(15, "CP_SCALING_COOLDOWN_MINUTES", "integer", minimum=0)
+    scaling_max_step_acu: float = _var(8.0, "CP_SCALING_MAX_STEP_ACU", "number", minimum=0.5)
+    scaling_default_floor_acu: float = _var(0.5, "CP_SCALING_FLOOR_ACU", "number", minimum=0.5)
+    scaling_default_ceiling_acu: float = _var(64.0, "CP_SCALING_CEILING_ACU", "number", minimum=1, maximum=256)
+    noisy_neighbour_factor: float = _var(10.0, "CP_NOISY_NEIGHBOUR_FACTOR", "number", minimum=1.5)
 
     @property
     def embedded(self) -> bool:
@@ -90,50 +117,14 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         problems: list[str] = []
         reader = _Reader(env, problems)
-
-        database_url = env.get("DATABASE_URL") or None
-        if database_url is not None:
-            database_url = _normalise_database_url(database_url, problems)
-        demo_default = database_url is None
-        settings = cls(
-            database_url=database_url,
-            data_dir=Path(env.get("CP_DATA_DIR") or ".data").resolve(),
-            embedded_engine=reader.choice("CP_EMBEDDED_ENGINE", "auto", {"auto", "pgserver", "binaries"}),
-            demo=reader.boolean("CP_DEMO", demo_default),
-            demo_tenants=reader.integer("CP_DEMO_TENANTS", 300, minimum=0, maximum=5000),
-            demo_months=reader.integer("CP_DEMO_MONTHS", 18, minimum=1, maximum=60),
-            run_scheduler_in_app=reader.boolean("CP_RUN_SCHEDULER_IN_APP", demo_default),
-            database_wait_seconds=reader.number("CP_DATABASE_WAIT_SECONDS", 30.0, minimum=0, maximum=600),
-            session_ttl_minutes=reader.integer("CP_SESSION_TTL_MINUTES", 480, minimum=1),
-            session_secret=reader.secret("CP_SESSION_SECRET", MIN_SESSION_SECRET),
-            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-            archive_bucket=env.get("CP_ARCHIVE_BUCKET") or "control-plane-archives",
-            archive_retention_days=reader.integer("CP_ARCHIVE_RETENTION_DAYS", 90, minimum=1),
-            work_dir=Path(env["CP_WORK_DIR"]).resolve() if env.get("CP_WORK_DIR") else None,
-            aws_connect_timeout_seconds=reader.number("CP_AWS_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1,
-                                                      maximum=60),
-            aws_read_timeout_seconds=reader.number("CP_AWS_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=300),
-            aws_max_attempts=reader.integer("CP_AWS_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
-            sns_topic_arn=env.get("CP_SNS_TOPIC_ARN") or None,
-            cloudwatch_namespace=env.get("CP_CLOUDWATCH_NAMESPACE") or "SaaS/Tenants",
-            cloudwatch_tenant_dimension=env.get("CP_CLOUDWATCH_TENANT_DIMENSION") or "TenantId",
-            cloudwatch_tenant_metrics=bool(env.get("CP_CLOUDWATCH_NAMESPACE")),
-            health_interval_seconds=reader.integer("CP_HEALTH_INTERVAL_SECONDS", 60, minimum=5),
-            probe_timeout_seconds=reader.number("CP_PROBE_TIMEOUT_SECONDS", 2.0, minimum=0.1),
-            probe_concurrency=reader.integer("CP_PROBE_CONCURRENCY", 50, minimum=1, maximum=1000),
-            probe_allow_networks=reader.networks("CP_PROBE_ALLOW_NETWORKS"),
-            incident_threshold=reader.integer("CP_INCIDENT_THRESHOLD", 3, minimum=1),
-            raw_check_retention_days=reader.integer("CP_RAW_CHECK_RETENTION_DAYS", 7, minimum=1),
-            slo_target=reader.number("CP_SLO_TARGET", 0.999, minimum=0.5, maximum=0.99999),
-            latency_slo_ms=reader.integer("CP_LATENCY_SLO_MS", 200, minimum=1),
-            scaling_dry_run=reader.boolean("CP_SCALING_DRY_RUN", False),
-            scaling_cooldown_minutes=reader.integer("CP_SCALING_COOLDOWN_MINUTES", 15, minimum=0),
-            scaling_max_step_acu=reader.number("CP_SCALING_MAX_STEP_ACU", 8.0, minimum=0.5),
-            scaling_default_floor_acu=reader.number("CP_SCALING_FLOOR_ACU", 0.5, minimum=0.5),
-            scaling_default_ceiling_acu=reader.number("CP_SCALING_CEILING_ACU", 64.0, minimum=1, maximum=256),
-            noisy_neighbour_factor=reader.number("CP_NOISY_NEIGHBOUR_FACTOR", 10.0, minimum=1.5),
-        )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = f.metadata.get("var")
+            if var is not None:
+                default = values.get("database_url") is None if var.embedded_only else f.default
+                values[f.name] = reader.read(var, default)
+        values["cloudwatch_tenant_metrics"] = bool(env.get("CP_CLOUDWATCH_NAMESPACE"))
+        settings = cls(**values)
         if settings.scaling_default_floor_acu > settings.scaling_default_ceiling_acu:
             problems.append("CP_SCALING_FLOOR_ACU must not exceed CP_SCALING_CEILING_ACU")
         if problems:
@@ -173,6 +164,30 @@ class _Reader:
     def __init__(self, env: dict[str, str], problems: list[str]) -> None:
         self.env = env
         self.problems = problems
+
+    def read(self, var: Var, default: Any) -> Any:
+        name = var.env
+        if var.fallback_env and not self.env.get(name):
+            name = var.fallback_env
+        raw = self.env.get(name) or None
+        match var.kind:
+            case "boolean":
+                return self.boolean(name, default)
+            case "integer":
+                return self.integer(name, default, var.minimum, var.maximum)
+            case "number":
+                return self.number(name, default, var.minimum, var.maximum)
+            case "choice":
+                return self.choice(name, default, set(var.choices))
+            case "networks":
+                return self.networks(name)
+            case "secret":
+                return self.secret(name, int(var.minimum or 0))
+            case "path":
+                return Path(raw).resolve() if raw else (default.resolve() if default is not None else None)
+            case "database_url":
+                return _normalise_database_url(raw, self.problems) if raw else None
+        return raw or default
 
     def boolean(self, name: str, default: bool) -> bool:
         raw = self.env.get(name)

@@ -4,7 +4,8 @@ a file with any bad row is rejected whole, with every problem listed by line."""
 
 from __future__ import annotations
 
-import io
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -58,14 +59,13 @@ def _import(ctx: AppContext, actor: Actor) -> None:
     if upload is None or not st.button("Import", key="billing_import", type="primary"):
         return
     try:
-        text = io.StringIO(upload.getvalue().decode("utf-8-sig"))
-        with st.spinner("Importing…"):
-            result = importer.import_states(ctx, actor, importer.parse(text, upload.name), upload.name)
+        with st.spinner("Importing…"), tempfile.TemporaryDirectory(prefix="billing-upload-") as folder:
+            staged = Path(folder) / "upload.csv"  # the CLI's path: streamed, checked in SQL, one transaction
+            staged.write_bytes(upload.getvalue())
+            result = importer.import_file(ctx, actor, staged, source=upload.name)
     except importer.ImportRejected as exc:
         st.error(f"{len(exc.problems)} bad rows; nothing was imported.")
         st.dataframe([{"line": line, "problem": msg} for line, msg in exc.problems], hide_index=True)
-    except UnicodeDecodeError:
-        st.error("The file is not UTF-8 text.")
     except ControlPlaneError as exc:
         show_error(exc)
     else:

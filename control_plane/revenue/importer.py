@@ -5,15 +5,13 @@ problem reported with its line number); a 50 MB file streams instead of sitting 
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane import csv_input
@@ -21,7 +19,6 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
-from control_plane.db.models import Plan
 from control_plane.errors import InvalidInput
 from control_plane.revenue import ledger, staging
 from control_plane.revenue.ledger import COLUMNS, SubscriptionState
@@ -78,30 +75,6 @@ class _Problems:
         self.count += 1
         if len(self.kept) < PROBLEMS_KEPT:
             self.kept.append((line, message))
-
-
-def parse(lines: Iterable[str], source: str) -> list[SubscriptionState]:
-    """Every row of already-decoded text as a state, or ImportRejected naming every bad line
-    (header is line 1). For small uploads; files go through import_file, which streams."""
-    reader = csv.reader(lines)
-    problems = _Problems()
-    records = ((reader.line_num, row) for row in reader)
-    try:
-        states = list(_states(records, source, problems))
-    except csv.Error as exc:
-        raise InvalidInput(f"{source}: line {reader.line_num}: not valid CSV ({exc}).") from None
-    seen: dict[tuple[str, date], int] = {}
-    for line, state in states:
-        key = (state.tenant, state.effective_date)
-        if key in seen:
-            problems.add(line, f"tenant {state.tenant} already has a row for {state.effective_date} "
-                               f"on line {seen[key]}")
-        seen.setdefault(key, line)
-    if problems.count:
-        raise ImportRejected(source, problems.kept, problems.count)
-    if not states:
-        raise InvalidInput(f"{source}: line 1: no rows to import below the header.")
-    return [state for _, state in states]
 
 
 def _states(records: Iterator[tuple[int, list[str]]], source: str,
@@ -201,21 +174,11 @@ def _short(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:60] + "…")
 
 
-def import_states(ctx: AppContext, actor: Actor, states: list[SubscriptionState], source: str) -> ImportResult:
-    """Write parsed rows (replacing rows with the same tenant and date) and audit it, in one transaction."""
-    authorize(ctx, actor, Permission.BILLING_IMPORT, "billing.import", target=source)
-    with ctx.session_factory() as session:
-        known = set(session.scalars(select(Plan.code)))
-        unknown = tuple(sorted({s.plan for s in states} - known))
-        written = ledger.upsert_many(session, states, source="import")
-        result = ImportResult(source, len(states), written.inserted, written.replaced,
-                              len({s.tenant for s in states}), unknown)
-        return _audited(session, actor, result)
-
-
-def import_file(ctx: AppContext, actor: Actor, path: Path) -> ImportResult:
-    """Stream the file into a staging table, check it as a whole, then upsert it: one transaction."""
-    source = str(path)
+def import_file(ctx: AppContext, actor: Actor, path: Path, *, source: str | None = None) -> ImportResult:
+    """Stream the file into a staging table, check it as a whole, then upsert it: one transaction.
+    The CLI passes the file it was given; the app stages an upload in a file and passes its name as
+    `source` (what messages and the audit entry call it)."""
+    source = source or str(path)
     authorize(ctx, actor, Permission.BILLING_IMPORT, "billing.import", target=source)
     problems = _Problems()
     with ctx.session_factory() as session:

@@ -155,3 +155,19 @@ def test_bounds_are_what_the_ledger_columns_hold(ctx, admin, tmp_path):
     assert "price × seats is too large" in problems[5]
     assert "outside 2000-01-01 to 2099-12-31" in problems[6]
     assert len(ledger_rows(ctx)) == 5
+
+
+def test_an_upload_staged_in_a_file_is_named_by_its_upload_name(ctx, admin, tmp_path):
+    """The app stages an upload in a temporary file and imports it like the CLI
+    (ui/revenue_admin.py); messages and the audit entry name the upload, not the temporary file."""
+    staged = write(tmp_path, GOOD + "acme,2025-01-15,team,month,49.00,3,0,active\n", "upload-1234.csv")
+    with pytest.raises(importer.ImportRejected) as rejected:
+        importer.import_file(ctx, admin, staged, source="billing.csv")
+    assert str(rejected.value).startswith("billing.csv: 1 bad row, nothing imported: line 6: tenant acme already "
+                                          "has a row for 2025-01-15 on line 2")
+    result = importer.import_file(ctx, admin, write(tmp_path, GOOD, "upload-5678.csv"), source="billing.csv")
+    assert result.source == "billing.csv" and result.rows == 4
+    with ctx.session_factory() as session:
+        target = session.scalar(select(AuditEntry.target).where(AuditEntry.action == "billing.import")
+                                .order_by(AuditEntry.id.desc()).limit(1))
+    assert target == "billing.csv"

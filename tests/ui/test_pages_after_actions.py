@@ -124,7 +124,7 @@ def test_after_archive_approve_restore_and_a_stuck_archive(app, ctx, app_s3, new
     _assert_all_render(ctx, [archived, approved, restored, stuck])
 
 
-def test_after_billing_uptime_migration_users_and_plans(app, ctx, new_slug):
+def test_after_billing_uptime_migration_users_and_plans(app, ctx, new_slug, tmp_path):
     slugs = [_seeded(ctx, new_slug, "wo") for _ in range(2)]
     make_tenant(ctx, new_slug("wo"), template_version=1)  # behind: the rollout has work to do
     # Billing import: the page's file uploader cannot be driven by AppTest; the page calls this.
@@ -133,7 +133,9 @@ def test_after_billing_uptime_migration_users_and_plans(app, ctx, new_slug):
            f"{slugs[0]},2025-03-01,business,month,299,1,0,active",
            f"{slugs[1]},2025-02-05,starter,year,290,1,0,active",
            f"{slugs[1]},2025-04-05,starter,year,290,1,0,canceled"]
-    importer.import_states(ctx, OPERATOR, importer.parse(csv, "walk.csv"), "walk.csv")
+    staged = tmp_path / "walk.csv"
+    staged.write_text("\n".join(csv) + "\n")
+    importer.import_file(ctx, OPERATOR, staged, source="walk.csv")
     # An incident (failing checks), acknowledged from the Uptime page; a maintenance window declared there.
     seed_checks(ctx, f"schema:{slugs[0]}", "." * 20 + "xxxx")
     uptime = _ok(app("pages/uptime.py", "oncall").run())
