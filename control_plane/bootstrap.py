@@ -15,15 +15,12 @@ from control_plane.demo import local_cluster
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
               database_url: str | None = None) -> AppContext:
     settings = settings or Settings.from_env()
-    server = None
-    extras: dict[str, object] = {}
+    server = second = None
     url = database_url or settings.database_url
     if url is None:
         server = embedded.start(settings.data_dir, settings.embedded_engine)
         url = server.url()
         second = local_cluster.attach_if_present(settings.data_dir, server.engine)  # README "Embedded default"
-        if second is not None:
-            extras[local_cluster.SERVER_KEY] = second
     engine = make_engine(url)
     wait_for_database(engine, timeout=settings.database_wait_seconds)
     if run_migrations:
@@ -36,5 +33,5 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
         aws=AwsClients(settings),
         catalog_url=url,
         embedded_server=server,
-        extras=extras,
+        local_cluster_server=second,
     )

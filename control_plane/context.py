@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from control_plane.clock import Clock, utcnow
 
 if TYPE_CHECKING:  # types only: importing this module must not load the adapters (fast CLI start)
     from sqlalchemy import Engine
@@ -15,6 +17,13 @@ if TYPE_CHECKING:  # types only: importing this module must not load the adapter
     from control_plane.db.embedded import EmbeddedServer
 
 
+@dataclass(frozen=True)
+class SimulatedAws:
+    url: str
+    label: str
+    aurora_cluster_id: str
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -24,7 +33,12 @@ class AppContext:
     aws: AwsClients
     catalog_url: str
     embedded_server: EmbeddedServer | None = None
-    extras: dict[str, object] = field(default_factory=dict)
+    # The demo's second local server (cluster local-2): held so it lives as long as the context
+    # (pgserver stops a server with its last handle).
+    local_cluster_server: EmbeddedServer | None = None
+    # Set while the demo simulates AWS locally (control_plane/demo/aws.py); None against real AWS.
+    simulated_aws: SimulatedAws | None = None
+    clock: Clock = utcnow
 
     def close(self) -> None:
         self.clusters.close()

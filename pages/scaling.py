@@ -21,9 +21,9 @@ actor = page_guard(Permission.SCALING_READ)
 ctx = app_context()
 policy = PolicyConfig()
 st.title("Scaling")
-simulated = ctx.extras.get("simulated_aws")
+simulated = ctx.simulated_aws
 if simulated:
-    st.caption(f":orange-badge[Simulated AWS] {simulated['label']}: metrics and the Aurora cluster are generated.")
+    st.caption(f":orange-badge[Simulated AWS] {simulated.label}: metrics and the Aurora cluster are generated.")
 settings = ctx.settings
 st.caption(f"Policy: raise max ACU when utilisation stays ≥ {policy.up_threshold_pct:g}% for 15 min; lower it when "
            f"it stays ≤ {policy.down_threshold_pct:g}% for 6 h (never below capacity in use); steps of at most "

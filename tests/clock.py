@@ -1,4 +1,4 @@
-"""A clock that tests move by hand: services that look at "now" take it (ctx.extras["clock"])."""
+"""A clock that tests move by hand: services that look at "now" take it (AppContext.clock)."""
 
 from __future__ import annotations
 

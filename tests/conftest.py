@@ -204,7 +204,7 @@ def oncall() -> Actor:
 
 @pytest.fixture
 def clock(ctx, monkeypatch) -> FakeClock:
-    """A clock the test moves by hand, used by every service that reads ctx.extras["clock"]."""
+    """A clock the test moves by hand: the context's clock (control_plane/clock.py)."""
     fake = FakeClock()
-    monkeypatch.setitem(ctx.extras, "clock", fake)
+    monkeypatch.setattr(ctx, "clock", fake)
     return fake

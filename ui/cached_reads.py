@@ -132,7 +132,7 @@ def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int) -> p
 
 
 def revenue_today(ctx: AppContext) -> date:
-    """Today (UTC) as the revenue figures see it: ctx.extras["clock"] when a test sets one."""
+    """Today (UTC) as the revenue figures see it: by the context's clock (a test may set it)."""
     return revenue_period.today_of(ctx)
 
 

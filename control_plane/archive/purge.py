@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from control_plane.archive.service import archive_keys
 from control_plane.auth.permissions import system_actor
-from control_plane.aws.s3 import ArchiveStore
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.db.models import Tenant
@@ -33,14 +32,14 @@ class PurgeResult:
 
 def purge_archives(ctx: AppContext, now: datetime) -> PurgeResult:
     result = PurgeResult()
-    store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
+    store = ctx.aws.archives(ctx.settings.archive_bucket)
     with ctx.session_factory() as session:
         due = session.scalars(select(Tenant).where(Tenant.status == Status.ARCHIVED, Tenant.purge_after <= now)
                               .order_by(Tenant.slug)).all()
     for tenant in due:
         if tenant.archive_uri:
             bucket, keys = archive_keys(tenant.archive_uri)
-            ArchiveStore(ctx.aws.client("s3"), bucket).delete(keys)  # S3 first: a re-run deletes nothing twice
+            ctx.aws.archives(bucket).delete(keys)  # S3 first: a re-run deletes nothing twice
         with ctx.session_factory() as session:
             row = session.scalar(select(Tenant).where(Tenant.slug == tenant.slug).with_for_update())
             if row is None or row.status != Status.ARCHIVED:

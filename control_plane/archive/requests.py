@@ -10,12 +10,13 @@ At most one pending request per tenant; every change is audited in its own trans
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor, Permission
+from control_plane.clock import utcnow
 from control_plane.context import AppContext
 from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
@@ -82,7 +83,7 @@ def decline_archive_request(ctx: AppContext, actor: Actor, slug: str, reason: st
         row = _pending(session, slug, lock=True)
         if row is None:
             raise Conflict(f"Tenant {slug!r} has no pending archive request (it may have been decided already).")
-        row.status, row.decided_by, row.decided_at, row.decision_reason = DECLINED, actor.name, _now(), reason
+        row.status, row.decided_by, row.decided_at, row.decision_reason = DECLINED, actor.name, utcnow(), reason
         audit.record(session, actor, "tenant.archive.request.decline", tenant_slug=slug, reason=reason,
                      before={"status": PENDING, "requested_by": row.requested_by, "request_reason": row.reason},
                      after={"status": DECLINED}, detail={"request": row.id})
@@ -146,9 +147,6 @@ def _pending(session: Session, slug: str, lock: bool = False) -> ArchiveRequest 
 
 
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _view(row: ArchiveRequest, tenant: Tenant) -> ArchiveRequestView:

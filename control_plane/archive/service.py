@@ -29,7 +29,6 @@ restore: archived → active — download, refuse an object whose sha256 is not 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +46,7 @@ from control_plane.aws.s3 import ArchiveStore, parse_uri
 from control_plane.context import AppContext
 from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
+from control_plane.core.faults import FaultHook, no_fault
 from control_plane.core.tenant_view import TenantView, view
 from control_plane.db.models import AuditEntry, Cluster, Tenant
 from control_plane.domain.lifecycle import Status
@@ -57,7 +57,6 @@ from control_plane.revenue import hooks
 from control_plane.tenant_schema import queries as schema_queries
 from control_plane.tenant_schema import revisions, template
 
-FaultHook = Callable[[str], None]
 SCRATCH_PREFIX = "cp_verify_"
 
 
@@ -67,10 +66,6 @@ class VerificationFailed(ExternalServiceError):
 
 class ArchiveTampered(Conflict):
     """The object in S3 is not the archive the catalog recorded; nothing was restored."""
-
-
-def _no_fault(step: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ decline_archive_request = requests.decline_archive_request
 
 
 def approve_archive_request(ctx: AppContext, actor: Actor, slug: str, *,
-                            fault: FaultHook = _no_fault) -> TenantView:
+                            fault: FaultHook = no_fault) -> TenantView:
     """An admin approves the tenant's pending request: the archive runs, and the transaction that
     marks the tenant archived settles the request (approved, by this admin). A failed archive
     leaves the request pending, so it stays in the queue."""
@@ -112,7 +107,7 @@ def approve_archive_request(ctx: AppContext, actor: Actor, slug: str, *,
 
 # --- archive ---------------------------------------------------------------------------------
 
-def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook = _no_fault) -> TenantView:
+def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook = no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_ARCHIVE, "tenant.archive", tenant_slug=slug)
     plan = _start_archive(ctx, actor, slug)
@@ -132,7 +127,7 @@ def archive_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
             except Exception as exc:
                 _abandon(ctx, actor, plan, exc)  # access back first: deleting may wait on a hung S3 too
                 if uploaded:
-                    _delete_quietly(ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket), uploaded)
+                    _delete_quietly(ctx.aws.archives(ctx.settings.archive_bucket), uploaded)
                 raise
             _record(ctx, plan, recorded)
             fault("verified_recorded")
@@ -195,14 +190,14 @@ def _dump_upload_verify(ctx: AppContext, plan: ArchivePlan, fault: FaultHook, up
 
 
 def dump_upload_verify(ctx: AppContext, slug: str, cluster: Cluster, key: str, extra: dict[str, Any], *,
-                       fault: FaultHook = _no_fault, uploaded: list[str]) -> Recorded:
+                       fault: FaultHook = no_fault, uploaded: list[str]) -> Recorded:
     """The verified copy of a tenant schema (archive, and a rollback that drops data: docs/migrations.md):
     pg_dump with row counts from its own snapshot, uploaded to S3 under `key` (server-side
     encryption) with a manifest, then downloaded again, its sha256 compared and its rows loaded into
     the template at the schema's version in a scratch schema (rolled back), counts compared.
     `uploaded` gets the keys written, for the caller to delete on failure."""
     schema = schema_name(slug)
-    store = ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket)
+    store = ctx.aws.archives(ctx.settings.archive_bucket)
     url = ctx.clusters.url_for(cluster.url_env)
     with workdir.work_folder(_work_parent(ctx), "archive") as folder:
         dump = dumps.dump_schema(url, schema, folder / "tenant.dump", _bin_dir(ctx))
@@ -268,7 +263,7 @@ def _record(ctx: AppContext, plan: ArchivePlan, recorded: Recorded) -> None:
 def _still_in_s3(ctx: AppContext, slug: str, recorded: Recorded) -> bool:
     """Both objects are where the catalog says, the dump with the size that was verified."""
     bucket, keys = archive_keys(recorded.uri)
-    store = ArchiveStore(ctx.aws.client("s3"), bucket)
+    store = ctx.aws.archives(bucket)
     try:
         dump, manifest = store.head(keys[0]), store.head(keys[1])
     except ExternalServiceError as exc:
@@ -373,7 +368,7 @@ def cancel_archive(ctx: AppContext, actor: Actor, slug: str) -> TenantView:
 
 # --- restore ---------------------------------------------------------------------------------
 
-def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook = _no_fault) -> TenantView:
+def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook = no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_RESTORE, "tenant.restore", tenant_slug=slug)
     with ctx.session_factory() as session:
@@ -399,7 +394,7 @@ def restore_tenant(ctx: AppContext, actor: Actor, slug: str, *, fault: FaultHook
         archived_version = revisions.DEFAULT.check(tenant.template_version or 1)
         fleet_version = max(archived_version, schema_queries.fleet_version(session))
     bucket, key = parse_uri(recorded.uri)
-    store = ArchiveStore(ctx.aws.client("s3"), bucket)
+    store = ctx.aws.archives(bucket)
     schema = schema_name(slug)
     with workdir.work_folder(_work_parent(ctx), "restore") as folder:
         fetched = folder / "tenant.dump"

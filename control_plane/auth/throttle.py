@@ -9,22 +9,8 @@ been quiet for `window` after its last failure or lock, so a patient attacker st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def clock_of(ctx: Any) -> Clock:
-    """The clock sign-in uses: ctx.extras["clock"] when a test injects one, else the wall clock."""
-    clock = ctx.extras.get("clock")
-    return clock if callable(clock) else utcnow
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)

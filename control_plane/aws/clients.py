@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from boto3.session import Session
     from botocore.config import Config
 
+    from control_plane.aws.rds import AuroraAdapter
+    from control_plane.aws.s3 import ArchiveStore
+
 
 class AwsClients:
     def __init__(self, settings: Settings, endpoint_url: str | None = None) -> None:
@@ -25,6 +28,7 @@ class AwsClients:
         self._session: Session | None = None
         self._config: Config | None = None
         self._clients: dict[str, Any] = {}
+        self._adapters: dict[tuple, tuple[Any, Any]] = {}  # key -> (client it wraps, adapter)
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients are
 
     def client(self, service: str) -> Any:
@@ -34,6 +38,28 @@ class AwsClients:
                 self._clients[service] = session.client(
                     service, region_name=self.region, endpoint_url=self.endpoint_url, config=config)
             return self._clients[service]
+
+    def aurora(self) -> AuroraAdapter:
+        """The Aurora adapter over this context's RDS client, built once."""
+        from control_plane.aws.rds import AuroraAdapter
+
+        return self._adapter(AuroraAdapter, self.client("rds"))
+
+    def archives(self, bucket: str) -> ArchiveStore:
+        """The archive store of `bucket` over this context's S3 client, built once per bucket."""
+        from control_plane.aws.s3 import ArchiveStore
+
+        return self._adapter(ArchiveStore, self.client("s3"), bucket)
+
+    def _adapter(self, kind: type, client: Any, *args: Any) -> Any:
+        # Keyed by the client it wraps too: a client swapped in (a test's failing one) gets its own.
+        key = (kind, *args)
+        with self._lock:
+            wrapped, adapter = self._adapters.get(key, (None, None))
+            if adapter is None or wrapped is not client:
+                adapter = kind(client, *args)
+                self._adapters[key] = (client, adapter)
+            return adapter
 
     def _session_and_config(self) -> tuple[Session, Config]:
         """Built on first use, under the lock."""

@@ -24,7 +24,7 @@ from sqlalchemy import update
 
 from control_plane.aws import cloudwatch
 from control_plane.aws.clients import AwsClients
-from control_plane.context import AppContext
+from control_plane.context import AppContext, SimulatedAws
 from control_plane.db.models import Cluster
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _point(ctx: AppContext, url: str, topic: str) -> None:
     if ctx.aws.endpoint_url != url:
         ctx.aws = AwsClients(ctx.settings, endpoint_url=url)
     ctx.settings = dataclasses.replace(ctx.settings, aws_endpoint_url=url, sns_topic_arn=topic)
-    ctx.extras["simulated_aws"] = {"url": url, "label": LABEL, "aurora_cluster_id": DEMO_AURORA_ID}
+    ctx.simulated_aws = SimulatedAws(url=url, label=LABEL, aurora_cluster_id=DEMO_AURORA_ID)
 
 
 def _populate(ctx: AppContext, url: str) -> str:
@@ -153,7 +153,7 @@ def _start_ticker(ctx: AppContext, url: str) -> None:
 def publish_tenant_metrics(ctx: AppContext, daily: Iterable[tuple[str, datetime, int, int, float | None]]) -> None:
     """Per-tenant Requests / Errors / Latency datapoints (slug, at, requests, errors, p95) into the
     simulated CloudWatch, one datapoint per tenant and day; does nothing unless simulated AWS runs."""
-    if "simulated_aws" not in ctx.extras:
+    if ctx.simulated_aws is None:
         return
     ns, dim = ctx.settings.cloudwatch_namespace, ctx.settings.cloudwatch_tenant_dimension
     data: list[dict] = []

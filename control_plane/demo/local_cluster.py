@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 NAME = "local-2"
 URL_ENV = "CP_CLUSTER_URL_LOCAL2"
 PGDATA_NAME = "pg-cluster2"
-SERVER_KEY = "local_cluster_server"  # AppContext.extras: its handle (pgserver stops the server with the last one)
 
 
 def exists(data_dir: Path) -> bool:
@@ -60,10 +59,10 @@ def prepare(ctx: AppContext) -> embedded.EmbeddedServer:
     from control_plane.errors import Conflict
     from control_plane.services import clusters
 
-    server = ctx.extras.get(SERVER_KEY)
+    server = ctx.local_cluster_server
     if server is None:
         server = start(ctx.settings.data_dir, ctx.embedded_server.engine)
-        ctx.extras[SERVER_KEY] = server
+        ctx.local_cluster_server = server
     with ctx.session_factory() as session:
         registered = session.get(Cluster, NAME)
         if registered is not None:

@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from control_plane.archive import service as archive
 from control_plane.auth.permissions import Actor
-from control_plane.aws.s3 import ArchiveStore
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.db.models import Cluster, MigrationDump
@@ -150,7 +149,7 @@ def keep_copies(ctx: AppContext, actor: Actor, run_id: int, losses: list[Loss]) 
         except Exception:
             if uploaded:
                 with contextlib.suppress(ControlPlaneError):  # an orphan costs storage, never data
-                    ArchiveStore(ctx.aws.client("s3"), ctx.settings.archive_bucket).delete(uploaded)
+                    ctx.aws.archives(ctx.settings.archive_bucket).delete(uploaded)
             raise
         with ctx.session_factory() as session:
             dump = MigrationDump(run_id=run_id, tenant_slug=loss.slug, cluster_name=loss.cluster,

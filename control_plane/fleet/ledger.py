@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -19,10 +18,6 @@ from control_plane.fleet.apply import Outcome
 from control_plane.fleet.planner import Candidate
 
 ACTIVE = ("planned", "running", "soaking")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def below_target(session: Session, target: int, slugs: list[str] | None) -> list[Candidate]:

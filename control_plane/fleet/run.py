@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.auth.permissions import Actor
+from control_plane.clock import Clock, utcnow
 from control_plane.context import AppContext
 from control_plane.core import alerts, audit
 from control_plane.db.models import Cluster, MigrationResult, MigrationRun
@@ -52,7 +53,7 @@ class Hooks:
     on_soak: Callable[[int, int], None] = _nothing  # (run id, wave) when a soak starts
     on_retry: apply.RetryHook = _nothing
     progress: Callable[[int, int, int], None] = _nothing  # (wave, done, total)
-    clock: Callable[[], datetime] = ledger.now
+    clock: Clock = utcnow
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = lambda: False  # the worker's timeout
     thresholds: health.Thresholds = field(default_factory=health.Thresholds)
@@ -159,7 +160,7 @@ def _error_counts(ctx: AppContext, migrated: list[str], baseline: list[str], sta
                   ) -> tuple[health.ErrorCounts | None, health.ErrorCounts | None] | None:
     """CloudWatch error counts per group where per-tenant metrics are configured (or the demo's
     simulated AWS runs); a CloudWatch that cannot be read counts as no data: it never blocks."""
-    if not (ctx.settings.cloudwatch_tenant_metrics or "simulated_aws" in ctx.extras):
+    if not (ctx.settings.cloudwatch_tenant_metrics or ctx.simulated_aws is not None):
         return None
     try:
         return health.error_counts(ctx.aws.client("cloudwatch"), ctx.settings.cloudwatch_namespace,
@@ -348,7 +349,7 @@ def _transition(session: Session, actor: Actor, run: MigrationRun, status: str, 
     run.status = status
     for key, value in values.items():
         setattr(run, key, value)
-    run.updated_at = ledger.now()
+    run.updated_at = utcnow()
     audit.record(session, actor, action, target=f"migration run {run.id}", before={"status": before},
                  after={"status": status, "wave": run.current_wave}, detail=audit_detail)
     session.commit()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from control_plane.auth.permissions import Actor, Permission
+from control_plane.clock import utcnow
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
@@ -162,7 +163,7 @@ def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) 
             session.commit()
             return status(ctx, actor, run_id)
         before = run.status
-        run.status, run.halt_reason, run.updated_at = "halted", reason, ledger.now()
+        run.status, run.halt_reason, run.updated_at = "halted", reason, utcnow()
         audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", reason=reason,
                      before={"status": before}, after={"status": "halted"})
         session.commit()
@@ -201,8 +202,8 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
         for row in ledger.results(session, run_id):
             if row.status in ("failed", "reversed", "reverse_failed"):  # tried again (a reversed wave too)
                 row.status = "pending"
-        run.status, run.halt_reason, run.queued, run.updated_at = "running", None, queue, ledger.now()
-        run.wave_started_at, run.soak_until = ledger.now(), None
+        run.status, run.halt_reason, run.queued, run.updated_at = "running", None, queue, utcnow()
+        run.wave_started_at, run.soak_until = utcnow(), None
         audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}",
                      before={"status": "halted"}, after={"status": "running", "wave": run.current_wave})
         session.commit()
@@ -237,8 +238,8 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
             run = ledger.get_run(session, run_id, lock=True)
             before = run.status
             if not stuck:
-                run.status, run.finished_at = "rolled_back", ledger.now()
-            run.updated_at = ledger.now()
+                run.status, run.finished_at = "rolled_back", utcnow()
+            run.updated_at = utcnow()
             audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}",
                          outcome="error" if stuck else "ok", before={"status": before},
                          after={"status": run.status},

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 from psycopg import sql
@@ -23,6 +23,7 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
+from control_plane.core.faults import FaultHook, no_fault
 from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
 from control_plane.domain.lifecycle import Status
@@ -33,7 +34,6 @@ from control_plane.moves import ledger, preflight, steps
 from control_plane.moves.ledger import CUTOVER, MoveView
 
 log = logging.getLogger(__name__)
-FaultHook = Callable[[str], None]  # tests: raising at a step name simulates a crash there
 Progress = Callable[[str], None]
 
 
@@ -51,17 +51,8 @@ class MoveOptions:
 _REPLICATING = ("subscribed", "synchronised", "writes_blocked", "caught_up", "sequences_copied", "verified")
 
 
-def _no_fault(step: str) -> None:
-    return None
-
-
 def _quiet(message: str) -> None:
     return None
-
-
-def _now(ctx: AppContext) -> datetime:
-    clock = ctx.extras.get("clock")
-    return clock() if clock else datetime.now(UTC)
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -97,7 +88,7 @@ def _assess(ctx: AppContext, source: Cluster, target: Cluster) -> preflight.Read
 # --- start / drive -------------------------------------------------------------------------
 
 def start(ctx: AppContext, actor: Actor, slug: str, target: str, options: MoveOptions = MoveOptions(), *,
-          progress: Progress = _quiet, fault: FaultHook = _no_fault) -> MoveView:
+          progress: Progress = _quiet, fault: FaultHook = no_fault) -> MoveView:
     """Move `slug` to `target` now, or finish its interrupted move there."""
     move = request(ctx, actor, slug, target, options)
     return drive(ctx, actor, move.id, options, progress=progress, fault=fault)
@@ -144,7 +135,7 @@ def request(ctx: AppContext, actor: Actor, slug: str, target: str, options: Move
 
 
 def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = MoveOptions(), *,
-          progress: Progress = _quiet, fault: FaultHook = _no_fault) -> MoveView:
+          progress: Progress = _quiet, fault: FaultHook = no_fault) -> MoveView:
     authorize(ctx, actor, Permission.TENANTS_MOVE, "tenant.move")
     with _driver_lock(ctx, move_id) as held:
         if not held:
@@ -167,7 +158,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
                 raise steps.MoveAborted("cancelled")
             if time.monotonic() - last_touch[0] > 60:  # alive: a long initial copy is not a stalled move
                 last_touch[0] = time.monotonic()
-                ledger.set_fields(ctx, move_id, _now(ctx))
+                ledger.set_fields(ctx, move_id, ctx.clock())
 
         try:
             done = order.index(move.step) + 1 if move.step in order else 0
@@ -183,7 +174,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
                 if step == CUTOVER:
                     continue  # recorded with the catalog switch, in its transaction
                 fault(step)
-                move = ledger.record_step(ctx, move_id, step, time.monotonic() - began, _now(ctx), **fields)
+                move = ledger.record_step(ctx, move_id, step, time.monotonic() - began, ctx.clock(), **fields)
                 progress(f"{step} ({time.monotonic() - began:.1f} s)")
             if done == len(order) and move.mode == "online":  # resumed after its last step: make sure
                 steps.drop_move_role(ends)
@@ -195,14 +186,14 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
             _undo(ctx, actor, ledger.get(ctx, move_id), ends, status="failed", error=str(exc))
             raise
         except ControlPlaneError as exc:
-            ledger.set_fields(ctx, move_id, _now(ctx), error=str(exc))
+            ledger.set_fields(ctx, move_id, ctx.clock(), error=str(exc))
             raise
         except psycopg.Error as exc:  # a cluster refused a statement (rights, a setting): one line, recorded
             stopped = ledger.get(ctx, move_id)
             message = (f"Move #{move_id} of {stopped.tenant_slug} stopped after step {stopped.step}: {reason(exc)}. "
                        f"Fix the cause, then run the move again or cancel it with `tenants move cancel "
                        f"{stopped.tenant_slug}`.")
-            ledger.set_fields(ctx, move_id, _now(ctx), error=message)
+            ledger.set_fields(ctx, move_id, ctx.clock(), error=message)
             raise ControlPlaneError(message) from exc
 
 
@@ -225,7 +216,7 @@ def _run_step(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends,
         if move.writes_blocked_at is None:
             # Recorded before the revoke (its first statement): a mover that dies after revoking
             # leaves the true start behind, and the blocked time counts from it.
-            ledger.set_fields(ctx, move.id, _now(ctx), writes_blocked_at=_now(ctx))
+            ledger.set_fields(ctx, move.id, ctx.clock(), writes_blocked_at=ctx.clock())
         lsn = steps.block_writes(ends, options.lock_timeout_ms)
         progress("writes blocked")
         return {"cutover_lsn": lsn}
@@ -242,7 +233,7 @@ def _run_step(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends,
     elif step == "cleaned_up":
         steps.drop_replication(ends)
         retained = f"moved_{move.id}_{move.tenant_slug}"
-        until = _now(ctx) + timedelta(days=ctx.settings.archive_retention_days)
+        until = ctx.clock() + timedelta(days=ctx.settings.archive_retention_days)
         steps.retire_source(ends, retained, f"control plane: tenant {move.tenant_slug} moved to cluster "
                                             f"{move.target_cluster} (move #{move.id}); kept read-only until "
                                             f"{until:%Y-%m-%d}, then purged")
@@ -259,7 +250,7 @@ def _switch(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, f
         active = tenant.status == Status.ACTIVE
     steps.grant_on_target(ends, active)
     fault("granted_on_target")
-    now = _now(ctx)
+    now = ctx.clock()
     with ctx.session_factory() as session:
         tenant = lookups.tenant(session, move.tenant_slug, lock=True)
         row = session.get(TenantMove, move.id, with_for_update=True)
@@ -280,7 +271,7 @@ def _switch(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, f
 
 
 def _finish(ctx: AppContext, actor: Actor, move: TenantMove) -> MoveView:
-    now = _now(ctx)
+    now = ctx.clock()
     with ctx.session_factory() as session:
         row = session.get(TenantMove, move.id, with_for_update=True)
         assert row is not None
@@ -339,7 +330,7 @@ def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, 
         tenant_active = lookups.tenant(session, move.tenant_slug).status == Status.ACTIVE
     if tenant_active:
         steps.grant_on_source(ends)  # what block_writes revoked (a no-op if it never ran)
-    now = _now(ctx)
+    now = ctx.clock()
     with ctx.session_factory() as session:
         row = session.get(TenantMove, move.id, with_for_update=True)
         assert row is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from control_plane.revenue import months
@@ -15,9 +15,8 @@ _ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "
 
 
 def today_of(ctx: Any) -> date:
-    """Today in UTC: from ctx.extras["clock"] when a test injects one, else the wall clock."""
-    clock = getattr(ctx, "extras", {}).get("clock")
-    return (clock() if callable(clock) else datetime.now(UTC)).date()
+    """Today in UTC, by the context's clock."""
+    return ctx.clock().date()
 
 
 def days_in(month: int) -> int:

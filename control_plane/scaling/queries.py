@@ -12,7 +12,6 @@ from sqlalchemy import select
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws import cloudwatch
 from control_plane.aws.cloudwatch import MetricQuery
-from control_plane.aws.rds import AuroraAdapter
 from control_plane.context import AppContext
 from control_plane.core.authorization import authorize
 from control_plane.db.models import Cluster, ScalingDecision
@@ -61,7 +60,7 @@ def scaled_clusters(ctx: AppContext, actor: Actor) -> list[dict[str, Any]]:
     if not clusters:
         return clusters
     try:
-        found = AuroraAdapter(ctx.aws.client("rds")).describe_many(c["aurora_cluster_id"] for c in clusters)
+        found = ctx.aws.aurora().describe_many(c["aurora_cluster_id"] for c in clusters)
     except ControlPlaneError as exc:
         for c in clusters:
             c["problem"] = str(exc)

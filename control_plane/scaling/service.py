@@ -67,7 +67,7 @@ def run_capacity_pass(ctx: AppContext, now: datetime, *, dry_run: bool | None = 
     targets, last_changes = _load_targets(ctx)
     if not targets:
         return []
-    aurora = AuroraAdapter(ctx.aws.client("rds"))
+    aurora = ctx.aws.aurora()
     try:
         described = aurora.describe_many(t.aurora_id for t in targets)
         metrics = _read_metrics(ctx, targets, now, policy)

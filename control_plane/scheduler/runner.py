@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy import text, update
 
+from control_plane.clock import utcnow
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
 from control_plane.db.privileged import privileged_conninfo
@@ -54,9 +55,6 @@ class RunOutcome:
     summary: str | None
     error: str | None
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 ORPHAN_MARK = "orphaned:"  # how schedule.close_orphaned's error starts
@@ -142,7 +140,7 @@ def execute(ctx: AppContext, spec: JobSpec, trigger: str = "schedule", run_id: i
     locked = False
     try:
         locked = _try_job_lock(conn, spec.id)
-        run_id = schedule.start_run(conn, spec.id, trigger=trigger, host=HOST, now=_utcnow(), owned=locked,
+        run_id = schedule.start_run(conn, spec.id, trigger=trigger, host=HOST, now=utcnow(), owned=locked,
                                     run_id=run_id)
     except Exception as exc:
         _release(conn, spec.id, locked)
@@ -280,7 +278,7 @@ def close_orphaned(ctx: AppContext, *, now: datetime | None = None,
                    grace: timedelta = schedule.ORPHAN_GRACE) -> int:
     """Close runs left `running` by a worker that died or lost its catalog session (see
     jobs.schedule.close_orphaned); the count closed."""
-    closed = schedule.close_orphaned(ctx, now=now or _utcnow(), grace=grace)
+    closed = schedule.close_orphaned(ctx, now=now or utcnow(), grace=grace)
     for run_id, job_id, host in closed:
         log.warning("closed orphaned run %s of %s (worker %s lost its catalog session)", run_id, job_id, host)
     return len(closed)

@@ -23,6 +23,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from control_plane.clock import Clock, utcnow
 from control_plane.context import AppContext
 from control_plane.scheduler import runner, schedule
 from control_plane.scheduler.leader import LeaderLock
@@ -36,9 +37,6 @@ CHECK_SECONDS = 2.0  # between runs, the leader proves it still holds the lock t
 SWEEP_SECONDS = 30.0  # the leader looks for orphaned runs this often (and once when it takes over)
 _SLICE = 0.25  # the leading loop's reaction time to a stop or a doubt raised by a job thread
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def build_scheduler(specs: tuple[JobSpec, ...], next_runs: dict[str, datetime],
@@ -69,7 +67,7 @@ def _on_event(event: JobExecutionEvent) -> None:
 class Worker:
     def __init__(self, ctx: AppContext, specs: tuple[JobSpec, ...], *, retry_seconds: float = RETRY_SECONDS,
                  check_seconds: float = CHECK_SECONDS, sweep_seconds: float = SWEEP_SECONDS,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Clock = utcnow) -> None:
         self.ctx, self.specs, self.clock = ctx, specs, clock
         self.retry_seconds, self.check_seconds, self.sweep_seconds = retry_seconds, check_seconds, sweep_seconds
         self.lock = LeaderLock(ctx.catalog_url)

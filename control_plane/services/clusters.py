@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from control_plane.auth.permissions import Actor, Permission
-from control_plane.aws.rds import AuroraAdapter
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
@@ -121,7 +120,7 @@ def _verify(ctx: AppContext, url_env: str, aurora_cluster_id: str | None) -> Non
         conn.execute("SELECT 1")
     if aurora_cluster_id:
         try:
-            AuroraAdapter(ctx.aws.client("rds")).describe(aurora_cluster_id)
+            ctx.aws.aurora().describe(aurora_cluster_id)
         except ControlPlaneError as exc:
             raise type(exc)(f"{exc} (use --no-verify to register it anyway)") from exc
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from control_plane.auth import session_queries, session_secret, session_tokens
 from control_plane.auth.permissions import Actor, Role
 from control_plane.auth.session_queries import SessionRow
-from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of
+from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.db.models import User
@@ -72,7 +72,7 @@ def sign_in(ctx: AppContext, username: str, password: str, *, client: str | None
 def _start(ctx: AppContext, actor: Actor, *, client: str | None, user_agent: str | None) -> StartedSession:
     """Start a session for an account that has just proved its password."""
     secret = cookie_secret(ctx)  # before writing anything: no secret, no session
-    now = clock_of(ctx)()
+    now = ctx.clock()
     session_id = session_tokens.new_session_id()
     client = printable(client, MAX_CLIENT) if client else None
     user_agent = printable(user_agent, MAX_USER_AGENT) if user_agent else None
@@ -97,7 +97,7 @@ def resume(ctx: AppContext, cookie: object, *, client: str | None = None) -> Ses
     """Sign in a new Streamlit session (a reload, another tab) from the browser's cookie: refused
     when the signature is wrong (no lookup at all), or the session is unknown, expired, revoked or
     its account disabled. Every attempt is audited."""
-    now = clock_of(ctx)()
+    now = ctx.clock()
     client = printable(client, MAX_CLIENT) if client else None
     session_id = session_tokens.unsign(cookie_secret(ctx), cookie)
     with ctx.session_factory() as session:
@@ -121,7 +121,7 @@ def resume(ctx: AppContext, cookie: object, *, client: str | None = None) -> Ses
 def check(ctx: AppContext, session_id: int) -> SessionCheck:
     """Is this session still good (every page and fragment run)? Reads the account's current role
     and status with it, and records activity at most once a minute."""
-    now = clock_of(ctx)()
+    now = ctx.clock()
     with ctx.session_factory() as session:
         row = session_queries.by_id(session, session_id)
         problem = _problem(row, now)
@@ -142,7 +142,7 @@ def end(ctx: AppContext, actor: Actor, session_ids: list[int], *, cookie: object
     it names is revoked too, whoever's it is (holding the cookie is what signs into it), so a copy
     of it kept or replayed after the sign-out opens nothing. A session of another account revoked
     that way is named in the entry's detail."""
-    now = clock_of(ctx)()
+    now = ctx.clock()
     cookie_id = session_tokens.unsign(cookie_secret(ctx), cookie) if cookie else None
     with ctx.session_factory() as session:
         mine = [i for i in dict.fromkeys(session_ids)

@@ -28,6 +28,7 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
+from control_plane.core.faults import FaultHook, no_fault
 from control_plane.core.tenant_view import TenantView, view
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Status, require_transition
@@ -41,8 +42,6 @@ from control_plane.services.placement import choose_cluster
 from control_plane.tenant_schema import revisions, template
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Test hook: called with a step name; raising there simulates a crash at that step.
-FaultHook = Callable[[str], None]
 
 
 def snapshot(tenant: Tenant) -> dict[str, Any]:
@@ -50,16 +49,12 @@ def snapshot(tenant: Tenant) -> dict[str, Any]:
             "cluster": tenant.cluster_name}
 
 
-def _no_fault(step: str) -> None:
-    return None
-
-
 # --- provision -----------------------------------------------------------------------------
 
 def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
               cluster: str | None = None, owner_email: str | None = None,
               endpoint_url: str | None = None, is_demo: bool = False, template_version: int | None = None,
-              allow_unsafe_cluster: bool = False, fault: FaultHook = _no_fault) -> TenantView:
+              allow_unsafe_cluster: bool = False, fault: FaultHook = no_fault) -> TenantView:
     """`template_version` creates the schema at an older version of the template (a rehearsal of
     a rollout on real schemas, docs/migrations.md); default the latest. A cluster that fails its
     posture check (services/cluster_posture.py) is refused unless `allow_unsafe_cluster`."""
@@ -214,7 +209,7 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, r
 # --- suspend / resume / plan -----------------------------------------------------------------
 
 def suspend(ctx: AppContext, actor: Actor, slug: str, reason: str, *,
-            fault: FaultHook = _no_fault) -> TenantView:
+            fault: FaultHook = no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_SUSPEND, "tenant.suspend", tenant_slug=slug)
     reason = clean_text(reason, "Reason", REASON_MAX)
@@ -224,7 +219,7 @@ def suspend(ctx: AppContext, actor: Actor, slug: str, reason: str, *,
 
 
 def resume(ctx: AppContext, actor: Actor, slug: str, reason: str | None = None, *,
-           fault: FaultHook = _no_fault) -> TenantView:
+           fault: FaultHook = no_fault) -> TenantView:
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.TENANTS_RESUME, "tenant.resume", tenant_slug=slug)
     reason = clean_text(reason, "Reason", REASON_MAX) or None

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from control_plane.auth import session_queries, throttle_queries
 from control_plane.auth.passwords import hash_password, needs_rehash, verify_password
 from control_plane.auth.permissions import Actor, Permission, Role
-from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, clock_of, wait_left
+from control_plane.auth.throttle import DEFAULT_POLICY, ThrottlePolicy, wait_left
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
@@ -102,7 +102,7 @@ def authenticate(ctx: AppContext, username: str, password: str, *, client: str |
     Every attempt, good or bad, is audited. Raises InvalidInput for input out of bounds and
     SignInThrottled while the typed name or the `client` (an IP address or browser session; None:
     unknown, only the account is throttled) is locked after repeated failures."""
-    now = clock_of(ctx)()
+    now = ctx.clock()
     typed = printable(username or "", MAX_USERNAME_INPUT)  # what the audit log may hold of it
     who = Actor(name=typed or "?", role=Role.FOUNDER)
     client = printable(client, MAX_CLIENT) if client else None
@@ -235,7 +235,7 @@ def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserVie
         audit.record(session, actor, "user.set_role", target=user.username, before=before,
                      after={"role": user.role})
         # A new role means a new sign-in (README "The app"): no browser goes on with the old one.
-        _revoke_sessions(session, actor, user, "role changed", clock_of(ctx)())
+        _revoke_sessions(session, actor, user, "role changed", ctx.clock())
         session.commit()
         return _view(user)
 
@@ -261,7 +261,7 @@ def set_disabled(ctx: AppContext, actor: Actor, username: str, disabled: bool) -
         audit.record(session, actor, action, target=user.username, before={"disabled": not disabled},
                      after={"disabled": disabled})
         if disabled:
-            _revoke_sessions(session, actor, user, "account disabled", clock_of(ctx)())
+            _revoke_sessions(session, actor, user, "account disabled", ctx.clock())
         session.commit()
         return _view(user)
 
@@ -275,7 +275,7 @@ def set_password(ctx: AppContext, actor: Actor, username: str, password: str) ->
         user.password_hash = hash_password(password)
         audit.record(session, actor, "user.set_password", target=user.username)  # never the password
         # A reset is often why the password changed (lost or leaked): no browser stays signed in.
-        _revoke_sessions(session, actor, user, "password changed", clock_of(ctx)())
+        _revoke_sessions(session, actor, user, "password changed", ctx.clock())
         session.commit()
         return _view(user)
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 import psycopg
@@ -19,6 +19,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from control_plane import probe_guard
 from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.aws.errors import AWS_FAILURES, translate
+
+if TYPE_CHECKING:
+    from control_plane.aws.rds import AuroraAdapter
 
 log = logging.getLogger(__name__)
 ERROR_MAX = 300
@@ -153,12 +156,10 @@ def _summarise(exc: BaseException) -> str:
     return OTHER
 
 
-def aurora_statuses(rds: Any, cluster_ids: list[str]) -> dict[str, str] | str:
+def aurora_statuses(aurora: AuroraAdapter, cluster_ids: list[str]) -> dict[str, str] | str:
     """Status per Aurora cluster id (absent: not found), or the error that stopped the call."""
-    from control_plane.aws.rds import AuroraAdapter
-
     try:
-        found = AuroraAdapter(rds).describe_many(cluster_ids)
+        found = aurora.describe_many(cluster_ids)
     except AWS_FAILURES as exc:
         return str(translate(exc, "RDS describe_db_clusters"))
     except Exception as exc:  # the probe reports; it never stops the sweep

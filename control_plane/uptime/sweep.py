@@ -110,7 +110,7 @@ def _aurora_rows(ctx: AppContext, clusters: list[Cluster], now: Callable[[], dat
     if not ids:
         return []
     started, t0 = now(), time.perf_counter()
-    statuses = probes.aurora_statuses(ctx.aws.client("rds"), sorted(ids))
+    statuses = probes.aurora_statuses(ctx.aws.aurora(), sorted(ids))
     latency = round((time.perf_counter() - t0) * 1000, 2)
     rows = []
     for cid, name in sorted(ids.items()):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 
 import pandas as pd
 from sqlalchemy import text
 
 from control_plane.auth.permissions import Actor, Permission
+from control_plane.clock import utcnow
 from control_plane.context import AppContext
 from control_plane.core.authorization import authorize
 from control_plane.domain.slugs import validate_slug
@@ -26,14 +27,10 @@ STALE_AFTER = timedelta(minutes=15)  # a target not checked for this long is not
 INCLUSIVE_NOW = "CAST(:now AS timestamptz) + interval '1 microsecond'"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def down_now(ctx: AppContext, actor: Actor, now: datetime | None = None) -> pd.DataFrame:
     """Targets whose latest check failed, with the open incident if there is one."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.down_now")
-    now = now or _now()
+    now = now or utcnow()
     columns = ["target", "tenant", "down_since", "last_checked", "failed_checks", "last_error", "incident_id",
                "acknowledged_by"]
     with ctx.session_factory() as session:
@@ -56,7 +53,7 @@ def uptime_table(ctx: AppContext, actor: Actor, now: datetime | None = None) -> 
     tenant's targets). SLO met is decided on the exact 30-day uptime; every figure is rounded
     half-up on its exact value (docs/uptime.md "Rounding")."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.table")
-    now = now or _now()
+    now = now or utcnow()
     target = ctx.settings.slo_target
     frames = {}
     with ctx.session_factory() as session:
@@ -99,7 +96,7 @@ TABLE_COLUMNS = ["scope", "name", "uptime_24h", "uptime_7d", "uptime_30d", "slo_
 def fleet(ctx: AppContext, actor: Actor, now: datetime | None = None) -> dict[str, float | int | None]:
     """Whole-fleet figures for the headline: uptime and budget over 30 days, burn over 1 hour."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.fleet")
-    now = now or _now()
+    now = now or utcnow()
     target = ctx.settings.slo_target
     with ctx.session_factory() as session:
         marks = read_marks(session)
@@ -118,7 +115,7 @@ def fleet(ctx: AppContext, actor: Actor, now: datetime | None = None) -> dict[st
 def latency_table(ctx: AppContext, actor: Actor, hours: int = 24, now: datetime | None = None) -> pd.DataFrame:
     """p95 latency per target over the last `hours`, against the latency SLO."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.latency")
-    now = now or _now()
+    now = now or utcnow()
     with ctx.session_factory() as session:
         frame = counts(session, now - timedelta(hours=hours), now)
     frame = frame.rename(columns={"tenant_slug": "tenant"})
@@ -131,7 +128,7 @@ def latency_table(ctx: AppContext, actor: Actor, hours: int = 24, now: datetime 
 def incidents_frame(ctx: AppContext, actor: Actor, *, days: int = 30, open_only: bool = False,
                     tenant: str | None = None, now: datetime | None = None) -> pd.DataFrame:
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.incidents")
-    now = now or _now()
+    now = now or utcnow()
     params = {"since": now - timedelta(days=days), "now": now}
     where = "(opened_at >= :since OR resolved_at IS NULL)"
     if open_only:
@@ -170,7 +167,7 @@ def check_history(ctx: AppContext, actor: Actor, target: str, hours: int = 24,
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.history", target=target)
     if hours < 1 or hours > 24 * 90:
         raise InvalidInput("Choose between 1 hour and 90 days of history.")
-    now = now or _now()
+    now = now or utcnow()
     start = now - timedelta(hours=hours)
     columns = ["at", "checks", "ok", "uptime_pct", "latency_ms", "error"]
     with ctx.session_factory() as session:
@@ -196,14 +193,14 @@ def check_history(ctx: AppContext, actor: Actor, target: str, hours: int = 24,
 
 def target_names(ctx: AppContext, actor: Actor, days: int = 7) -> list[str]:
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.targets")
-    since = _now() - timedelta(days=days)
+    since = utcnow() - timedelta(days=days)
     with ctx.session_factory() as session:
         return list(session.execute(text(
             "SELECT DISTINCT target FROM control_plane.check_rollups WHERE granularity = 'day' AND bucket_start >= :d "
             "UNION SELECT t.name FROM control_plane.check_targets t "
             f"WHERE EXISTS (SELECT 1 FROM {raw.source(':s', raw.NO_END, target='= t.id', with_names=False)} c) "
             "ORDER BY 1"),
-            {"d": floor_day(since), "s": max(since, _now() - timedelta(hours=2))}).scalars())
+            {"d": floor_day(since), "s": max(since, utcnow() - timedelta(hours=2))}).scalars())
 
 
 def recent_alerts(ctx: AppContext, actor: Actor, limit: int = 200) -> pd.DataFrame:
@@ -236,7 +233,7 @@ def sla_report(ctx: AppContext, actor: Actor, slug: str, months: int = 12, now: 
     slug = validate_slug(slug)
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla", tenant_slug=slug)
     check_months(months)
-    now = now or _now()
+    now = now or utcnow()
     with ctx.session_factory() as session:
         rows = _sla_rows(ctx, session, slug, months=months, now=now, marks=read_marks(session))
     return pd.DataFrame(rows, columns=SLA_COLUMNS)
@@ -247,7 +244,7 @@ def sla_report_all(ctx: AppContext, actor: Actor, months: int = 12, now: datetim
     (imported `schema:<slug>`/`http:<slug>` history), by slug."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.sla")
     check_months(months)
-    now = now or _now()
+    now = now or utcnow()
     rows = []
     with ctx.session_factory() as session:
         marks = read_marks(session)

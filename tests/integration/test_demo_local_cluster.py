@@ -139,7 +139,8 @@ def test_a_value_set_by_hand_is_replaced_and_a_foreign_local_2_is_left_alone(ctx
         s.add(Cluster(name=local_cluster.NAME, url_env="CP_CLUSTER_URL_OPS", accepts_tenants=True))
         s.commit()
     settings = dataclasses.replace(ctx.settings, data_dir=data_dir)
-    local = dataclasses.replace(ctx, settings=settings, embedded_server=pg_server, extras={})
+    local = dataclasses.replace(ctx, settings=settings, embedded_server=pg_server,
+                                local_cluster_server=None)
     caplog.set_level("INFO", logger="control_plane.demo.local_cluster")
     server = local_cluster.prepare(local)
     try:

@@ -168,7 +168,7 @@ def test_throttle_holds_across_app_processes(ctx, sam, clock, database_url):
     engine = make_engine(database_url)
     try:
         other = AppContext(settings=ctx.settings, engine=engine, session_factory=make_session_factory(engine),
-                           clusters=ctx.clusters, aws=ctx.aws, catalog_url=database_url, extras={"clock": clock})
+                           clusters=ctx.clusters, aws=ctx.aws, catalog_url=database_url, clock=clock)
         with pytest.raises(SignInThrottled):
             users.authenticate(other, "sam", GOOD, client="ip:203.0.113.99")
     finally:

@@ -28,7 +28,7 @@ def demo_ctx(ctx):
         session.execute(update(Cluster).where(Cluster.name == "default").values(aurora_cluster_id=None))
         session.commit()
     ctx.aws, ctx.settings = saved
-    ctx.extras.pop("simulated_aws", None)
+    ctx.simulated_aws = None
 
 
 def test_simulated_aws_and_demo_usage(demo_ctx, admin, new_slug):

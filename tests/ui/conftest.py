@@ -78,12 +78,12 @@ def app_s3(aws, ctx):
 @pytest.fixture
 def app_today(monkeypatch):
     """The app's own context with a fixed clock: Saturday 2026-12-05 09:00 UTC, five days into a month.
-    Screens that read "today" through ctx.extras["clock"] (revenue month-to-date) see that day."""
+    Screens that read "today" through ctx.clock (revenue month-to-date) see that day."""
     from datetime import UTC, datetime
 
     from tests.clock import FakeClock
     from ui.context import app_context
 
     clock = FakeClock(datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
-    monkeypatch.setitem(app_context().extras, "clock", clock)
+    monkeypatch.setattr(app_context(), "clock", clock)
     return clock.now.date()

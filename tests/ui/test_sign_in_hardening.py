@@ -28,7 +28,7 @@ def app_ctx(monkeypatch):
     from ui.context import app_context
 
     real = app_context()
-    monkeypatch.setitem(real.extras, "clock", FakeClock())
+    monkeypatch.setattr(real, "clock", FakeClock())
     return real
 
 
@@ -73,7 +73,7 @@ def test_repeated_failures_from_one_browser_are_throttled(make_app, ctx, app_ctx
     assert "Too many failed sign-ins" in at.error[0].value and "30 seconds" in at.error[0].value
     assert "cp_auth" not in at.session_state
     assert _sign_ins(ctx)[-1].reason == "throttled"
-    app_ctx.extras["clock"].now += timedelta(seconds=30)
+    app_ctx.clock.now += timedelta(seconds=30)
     sign_in(at, "sam", GOOD)
     assert at.title[0].value == "Overview"
 
