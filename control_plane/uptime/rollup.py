@@ -192,7 +192,3 @@ def _out_of_range(session: Session, latest: datetime) -> int:
         f"SELECT (SELECT count(*) FROM {raw.RECENT} WHERE checked_at < :from OR checked_at > :latest) "
         f"+ (SELECT COALESCE(sum(cardinality(checked_at)), 0) FROM {raw.HOURS} "
         "WHERE hour_start < :from OR hour_start > :latest)"), {"from": CHECKS_FROM, "latest": latest}).scalar_one())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
