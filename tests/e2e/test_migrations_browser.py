@@ -65,10 +65,10 @@ def test_an_admin_rolls_the_fleet_out_from_the_migrations_page(app_server, page,
     assert queued.queued and queued.soak_seconds == 0 and queued.target_version == target
     assert sorted(r["tenant"] for r in queued.results) == sorted(slugs)
     finished = _drive_until_done(ctx)
-    assert finished["status"] == "completed", finished.get("halt_reason")
+    assert finished.status == "completed", finished.halt_reason
 
     # The run's fragment refreshes every 5 s: the page shows the outcome without a reload.
-    expect(page.locator("h3").filter(has_text=f"Run {finished['id']}: completed → v{target}")).to_be_visible()
+    expect(page.locator("h3").filter(has_text=f"Run {finished.id}: completed → v{target}")).to_be_visible()
     for slug in slugs:
         expect(page.locator(RESULTS_ROWS).filter(has_text=slug)).to_have_count(1)
         row = _result_row(page, slug)
