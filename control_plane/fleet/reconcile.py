@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import text
 
-from control_plane.adapters import tenant_ddl
+from control_plane.adapters import advisory_locks, tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.domain.slugs import schema_name
@@ -81,7 +81,7 @@ def read(ctx: AppContext, run_id: int) -> list[TenantState]:
             with ctx.clusters.connect(members[0].url_env, autocommit=True) as conn:
                 found = {schema: (comment, busy) for schema, comment, busy in conn.execute(
                     queries.CLUSTER_STATES, ([schema_name(s.slug) for s in members],
-                                             [queries.tenant_lock_key(s.slug) for s in members]))}
+                                             [advisory_locks.fleet_tenant_name(s.slug) for s in members]))}
         except (ControlPlaneError, psycopg.Error) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             for state in members:

@@ -23,11 +23,12 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.db.models import Cluster, MigrationResult, MigrationRun
 from control_plane.errors import ControlPlaneError
-from control_plane.fleet import apply, dataloss, health, ledger, queries
+from control_plane.fleet import apply, dataloss, health, ledger
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import DEFAULT, Catalog
 from control_plane.services import audit
@@ -72,7 +73,7 @@ def advance(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool, hooks: Ho
     """Move the run on until it waits (a soak, with wait=False), stops or finishes."""
     hooks = hooks or Hooks()
     with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+        if not advisory_locks.try_lock(lock_conn, advisory_locks.fleet_run(run_id)):
             return Step("busy", f"run {run_id} is being driven by another process")
         while True:
             step = _advance_once(ctx, actor, run_id, wait, hooks)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.domain.slugs import validate_slug
@@ -189,7 +190,7 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
     # The ledger is not the only truth: tenants a killed driver migrated without recording them, and
     # remote revisions the catalog never recorded, are put right first (fleet/reconcile.py).
     with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+        if not advisory_locks.try_lock(lock_conn, advisory_locks.fleet_run(run_id)):
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
                            "stop (it stops within a second of a halt) and try again.")
         reconcile.reconcile(ctx, actor, run_id, target=target)
@@ -222,7 +223,7 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
     # A rollback fails fast on a held lock (and names the tenant) whatever the run was given.
     options = replace(options, lock_timeout_ms=min(options.lock_timeout_ms, ROLLBACK_LOCK_TIMEOUT_MS))
     with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+        if not advisory_locks.try_lock(lock_conn, advisory_locks.fleet_run(run_id)):
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
                            "stop (it stops within a second of a halt) and try again.")
         states = reconcile.reconcile(ctx, actor, run_id, target=target, catalog=hooks.catalog)

@@ -22,11 +22,6 @@ OFFLINE_STEPS = ("target_prepared", "writes_blocked", "copied", "sequences_copie
 CUTOVER = "switched"  # from here on the tenant lives on the target: no cancel, no undo
 
 
-def driver_key(move_id: int) -> str:
-    """What the process driving a move holds a session advisory lock on (hashed), in the catalog."""
-    return f"control_plane.move:{int(move_id)}"
-
-
 def steps_of(mode: str) -> tuple[str, ...]:
     return ONLINE_STEPS if mode == "online" else OFFLINE_STEPS
 

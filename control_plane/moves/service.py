@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from psycopg import sql
 from sqlalchemy import select
 
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.connect_errors import reason
@@ -400,14 +400,9 @@ def resume_in_background(ctx: AppContext, actor: Actor, move_id: int, options: M
 
 @contextmanager
 def _driver_lock(ctx: AppContext, move_id: int) -> Iterator[bool]:
-    with ctx.clusters.connect(None, autocommit=True) as conn:
-        key = sql.Literal(ledger.driver_key(move_id))
-        held = conn.execute(sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({}, 0))").format(key)).fetchone()[0]
-        try:
-            yield held
-        finally:
-            if held:
-                conn.execute(sql.SQL("SELECT pg_advisory_unlock(hashtextextended({}, 0))").format(key))
+    with (ctx.clusters.connect(None, autocommit=True) as conn,
+          advisory_locks.session_lock(conn, advisory_locks.move_driver(move_id)) as held):
+        yield held
 
 
 def _ends(ctx: AppContext, move: TenantMove) -> steps.Ends:

@@ -8,12 +8,12 @@ the move service gives."""
 
 from __future__ import annotations
 
-from control_plane.adapters.advisory_locks import text_key_held
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.errors import Conflict
 from control_plane.moves import service as moves
-from control_plane.moves.ledger import MoveView, driver_key
+from control_plane.moves.ledger import MoveView
 from control_plane.moves.service import MoveOptions
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -22,7 +22,7 @@ from control_plane.services.authorization import authorize
 def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.move.status")
     with ctx.clusters.connect(None, autocommit=True) as conn:
-        return text_key_held(conn, driver_key(move_id))
+        return advisory_locks.held(conn, advisory_locks.move_driver(move_id))
 
 
 def resume(ctx: AppContext, actor: Actor, move: MoveView, options: MoveOptions = MoveOptions()) -> None:

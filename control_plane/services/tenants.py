@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from control_plane.adapters import tenant_ddl
+from control_plane.adapters import advisory_locks, tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
@@ -118,7 +118,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     # catalog is done (released by the server if we die), so concurrent runs never race on
     # CREATE ROLE; they get a Conflict, and exactly one run reports success.
     with ctx.clusters.connect(target.url_env, autocommit=True) as conn:
-        if not conn.execute(tenant_ddl.try_provision_lock(slug)).fetchone()[0]:
+        if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
             raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
                            f"check it with `tenants show {slug}` when that run ends.")
         _require_still_provisioning(ctx, slug)  # another run may have finished while we waited
