@@ -33,6 +33,7 @@ from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries, scripts
 from control_plane.fleet.revisions import DEFAULT, Catalog, Kind, Revision
+from control_plane.fleet.states import ResultStatus
 from control_plane.services import audit
 
 RetryHook = Callable[[str, int], None]  # (slug, failed attempt number): tests release a lock here
@@ -102,8 +103,8 @@ def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog
 
             def connection() -> psycopg.Connection:
                 return own
-        return _migrate(_Job(ctx, actor, tenant, goal, catalog, limits, run_id, Outcome(tenant.slug, "applied"),
-                             connection), on_retry)
+        return _migrate(_Job(ctx, actor, tenant, goal, catalog, limits, run_id,
+                             Outcome(tenant.slug, ResultStatus.APPLIED), connection), on_retry)
 
 
 def _migrate(job: _Job, on_retry: RetryHook) -> Outcome:
@@ -123,9 +124,9 @@ def _migrate(job: _Job, on_retry: RetryHook) -> Outcome:
         if not outcome.steps:
             outcome.attempts -= 1  # the read that found nothing left to do is no try
     except _Skip as skip:
-        outcome.status, outcome.error = "skipped", f"tenant is {skip.status}: not migrated"
+        outcome.status, outcome.error = ResultStatus.SKIPPED, f"tenant is {skip.status}: not migrated"
     except (psycopg.Error, DBAPIError, ControlPlaneError) as exc:
-        outcome.status, outcome.error = "failed", _describe(exc, limits)
+        outcome.status, outcome.error = ResultStatus.FAILED, _describe(exc, limits)
         outcome.to_version = job.current  # all or nothing: it is where it was read (None: never read)
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome

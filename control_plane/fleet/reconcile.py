@@ -27,6 +27,7 @@ from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries
 from control_plane.fleet.revisions import DEFAULT, Catalog
+from control_plane.fleet.states import ResultStatus
 from control_plane.services import audit
 
 
@@ -110,11 +111,11 @@ def reconcile(ctx: AppContext, actor: Actor, run_id: int, *, target: int,
             late += _late_entries(actor, s, run_id, catalog)
             s.catalog_version = s.version
         status = s.ledger_status
-        if status == "pending":
+        if status == ResultStatus.PENDING:
             if s.version == s.from_version:
                 continue  # untouched: nothing to correct
             if s.version == target:
-                status = "applied"  # migrated by a driver that died before recording it
+                status = ResultStatus.APPLIED  # migrated by a driver that died before recording it
         if (status, s.version) != (s.ledger_status, s.ledger_to):
             rows.append({"slug": s.slug, "status": status, "to_version": s.version})
             s.ledger_status, s.ledger_to = status, s.version

@@ -1,11 +1,11 @@
 """Drives one run, wave by wave (docs/migrations.md "A run").
 
 planned → running (apply the wave's pending tenants) → soaking (wait, then compare health) →
-running (next wave) … → completed. A breach halts the run and reverses the wave where every
-revision has a reverse step; failures beyond max_failures halt it too. The results rows say what is
-done, so a driver that dies (kill -9, crash) is replaced by one that carries on: every pending
-tenant is migrated under its own lock with its version re-read, so nothing is applied twice.
-One driver per run at a time: it holds a session-level advisory lock on the catalog.
+running (next wave) … → completed (the transitions: fleet/states.py). A breach halts the run and
+reverses the wave where every revision has a reverse step; failures beyond max_failures halt it
+too. The results rows say what is done, so a driver that dies (kill -9, crash) is replaced by one
+that carries on: every pending tenant is migrated under its own lock with its version re-read, so
+nothing is applied twice. One driver per run at a time: it holds a session-level advisory lock on the catalog.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.fleet import apply, dataloss, health, ledger
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import DEFAULT, Catalog
+from control_plane.fleet.states import ResultStatus, RunAction, RunStatus
 from control_plane.services import audit
 from control_plane.uptime import alerts
 
@@ -84,23 +85,23 @@ def advance(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool, hooks: Ho
 def _advance_once(ctx: AppContext, actor: Actor, run_id: int, wait: bool, hooks: Hooks) -> Step | None:
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id)
-        status, wave, options = run.status, run.current_wave, Options.from_dict(run.options)
+        status, wave, options = RunStatus(run.status), run.current_wave, Options.from_dict(run.options)
         waves, soak_until = len(run.waves), run.soak_until
-        if status == "planned":
-            _transition(session, actor, run, "running", "fleet.run.start", started_at=hooks.clock(),
+        if status.can(RunAction.START):
+            _transition(session, actor, run, RunAction.START, started_at=hooks.clock(),
                         wave_started_at=hooks.clock())
             return None
-    if status in ("halted", "completed", "rolled_back"):
+    if not status.active:
         return Step(status, f"run {run_id} is {status}")
     if hooks.should_stop():
         return Step(status, "stopped before its time ran out; the next call carries on")
-    if status == "running":
+    if status is RunStatus.RUNNING:
         return _run_wave(ctx, actor, run_id, wave=wave, waves=waves, options=options, hooks=hooks)
     # soaking
     remaining = (soak_until - hooks.clock()).total_seconds() if soak_until else 0
     if remaining > 0:
         if not wait:
-            return Step("soaking", f"wave {wave} soaking until {soak_until.isoformat()}")
+            return Step(RunStatus.SOAKING, f"wave {wave} soaking until {soak_until.isoformat()}")
         hooks.sleep(min(remaining, 1.0))  # re-read the run each second: a halt from elsewhere is seen
         return None
     return _judge(ctx, actor, run_id, wave=wave, options=options, hooks=hooks)
@@ -110,23 +111,23 @@ def _run_wave(ctx, actor, run_id: int, *, wave: int, waves: int, options: Option
     stopped = _apply_pending(ctx, actor, run_id, wave=wave, options=options, hooks=hooks)
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status != "running":
+        if run.status != RunStatus.RUNNING:
             return None  # halted from elsewhere while applying
         failed = ledger.failures(session, run_id)
         if failed > options.max_failures:
             reason = (f"{failed} tenant(s) failed, more than --max-failures {options.max_failures}; "
                       "see `tenants migrate status` for their errors")
             _halt(ctx, session, actor, run, reason)
-            return Step("halted", reason)
+            return Step(RunStatus.HALTED, reason)
         if stopped:
-            return Step("running", "stopped before its time ran out; the next call carries on")
-        if ledger.results(session, run_id, wave=wave, status="pending"):
+            return Step(RunStatus.RUNNING, "stopped before its time ran out; the next call carries on")
+        if ledger.results(session, run_id, wave=wave, status=ResultStatus.PENDING):
             return None
         if wave >= waves:
-            _transition(session, actor, run, "completed", "fleet.run.complete", finished_at=hooks.clock())
-            return Step("completed", f"run {run_id} completed")
+            _transition(session, actor, run, RunAction.COMPLETE, finished_at=hooks.clock())
+            return Step(RunStatus.COMPLETED, f"run {run_id} completed")
         now = hooks.clock()
-        _transition(session, actor, run, "soaking", "fleet.run.soak", soak_until=now + timedelta(
+        _transition(session, actor, run, RunAction.SOAK, soak_until=now + timedelta(
             seconds=run.soak_seconds), audit_detail={"wave": wave, "soak_seconds": run.soak_seconds})
     hooks.on_soak(run_id, wave)
     return None
@@ -135,24 +136,24 @@ def _run_wave(ctx, actor, run_id: int, *, wave: int, waves: int, options: Option
 def _judge(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks) -> Step | None:
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status != "soaking":
+        if run.status != RunStatus.SOAKING:
             return None
         end = hooks.clock()
-        migrated = ledger.slugs(session, run_id, status="applied", waves=(1, wave))
-        baseline = ledger.slugs(session, run_id, status="pending")
+        migrated = ledger.slugs(session, run_id, status=ResultStatus.APPLIED, waves=(1, wave))
+        baseline = ledger.slugs(session, run_id, status=ResultStatus.PENDING)
         verdict = health.judge(*health.measure(session, migrated, baseline, run.wave_started_at, end),
                                hooks.thresholds, _error_counts(ctx, migrated, baseline, run.wave_started_at, end))
         decision = {"wave": wave, "window": [run.wave_started_at.isoformat(), end.isoformat()],
                     "verdict": "halt" if verdict.breach else "promote", **verdict.as_dict()}
         run.decisions = [*run.decisions, decision]
         if not verdict.breach:
-            _transition(session, actor, run, "running", "fleet.run.promote", current_wave=wave + 1,
+            _transition(session, actor, run, RunAction.PROMOTE, current_wave=wave + 1,
                         wave_started_at=end, soak_until=None, audit_detail=decision)
             return None
         reason = f"wave {wave} breached its health thresholds: " + "; ".join(verdict.reasons)
         _halt(ctx, session, actor, run, reason, detail=decision)
     reversed_ok = reverse(ctx, actor, run_id, waves=(wave, wave), options=options, hooks=hooks)
-    return Step("halted", reason + ("; the wave was reversed" if reversed_ok else "; the wave was not reversed "
+    return Step(RunStatus.HALTED, reason + ("; the wave was reversed" if reversed_ok else "; the wave was not reversed "
                                     "completely (a revision has no reverse step, a reverse failed, or reversing "
                                     "would drop rows: an admin rolls back with --allow-data-loss)"))
 
@@ -187,7 +188,8 @@ def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int
     every revision between has a reverse step and reversing drops no rows (those are left for an
     admin's rollback: docs/migrations.md "Rollback that drops data"). False when some were not."""
     with ctx.session_factory() as session:
-        rows = [r for r in ledger.results(session, run_id, status="applied") if waves[0] <= r.wave <= waves[1]]
+        rows = [r for r in ledger.results(session, run_id, status=ResultStatus.APPLIED)
+                if waves[0] <= r.wave <= waves[1]]
     if not all(hooks.catalog.reversible(r.to_version or r.from_version, r.from_version) for r in rows):
         return False
     envs = _envs(ctx, [r.cluster_name for r in rows])
@@ -198,7 +200,7 @@ def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int
     backs = [Back(r.tenant_slug, r.cluster_name, r.from_version, r.to_version) for r in rows
              if r.tenant_slug not in keep]
     outcomes = reverse_tenants(ctx, actor, run_id, backs, options=options, hooks=hooks)
-    return not keep and all(o.status == "applied" for o in outcomes)
+    return not keep and all(o.status == ResultStatus.APPLIED for o in outcomes)
 
 
 def reverse_tenants(ctx: AppContext, actor: Actor, run_id: int, backs: list[Back], *, options: Options,
@@ -221,7 +223,7 @@ def _envs(ctx: AppContext, clusters: list[str]) -> dict[str, str | None]:
 def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks) -> bool:
     """Migrate the wave's pending tenants; True when stopped early (halted, time out, failures)."""
     with ctx.session_factory() as session:
-        rows = ledger.results(session, run_id, wave=wave, status="pending")
+        rows = ledger.results(session, run_id, wave=wave, status=ResultStatus.PENDING)
         target = ledger.get_run(session, run_id).target_version
         failed = ledger.failures(session, run_id)
     limits = options.limits(hooks.backoff_max_s)
@@ -235,7 +237,7 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
     def work(row: MigrationResult, tenant: apply.Tenant) -> apply.Outcome:
         outcome = apply.migrate(ctx, actor, tenant, target, catalog=hooks.catalog, limits=limits,
                                 run_id=run_id, on_retry=hooks.on_retry, connection=connections.get)
-        if outcome.status == "failed":
+        if outcome.status == ResultStatus.FAILED:
             with lock:
                 failures["n"] += 1
         return outcome
@@ -308,7 +310,7 @@ def _fan_out(ctx, rows: list[MigrationResult] | list[Back], options: Options, ho
                     done.append(outcome)
                     pending.append(outcome)
                     hooks.progress(wave, len(done), len(rows))
-                    full = (len(pending) >= RESULT_BATCH or outcome.status != "applied"
+                    full = (len(pending) >= RESULT_BATCH or outcome.status != ResultStatus.APPLIED
                             or (hooks.clock() - flushed[0]).total_seconds() >= RESULT_EVERY_S)
                 if full:
                     flush()
@@ -340,18 +342,18 @@ class _HaltWatch:
             self.checked = time.monotonic()
             with self.ctx.session_factory() as session:
                 status = session.scalar(select(MigrationRun.status).where(MigrationRun.id == self.run_id))
-            self.halted = status != "running"
+            self.halted = status != RunStatus.RUNNING
         return self.halted
 
 
-def _transition(session: Session, actor: Actor, run: MigrationRun, status: str, action: str, *,
+def _transition(session: Session, actor: Actor, run: MigrationRun, action: RunAction, *,
                 audit_detail: dict | None = None, **values: object) -> None:
     before = run.status
-    run.status = status
+    run.status = status = RunStatus(before).after(action)
     for key, value in values.items():
         setattr(run, key, value)
     run.updated_at = ledger.now()
-    audit.record(session, actor, action, target=f"migration run {run.id}", before={"status": before},
+    audit.record(session, actor, f"fleet.run.{action}", target=f"migration run {run.id}", before={"status": before},
                  after={"status": status, "wave": run.current_wave}, detail=audit_detail)
     session.commit()
 
@@ -364,5 +366,5 @@ def _halt(ctx: AppContext, session: Session, actor: Actor, run: MigrationRun, re
         message=f"Fleet migration run {run.id} (to v{run.target_version}) halted: {reason}")])
     alert_id = alert.id
     run.halt_reason = reason
-    _transition(session, actor, run, "halted", "fleet.run.halt", audit_detail={"reason": reason, **(detail or {})})
+    _transition(session, actor, run, RunAction.HALT, audit_detail={"reason": reason, **(detail or {})})
     alerts.publish_pending(ctx, [alert_id])

@@ -18,6 +18,7 @@ from control_plane.fleet import dataloss, ledger, planner, queries, reconcile
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import Catalog, Kind
 from control_plane.fleet.run import Back, Hooks, Step, advance, reverse_tenants
+from control_plane.fleet.states import ResultStatus, RunAction, RunStatus
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
 
@@ -139,7 +140,7 @@ def start(ctx: AppContext, actor: Actor, options: Options, *, queue: bool = Fals
                            "`tenants migrate status`.") from None
         ledger.add_results(session, run.id, plan_.waves, plan_.skipped)
         audit.record(session, actor, "fleet.run.create", target=f"migration run {run.id}",
-                     after={"status": "planned", "target_version": options.target, "waves": waves,
+                     after={"status": RunStatus.PLANNED, "target_version": options.target, "waves": waves,
                             "tenants": plan_.tenants, "queued": queue}, detail=options.as_dict())
         session.commit()
         return Started(run.id, plan_, f"Run {run.id}: {plan_.tenants} tenant(s) to v{options.target} in "
@@ -156,15 +157,15 @@ def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) 
     reason = clean_text(reason, "Reason", REASON_MAX) or f"halted by {actor.name}"
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status not in ledger.ACTIVE:
+        if not RunStatus(run.status).can(RunAction.HALT):
             audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", outcome="noop",
                          after={"status": run.status})
             session.commit()
             return status(ctx, actor, run_id)
         before = run.status
-        run.status, run.halt_reason, run.updated_at = "halted", reason, ledger.now()
+        run.status, run.halt_reason, run.updated_at = RunStatus(before).after(RunAction.HALT), reason, ledger.now()
         audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", reason=reason,
-                     before={"status": before}, after={"status": "halted"})
+                     before={"status": before}, after={"status": run.status})
         session.commit()
     return status(ctx, actor, run_id)
 
@@ -175,13 +176,13 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.resume", target=f"migration run {run_id}")
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status in ledger.ACTIVE:
+        if RunStatus(run.status).active:
             run.queued = run.queued or queue
             audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}", outcome="noop",
                          after={"status": run.status})
             session.commit()
             return status(ctx, actor, run_id)
-        if run.status != "halted":
+        if not RunStatus(run.status).can(RunAction.RESUME):
             raise Conflict(f"Migration run {run_id} is {run.status}; only a halted run can be resumed.")
         active = ledger.active_run(session)
         if active is not None:
@@ -196,15 +197,17 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
         reconcile.reconcile(ctx, actor, run_id, target=target)
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status != "halted":
+        if not RunStatus(run.status).can(RunAction.RESUME):
             raise Conflict(f"Migration run {run_id} is {run.status}; only a halted run can be resumed.")
         for row in ledger.results(session, run_id):
-            if row.status in ("failed", "reversed", "reverse_failed"):  # tried again (a reversed wave too)
-                row.status = "pending"
-        run.status, run.halt_reason, run.queued, run.updated_at = "running", None, queue, ledger.now()
+            if ResultStatus(row.status).retried_on_resume:
+                row.status = ResultStatus.PENDING
+        before = run.status
+        run.status, run.halt_reason, run.queued, run.updated_at = (RunStatus(before).after(RunAction.RESUME), None,
+                                                                    queue, ledger.now())
         run.wave_started_at, run.soak_until = ledger.now(), None
         audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}",
-                     before={"status": "halted"}, after={"status": "running", "wave": run.current_wave})
+                     before={"status": before}, after={"status": run.status, "wave": run.current_wave})
         session.commit()
     return status(ctx, actor, run_id)
 
@@ -237,7 +240,7 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
             run = ledger.get_run(session, run_id, lock=True)
             before = run.status
             if not stuck:
-                run.status, run.finished_at = "rolled_back", ledger.now()
+                run.status, run.finished_at = RunStatus.ROLLED_BACK, ledger.now()
             run.updated_at = ledger.now()
             audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}",
                          outcome="error" if stuck else "ok", before={"status": before},
@@ -256,7 +259,8 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
 def _rollback_allowed(ctx: AppContext, run_id: int) -> tuple[Options, int]:
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id)
-        if run.status not in ("halted", "completed", "rolled_back"):
+        status = RunStatus(run.status)
+        if not (status.can(RunAction.ROLL_BACK) or status is RunStatus.ROLLED_BACK):  # again: re-checks only
             raise Conflict(f"Migration run {run_id} is {run.status}; halt it first "
                            f"(`tenants migrate halt {run_id}`).")
         active = ledger.active_run(session)

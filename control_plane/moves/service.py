@@ -24,12 +24,13 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
-from control_plane.domain.lifecycle import Status
+from control_plane.domain.lifecycle import Action, Status
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
 from control_plane.moves import ledger, preflight, steps
 from control_plane.moves.ledger import CUTOVER, MoveView
+from control_plane.moves.states import MoveAction, MoveStatus
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
 
@@ -125,7 +126,7 @@ def request(ctx: AppContext, actor: Actor, slug: str, target: str, options: Move
                        "Add --offline to move it with its writes blocked for the whole copy.")
     with ctx.session_factory() as session:
         tenant = _tenant(session, slug, lock=True)  # suspend, archive and a second move wait on this row
-        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+        if not Status(tenant.status).can(Action.MOVE):
             raise Conflict(f"Cannot move tenant {slug!r}: it is {tenant.status}; only active or suspended "
                            "tenants move.")
         ledger.refuse_if_moving(session, slug, "move")
@@ -152,7 +153,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
             raise Conflict(f"Move #{move_id} is being driven by another process right now; follow it with "
                            "`tenants move status`.")
         move = ledger.get(ctx, move_id)
-        if move.status != "running":
+        if not MoveStatus(move.status).can(MoveAction.DRIVE):
             return ledger.view(move)
         ends = _ends(ctx, move)
         order = ledger.steps_of(move.mode)
@@ -191,9 +192,9 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
             move = ledger.get(ctx, move_id)
             return _finish(ctx, actor, move)
         except steps.MoveAborted:
-            return _undo(ctx, actor, ledger.get(ctx, move_id), ends, status="cancelled", error=None)
+            return _undo(ctx, actor, ledger.get(ctx, move_id), ends, MoveAction.CANCEL, error=None)
         except steps.VerificationFailed as exc:
-            _undo(ctx, actor, ledger.get(ctx, move_id), ends, status="failed", error=str(exc))
+            _undo(ctx, actor, ledger.get(ctx, move_id), ends, MoveAction.FAIL, error=str(exc))
             raise
         except ControlPlaneError as exc:
             ledger.set_fields(ctx, move_id, _now(ctx), error=str(exc))
@@ -285,8 +286,9 @@ def _finish(ctx: AppContext, actor: Actor, move: TenantMove) -> MoveView:
     with ctx.session_factory() as session:
         row = session.get(TenantMove, move.id, with_for_update=True)
         assert row is not None
-        if row.status == "running":
-            row.status, row.finished_at, row.updated_at, row.error = "completed", now, now, None
+        if MoveStatus(row.status).can(MoveAction.COMPLETE):
+            row.status = MoveStatus(row.status).after(MoveAction.COMPLETE)
+            row.finished_at, row.updated_at, row.error = now, now, None
             audit.record(session, actor, "tenant.move", tenant_slug=row.tenant_slug, target=f"move:{row.id}",
                          before={"cluster": row.source_cluster}, after={"cluster": row.target_cluster},
                          detail={"mode": row.mode, "writes_blocked_ms": row.writes_blocked_ms,
@@ -316,23 +318,24 @@ def cancel(ctx: AppContext, actor: Actor, slug: str, *, wait_s: float = 30.0) ->
     with _driver_lock(ctx, move_id) as held:
         if held:
             row = ledger.get(ctx, move_id)
-            if row.status != "running":
+            if not MoveStatus(row.status).can(MoveAction.CANCEL):
                 return ledger.view(row)
             if row.step in (CUTOVER, "cleaned_up"):  # the driver got there first
                 raise Conflict(f"Move #{move_id} reached its cut-over before the cancel; the tenant stays on "
                                f"{row.target_cluster}.")
-            return _undo(ctx, actor, row, _ends(ctx, row), status="cancelled", error=None)
+            return _undo(ctx, actor, row, _ends(ctx, row), MoveAction.CANCEL, error=None)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:  # the driver undoes it and ends the move
         row = ledger.get(ctx, move_id)
-        if row.status != "running":
+        if row.status != MoveStatus.RUNNING:
             return ledger.view(row)
         time.sleep(0.1)
     return ledger.view(ledger.get(ctx, move_id))
 
 
-def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, status: str,
+def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, action: MoveAction, *,
           error: str | None) -> MoveView:
+    status = action.leads_to
     steps.drop_replication(ends)
     if move.step != "requested" or steps.target_is_leftover(ends, move.template_version):
         steps.drop_target_schema(ends)
@@ -348,7 +351,7 @@ def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, 
         if row.writes_blocked_at is not None and row.writes_unblocked_at is None:
             row.writes_unblocked_at = now
             row.writes_blocked_ms = round((now - row.writes_blocked_at).total_seconds() * 1000)
-        audit.record(session, actor, f"tenant.move.{'undo' if status == 'cancelled' else 'fail'}",
+        audit.record(session, actor, f"tenant.move.{'undo' if action is MoveAction.CANCEL else 'fail'}",
                      tenant_slug=move.tenant_slug, target=f"move:{move.id}", outcome="ok" if error is None else "error",
                      reason=error, detail={"step": move.step, "status": status})
         session.commit()

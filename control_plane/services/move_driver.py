@@ -15,6 +15,7 @@ from control_plane.errors import Conflict
 from control_plane.moves import service as moves
 from control_plane.moves.ledger import MoveView
 from control_plane.moves.service import MoveOptions
+from control_plane.moves.states import MoveAction
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
 
@@ -28,7 +29,7 @@ def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
 def resume(ctx: AppContext, actor: Actor, move: MoveView, options: MoveOptions = MoveOptions()) -> None:
     """Drive `move` on in a thread of this process, from its last recorded step."""
     authorize(ctx, actor, Permission.TENANTS_MOVE, "tenant.move.resume", tenant_slug=move.tenant)
-    if move.status != "running":
+    if not move.can(MoveAction.DRIVE):
         raise Conflict(f"Move #{move.id} is {move.status}; there is nothing to resume.")
     if is_driven(ctx, actor, move.id):
         raise Conflict(f"Move #{move.id} is being driven by another process right now; its progress shows "

@@ -26,7 +26,7 @@ from control_plane.adapters.cluster_catalog import inspect_tenant
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.db.models import Cluster, Plan, Tenant
-from control_plane.domain.lifecycle import Status, require_transition
+from control_plane.domain.lifecycle import Action, Status, require_transition
 from control_plane.domain.slugs import role_name, schema_name, validate_slug
 from control_plane.domain.text import CODE_MAX, REASON_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
@@ -293,7 +293,7 @@ def set_plan(ctx: AppContext, actor: Actor, slug: str, plan: str, reason: str | 
     with ctx.session_factory() as session:
         tenant = _get_locked(session, slug)
         _require_plan(session, plan)
-        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+        if not Status(tenant.status).can(Action.CHANGE_PLAN):
             raise Conflict(f"Cannot change the plan of tenant {slug!r}: it is {tenant.status}.")
         before = snapshot(tenant)
         if tenant.plan_code == plan:
