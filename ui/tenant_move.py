@@ -16,7 +16,8 @@ from control_plane.demo import local_cluster
 from control_plane.domain.lifecycle import Action, Status
 from control_plane.errors import ControlPlaneError
 from control_plane.moves import service as move_service
-from control_plane.moves.ledger import CUTOVER, MoveView, steps_of
+from control_plane.moves.ledger import MoveView
+from control_plane.moves.plan import CUTOVER, LABELS, steps_of
 from control_plane.moves.service import MoveOptions
 from control_plane.moves.states import MoveAction, MoveStatus
 from control_plane.services import move_driver
@@ -31,24 +32,10 @@ from ui.text import plain
 REFRESH_S = 2  # progress refresh while a move runs
 CANCEL_WAIT_S = 5.0  # a running driver undoes the move itself; the page shows the rest as it happens
 OPEN_PARAM = "move"  # ?tenant=SLUG&move=1 opens the move form (the noisy-neighbour flag links here)
-STEP_LABELS = {
-    "requested": "Checked and recorded",
-    "target_prepared": "Schema prepared on the target",
-    "published": "Publication on the source",
-    "subscribed": "Subscription with the initial copy",
-    "synchronised": "Every table copied and streaming",
-    "writes_blocked": "Writes blocked (cut-over)",
-    "caught_up": "Target caught up with the source",
-    "copied": "Tables copied",
-    "sequences_copied": "Sequences copied",
-    "verified": "Row counts and checksums equal",
-    "switched": "Catalog switched to the target",
-    "cleaned_up": "Replication removed, source kept read-only",
-}
 
 
 def step_label(step: str) -> str:
-    return STEP_LABELS.get(step, step)
+    return LABELS.get(step, step)
 
 
 def render_moves(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:

@@ -14,17 +14,10 @@ from sqlalchemy.orm import Session
 from control_plane.context import AppContext
 from control_plane.db.models import TenantMove
 from control_plane.errors import Conflict, NotFound
+from control_plane.moves.plan import CUTOVER, OFFLINE_STEPS, ONLINE_STEPS, PAST_CUTOVER, steps_of
 from control_plane.moves.states import MoveAction, MoveStatus
 
-ONLINE_STEPS = ("target_prepared", "published", "subscribed", "synchronised", "writes_blocked", "caught_up",
-                "sequences_copied", "verified", "switched", "cleaned_up")
-OFFLINE_STEPS = ("target_prepared", "writes_blocked", "copied", "sequences_copied", "verified", "switched",
-                 "cleaned_up")
-CUTOVER = "switched"  # from here on the tenant lives on the target: no cancel, no undo
-
-
-def steps_of(mode: str) -> tuple[str, ...]:
-    return ONLINE_STEPS if mode == "online" else OFFLINE_STEPS
+__all__ = ["CUTOVER", "OFFLINE_STEPS", "ONLINE_STEPS", "MoveView", "steps_of"]  # the step names: moves/plan.py
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,7 @@ class MoveView:
 
     @property
     def switched(self) -> bool:
-        return self.step in (CUTOVER, "cleaned_up") or self.status == MoveStatus.COMPLETED
+        return self.step in PAST_CUTOVER or self.status == MoveStatus.COMPLETED
 
     def can(self, action: MoveAction | str) -> bool:
         """Whether the status allows `action` now; a cancel only before the cut-over."""

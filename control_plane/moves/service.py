@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import psycopg
 from sqlalchemy import select
@@ -28,8 +28,9 @@ from control_plane.domain.lifecycle import Action, Status
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
-from control_plane.moves import ledger, preflight, steps
-from control_plane.moves.ledger import CUTOVER, MoveView
+from control_plane.moves import ledger, plan, preflight, steps
+from control_plane.moves.ledger import MoveView
+from control_plane.moves.plan import CUTOVER
 from control_plane.moves.states import MoveAction, MoveStatus
 from control_plane.services import audit
 from control_plane.services.authorization import authorize
@@ -48,9 +49,6 @@ class MoveOptions:
     lock_timeout_ms: int = 2000  # waiting for the tenant's last writers at the cut-over
 
 
-# Steps after which a subscription reads the source as the move's role (a resumed move makes
-# sure that role is there); `cleaned_up` drops it, and so does an undo.
-_REPLICATING = ("subscribed", "synchronised", "writes_blocked", "caught_up", "sequences_copied", "verified")
 
 
 def _no_fault(step: str) -> None:
@@ -156,7 +154,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
         if not MoveStatus(move.status).can(MoveAction.DRIVE):
             return ledger.view(move)
         ends = _ends(ctx, move)
-        order = ledger.steps_of(move.mode)
+        order = plan.steps_of(move.mode)
         last_check = [0.0]
 
         last_touch = [time.monotonic()]
@@ -173,7 +171,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
 
         try:
             done = order.index(move.step) + 1 if move.step in order else 0
-            if move.mode == "online" and move.step in _REPLICATING and steps.repair_credentials(ends):
+            if move.mode == "online" and move.step in plan.REPLICATING and steps.repair_credentials(ends):
                 progress("the move's replication role was gone from the source: made again, new password")
             for step in order[done:]:
                 move = ledger.get(ctx, move_id)
@@ -210,46 +208,16 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
 
 def _run_step(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, step: str, *, options: MoveOptions,
               progress: Progress, check: Callable[[], None], fault: FaultHook) -> dict:
-    if step == "target_prepared":
-        found = steps.source_version(ends)
-        if found != move.template_version:
-            raise Conflict(f"Tenant {move.tenant_slug}'s schema on {move.source_cluster} is at template version "
-                           f"{found}, the catalog says {move.template_version}; see `tenants verify-schemas`. "
-                           "Cancel this move, fix the drift, then move again.")
-        steps.prepare_target(ends, move.template_version)
-    elif step == "published":
-        steps.publish(ends)
-    elif step == "subscribed":
-        steps.subscribe(ends)
-    elif step == "synchronised":
-        steps.wait_synchronised(ends, options.sync_timeout_s, options.poll_s, progress, check)
-    elif step == "writes_blocked":
+    def mark_writes_blocked() -> None:
         if move.writes_blocked_at is None:
             # Recorded before the revoke (its first statement): a mover that dies after revoking
             # leaves the true start behind, and the blocked time counts from it.
             ledger.set_fields(ctx, move.id, _now(ctx), writes_blocked_at=_now(ctx))
-        lsn = steps.block_writes(ends, options.lock_timeout_ms)
-        progress("writes blocked")
-        return {"cutover_lsn": lsn}
-    elif step == "caught_up":
-        steps.wait_caught_up(ends, move.cutover_lsn or "0/0", options.catchup_timeout_s, options.poll_s, check)
-    elif step == "copied":
-        return {"verification": {"copied_rows": steps.copy_data(ends)}}
-    elif step == "sequences_copied":
-        steps.copy_sequences(ends)
-    elif step == "verified":
-        return {"verification": steps.verify(ends, move.template_version)}
-    elif step == CUTOVER:
-        _switch(ctx, actor, move, ends, fault)
-    elif step == "cleaned_up":
-        steps.drop_replication(ends)
-        retained = f"moved_{move.id}_{move.tenant_slug}"
-        until = _now(ctx) + timedelta(days=ctx.settings.archive_retention_days)
-        steps.retire_source(ends, retained, f"control plane: tenant {move.tenant_slug} moved to cluster "
-                                            f"{move.target_cluster} (move #{move.id}); kept read-only until "
-                                            f"{until:%Y-%m-%d}, then purged")
-        return {"retained_schema": retained, "retain_until": until}
-    return {}
+
+    return plan.BY_NAME[step].run(plan.StepRun(
+        move, ends, options, progress, check, now=lambda: _now(ctx),
+        retention_days=ctx.settings.archive_retention_days, mark_writes_blocked=mark_writes_blocked,
+        switch=lambda: _switch(ctx, actor, move, ends, fault)))
 
 
 def _switch(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, fault: FaultHook) -> None:
@@ -308,7 +276,7 @@ def cancel(ctx: AppContext, actor: Actor, slug: str, *, wait_s: float = 30.0) ->
         move = ledger.active(session, slug, lock=True)
         if move is None:
             raise NotFound(f"No move of tenant {slug!r} is running.")
-        if move.step in (CUTOVER, "cleaned_up"):
+        if move.step in plan.PAST_CUTOVER:
             raise Conflict(f"Tenant {slug!r} already runs on cluster {move.target_cluster} (move #{move.id} is past "
                            f"its cut-over); to go back, move it to {move.source_cluster} once this move ends.")
         move.cancel_requested, move_id = True, move.id
@@ -320,7 +288,7 @@ def cancel(ctx: AppContext, actor: Actor, slug: str, *, wait_s: float = 30.0) ->
             row = ledger.get(ctx, move_id)
             if not MoveStatus(row.status).can(MoveAction.CANCEL):
                 return ledger.view(row)
-            if row.step in (CUTOVER, "cleaned_up"):  # the driver got there first
+            if row.step in plan.PAST_CUTOVER:  # the driver got there first
                 raise Conflict(f"Move #{move_id} reached its cut-over before the cancel; the tenant stays on "
                                f"{row.target_cluster}.")
             return _undo(ctx, actor, row, _ends(ctx, row), MoveAction.CANCEL, error=None)
@@ -337,7 +305,7 @@ def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, act
           error: str | None) -> MoveView:
     status = action.leads_to
     steps.drop_replication(ends)
-    if move.step != "requested" or steps.target_is_leftover(ends, move.template_version):
+    if move.step != plan.REQUESTED or steps.target_is_leftover(ends, move.template_version):
         steps.drop_target_schema(ends)
     with ctx.session_factory() as session:
         tenant_active = _tenant(session, move.tenant_slug).status == Status.ACTIVE
