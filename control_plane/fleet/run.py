@@ -5,7 +5,9 @@ running (next wave) … → completed (the transitions: fleet/states.py). A brea
 reverses the wave where every revision has a reverse step; failures beyond max_failures halt it
 too. The results rows say what is done, so a driver that dies (kill -9, crash) is replaced by one
 that carries on: every pending tenant is migrated under its own lock with its version re-read, so
-nothing is applied twice. One driver per run at a time: it holds a session-level advisory lock on the catalog.
+nothing is applied twice. One driver per run at a time: it holds a session-level advisory lock on
+the catalog. The run's states and transitions are fleet/states.py's; working through a list of
+tenants (fan-out, connections, batching, halt watch) is fleet/executor.py's.
 """
 
 from __future__ import annotations
@@ -14,21 +16,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import psycopg
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
-from control_plane.db.models import Cluster, MigrationResult, MigrationRun
+from control_plane.db.models import MigrationResult, MigrationRun
 from control_plane.errors import ControlPlaneError
-from control_plane.fleet import apply, dataloss, health, ledger
+from control_plane.fleet import apply, dataloss, executor, health, ledger
 from control_plane.fleet.options import Options
 from control_plane.fleet.revisions import DEFAULT, Catalog
 from control_plane.fleet.states import ResultStatus, RunAction, RunStatus
@@ -36,12 +34,6 @@ from control_plane.services import audit
 from control_plane.uptime import alerts
 
 _log = logging.getLogger(__name__)
-# Results are written in batches: at most this many per statement, and at least once a second
-# (the page's progress lags by a second at most); a failure at once.
-RESULT_BATCH = 500
-RESULT_EVERY_S = 1.0
-
-
 def _nothing(*_args: object) -> None:
     return None
 
@@ -192,7 +184,7 @@ def reverse(ctx: AppContext, actor: Actor, run_id: int, *, waves: tuple[int, int
                 if waves[0] <= r.wave <= waves[1]]
     if not all(hooks.catalog.reversible(r.to_version or r.from_version, r.from_version) for r in rows):
         return False
-    envs = _envs(ctx, [r.cluster_name for r in rows])
+    envs = executor.envs(ctx, [r.cluster_name for r in rows])
     losses = [dataloss.Loss(r.tenant_slug, r.cluster_name, envs.get(r.cluster_name), r.to_version or r.from_version,
                             r.from_version) for r in rows]
     dataloss.measure(ctx, losses, hooks.catalog)
@@ -207,17 +199,11 @@ def reverse_tenants(ctx: AppContext, actor: Actor, run_id: int, backs: list[Back
                     hooks: Hooks) -> list[apply.Outcome]:
     """Each tenant back at its from-version (all its revisions in one transaction), the results
     recorded as reversed or reverse_failed with the version each tenant is really at."""
-    with _ThreadConnections(ctx) as connections:
-        return _fan_out(ctx, backs, options, hooks, lambda r, tenant: apply.migrate(
+    with executor.ThreadConnections(ctx) as connections:
+        return executor.fan_out(ctx, backs, options, hooks, lambda r, tenant: apply.migrate(
             ctx, actor, tenant, r.from_version, catalog=hooks.catalog, limits=options.limits(hooks.backoff_max_s),
             run_id=run_id, on_retry=hooks.on_retry, connection=connections.get), reverse=True, run_id=run_id,
             stop=lambda: False)
-
-
-def _envs(ctx: AppContext, clusters: list[str]) -> dict[str, str | None]:
-    with ctx.session_factory() as session:
-        return dict(session.execute(select(Cluster.name, Cluster.url_env)
-                                    .where(Cluster.name.in_(sorted(set(clusters))))).all())
 
 
 def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hooks: Hooks) -> bool:
@@ -229,7 +215,7 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
     limits = options.limits(hooks.backoff_max_s)
     failures = {"n": failed}
     lock = threading.Lock()
-    halted = _HaltWatch(ctx, run_id)
+    halted = executor.HaltWatch(ctx, run_id)
 
     def stop() -> bool:
         return failures["n"] > options.max_failures or hooks.should_stop() or halted.seen()
@@ -242,108 +228,9 @@ def _apply_pending(ctx, actor, run_id: int, *, wave: int, options: Options, hook
                 failures["n"] += 1
         return outcome
 
-    with _ThreadConnections(ctx) as connections:
-        done = _fan_out(ctx, rows, options, hooks, work, reverse=False, run_id=run_id, stop=stop, wave=wave)
+    with executor.ThreadConnections(ctx) as connections:
+        done = executor.fan_out(ctx, rows, options, hooks, work, reverse=False, run_id=run_id, stop=stop, wave=wave)
     return len(done) < len(rows)
-
-
-class _ThreadConnections:
-    """One catalog connection (autocommit: apply's scripts say BEGIN and COMMIT) per worker thread
-    for the whole wave, instead of a pool checkout and its liveness ping per tenant step; a
-    connection that was lost or closed is replaced."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx, self.local, self.stack = ctx, threading.local(), ExitStack()
-        self.lock = threading.Lock()
-
-    def get(self) -> psycopg.Connection:
-        conn = getattr(self.local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            opened = self.ctx.clusters.connect(None, autocommit=True)
-            with self.lock:
-                conn = self.local.conn = self.stack.enter_context(opened)
-        return conn
-
-    def __enter__(self) -> _ThreadConnections:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self.lock:
-            self.stack.close()
-
-
-def _fan_out(ctx, rows: list[MigrationResult] | list[Back], options: Options, hooks: Hooks, fn, *, reverse: bool,
-             run_id: int, stop: Callable[[], bool], wave: int = 0) -> list[apply.Outcome]:
-    """fn(row) for each row, at most options.concurrency at once per cluster: that many workers per
-    cluster, each taking its cluster's next row itself (in the rows' order), so no tenant waits on a
-    hand-off between threads. Results recorded in batches (a failure at once). No new row is taken
-    once stop() says so; re-raises the first crash after recording what was done."""
-    clusters = list(dict.fromkeys(r.cluster_name for r in rows))
-    envs = _envs(ctx, clusters)
-    queues = {c: iter([r for r in rows if r.cluster_name == c]) for c in clusters}
-    done: list[apply.Outcome] = []
-    crashed: list[BaseException] = []
-    lock = threading.Lock()
-    pending: list[apply.Outcome] = []  # results not yet written: flushed in batches, and on the way out
-    flushed = [hooks.clock()]
-
-    def flush() -> None:
-        with lock:
-            batch = pending[:]
-            pending.clear()
-            flushed[0] = hooks.clock()
-        if batch:
-            with ctx.session_factory() as session:
-                ledger.record(session, run_id, batch, reverse=reverse)
-                session.commit()
-
-    def worker(cluster: str) -> None:
-        try:
-            while True:
-                with lock:  # stop() is asked by one worker at a time (it may read the catalog)
-                    row = None if crashed or stop() else next(queues[cluster], None)
-                if row is None:
-                    return
-                outcome = fn(row, apply.Tenant(row.tenant_slug, row.cluster_name, envs.get(row.cluster_name),
-                                               row.to_version or row.from_version))
-                with lock:
-                    done.append(outcome)
-                    pending.append(outcome)
-                    hooks.progress(wave, len(done), len(rows))
-                    full = (len(pending) >= RESULT_BATCH or outcome.status != ResultStatus.APPLIED
-                            or (hooks.clock() - flushed[0]).total_seconds() >= RESULT_EVERY_S)
-                if full:
-                    flush()
-                hooks.after_tenant(outcome)
-        except BaseException as exc:
-            crashed.append(exc)
-
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency * len(clusters))) as pool:
-            for cluster in clusters:
-                for _ in range(options.concurrency):
-                    pool.submit(worker, cluster)
-    finally:
-        flush()  # a crash that lets us run (an exception) still records what was done; kill -9 does not,
-        # and then the resumed run finds those tenants at their target (nothing is applied twice)
-    if crashed:
-        raise crashed[0]
-    return done
-
-
-class _HaltWatch:
-    """Whether the run was halted from elsewhere; reads the catalog at most once a second."""
-
-    def __init__(self, ctx: AppContext, run_id: int) -> None:
-        self.ctx, self.run_id, self.checked, self.halted = ctx, run_id, 0.0, False
-
-    def seen(self) -> bool:
-        if not self.halted and time.monotonic() - self.checked >= 1.0:
-            self.checked = time.monotonic()
-            with self.ctx.session_factory() as session:
-                status = session.scalar(select(MigrationRun.status).where(MigrationRun.id == self.run_id))
-            self.halted = status != RunStatus.RUNNING
-        return self.halted
 
 
 def _transition(session: Session, actor: Actor, run: MigrationRun, action: RunAction, *,
