@@ -22,10 +22,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:  # no import at run time: see the module's docstring
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+Conn: TypeAlias = "psycopg.Connection | Connection | Session"
 
 _TEXT = "pg_catalog.hashtextextended(CAST(%s AS pg_catalog.text), CAST(0 AS pg_catalog.int8))"
 _INT8 = "CAST(%s AS pg_catalog.int8)"
@@ -98,7 +104,7 @@ def tenant_provision(slug: str) -> Key:
 
 # --- Taking, releasing, looking ------------------------------------------------------------
 
-def _execute(conn: Any, statement: str, params: tuple[Any, ...]) -> Any:
+def _execute(conn: Conn, statement: str, params: tuple[Any, ...]) -> Any:
     if isinstance(conn, psycopg.Connection):
         return conn.execute(statement, params)
     from sqlalchemy import text  # only when the caller already works through SQLAlchemy
@@ -108,27 +114,27 @@ def _execute(conn: Any, statement: str, params: tuple[Any, ...]) -> Any:
                         dict(zip(names, params, strict=True)))
 
 
-def _scalar(conn: Any, statement: str, params: tuple[Any, ...]) -> Any:
+def _scalar(conn: Conn, statement: str, params: tuple[Any, ...]) -> Any:
     row = _execute(conn, statement, params).fetchone()
     return row[0] if row else None
 
 
-def try_lock(conn: Any, key: Key) -> bool:
+def try_lock(conn: Conn, key: Key) -> bool:
     """Session level, without waiting: True when this session now holds it."""
     return bool(_scalar(conn, f"SELECT pg_catalog.pg_try_advisory_lock({key.args})", key.params))
 
 
-def lock(conn: Any, key: Key) -> None:
+def lock(conn: Conn, key: Key) -> None:
     """Session level, waiting for it."""
     _execute(conn, f"SELECT pg_catalog.pg_advisory_lock({key.args})", key.params)
 
 
-def unlock(conn: Any, key: Key) -> bool:
+def unlock(conn: Conn, key: Key) -> bool:
     """Release one session-level hold at once (closing the connection releases it too)."""
     return bool(_scalar(conn, f"SELECT pg_catalog.pg_advisory_unlock({key.args})", key.params))
 
 
-def xact_lock(conn: Any, key: Key) -> None:
+def xact_lock(conn: Conn, key: Key) -> None:
     """Transaction level, waiting for it: released when the caller's transaction ends."""
     _execute(conn, f"SELECT pg_catalog.pg_advisory_xact_lock({key.args})", key.params)
 
@@ -144,7 +150,7 @@ def xact_lock_sql(key: Key) -> sql.Composed:
 
 
 @contextmanager
-def session_lock(conn: Any, key: Key, *, wait: bool = False) -> Iterator[bool]:
+def session_lock(conn: Conn, key: Key, *, wait: bool = False) -> Iterator[bool]:
     """Hold `key` at session level for the block. Without `wait`, yields whether it was free (the
     block runs either way and decides). Use a connection in autocommit: the lock is the session's,
     and no transaction should stay open while it is held."""
@@ -161,7 +167,7 @@ def session_lock(conn: Any, key: Key, *, wait: bool = False) -> Iterator[bool]:
 
 
 @contextmanager
-def locked_transaction(conn: Any, key: Key) -> Iterator[None]:
+def locked_transaction(conn: Conn, key: Key) -> Iterator[None]:
     """A transaction on `conn` (psycopg or SQLAlchemy Connection) that first waits for `key`."""
     opened = conn.transaction() if isinstance(conn, psycopg.Connection) else conn.begin()
     with opened:
@@ -184,14 +190,14 @@ def _where(key: Key) -> str:
     return f"l.locktype {eq} CAST('advisory' AS pg_catalog.text) AND l.granted AND {database} AND {match}"
 
 
-def held(conn: Any, key: Key, *, by_this_session: bool = False) -> bool:
+def held(conn: Conn, key: Key, *, by_this_session: bool = False) -> bool:
     """Whether some session of this database (or this very session) holds `key` now."""
     mine = " AND l.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()" if by_this_session else ""
     return bool(_scalar(conn, f"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE {_where(key)}{mine})",
                         key.params))
 
 
-def holder(conn: Any, key: Key) -> tuple[int, str, str | None, Any] | None:
+def holder(conn: Conn, key: Key) -> tuple[int, str, str | None, Any] | None:
     """Who holds `key` now: (pid, application name, client address, session start), or None."""
     row = _execute(conn, "SELECT a.pid, a.application_name, CAST(a.client_addr AS pg_catalog.text), "
                          "a.backend_start FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a "

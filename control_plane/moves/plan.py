@@ -1,4 +1,4 @@
-"""The steps of a move, in one table (docs/moves.md "The steps"): which modes take each, its words
+"""The steps of a move, in one table (docs/moves.md "Steps"): which modes take each, its words
 on the page, whether the source is being replicated after it, and what it does. The step lists of
 the ledger, the driver's resume checks and the page's labels are all read from here; a step's
 name is what `tenant_moves.step` stores.
