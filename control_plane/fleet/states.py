@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from control_plane.domain.machine import MachineState, bind
+
 
 class RunAction(StrEnum):
     """What can happen to a run; the value is the last word of its audit action (`fleet.run.<value>`)."""
@@ -22,23 +24,13 @@ class RunAction(StrEnum):
     ROLL_BACK = "rollback"
 
 
-class RunStatus(StrEnum):
+class RunStatus(MachineState):
     PLANNED = "planned"
     RUNNING = "running"
     SOAKING = "soaking"
     HALTED = "halted"
     COMPLETED = "completed"
     ROLLED_BACK = "rolled_back"
-
-    def can(self, action: RunAction | str) -> bool:
-        return self in RUN_TRANSITIONS[RunAction(action)][0]
-
-    def after(self, action: RunAction | str) -> RunStatus:
-        """The status `action` leads to from this one; ValueError when it is not allowed here."""
-        sources, target = RUN_TRANSITIONS[RunAction(action)]
-        if self not in sources:
-            raise ValueError(f"a {self.value} run cannot {RunAction(action).value}")
-        return target
 
     @property
     def active(self) -> bool:
@@ -59,6 +51,7 @@ RUN_TRANSITIONS: dict[RunAction, tuple[frozenset[RunStatus], RunStatus]] = {
     # re-checks that every tenant is back: service.rollback), but is not offered it.
     RunAction.ROLL_BACK: (frozenset({_S.HALTED, _S.COMPLETED}), _S.ROLLED_BACK),
 }
+bind(RunStatus, RUN_TRANSITIONS)
 ACTIVE: tuple[RunStatus, ...] = tuple(s for s in RunStatus if s.active)
 
 

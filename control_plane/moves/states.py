@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from control_plane.domain.machine import MachineState, bind
+
 
 class MoveAction(StrEnum):
     DRIVE = "drive"  # take the next step (a new move, or one resumed after its process stopped)
@@ -18,20 +20,11 @@ class MoveAction(StrEnum):
         return MOVE_TRANSITIONS[self][1]
 
 
-class MoveStatus(StrEnum):
+class MoveStatus(MachineState):
     RUNNING = "running"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
-
-    def can(self, action: MoveAction | str) -> bool:
-        return self in MOVE_TRANSITIONS[MoveAction(action)][0]
-
-    def after(self, action: MoveAction | str) -> MoveStatus:
-        sources, target = MOVE_TRANSITIONS[MoveAction(action)]
-        if self not in sources:
-            raise ValueError(f"a {self.value} move cannot {MoveAction(action).value}")
-        return target
 
 
 # action: (the statuses it is allowed in, the status it leads to)
@@ -41,3 +34,4 @@ MOVE_TRANSITIONS: dict[MoveAction, tuple[frozenset[MoveStatus], MoveStatus]] = {
     MoveAction.CANCEL: (frozenset({MoveStatus.RUNNING}), MoveStatus.CANCELLED),
     MoveAction.FAIL: (frozenset({MoveStatus.RUNNING}), MoveStatus.FAILED),
 }
+bind(MoveStatus, MOVE_TRANSITIONS)

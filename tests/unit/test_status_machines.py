@@ -38,7 +38,7 @@ def test_a_run_moves_on_as_the_driver_and_the_page_expect():
     assert status is RunStatus.ROLLED_BACK
     assert [s for s in RunStatus if s.can(RunAction.ROLL_BACK)] == [RunStatus.HALTED, RunStatus.COMPLETED]
     assert [s for s in RunStatus if s.can(RunAction.RESUME)] == [RunStatus.HALTED]
-    with pytest.raises(ValueError, match="a completed run cannot resume"):
+    with pytest.raises(ValueError, match="cannot resume what is completed"):
         RunStatus.COMPLETED.after(RunAction.RESUME)
     assert {a.value for a in RUN_TRANSITIONS} == {"start", "soak", "promote", "complete", "halt", "resume", "rollback"}
 
