@@ -19,6 +19,7 @@ class Action(StrEnum):
     CANCEL_ARCHIVE = "cancel_archive"
     RESTORE = "restore"
     MOVE = "move"
+    MIGRATE = "migrate"  # to another template version, by a fleet run (a moving tenant is skipped)
 
 
 class Status(StrEnum):
@@ -54,6 +55,7 @@ ACTIONS: dict[Action, frozenset[Status]] = {
     Action.CANCEL_ARCHIVE: frozenset({Status.ARCHIVING}),
     Action.RESTORE: frozenset({Status.ARCHIVED}),
     Action.MOVE: _LIVE,
+    Action.MIGRATE: _LIVE,
 }
 
 

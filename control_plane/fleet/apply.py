@@ -29,6 +29,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from control_plane.adapters import tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
+from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries, scripts
@@ -173,7 +174,7 @@ class _Job:
 
     def __post_init__(self) -> None:
         if self.tenant.version is not None:
-            self.believed = ("active", self.tenant.version)
+            self.believed = (Status.ACTIVE, self.tenant.version)
 
     def plan(self, current: int) -> list[_Step]:
         """Every revision from `current` to the goal, in the order they run (empty: nothing to do)."""
@@ -201,7 +202,7 @@ class _Job:
             parts += [ddl(schema), sql.SQL("; ")]
             if step.forward and step.revision.new_tables:
                 # New tables start with no grants: the tenant role gets them only while it has access.
-                parts += [tenant_ddl.grant_access(slug) if status == "active" else tenant_ddl.revoke_access(slug),
+                parts += [tenant_ddl.grant_access(slug) if status == Status.ACTIVE else tenant_ddl.revoke_access(slug),
                           sql.SQL("; ")]
         return sql.Composed([*parts, tenant_ddl.comment_schema(schema, steps[-1].after)])
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from psycopg import sql
 
 from control_plane.adapters import advisory_locks
+from control_plane.domain.lifecycle import Action, Status
 
-# Only these statuses are migrated; the others are skipped and reported.
-MIGRATABLE = ("active", "suspended")
+# Only these statuses are migrated; the others (and `moving`, below) are skipped and reported.
+MIGRATABLE = tuple(s.value for s in Status if s.can(Action.MIGRATE))
 
 
 def set_timeouts(lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:
