@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # no import at run time: see the module's docstring
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
+    from control_plane.adapters.clusters import ClusterConnections
+
 Conn: TypeAlias = "psycopg.Connection | Connection | Session"
 
 _TEXT = "pg_catalog.hashtextextended(CAST(%s AS pg_catalog.text), CAST(0 AS pg_catalog.int8))"
@@ -164,6 +166,15 @@ def session_lock(conn: Conn, key: Key, *, wait: bool = False) -> Iterator[bool]:
     finally:
         if got and not getattr(conn, "closed", False):
             unlock(conn, key)
+
+
+@contextmanager
+def driver_lock(clusters: ClusterConnections, key: Key) -> Iterator[bool]:
+    """What drives a long operation (a move, a migration run) holds: `key` at session level on a
+    catalog connection of its own, for the block (yields whether it was free). The server lets go
+    when the process dies, so "recorded as running, and nobody holds the key" means its driver stopped."""
+    with clusters.connect(None, autocommit=True) as conn, session_lock(conn, key) as held:
+        yield held
 
 
 @contextmanager

@@ -65,8 +65,8 @@ class Step:
 def advance(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool, hooks: Hooks | None = None) -> Step:
     """Move the run on until it waits (a soak, with wait=False), stops or finishes."""
     hooks = hooks or Hooks()
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not advisory_locks.try_lock(lock_conn, advisory_locks.fleet_run(run_id)):
+    with advisory_locks.driver_lock(ctx.clusters, advisory_locks.fleet_run(run_id)) as driving:
+        if not driving:
             return Step("busy", f"run {run_id} is being driven by another process")
         while True:
             step = _advance_once(ctx, actor, run_id, wait, hooks)

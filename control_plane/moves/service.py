@@ -371,8 +371,7 @@ def resume_in_background(ctx: AppContext, actor: Actor, move_id: int, options: M
 
 @contextmanager
 def _driver_lock(ctx: AppContext, move_id: int) -> Iterator[bool]:
-    with (ctx.clusters.connect(None, autocommit=True) as conn,
-          advisory_locks.session_lock(conn, advisory_locks.move_driver(move_id)) as held):
+    with advisory_locks.driver_lock(ctx.clusters, advisory_locks.move_driver(move_id)) as held:
         yield held
 
 
