@@ -13,6 +13,7 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import service as fleet
+from control_plane.fleet.states import RunAction, RunStatus
 from ui.feedback import csv_download, show_error
 from ui.fragments import guarded_fragment
 from ui.migration_tables import RESULT_FILTERS, decisions_frame, progress_frame, results_frame
@@ -26,8 +27,8 @@ def current_run(ctx: AppContext, *, actor: Actor) -> None:
         st.info("No migration run yet.")
         return
     st.subheader(f"Run {run.id}: {run.status} → v{run.target_version}")
-    soak = (f", soaking until {run.soak_until.isoformat()[:19]} UTC" if run.status == "soaking" and run.soak_until
-            else "")
+    soaking = RunStatus(run.status) is RunStatus.SOAKING
+    soak = f", soaking until {run.soak_until.isoformat()[:19]} UTC" if soaking and run.soak_until else ""
     st.caption(f"Waves {', '.join(f'{w}%' for w in run.waves)}; wave {run.current_wave}{soak}; "
                f"started by {plain(run.created_by)}")
     if run.halt_reason:
@@ -43,9 +44,10 @@ def current_run(ctx: AppContext, *, actor: Actor) -> None:
         _controls(ctx, actor, run)
 
 
-def _controls(ctx: AppContext, actor: Actor, run: fleet.RunStatus) -> None:
+def _controls(ctx: AppContext, actor: Actor, run: fleet.RunReport) -> None:
     sure = st.checkbox(f"I mean it: act on run {run.id}", key="migrations_confirm")
-    can_roll_back = run.status in ("halted", "completed")
+    state = RunStatus(run.status)
+    can_roll_back = state.can(RunAction.ROLL_BACK)
     allow_data_loss, drops = False, None
     try:
         if sure and can_roll_back:
@@ -55,11 +57,11 @@ def _controls(ctx: AppContext, actor: Actor, run: fleet.RunStatus) -> None:
                     f"Drop these {drops} row(s): a verified copy goes to S3 first (admins only)",
                     key="migrations_allow_data_loss", disabled=not actor.can(Permission.MIGRATIONS_DROP_DATA))
         halt, resume, rollback = st.columns(3)
-        if halt.button("Halt", disabled=not sure or run.status not in ("planned", "running", "soaking"),
+        if halt.button("Halt", disabled=not sure or not state.can(RunAction.HALT),
                        key="migrations_halt"):
             fleet.halt(ctx, actor, run.id, "halted from the Migrations page")
             st.rerun()
-        if resume.button("Resume", disabled=not sure or run.status != "halted", key="migrations_resume"):
+        if resume.button("Resume", disabled=not sure or not state.can(RunAction.RESUME), key="migrations_resume"):
             fleet.resume(ctx, actor, run.id, queue=True)
             st.rerun()
         if rollback.button("Roll back", disabled=not sure or not can_roll_back, key="migrations_rollback"):

@@ -16,12 +16,11 @@ from control_plane.archive.requests import ArchiveRequestView
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core.tenant_view import TenantView
+from control_plane.domain.lifecycle import Action, Status
 from control_plane.services import tenants as tenant_service
 from ui.archive_queue import requested_line
 from ui.feedback import attempt, flash
 from ui.text import plain
-
-CHANGEABLE = ("active", "suspended")
 
 
 def available(actor: Actor, tenant: TenantView) -> bool:
@@ -33,21 +32,22 @@ def available(actor: Actor, tenant: TenantView) -> bool:
 def render_actions(ctx: AppContext, actor: Actor, tenant: TenantView,
                    pending: ArchiveRequestView | None = None) -> None:
     forms = []
-    if actor.can(Permission.TENANTS_SUSPEND) and tenant.status == "active":
+    status = Status(tenant.status)
+    if actor.can(Permission.TENANTS_SUSPEND) and status.can(Action.SUSPEND):
         forms.append(_suspend)
-    if actor.can(Permission.TENANTS_RESUME) and tenant.status == "suspended":
+    if actor.can(Permission.TENANTS_RESUME) and status.can(Action.RESUME):
         forms.append(_resume)
-    if actor.can(Permission.TENANTS_CHANGE_PLAN) and tenant.status in CHANGEABLE:
+    if actor.can(Permission.TENANTS_CHANGE_PLAN) and status.can(Action.CHANGE_PLAN):
         forms.append(_change_plan)
-    if tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_ARCHIVE):
+    if status.can(Action.ARCHIVE) and actor.can(Permission.TENANTS_ARCHIVE):
         forms.append(partial(_archive, pending=pending))
         if pending is not None:
             forms.append(partial(_decline_request, pending=pending))
-    elif tenant.status in CHANGEABLE and actor.can(Permission.TENANTS_REQUEST_ARCHIVE) and pending is None:
+    elif status.can(Action.REQUEST_ARCHIVE) and actor.can(Permission.TENANTS_REQUEST_ARCHIVE) and pending is None:
         forms.append(_request_archive)
-    if actor.can(Permission.TENANTS_ARCHIVE) and tenant.status == "archiving":
+    if actor.can(Permission.TENANTS_ARCHIVE) and status.can(Action.CANCEL_ARCHIVE):
         forms.append(_cancel_archive)
-    if actor.can(Permission.TENANTS_RESTORE) and tenant.status == "archived":
+    if actor.can(Permission.TENANTS_RESTORE) and status.can(Action.RESTORE):
         forms.append(_restore)
     for form in forms:
         form(ctx, actor, tenant)

@@ -14,11 +14,14 @@ from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core.tenant_view import TenantView
 from control_plane.demo import local_cluster
+from control_plane.domain.lifecycle import Action, Status
 from control_plane.errors import ControlPlaneError
 from control_plane.moves import driver as move_driver
 from control_plane.moves import service as move_service
-from control_plane.moves.ledger import CUTOVER, MoveView, steps_of
+from control_plane.moves.ledger import MoveView
+from control_plane.moves.plan import CUTOVER, LABELS, steps_of
 from control_plane.moves.service import MoveOptions
+from control_plane.moves.states import MoveAction, MoveStatus
 from ui import cached_reads as reads
 from ui.cluster_load import table as load_table
 from ui.feedback import attempt, csv_download, flash, show_error
@@ -26,28 +29,13 @@ from ui.formatting import when
 from ui.fragments import guarded_fragment
 from ui.text import plain
 
-MOVABLE = ("active", "suspended")
 REFRESH_S = 2  # progress refresh while a move runs
 CANCEL_WAIT_S = 5.0  # a running driver undoes the move itself; the page shows the rest as it happens
 OPEN_PARAM = "move"  # ?tenant=SLUG&move=1 opens the move form (the noisy-neighbour flag links here)
-STEP_LABELS = {
-    "requested": "Checked and recorded",
-    "target_prepared": "Schema prepared on the target",
-    "published": "Publication on the source",
-    "subscribed": "Subscription with the initial copy",
-    "synchronised": "Every table copied and streaming",
-    "writes_blocked": "Writes blocked (cut-over)",
-    "caught_up": "Target caught up with the source",
-    "copied": "Tables copied",
-    "sequences_copied": "Sequences copied",
-    "verified": "Row counts and checksums equal",
-    "switched": "Catalog switched to the target",
-    "cleaned_up": "Replication removed, source kept read-only",
-}
 
 
 def step_label(step: str) -> str:
-    return STEP_LABELS.get(step, step)
+    return LABELS.get(step, step)
 
 
 def render_moves(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
@@ -57,10 +45,10 @@ def render_moves(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
     except ControlPlaneError as exc:
         show_error(exc)
         return
-    if latest is not None and latest.status == "running":
+    if latest is not None and latest.can(MoveAction.DRIVE):
         move_progress(ctx, tenant.slug, latest.id)
     elif actor.can(Permission.TENANTS_MOVE):
-        if tenant.status in MOVABLE:
+        if Status(tenant.status).can(Action.MOVE):
             _move_form(ctx, actor, tenant, opened=st.query_params.get(OPEN_PARAM) == "1")
         else:
             st.caption(f"A tenant that is {tenant.status} cannot move; only active or suspended tenants do.")
@@ -138,7 +126,7 @@ def move_progress(ctx: AppContext, slug: str, move_id: int, *, actor: Actor) -> 
     except ControlPlaneError as exc:
         show_error(exc)
         return
-    if move is None or move.id != move_id or move.status != "running":
+    if move is None or move.id != move_id or not move.can(MoveAction.DRIVE):
         reads.clear_clusters()
         st.rerun(scope="app")  # it ended: the whole page again (cluster, actions, history)
     done, total = move.progress
@@ -178,7 +166,7 @@ def _controls(ctx: AppContext, actor: Actor, move: MoveView, driven: bool) -> No
             "Resuming…", lambda: move_driver.resume(ctx, actor, move)):
         flash(f"Move #{move.id} of {slug} resumed from its last step.")
         st.rerun(scope="app")
-    if move.switched or move.cancel_requested:
+    if not move.can(MoveAction.CANCEL) or move.cancel_requested:
         return
     confirm = st.checkbox(f"Yes, cancel the move of {slug}: everything it made is dropped and the source stays "
                           "exactly as it was", key=f"move_cancel_confirm_{slug}")
@@ -192,7 +180,7 @@ def _controls(ctx: AppContext, actor: Actor, move: MoveView, driven: bool) -> No
                      where=confirm_msg):
             reads.clear_clusters()
             flash(f"Move #{move.id} of {slug} cancelled: the tenant stays on {move.source}."
-                  if ended[0].status == "cancelled" else
+                  if ended[0].status == MoveStatus.CANCELLED else
                   f"Cancel of move #{move.id} requested: the move is being undone.")
             st.rerun(scope="app")
 

@@ -207,13 +207,6 @@ def comment_version(comment: str | None) -> int | None:
     return None
 
 
-def try_provision_lock(slug: str) -> sql.Composed:
-    """A session-level advisory lock on the tenant's cluster, one per slug: held by a provisioning
-    run from its DDL until the catalog is updated, released when its connection ends (even on kill -9)."""
-    return sql.SQL("SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended({k}::text, 0::bigint))").format(
-        k=sql.Literal(f"control_plane.provision:{slug}"))
-
-
 def schema_tables(conn: psycopg.Connection, schema: str) -> list[str]:
     """The tables (plain and partitioned) of `schema`, by name."""
     return [r[0] for r in conn.execute(

@@ -21,7 +21,7 @@ from control_plane.context import AppContext
 from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
 from control_plane.db.models import ArchiveRequest, Tenant
-from control_plane.domain.lifecycle import Status
+from control_plane.domain.lifecycle import Action, Status
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, InvalidInput
@@ -54,7 +54,7 @@ def request_archive(ctx: AppContext, actor: Actor, slug: str, reason: str) -> Ar
         raise InvalidInput("A reason is required to request an archive.")
     with ctx.session_factory() as session:
         tenant = lookups.tenant(session, slug, lock=True)  # serialises two requests for one tenant
-        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+        if not Status(tenant.status).can(Action.REQUEST_ARCHIVE):
             raise Conflict(f"Cannot request an archive of tenant {slug!r}: it is {tenant.status}.")
         moves_ledger.refuse_if_moving(session, slug, "request an archive of")
         open_one = _pending(session, slug)

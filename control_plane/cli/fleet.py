@@ -13,7 +13,7 @@ from control_plane.core.records import record
 from control_plane.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from control_plane.fleet.service import RunStatus
+    from control_plane.fleet.service import RunReport
 
 ACTIONS = ("status", "halt", "resume", "rollback")
 
@@ -133,7 +133,7 @@ def _drive(ctx, who, run_id: int, queued: bool) -> int:
     return 0 if step.status == "completed" else 1
 
 
-def _summary(status: RunStatus | None, *, results: bool = False) -> dict:
+def _summary(status: RunReport | None, *, results: bool = False) -> dict:
     """The run as JSON: `{"run": null}` when there is none; the per-tenant results only if asked."""
     if status is None:
         return {"run": None}

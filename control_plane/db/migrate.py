@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # SQLAlchemy is loaded by the functions that take an engine: 
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
-# Serialises concurrent upgrades (the app and the worker starting together).
-_MIGRATION_LOCK = 72_100_001
 # The module-level assignments Alembic reads from a revision file (`revision = "0009"`, …).
 _ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]+)?=\s*(.+?)\s*$", re.MULTILINE)
 
@@ -35,11 +33,12 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
-    from sqlalchemy import text
+
+    from control_plane.adapters import advisory_locks
 
     config = alembic_config()
-    with engine.begin() as connection:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    # Serialises concurrent upgrades (the app and the worker starting together).
+    with engine.connect() as connection, advisory_locks.locked_transaction(connection, advisory_locks.DB_MIGRATE):
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

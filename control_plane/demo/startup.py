@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import system_actor
 from control_plane.context import AppContext
 from control_plane.db.models import AppMarker
@@ -24,7 +25,6 @@ from control_plane.services.users import demo_accounts_allowed
 
 log = logging.getLogger(__name__)
 MARKER = "demo_seeded"
-_SEED_LOCK = 72_100_002
 
 
 def prepare_demo(ctx: AppContext, progress: Progress | None = None, *, seed: int = 7) -> bool:
@@ -35,17 +35,13 @@ def prepare_demo(ctx: AppContext, progress: Progress | None = None, *, seed: int
     start_simulated_aws(ctx)
     if is_seeded(ctx):
         return False
-    with ctx.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SEED_LOCK})
-        conn.commit()  # the lock is the session's, not the transaction's
-        try:
-            if is_seeded(ctx):  # another process seeded while we waited
-                return False
-            _seed(ctx, progress or _log_progress(), seed)
-            return True
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SEED_LOCK})
-            conn.commit()
+    # Autocommit: the lock is the session's, and no transaction stays open while the seed runs.
+    with (ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+          advisory_locks.session_lock(conn, advisory_locks.DEMO_STARTUP, wait=True)):
+        if is_seeded(ctx):  # another process seeded while we waited
+            return False
+        _seed(ctx, progress or _log_progress(), seed)
+        return True
 
 
 def is_seeded(ctx: AppContext) -> bool:

@@ -30,9 +30,11 @@ from control_plane.adapters import tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.core import audit
+from control_plane.domain.lifecycle import Status
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries, scripts
+from control_plane.fleet.states import ResultStatus
 from control_plane.tenant_schema.queries import SCHEMA_VERSION_COMMENT
 from control_plane.tenant_schema.revisions import DEFAULT, Catalog, Kind, Revision
 
@@ -103,8 +105,8 @@ def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog
 
             def connection() -> psycopg.Connection:
                 return own
-        return _migrate(_Job(ctx, actor, tenant, goal, catalog, limits, run_id, Outcome(tenant.slug, "applied"),
-                             connection), on_retry)
+        return _migrate(_Job(ctx, actor, tenant, goal, catalog, limits, run_id,
+                             Outcome(tenant.slug, ResultStatus.APPLIED), connection), on_retry)
 
 
 def _migrate(job: _Job, on_retry: RetryHook) -> Outcome:
@@ -124,9 +126,9 @@ def _migrate(job: _Job, on_retry: RetryHook) -> Outcome:
         if not outcome.steps:
             outcome.attempts -= 1  # the read that found nothing left to do is no try
     except _Skip as skip:
-        outcome.status, outcome.error = "skipped", f"tenant is {skip.status}: not migrated"
+        outcome.status, outcome.error = ResultStatus.SKIPPED, f"tenant is {skip.status}: not migrated"
     except (psycopg.Error, DBAPIError, ControlPlaneError) as exc:
-        outcome.status, outcome.error = "failed", _describe(exc, limits)
+        outcome.status, outcome.error = ResultStatus.FAILED, _describe(exc, limits)
         outcome.to_version = job.current  # all or nothing: it is where it was read (None: never read)
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome
@@ -173,7 +175,7 @@ class _Job:
 
     def __post_init__(self) -> None:
         if self.tenant.version is not None:
-            self.believed = ("active", self.tenant.version)
+            self.believed = (Status.ACTIVE, self.tenant.version)
 
     def plan(self, current: int) -> list[_Step]:
         """Every revision from `current` to the goal, in the order they run (empty: nothing to do)."""
@@ -201,7 +203,7 @@ class _Job:
             parts += [ddl(schema), sql.SQL("; ")]
             if step.forward and step.revision.new_tables:
                 # New tables start with no grants: the tenant role gets them only while it has access.
-                parts += [tenant_ddl.grant_access(slug) if status == "active" else tenant_ddl.revoke_access(slug),
+                parts += [tenant_ddl.grant_access(slug) if status == Status.ACTIVE else tenant_ddl.revoke_access(slug),
                           sql.SQL("; ")]
         return sql.Composed([*parts, tenant_ddl.comment_schema(schema, steps[-1].after)])
 

@@ -16,8 +16,7 @@ from control_plane.errors import NotFound
 from control_plane.fleet import queries
 from control_plane.fleet.apply import Outcome
 from control_plane.fleet.planner import Candidate
-
-ACTIVE = ("planned", "running", "soaking")
+from control_plane.fleet.states import ACTIVE, ResultStatus, RunStatus
 
 
 def below_target(session: Session, target: int, slugs: list[str] | None) -> list[Candidate]:
@@ -38,7 +37,7 @@ def version_counts(session: Session) -> list[tuple[int, str, int]]:
 def create_run(session: Session, *, target: int, waves: list[int], soak_seconds: int, options: dict[str, Any],
                created_by: str, queued: bool) -> MigrationRun:
     run = MigrationRun(target_version=target, waves=waves, soak_seconds=soak_seconds, options=options,
-                       created_by=created_by, queued=queued, status="planned", decisions=[])
+                       created_by=created_by, queued=queued, status=RunStatus.PLANNED, decisions=[])
     session.add(run)
     session.flush()
     return run
@@ -46,9 +45,9 @@ def create_run(session: Session, *, target: int, waves: list[int], soak_seconds:
 
 def add_results(session: Session, run_id: int, waves: list[list[Candidate]], skipped: list[Candidate]) -> None:
     rows = [{"run_id": run_id, "tenant_slug": c.slug, "cluster_name": c.cluster, "wave": i, "from_version": c.version,
-             "status": "pending"} for i, wave in enumerate(waves, start=1) for c in wave]
+             "status": ResultStatus.PENDING} for i, wave in enumerate(waves, start=1) for c in wave]
     rows += [{"run_id": run_id, "tenant_slug": c.slug, "cluster_name": c.cluster, "wave": 0, "from_version": c.version,
-              "status": "skipped", "error": f"tenant is {c.status}: not migrated"} for c in skipped]
+              "status": ResultStatus.SKIPPED, "error": f"tenant is {c.status}: not migrated"} for c in skipped]
     for start in range(0, len(rows), 5000):
         session.execute(pg_insert(MigrationResult), rows[start:start + 5000])
 
@@ -103,7 +102,7 @@ def status_counts(session: Session, run_id: int) -> dict[int, Counter[str]]:
 
 def failures(session: Session, run_id: int) -> int:
     return int(session.scalar(select(func.count()).where(MigrationResult.run_id == run_id,
-                                                         MigrationResult.status == "failed")) or 0)
+                                                         MigrationResult.status == ResultStatus.FAILED)) or 0)
 
 
 def record(session: Session, run_id: int, outcomes: list[Outcome], *, reverse: bool = False) -> None:
@@ -114,7 +113,7 @@ def record(session: Session, run_id: int, outcomes: list[Outcome], *, reverse: b
         return
     rows = []
     for o in outcomes:
-        status = ("reversed" if o.status == "applied" else "reverse_failed") if reverse else o.status
+        status = ResultStatus(o.status).reversed() if reverse else o.status
         rows.append({"slug": o.slug, "status": status, "attempts": o.attempts, "duration_ms": o.duration_ms,
                      "error": o.error, "to_version": o.to_version})
     session.execute(text(queries.RECORD_RESULTS), {"rows": json.dumps(rows), "run": run_id})

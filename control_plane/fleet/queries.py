@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from psycopg import sql
 
-# Only these statuses are migrated; the others are skipped and reported.
-MIGRATABLE = ("active", "suspended")
+from control_plane.adapters import advisory_locks
+from control_plane.domain.lifecycle import Action, Status
+
+# Only these statuses are migrated; the others (and `moving`, below) are skipped and reported.
+MIGRATABLE = tuple(s.value for s in Status if s.can(Action.MIGRATE))
 
 
 def set_timeouts(lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:
@@ -20,25 +23,9 @@ def set_timeouts(lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Compose
         l=sql.Literal(f"{int(lock_timeout_ms)}ms"), s=sql.Literal(f"{int(statement_timeout_ms)}ms"))
 
 
-def tenant_lock_key(slug: str) -> str:
-    return f"control_plane.fleet:{slug}"
-
-
-# Every function named exactly, every literal of the exact type: nothing resolves through a
-# schema a tenant can write, whatever the connection's search_path.
-_KEY = "pg_catalog.hashtextextended(CAST({k} AS pg_catalog.text), CAST(0 AS pg_catalog.int8))"
-
-
 def tenant_lock(slug: str) -> sql.Composed:
     """One migration at a time per tenant, whatever runs it (run, restore, a second worker)."""
-    return sql.SQL("SELECT pg_catalog.pg_advisory_xact_lock(" + _KEY + ")").format(
-        k=sql.Literal(tenant_lock_key(slug)))
-
-
-def run_lock(run_id: int) -> sql.Composed:
-    """Held (session level) by whoever drives a run; the server releases it if that process dies."""
-    return sql.SQL("SELECT pg_catalog.pg_try_advisory_lock(" + _KEY + ")").format(
-        k=sql.Literal(f"control_plane.fleet.run:{int(run_id)}"))
+    return advisory_locks.xact_lock_sql(advisory_locks.fleet_tenant(slug))
 
 
 def open_tenant(slug: str, lock_timeout_ms: int, statement_timeout_ms: int) -> sql.Composed:

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import text
 
-from control_plane.adapters import tenant_ddl
+from control_plane.adapters import advisory_locks, tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries
+from control_plane.fleet.states import ResultStatus
 from control_plane.tenant_schema.revisions import DEFAULT, Catalog
 
 
@@ -81,7 +82,7 @@ def read(ctx: AppContext, run_id: int) -> list[TenantState]:
             with ctx.clusters.connect(members[0].url_env, autocommit=True) as conn:
                 found = {schema: (comment, busy) for schema, comment, busy in conn.execute(
                     queries.CLUSTER_STATES, ([schema_name(s.slug) for s in members],
-                                             [queries.tenant_lock_key(s.slug) for s in members]))}
+                                             [advisory_locks.fleet_tenant_name(s.slug) for s in members]))}
         except (ControlPlaneError, psycopg.Error) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             for state in members:
@@ -110,11 +111,11 @@ def reconcile(ctx: AppContext, actor: Actor, run_id: int, *, target: int,
             late += _late_entries(actor, s, run_id, catalog)
             s.catalog_version = s.version
         status = s.ledger_status
-        if status == "pending":
+        if status == ResultStatus.PENDING:
             if s.version == s.from_version:
                 continue  # untouched: nothing to correct
             if s.version == target:
-                status = "applied"  # migrated by a driver that died before recording it
+                status = ResultStatus.APPLIED  # migrated by a driver that died before recording it
         if (status, s.version) != (s.ledger_status, s.ledger_to):
             rows.append({"slug": s.slug, "status": status, "to_version": s.version})
             s.ledger_status, s.ledger_to = status, s.version

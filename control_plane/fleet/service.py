@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.clock import utcnow
 from control_plane.context import AppContext
@@ -20,6 +21,7 @@ from control_plane.errors import Conflict, Forbidden, InvalidInput
 from control_plane.fleet import dataloss, ledger, planner, queries, reconcile
 from control_plane.fleet.options import Options
 from control_plane.fleet.run import Back, Hooks, Step, advance, reverse_tenants
+from control_plane.fleet.states import ResultStatus, RunAction, RunStatus
 from control_plane.tenant_schema.revisions import Catalog, Kind
 
 ROLLBACK_LOCK_TIMEOUT_MS = 2000
@@ -140,7 +142,7 @@ def start(ctx: AppContext, actor: Actor, options: Options, *, queue: bool = Fals
                            "`tenants migrate status`.") from None
         ledger.add_results(session, run.id, plan_.waves, plan_.skipped)
         audit.record(session, actor, "fleet.run.create", target=f"migration run {run.id}",
-                     after={"status": "planned", "target_version": options.target, "waves": waves,
+                     after={"status": RunStatus.PLANNED, "target_version": options.target, "waves": waves,
                             "tenants": plan_.tenants, "queued": queue}, detail=options.as_dict())
         session.commit()
         return Started(run.id, plan_, f"Run {run.id}: {plan_.tenants} tenant(s) to v{options.target} in "
@@ -152,37 +154,37 @@ def drive(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool = True, hook
     return advance(ctx, actor, run_id, wait=wait, hooks=hooks)
 
 
-def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) -> RunStatus | None:
+def halt(ctx: AppContext, actor: Actor, run_id: int, reason: str | None = None) -> RunReport | None:
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.halt", target=f"migration run {run_id}")
     reason = clean_text(reason, "Reason", REASON_MAX) or f"halted by {actor.name}"
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status not in ledger.ACTIVE:
+        if not RunStatus(run.status).can(RunAction.HALT):
             audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", outcome="noop",
                          after={"status": run.status})
             session.commit()
             return status(ctx, actor, run_id)
         before = run.status
-        run.status, run.halt_reason, run.updated_at = "halted", reason, utcnow()
+        run.status, run.halt_reason, run.updated_at = RunStatus(before).after(RunAction.HALT), reason, utcnow()
         audit.record(session, actor, "fleet.run.halt", target=f"migration run {run_id}", reason=reason,
-                     before={"status": before}, after={"status": "halted"})
+                     before={"status": before}, after={"status": run.status})
         session.commit()
     return status(ctx, actor, run_id)
 
 
-def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -> RunStatus | None:
+def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -> RunReport | None:
     """A halted run goes on from where it stopped: its failed tenants, and the wave a breach
     reversed, are tried again (each re-reads its version, so nothing is applied twice)."""
     authorize(ctx, actor, Permission.MIGRATIONS_RUN, "fleet.run.resume", target=f"migration run {run_id}")
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status in ledger.ACTIVE:
+        if RunStatus(run.status).active:
             run.queued = run.queued or queue
             audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}", outcome="noop",
                          after={"status": run.status})
             session.commit()
             return status(ctx, actor, run_id)
-        if run.status != "halted":
+        if not RunStatus(run.status).can(RunAction.RESUME):
             raise Conflict(f"Migration run {run_id} is {run.status}; only a halted run can be resumed.")
         active = ledger.active_run(session)
         if active is not None:
@@ -190,28 +192,30 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
         target = run.target_version
     # The ledger is not the only truth: tenants a killed driver migrated without recording them, and
     # remote revisions the catalog never recorded, are put right first (fleet/reconcile.py).
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+    with advisory_locks.driver_lock(ctx.clusters, advisory_locks.fleet_run(run_id)) as driving:
+        if not driving:
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
                            "stop (it stops within a second of a halt) and try again.")
         reconcile.reconcile(ctx, actor, run_id, target=target)
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id, lock=True)
-        if run.status != "halted":
+        if not RunStatus(run.status).can(RunAction.RESUME):
             raise Conflict(f"Migration run {run_id} is {run.status}; only a halted run can be resumed.")
         for row in ledger.results(session, run_id):
-            if row.status in ("failed", "reversed", "reverse_failed"):  # tried again (a reversed wave too)
-                row.status = "pending"
-        run.status, run.halt_reason, run.queued, run.updated_at = "running", None, queue, utcnow()
+            if ResultStatus(row.status).retried_on_resume:
+                row.status = ResultStatus.PENDING
+        before = run.status
+        run.status, run.halt_reason, run.queued, run.updated_at = (RunStatus(before).after(RunAction.RESUME), None,
+                                                                    queue, utcnow())
         run.wave_started_at, run.soak_until = utcnow(), None
         audit.record(session, actor, "fleet.run.resume", target=f"migration run {run_id}",
-                     before={"status": "halted"}, after={"status": "running", "wave": run.current_wave})
+                     before={"status": before}, after={"status": run.status, "wave": run.current_wave})
         session.commit()
     return status(ctx, actor, run_id)
 
 
 def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: bool = False,
-             hooks: Hooks | None = None) -> RunStatus | None:
+             hooks: Hooks | None = None) -> RunReport | None:
     """Every tenant of the run goes back to its from-version; the run must be halted or completed
     first. The ledger is not trusted alone: each tenant is read as it really is first
     (fleet/reconcile.py), so tenants a killed driver migrated without recording them go back too.
@@ -223,8 +227,8 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
     options, target = _rollback_allowed(ctx, run_id)
     # A rollback fails fast on a held lock (and names the tenant) whatever the run was given.
     options = replace(options, lock_timeout_ms=min(options.lock_timeout_ms, ROLLBACK_LOCK_TIMEOUT_MS))
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
-        if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
+    with advisory_locks.driver_lock(ctx.clusters, advisory_locks.fleet_run(run_id)) as driving:
+        if not driving:
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
                            "stop (it stops within a second of a halt) and try again.")
         states = reconcile.reconcile(ctx, actor, run_id, target=target, catalog=hooks.catalog)
@@ -238,7 +242,7 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
             run = ledger.get_run(session, run_id, lock=True)
             before = run.status
             if not stuck:
-                run.status, run.finished_at = "rolled_back", utcnow()
+                run.status, run.finished_at = RunStatus.ROLLED_BACK, utcnow()
             run.updated_at = utcnow()
             audit.record(session, actor, "fleet.run.rollback", target=f"migration run {run_id}",
                          outcome="error" if stuck else "ok", before={"status": before},
@@ -257,7 +261,8 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
 def _rollback_allowed(ctx: AppContext, run_id: int) -> tuple[Options, int]:
     with ctx.session_factory() as session:
         run = ledger.get_run(session, run_id)
-        if run.status not in ("halted", "completed", "rolled_back"):
+        status = RunStatus(run.status)
+        if not (status.can(RunAction.ROLL_BACK) or status is RunStatus.ROLLED_BACK):  # again: re-checks only
             raise Conflict(f"Migration run {run_id} is {run.status}; halt it first "
                            f"(`tenants migrate halt {run_id}`).")
         active = ledger.active_run(session)
@@ -323,7 +328,7 @@ def rollback_preview(ctx: AppContext, actor: Actor, run_id: int, *, catalog: Cat
 
 
 @dataclass(frozen=True)
-class RunStatus:
+class RunReport:
     """A run as the CLI prints it (core.records.record: times as ISO text) and the page shows it."""
 
     id: int
@@ -346,7 +351,7 @@ class RunStatus:
 
 
 def status(ctx: AppContext, actor: Actor, run_id: int | None = None, *, with_results: bool = True
-           ) -> RunStatus | None:
+           ) -> RunReport | None:
     """The run `run_id`, or the latest; None when there is no run at all."""
     authorize(ctx, actor, Permission.MIGRATIONS_READ, "fleet.status")
     with ctx.session_factory() as session:
@@ -360,7 +365,7 @@ def status(ctx: AppContext, actor: Actor, run_id: int | None = None, *, with_res
                 {"tenant": r.tenant_slug, "cluster": r.cluster_name, "wave": r.wave, "from": r.from_version,
                  "to": r.to_version, "status": r.status, "attempts": r.attempts, "duration_ms": r.duration_ms,
                  "error": r.error} for r in ledger.results(session, run.id)]
-        return RunStatus(
+        return RunReport(
             id=run.id, status=run.status, target_version=run.target_version, waves=run.waves,
             current_wave=run.current_wave, queued=run.queued, soak_seconds=run.soak_seconds,
             soak_until=run.soak_until, halt_reason=run.halt_reason, created_by=run.created_by,

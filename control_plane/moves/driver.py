@@ -8,27 +8,28 @@ the move service gives."""
 
 from __future__ import annotations
 
-from control_plane.adapters.advisory_locks import text_key_held
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
 from control_plane.errors import Conflict
 from control_plane.moves import service as moves
-from control_plane.moves.ledger import MoveView, driver_key
+from control_plane.moves.ledger import MoveView
 from control_plane.moves.service import MoveOptions
+from control_plane.moves.states import MoveAction
 
 
 def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.move.status")
     with ctx.clusters.connect(None, autocommit=True) as conn:
-        return text_key_held(conn, driver_key(move_id))
+        return advisory_locks.held(conn, advisory_locks.move_driver(move_id))
 
 
 def resume(ctx: AppContext, actor: Actor, move: MoveView, options: MoveOptions = MoveOptions()) -> None:
     """Drive `move` on in a thread of this process, from its last recorded step."""
     authorize(ctx, actor, Permission.TENANTS_MOVE, "tenant.move.resume", tenant_slug=move.tenant)
-    if move.status != "running":
+    if not move.can(MoveAction.DRIVE):
         raise Conflict(f"Move #{move.id} is {move.status}; there is nothing to resume.")
     if is_driven(ctx, actor, move.id):
         raise Conflict(f"Move #{move.id} is being driven by another process right now; its progress shows "

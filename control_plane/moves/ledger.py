@@ -14,21 +14,10 @@ from sqlalchemy.orm import Session
 from control_plane.context import AppContext
 from control_plane.db.models import TenantMove
 from control_plane.errors import Conflict, NotFound
+from control_plane.moves.plan import CUTOVER, OFFLINE_STEPS, ONLINE_STEPS, PAST_CUTOVER, steps_of
+from control_plane.moves.states import MoveAction, MoveStatus
 
-ONLINE_STEPS = ("target_prepared", "published", "subscribed", "synchronised", "writes_blocked", "caught_up",
-                "sequences_copied", "verified", "switched", "cleaned_up")
-OFFLINE_STEPS = ("target_prepared", "writes_blocked", "copied", "sequences_copied", "verified", "switched",
-                 "cleaned_up")
-CUTOVER = "switched"  # from here on the tenant lives on the target: no cancel, no undo
-
-
-def driver_key(move_id: int) -> str:
-    """What the process driving a move holds a session advisory lock on (hashed), in the catalog."""
-    return f"control_plane.move:{int(move_id)}"
-
-
-def steps_of(mode: str) -> tuple[str, ...]:
-    return ONLINE_STEPS if mode == "online" else OFFLINE_STEPS
+__all__ = ["CUTOVER", "OFFLINE_STEPS", "ONLINE_STEPS", "MoveView", "steps_of"]  # the step names: moves/plan.py
 
 
 @dataclass(frozen=True)
@@ -55,7 +44,11 @@ class MoveView:
 
     @property
     def switched(self) -> bool:
-        return self.step in (CUTOVER, "cleaned_up") or self.status == "completed"
+        return self.step in PAST_CUTOVER or self.status == MoveStatus.COMPLETED
+
+    def can(self, action: MoveAction | str) -> bool:
+        """Whether the status allows `action` now; a cancel only before the cut-over."""
+        return MoveStatus(self.status).can(action) and not (action == MoveAction.CANCEL and self.switched)
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -84,7 +77,7 @@ def view(move: TenantMove) -> MoveView:
 
 
 def active(session: Session, slug: str, *, lock: bool = False) -> TenantMove | None:
-    query = select(TenantMove).where(TenantMove.tenant_slug == slug, TenantMove.status == "running")
+    query = select(TenantMove).where(TenantMove.tenant_slug == slug, TenantMove.status == MoveStatus.RUNNING)
     return session.scalar(query.with_for_update() if lock else query)
 
 
@@ -98,13 +91,13 @@ def refuse_if_moving(session: Session, slug: str, action: str) -> None:
 
 
 def moving_slugs(session: Session) -> set[str]:
-    return set(session.scalars(select(TenantMove.tenant_slug).where(TenantMove.status == "running")))
+    return set(session.scalars(select(TenantMove.tenant_slug).where(TenantMove.status == MoveStatus.RUNNING)))
 
 
 def stalled(session: Session, before: datetime) -> list[TenantMove]:
     """Running moves whose record has not changed since `before` (no process drives them)."""
-    return list(session.scalars(select(TenantMove).where(TenantMove.status == "running", TenantMove.updated_at < before)
-                                .order_by(TenantMove.id)))
+    return list(session.scalars(select(TenantMove).where(TenantMove.status == MoveStatus.RUNNING,
+                                                         TenantMove.updated_at < before).order_by(TenantMove.id)))
 
 
 def get(ctx: AppContext, move_id: int) -> TenantMove:

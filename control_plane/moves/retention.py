@@ -14,6 +14,7 @@ from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.db.models import Cluster, Tenant, TenantMove
 from control_plane.errors import ControlPlaneError
+from control_plane.moves.states import MoveStatus
 
 ACTOR = system_actor("job:archive_purge")
 
@@ -36,7 +37,7 @@ def purge_moved_schemas(ctx: AppContext, now: datetime) -> RetentionResult:
                    Cluster.name, Cluster.url_env, Tenant.cluster_name)
             .join(Cluster, Cluster.name == TenantMove.source_cluster, isouter=True)
             .join(Tenant, Tenant.slug == TenantMove.tenant_slug, isouter=True)
-            .where(TenantMove.status == "completed", TenantMove.retained_schema.is_not(None),
+            .where(TenantMove.status == MoveStatus.COMPLETED, TenantMove.retained_schema.is_not(None),
                    TenantMove.purged_at.is_(None), TenantMove.retain_until <= now)
             .order_by(TenantMove.id)).all()
     for move_id, slug, source, retained, registered, url_env, current in due:

@@ -14,11 +14,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 
 import psycopg
-from psycopg import sql
 
+from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit, lookups
@@ -26,12 +25,14 @@ from control_plane.core.authorization import authorize
 from control_plane.core.faults import FaultHook, no_fault
 from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
-from control_plane.domain.lifecycle import Status
+from control_plane.domain.lifecycle import Action, Status
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
-from control_plane.moves import ledger, preflight, steps
-from control_plane.moves.ledger import CUTOVER, MoveView
+from control_plane.moves import ledger, plan, preflight, steps
+from control_plane.moves.ledger import MoveView
+from control_plane.moves.plan import CUTOVER
+from control_plane.moves.states import MoveAction, MoveStatus
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -46,9 +47,6 @@ class MoveOptions:
     lock_timeout_ms: int = 2000  # waiting for the tenant's last writers at the cut-over
 
 
-# Steps after which a subscription reads the source as the move's role (a resumed move makes
-# sure that role is there); `cleaned_up` drops it, and so does an undo.
-_REPLICATING = ("subscribed", "synchronised", "writes_blocked", "caught_up", "sequences_copied", "verified")
 
 
 def _quiet(message: str) -> None:
@@ -115,7 +113,7 @@ def request(ctx: AppContext, actor: Actor, slug: str, target: str, options: Move
                        "Add --offline to move it with its writes blocked for the whole copy.")
     with ctx.session_factory() as session:
         tenant = lookups.tenant(session, slug, lock=True)  # suspend, archive and a second move wait on this row
-        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+        if not Status(tenant.status).can(Action.MOVE):
             raise Conflict(f"Cannot move tenant {slug!r}: it is {tenant.status}; only active or suspended "
                            "tenants move.")
         ledger.refuse_if_moving(session, slug, "move")
@@ -142,10 +140,10 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
             raise Conflict(f"Move #{move_id} is being driven by another process right now; follow it with "
                            "`tenants move status`.")
         move = ledger.get(ctx, move_id)
-        if move.status != "running":
+        if not MoveStatus(move.status).can(MoveAction.DRIVE):
             return ledger.view(move)
         ends = _ends(ctx, move)
-        order = ledger.steps_of(move.mode)
+        order = plan.steps_of(move.mode)
         last_check = [0.0]
 
         last_touch = [time.monotonic()]
@@ -162,7 +160,7 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
 
         try:
             done = order.index(move.step) + 1 if move.step in order else 0
-            if move.mode == "online" and move.step in _REPLICATING and steps.repair_credentials(ends):
+            if move.mode == "online" and move.step in plan.REPLICATING and steps.repair_credentials(ends):
                 progress("the move's replication role was gone from the source: made again, new password")
             for step in order[done:]:
                 move = ledger.get(ctx, move_id)
@@ -181,9 +179,9 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
             move = ledger.get(ctx, move_id)
             return _finish(ctx, actor, move)
         except steps.MoveAborted:
-            return _undo(ctx, actor, ledger.get(ctx, move_id), ends, status="cancelled", error=None)
+            return _undo(ctx, actor, ledger.get(ctx, move_id), ends, MoveAction.CANCEL, error=None)
         except steps.VerificationFailed as exc:
-            _undo(ctx, actor, ledger.get(ctx, move_id), ends, status="failed", error=str(exc))
+            _undo(ctx, actor, ledger.get(ctx, move_id), ends, MoveAction.FAIL, error=str(exc))
             raise
         except ControlPlaneError as exc:
             ledger.set_fields(ctx, move_id, ctx.clock(), error=str(exc))
@@ -199,46 +197,16 @@ def drive(ctx: AppContext, actor: Actor, move_id: int, options: MoveOptions = Mo
 
 def _run_step(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, step: str, *, options: MoveOptions,
               progress: Progress, check: Callable[[], None], fault: FaultHook) -> dict:
-    if step == "target_prepared":
-        found = steps.source_version(ends)
-        if found != move.template_version:
-            raise Conflict(f"Tenant {move.tenant_slug}'s schema on {move.source_cluster} is at template version "
-                           f"{found}, the catalog says {move.template_version}; see `tenants verify-schemas`. "
-                           "Cancel this move, fix the drift, then move again.")
-        steps.prepare_target(ends, move.template_version)
-    elif step == "published":
-        steps.publish(ends)
-    elif step == "subscribed":
-        steps.subscribe(ends)
-    elif step == "synchronised":
-        steps.wait_synchronised(ends, options.sync_timeout_s, options.poll_s, progress, check)
-    elif step == "writes_blocked":
+    def mark_writes_blocked() -> None:
         if move.writes_blocked_at is None:
             # Recorded before the revoke (its first statement): a mover that dies after revoking
             # leaves the true start behind, and the blocked time counts from it.
             ledger.set_fields(ctx, move.id, ctx.clock(), writes_blocked_at=ctx.clock())
-        lsn = steps.block_writes(ends, options.lock_timeout_ms)
-        progress("writes blocked")
-        return {"cutover_lsn": lsn}
-    elif step == "caught_up":
-        steps.wait_caught_up(ends, move.cutover_lsn or "0/0", options.catchup_timeout_s, options.poll_s, check)
-    elif step == "copied":
-        return {"verification": {"copied_rows": steps.copy_data(ends)}}
-    elif step == "sequences_copied":
-        steps.copy_sequences(ends)
-    elif step == "verified":
-        return {"verification": steps.verify(ends, move.template_version)}
-    elif step == CUTOVER:
-        _switch(ctx, actor, move, ends, fault)
-    elif step == "cleaned_up":
-        steps.drop_replication(ends)
-        retained = f"moved_{move.id}_{move.tenant_slug}"
-        until = ctx.clock() + timedelta(days=ctx.settings.archive_retention_days)
-        steps.retire_source(ends, retained, f"control plane: tenant {move.tenant_slug} moved to cluster "
-                                            f"{move.target_cluster} (move #{move.id}); kept read-only until "
-                                            f"{until:%Y-%m-%d}, then purged")
-        return {"retained_schema": retained, "retain_until": until}
-    return {}
+
+    return plan.BY_NAME[step].run(plan.StepRun(
+        move, ends, options, progress, check, now=ctx.clock,
+        retention_days=ctx.settings.archive_retention_days, mark_writes_blocked=mark_writes_blocked,
+        switch=lambda: _switch(ctx, actor, move, ends, fault)))
 
 
 def _switch(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, fault: FaultHook) -> None:
@@ -275,8 +243,9 @@ def _finish(ctx: AppContext, actor: Actor, move: TenantMove) -> MoveView:
     with ctx.session_factory() as session:
         row = session.get(TenantMove, move.id, with_for_update=True)
         assert row is not None
-        if row.status == "running":
-            row.status, row.finished_at, row.updated_at, row.error = "completed", now, now, None
+        if MoveStatus(row.status).can(MoveAction.COMPLETE):
+            row.status = MoveStatus(row.status).after(MoveAction.COMPLETE)
+            row.finished_at, row.updated_at, row.error = now, now, None
             audit.record(session, actor, "tenant.move", tenant_slug=row.tenant_slug, target=f"move:{row.id}",
                          before={"cluster": row.source_cluster}, after={"cluster": row.target_cluster},
                          detail={"mode": row.mode, "writes_blocked_ms": row.writes_blocked_ms,
@@ -296,7 +265,7 @@ def cancel(ctx: AppContext, actor: Actor, slug: str, *, wait_s: float = 30.0) ->
         move = ledger.active(session, slug, lock=True)
         if move is None:
             raise NotFound(f"No move of tenant {slug!r} is running.")
-        if move.step in (CUTOVER, "cleaned_up"):
+        if move.step in plan.PAST_CUTOVER:
             raise Conflict(f"Tenant {slug!r} already runs on cluster {move.target_cluster} (move #{move.id} is past "
                            f"its cut-over); to go back, move it to {move.source_cluster} once this move ends.")
         move.cancel_requested, move_id = True, move.id
@@ -306,25 +275,26 @@ def cancel(ctx: AppContext, actor: Actor, slug: str, *, wait_s: float = 30.0) ->
     with _driver_lock(ctx, move_id) as held:
         if held:
             row = ledger.get(ctx, move_id)
-            if row.status != "running":
+            if not MoveStatus(row.status).can(MoveAction.CANCEL):
                 return ledger.view(row)
-            if row.step in (CUTOVER, "cleaned_up"):  # the driver got there first
+            if row.step in plan.PAST_CUTOVER:  # the driver got there first
                 raise Conflict(f"Move #{move_id} reached its cut-over before the cancel; the tenant stays on "
                                f"{row.target_cluster}.")
-            return _undo(ctx, actor, row, _ends(ctx, row), status="cancelled", error=None)
+            return _undo(ctx, actor, row, _ends(ctx, row), MoveAction.CANCEL, error=None)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:  # the driver undoes it and ends the move
         row = ledger.get(ctx, move_id)
-        if row.status != "running":
+        if row.status != MoveStatus.RUNNING:
             return ledger.view(row)
         time.sleep(0.1)
     return ledger.view(ledger.get(ctx, move_id))
 
 
-def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, status: str,
+def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, action: MoveAction, *,
           error: str | None) -> MoveView:
+    status = action.leads_to
     steps.drop_replication(ends)
-    if move.step != "requested" or steps.target_is_leftover(ends, move.template_version):
+    if move.step != plan.REQUESTED or steps.target_is_leftover(ends, move.template_version):
         steps.drop_target_schema(ends)
     with ctx.session_factory() as session:
         tenant_active = lookups.tenant(session, move.tenant_slug).status == Status.ACTIVE
@@ -338,7 +308,7 @@ def _undo(ctx: AppContext, actor: Actor, move: TenantMove, ends: steps.Ends, *, 
         if row.writes_blocked_at is not None and row.writes_unblocked_at is None:
             row.writes_unblocked_at = now
             row.writes_blocked_ms = round((now - row.writes_blocked_at).total_seconds() * 1000)
-        audit.record(session, actor, f"tenant.move.{'undo' if status == 'cancelled' else 'fail'}",
+        audit.record(session, actor, f"tenant.move.{'undo' if action is MoveAction.CANCEL else 'fail'}",
                      tenant_slug=move.tenant_slug, target=f"move:{move.id}", outcome="ok" if error is None else "error",
                      reason=error, detail={"step": move.step, "status": status})
         session.commit()
@@ -390,14 +360,8 @@ def resume_in_background(ctx: AppContext, actor: Actor, move_id: int, options: M
 
 @contextmanager
 def _driver_lock(ctx: AppContext, move_id: int) -> Iterator[bool]:
-    with ctx.clusters.connect(None, autocommit=True) as conn:
-        key = sql.Literal(ledger.driver_key(move_id))
-        held = conn.execute(sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({}, 0))").format(key)).fetchone()[0]
-        try:
-            yield held
-        finally:
-            if held:
-                conn.execute(sql.SQL("SELECT pg_advisory_unlock(hashtextextended({}, 0))").format(key))
+    with advisory_locks.driver_lock(ctx.clusters, advisory_locks.move_driver(move_id)) as held:
+        yield held
 
 
 def _ends(ctx: AppContext, move: TenantMove) -> steps.Ends:

@@ -17,18 +17,19 @@ import threading
 
 import psycopg
 
+from control_plane.adapters import advisory_locks
 from control_plane.db.privileged import privileged_conninfo
 
 log = logging.getLogger(__name__)
 
-LOCK_CLASS = 72_100_004  # two-int4 advisory key space: (class, object)
-LEADER_OBJECT = 1
+LOCK_CLASS = advisory_locks.SCHEDULER_LEADER_CLASS
+LEADER_OBJECT = advisory_locks.SCHEDULER_LEADER_OBJECT
 
 
 class LeaderLock:
     def __init__(self, catalog_url: str, lock_object: int = LEADER_OBJECT) -> None:
         self._url = privileged_conninfo(catalog_url)
-        self._object = lock_object
+        self._key = advisory_locks.scheduler_leader(lock_object)
         self._conn: psycopg.Connection | None = None
         # The lock's connection is shared by the monitor loop and the scheduler's job threads.
         self._mutex = threading.RLock()
@@ -46,14 +47,12 @@ class LeaderLock:
         with self._mutex:
             try:
                 conn = self._connect()
-                row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s, %s), pg_catalog.pg_backend_pid()",
-                                   (LOCK_CLASS, self._object)).fetchone()
+                held = advisory_locks.try_lock(conn, self._key)
+                self.backend_pid = conn.info.backend_pid if held else None
             except psycopg.Error as exc:
                 log.warning("leader election: cannot reach the catalog: %s", str(exc).strip().splitlines()[0:1])
                 self._drop()
                 return False
-            held = bool(row and row[0])
-            self.backend_pid = int(row[1]) if held and row else None
             return held
 
     def still_held(self) -> bool:
@@ -63,21 +62,16 @@ class LeaderLock:
             if self._conn is None or self._conn.closed:
                 return False
             try:
-                row = self._conn.execute(
-                    "SELECT pg_catalog.count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
-                    "AND pid = pg_catalog.pg_backend_pid() AND classid = CAST(%s AS pg_catalog.oid) "
-                    "AND objid = CAST(%s AS pg_catalog.oid) AND objsubid = 2 AND granted",
-                    (LOCK_CLASS, self._object)).fetchone()
+                return advisory_locks.held(self._conn, self._key, by_this_session=True)
             except psycopg.Error:
                 self._drop()
                 return False
-            return bool(row and row[0])
 
     def release(self) -> None:
         with self._mutex:
             if self._conn is not None and not self._conn.closed:
                 try:
-                    self._conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._object))
+                    advisory_locks.unlock(self._conn, self._key)
                 except psycopg.Error:
                     pass  # closing the connection releases it anyway
             self._drop()
@@ -95,12 +89,7 @@ class LeaderLock:
 def current_leader(catalog_url: str, lock_object: int = LEADER_OBJECT) -> dict[str, object] | None:
     """Who holds the leader lock now (for the Jobs page): application name, client address, since."""
     with psycopg.connect(privileged_conninfo(catalog_url), autocommit=True, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT a.pid, a.application_name, CAST(a.client_addr AS pg_catalog.text), a.backend_start "
-            "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.classid = CAST(%s AS pg_catalog.oid) "
-            "AND l.objid = CAST(%s AS pg_catalog.oid) AND l.objsubid = 2 AND l.granted",
-            (LOCK_CLASS, lock_object)).fetchone()
+        row = advisory_locks.holder(conn, advisory_locks.scheduler_leader(lock_object))
     if row is None:
         return None
     return {"pid": row[0], "application_name": row[1], "client_addr": row[2], "since": row[3]}

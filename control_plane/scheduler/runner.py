@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy import text, update
 
+from control_plane.adapters import advisory_locks
 from control_plane.clock import utcnow
 from control_plane.context import AppContext
 from control_plane.db.models import JobRun
@@ -101,9 +102,7 @@ def _try_job_lock(conn: psycopg.Connection, job_id: str) -> bool:
     with _active_lock:
         if job_id in _active:
             return False
-        row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s, pg_catalog.hashtext(%s))",
-                           (JOB_LOCK_CLASS, job_id)).fetchone()
-        if row and row[0]:
+        if advisory_locks.try_lock(conn, advisory_locks.job_run(job_id)):
             _active.add(job_id)
             return True
     return False
@@ -113,8 +112,7 @@ def _release(conn: psycopg.Connection, job_id: str, locked: bool) -> None:
     try:
         if locked and not conn.closed:
             try:  # at once: closing alone lets the server drop the lock a moment after this returns
-                conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s, pg_catalog.hashtext(%s))",
-                             (JOB_LOCK_CLASS, job_id))
+                advisory_locks.unlock(conn, advisory_locks.job_run(job_id))
             except psycopg.Error:
                 pass  # the session is gone, and its lock with it
         conn.close()  # releases the job lock in any case

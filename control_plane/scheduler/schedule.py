@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 import psycopg
 from sqlalchemy import text
 
+from control_plane.adapters import advisory_locks
 from control_plane.context import AppContext
-from control_plane.scheduler.leader import LEADER_OBJECT, LOCK_CLASS
 from control_plane.scheduler.registry import JobSpec
 
-JOB_LOCK_CLASS = 72_100_005  # per-job advisory locks: (JOB_LOCK_CLASS, hashtext(job_id))
+JOB_LOCK_CLASS = advisory_locks.JOB_RUN_CLASS  # per-job advisory locks: (JOB_LOCK_CLASS, hashtext(job_id))
 STAGGER_SECONDS = 2.0  # jobs never scheduled before start this far apart, not all at once
 ORPHAN_GRACE = timedelta(minutes=2)  # a `running` row not yet bound to a session may be starting
 
@@ -76,15 +76,12 @@ def claim(conn: psycopg.Connection, job_id: str, *, leader_pid: int | None, now:
           owned: bool, by: str) -> Claim:
     """Take `job_id`'s due occurrence on `conn` (the session that holds the run's job lock when
     `owned`). Nothing is claimed unless the session `leader_pid` holds the leader lock right now."""
+    leading_sql, key_params = advisory_locks.held_by(advisory_locks.scheduler_leader())
     with conn.transaction():
-        row = conn.execute("""
-            SELECT s.next_run_at, s.interval_seconds,
-                   EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                            WHERE l.locktype = 'advisory' AND l.classid = CAST(%s AS pg_catalog.oid)
-                              AND l.objid = CAST(%s AS pg_catalog.oid)
-                              AND l.objsubid = 2 AND l.granted AND l.pid = %s)
+        row = conn.execute(f"""
+            SELECT s.next_run_at, s.interval_seconds, {leading_sql}
               FROM control_plane.job_schedule s WHERE s.job_id = %s FOR UPDATE OF s""",
-            (LOCK_CLASS, LEADER_OBJECT, leader_pid, job_id)).fetchone()
+            (*key_params, leader_pid, job_id)).fetchone()
         if row is None:
             return Claim(leader=True)
         next_run_at, interval, leading = row

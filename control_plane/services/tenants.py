@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from control_plane import probe_guard
-from control_plane.adapters import tenant_ddl
+from control_plane.adapters import advisory_locks, tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
@@ -31,7 +31,7 @@ from control_plane.core.authorization import authorize
 from control_plane.core.faults import FaultHook, no_fault
 from control_plane.core.tenant_view import TenantView, view
 from control_plane.db.models import Cluster, Plan, Tenant
-from control_plane.domain.lifecycle import Status, require_transition
+from control_plane.domain.lifecycle import Action, Status, require_transition
 from control_plane.domain.slugs import schema_name, validate_slug
 from control_plane.domain.text import CODE_MAX, REASON_MAX, clean_text
 from control_plane.errors import ConfigError, Conflict, InvalidInput, NotFound
@@ -104,7 +104,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     # catalog is done (released by the server if we die), so concurrent runs never race on
     # CREATE ROLE; they get a Conflict, and exactly one run reports success.
     with ctx.clusters.connect(target.url_env, autocommit=True) as conn:
-        if not conn.execute(tenant_ddl.try_provision_lock(slug)).fetchone()[0]:
+        if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
             raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
                            f"check it with `tenants show {slug}` when that run ends.")
         _require_still_provisioning(ctx, slug)  # another run may have finished while we waited
@@ -279,7 +279,7 @@ def set_plan(ctx: AppContext, actor: Actor, slug: str, plan: str, reason: str | 
     with ctx.session_factory() as session:
         tenant = lookups.tenant(session, slug, lock=True)
         _require_plan(session, plan)
-        if tenant.status not in (Status.ACTIVE, Status.SUSPENDED):
+        if not Status(tenant.status).can(Action.CHANGE_PLAN):
             raise Conflict(f"Cannot change the plan of tenant {slug!r}: it is {tenant.status}.")
         before = snapshot(tenant)
         if tenant.plan_code == plan:

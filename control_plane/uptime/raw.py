@@ -7,7 +7,7 @@
 
 Readers never care which form a check is in: `source()` gives the SQL of every raw check in a
 time range from both. Anything that rewrites raw checks (compaction, imports, pruning, demo
-seeding) takes RAW_LOCK first, so two writers never compact the same hour twice.
+seeding) takes the UPTIME_RAW advisory lock first (`lock`), so two writers never compact the same hour twice.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from control_plane.adapters import advisory_locks
 from control_plane.uptime.figures import rounded_decimal
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ RECENT = "control_plane.recent_checks"
 HOURS = "control_plane.check_hours"
 TARGETS = "control_plane.check_targets"
 COMPACT_LAG = timedelta(hours=1)  # the sweep's and on-call's reads of the last hour stay on narrow rows
-RAW_LOCK = 72_100_506
 NO_START = "'-infinity'::timestamptz"
 NO_END = "'infinity'::timestamptz"
 
@@ -53,7 +53,7 @@ ORDER = "ORDER BY c.checked_at, c.ok, c.latency_cms, c.error"
 
 
 def lock(session: Session) -> None:
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RAW_LOCK})
+    advisory_locks.xact_lock(session, advisory_locks.UPTIME_RAW)
 
 
 def to_cms(latency_ms: Decimal | float | None) -> int | None:

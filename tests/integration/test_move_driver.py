@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from control_plane.adapters import advisory_locks
 from control_plane.db.models import AuditEntry
 from control_plane.errors import Conflict, Forbidden
 from control_plane.moves import driver as move_driver
@@ -41,7 +42,7 @@ def test_the_drivers_lock_is_seen_and_resume_is_refused_while_held(ctx, admin, s
 def test_the_lock_is_seen_whatever_the_sign_of_its_key(ctx, support):
     """hashtextextended gives negative keys too: pg_locks splits them into two unsigned halves."""
     with ctx.clusters.connect(None, autocommit=True) as conn:
-        signs = {conn.execute("SELECT hashtextextended(%s, 0) < 0", (move_driver.driver_key(i),)).fetchone()[0]
+        signs = {conn.execute("SELECT hashtextextended(%s, 0) < 0", advisory_locks.move_driver(i).params).fetchone()[0]
                  for i in range(1, 21)}
     assert signs == {True, False}
     for move_id in range(1, 21):
