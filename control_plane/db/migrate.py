@@ -34,7 +34,7 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
-    from control_plane.adapters import advisory_locks
+    from control_plane.db import advisory_locks
 
     config = alembic_config()
     # Serialises concurrent upgrades (the app and the worker starting together).

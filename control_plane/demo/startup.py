@@ -16,9 +16,9 @@ import time
 
 from sqlalchemy import select
 
-from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import system_actor
 from control_plane.context import AppContext
+from control_plane.db import advisory_locks
 from control_plane.db.models import AppMarker
 from control_plane.demo.seed import Progress, seed_demo
 from control_plane.services.users import demo_accounts_allowed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from control_plane.adapters import advisory_locks
+from control_plane.db import advisory_locks
 from control_plane.domain.lifecycle import Action, Status
 
 # Only these statuses are migrated; the others (and `moving`, below) are skipped and reported.

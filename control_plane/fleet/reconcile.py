@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import text
 
-from control_plane.adapters import advisory_locks, tenant_ddl
+from control_plane.adapters import tenant_ddl
 from control_plane.auth.permissions import Actor
 from control_plane.context import AppContext
 from control_plane.core import audit
+from control_plane.db import advisory_locks
 from control_plane.domain.slugs import schema_name
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import queries

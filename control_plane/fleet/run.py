@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor
 from control_plane.clock import Clock, utcnow
 from control_plane.context import AppContext
 from control_plane.core import alerts, audit
+from control_plane.db import advisory_locks
 from control_plane.db.models import MigrationResult, MigrationRun
 from control_plane.errors import ControlPlaneError
 from control_plane.fleet import apply, dataloss, executor, health, ledger

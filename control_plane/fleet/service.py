@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.clock import utcnow
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
+from control_plane.db import advisory_locks
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import REASON_MAX, clean_text
 from control_plane.errors import Conflict, Forbidden, InvalidInput

@@ -8,11 +8,11 @@ the move service gives."""
 
 from __future__ import annotations
 
-from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit
 from control_plane.core.authorization import authorize
+from control_plane.db import advisory_locks
 from control_plane.errors import Conflict
 from control_plane.moves import service as moves
 from control_plane.moves.ledger import MoveView

@@ -16,11 +16,19 @@ from control_plane.moves import steps
 
 if TYPE_CHECKING:
     from control_plane.db.models import TenantMove
-    from control_plane.moves.service import MoveOptions
 
 REQUESTED = "requested"  # stored before the first step: checked and recorded
 CUTOVER = "switched"  # from here on the tenant lives on the target: no cancel, no undo
 ONLINE, OFFLINE = "online", "offline"
+
+
+@dataclass(frozen=True)
+class MoveOptions:
+    offline: bool = False
+    sync_timeout_s: float = 3600.0  # initial copy plus catch-up, before writes are blocked
+    catchup_timeout_s: float = 60.0  # after writes are blocked: the subscriber reaching the source
+    poll_s: float = 0.05
+    lock_timeout_ms: int = 2000  # waiting for the tenant's last writers at the cut-over
 
 
 @dataclass(frozen=True)

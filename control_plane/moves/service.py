@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import psycopg
 
-from control_plane.adapters import advisory_locks
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
 from control_plane.core.faults import FaultHook, no_fault
+from control_plane.db import advisory_locks
 from control_plane.db.connect_errors import reason
 from control_plane.db.models import Cluster, Tenant, TenantMove
 from control_plane.domain.lifecycle import Action, Status
@@ -31,20 +31,13 @@ from control_plane.domain.text import CODE_MAX, clean_text
 from control_plane.errors import Conflict, ControlPlaneError, InvalidInput, NotFound
 from control_plane.moves import ledger, plan, preflight, steps
 from control_plane.moves.ledger import MoveView
-from control_plane.moves.plan import CUTOVER
+from control_plane.moves.plan import CUTOVER, MoveOptions
 from control_plane.moves.states import MoveAction, MoveStatus
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class MoveOptions:
-    offline: bool = False
-    sync_timeout_s: float = 3600.0  # initial copy plus catch-up, before writes are blocked
-    catchup_timeout_s: float = 60.0  # after writes are blocked: the subscriber reaching the source
-    poll_s: float = 0.05
-    lock_timeout_ms: int = 2000  # waiting for the tenant's last writers at the cut-over
 
 
 

@@ -17,7 +17,7 @@ import threading
 
 import psycopg
 
-from control_plane.adapters import advisory_locks
+from control_plane.db import advisory_locks
 from control_plane.db.privileged import privileged_conninfo
 
 log = logging.getLogger(__name__)

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy import text, update
 
-from control_plane.adapters import advisory_locks
 from control_plane.clock import utcnow
 from control_plane.context import AppContext
+from control_plane.db import advisory_locks
 from control_plane.db.models import JobRun
 from control_plane.db.privileged import privileged_conninfo
 from control_plane.scheduler import schedule

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 import psycopg
 from sqlalchemy import text
 
-from control_plane.adapters import advisory_locks
 from control_plane.context import AppContext
+from control_plane.db import advisory_locks
 from control_plane.scheduler.registry import JobSpec
 
 JOB_LOCK_CLASS = advisory_locks.JOB_RUN_CLASS  # per-job advisory locks: (JOB_LOCK_CLASS, hashtext(job_id))

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from control_plane import probe_guard
-from control_plane.adapters import advisory_locks, tenant_ddl
+from control_plane.adapters import tenant_ddl
 from control_plane.adapters.cluster_catalog import inspect_tenant
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
@@ -30,6 +30,7 @@ from control_plane.core import audit, lookups
 from control_plane.core.authorization import authorize
 from control_plane.core.faults import FaultHook, no_fault
 from control_plane.core.tenant_view import TenantView, view
+from control_plane.db import advisory_locks
 from control_plane.db.models import Cluster, Plan, Tenant
 from control_plane.domain.lifecycle import Action, Status, require_transition
 from control_plane.domain.slugs import schema_name, validate_slug

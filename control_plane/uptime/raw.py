@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from control_plane.adapters import advisory_locks
+from control_plane.db import advisory_locks
 from control_plane.uptime.figures import rounded_decimal
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from control_plane.adapters import advisory_locks as locks
+from control_plane.db import advisory_locks as locks
 
 # How each lock was taken before the module existed, verbatim, with the key it must equal.
 BEFORE = [

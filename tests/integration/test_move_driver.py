@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from control_plane.adapters import advisory_locks
+from control_plane.db import advisory_locks
 from control_plane.db.models import AuditEntry
 from control_plane.errors import Conflict, Forbidden
 from control_plane.moves import driver as move_driver

@@ -1,4 +1,4 @@
-"""Advisory locks are taken, released and looked for only in control_plane/adapters/advisory_locks.py
+"""Advisory locks are taken, released and looked for only in control_plane/db/advisory_locks.py
 (docs/advisory-locks.md): its keys are the one list of what excludes what, so a new lock is added
 there, not written again in a service."""
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE = "control_plane/adapters/advisory_locks.py"
+MODULE = "control_plane/db/advisory_locks.py"
 LOCK_CALL = re.compile(r"\bpg_(try_)?advisory_(xact_)?(un)?lock(_shared|_all)?\s*\(", re.I)
 LOCKS_READ = re.compile(r"locktype\b.{0,40}'advisory'", re.I)
 # Reads of pg_locks that match many keys in one query (one per row of a larger table), which

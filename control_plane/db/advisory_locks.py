@@ -20,9 +20,9 @@ tenant can write, whatever the connection's search_path.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import psycopg
 from psycopg import sql
@@ -30,8 +30,6 @@ from psycopg import sql
 if TYPE_CHECKING:  # no import at run time: see the module's docstring
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
-
-    from control_plane.adapters.clusters import ClusterConnections
 
 Conn: TypeAlias = "psycopg.Connection | Connection | Session"
 
@@ -168,8 +166,15 @@ def session_lock(conn: Conn, key: Key, *, wait: bool = False) -> Iterator[bool]:
             unlock(conn, key)
 
 
+class CatalogConnections(Protocol):
+    """What driver_lock needs of adapters.clusters.ClusterConnections (named here, not imported:
+    db sits below adapters, docs/architecture.md)."""
+
+    def connect(self, url_env: str | None, **kwargs: Any) -> AbstractContextManager[psycopg.Connection]: ...
+
+
 @contextmanager
-def driver_lock(clusters: ClusterConnections, key: Key) -> Iterator[bool]:
+def driver_lock(clusters: CatalogConnections, key: Key) -> Iterator[bool]:
     """What drives a long operation (a move, a migration run) holds: `key` at session level on a
     catalog connection of its own, for the block (yields whether it was free). The server lets go
     when the process dies, so "recorded as running, and nobody holds the key" means its driver stopped."""
