@@ -22,6 +22,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    # The default cluster's database (docs/operations.md "The default cluster"): None is the embedded
+    # default's own `control_plane_tenants`, or the catalog database behind DATABASE_URL.
+    cluster_url_default: str | None = None
     data_dir: Path = Path(".data")
     embedded_engine: str = "auto"  # auto | pgserver | binaries
     demo: bool = True
@@ -94,9 +97,13 @@ class Settings:
         database_url = env.get("DATABASE_URL") or None
         if database_url is not None:
             database_url = _normalise_database_url(database_url, problems)
+        cluster_url_default = env.get("CP_CLUSTER_URL_DEFAULT") or None
+        if cluster_url_default is not None:
+            cluster_url_default = _normalise_database_url(cluster_url_default, problems, "CP_CLUSTER_URL_DEFAULT")
         demo_default = database_url is None
         settings = cls(
             database_url=database_url,
+            cluster_url_default=cluster_url_default,
             data_dir=Path(env.get("CP_DATA_DIR") or ".data").resolve(),
             embedded_engine=reader.choice("CP_EMBEDDED_ENGINE", "auto", {"auto", "pgserver", "binaries"}),
             demo=reader.boolean("CP_DEMO", demo_default),
@@ -153,11 +160,11 @@ def secret_weakness(value: str, minimum: int = MIN_SESSION_SECRET) -> str | None
     return None
 
 
-def _normalise_database_url(url: str, problems: list[str]) -> str:
+def _normalise_database_url(url: str, problems: list[str], name: str = "DATABASE_URL") -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
-    problems.append("DATABASE_URL must start with postgresql:// (e.g. postgresql://user:pass@host:5432/db)")
+    problems.append(f"{name} must start with postgresql:// (e.g. postgresql://user:pass@host:5432/db)")
     return url
 
 

@@ -71,7 +71,7 @@ class Step:
 def advance(ctx: AppContext, actor: Actor, run_id: int, *, wait: bool, hooks: Hooks | None = None) -> Step:
     """Move the run on until it waits (a soak, with wait=False), stops or finishes."""
     hooks = hooks or Hooks()
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+    with ctx.clusters.connect_catalog(autocommit=True) as lock_conn:
         if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
             return Step("busy", f"run {run_id} is being driven by another process")
         while True:
@@ -256,7 +256,7 @@ class _ThreadConnections:
     def get(self) -> psycopg.Connection:
         conn = getattr(self.local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            opened = self.ctx.clusters.connect(None, autocommit=True)
+            opened = self.ctx.clusters.connect_catalog(autocommit=True)
             with self.lock:
                 conn = self.local.conn = self.stack.enter_context(opened)
         return conn

@@ -188,7 +188,7 @@ def resume(ctx: AppContext, actor: Actor, run_id: int, *, queue: bool = False) -
         target = run.target_version
     # The ledger is not the only truth: tenants a killed driver migrated without recording them, and
     # remote revisions the catalog never recorded, are put right first (fleet/reconcile.py).
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+    with ctx.clusters.connect_catalog(autocommit=True) as lock_conn:
         if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
                            "stop (it stops within a second of a halt) and try again.")
@@ -221,7 +221,7 @@ def rollback(ctx: AppContext, actor: Actor, run_id: int, *, allow_data_loss: boo
     options, target = _rollback_allowed(ctx, run_id)
     # A rollback fails fast on a held lock (and names the tenant) whatever the run was given.
     options = replace(options, lock_timeout_ms=min(options.lock_timeout_ms, ROLLBACK_LOCK_TIMEOUT_MS))
-    with ctx.clusters.connect(None, autocommit=True) as lock_conn:
+    with ctx.clusters.connect_catalog(autocommit=True) as lock_conn:
         if not lock_conn.execute(queries.run_lock(run_id)).fetchone()[0]:
             raise Conflict(f"Migration run {run_id} is still being driven by another process; wait for it to "
                            "stop (it stops within a second of a halt) and try again.")

@@ -400,7 +400,7 @@ def resume_in_background(ctx: AppContext, actor: Actor, move_id: int, options: M
 
 @contextmanager
 def _driver_lock(ctx: AppContext, move_id: int) -> Iterator[bool]:
-    with ctx.clusters.connect(None, autocommit=True) as conn:
+    with ctx.clusters.connect_catalog(autocommit=True) as conn:
         key = sql.Literal(ledger.driver_key(move_id))
         held = conn.execute(sql.SQL("SELECT pg_try_advisory_lock(hashtextextended({}, 0))").format(key)).fetchone()[0]
         try:

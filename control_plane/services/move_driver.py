@@ -21,7 +21,7 @@ from control_plane.services.authorization import authorize
 
 def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.move.status")
-    with ctx.clusters.connect(None, autocommit=True) as conn:
+    with ctx.clusters.connect_catalog(autocommit=True) as conn:
         return text_key_held(conn, driver_key(move_id))
 
 

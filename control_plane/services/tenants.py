@@ -86,7 +86,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
         if unsafe:  # overridden: the override is recorded with the tenant's first catalog write
             audit.record(session, actor, "tenant.provision.unsafe_cluster", tenant_slug=slug, target=target.name,
                          detail={"failing": unsafe})
-        same_database = target.url_env is None  # then the row is only visible once all is done
+        same_database = ctx.clusters.shares_catalog(target.url_env)  # then the row is visible once all is done
         tenant = _insert_new_tenant(session, Tenant(
             slug=slug, name=name, plan_code=plan, cluster_name=target.name,
             status=Status.ACTIVE if same_database else Status.PROVISIONING,
@@ -98,7 +98,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
             if tenant is None or tenant.status != Status.PROVISIONING:
                 raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status if tenant else 'unknown'}).")
             target = _cluster_of(session, tenant)
-        if target.url_env is None:
+        if ctx.clusters.shares_catalog(target.url_env):
             # Tenant objects live in the catalog database: catalog row, DDL and audit entry commit
             # together or not at all, so a crash at any point leaves nothing to clean up.
             fault("catalog_recorded")
