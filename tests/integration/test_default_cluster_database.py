@@ -119,3 +119,20 @@ def test_cp_cluster_url_default_is_the_default_cluster(database_url, tenant_db, 
         ctx.close()
     with pytest.raises(ConfigError, match="CP_CLUSTER_URL_DEFAULT must start with postgresql://"):
         Settings.from_env({"CP_CLUSTER_URL_DEFAULT": "mysql://x"})
+
+
+def test_a_fleet_run_migrates_the_default_cluster_in_its_own_database(split, tenant_db, new_slug):
+    """The default cluster's tenants are migrated there (cluster first, catalog after), and the
+    run's lock and ledger stay in the catalog."""
+    from control_plane.fleet import service
+    from control_plane.fleet.options import Options
+    from tests.integration.fleet_helpers import catalog_version, comment
+
+    slug = new_slug("sepm")
+    make_tenant(split, slug, template_version=2)
+    started = service.start(split, ADMIN, Options(waves=(100,), soak_seconds=0, tenants=(slug,)))
+    assert service.drive(split, ADMIN, started.run_id).status == "completed"
+    with psycopg.connect(libpq_url(tenant_db), autocommit=True) as conn:
+        assert comment(conn, slug).endswith("v3")
+    with psycopg.connect(libpq_url(split.catalog_url), autocommit=True) as conn:
+        assert catalog_version(conn, slug) == 3
