@@ -28,6 +28,12 @@ SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_namespace n
  WHERE n.nspname OPERATOR(pg_catalog.~~) 'tenant\\_%%'::pg_catalog.text
 """
 _SERVER_MAJOR = "SELECT pg_catalog.current_setting('server_version_num')::pg_catalog.int4 / 10000"
+# The shared lock table's size: what every session's locks together may hold.
+_LOCK_SLOTS = """
+SELECT pg_catalog.current_setting('max_locks_per_transaction')::pg_catalog.int4
+       * (pg_catalog.current_setting('max_connections')::pg_catalog.int4
+          + pg_catalog.current_setting('max_prepared_transactions')::pg_catalog.int4)
+"""
 
 
 def catalog_tables(conn: psycopg.Connection) -> list[str]:
@@ -44,3 +50,7 @@ def tenant_schemas(conn: psycopg.Connection) -> set[str]:
 
 def server_major(conn: psycopg.Connection) -> int:
     return int(conn.execute(_SERVER_MAJOR).fetchone()[0])
+
+
+def lock_slots(conn: psycopg.Connection) -> int:
+    return int(conn.execute(_LOCK_SLOTS).fetchone()[0])

@@ -21,6 +21,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from typing import Any
 
 from psycopg import sql
 
+from control_plane.adapters.tenant_ddl import TEMPLATE_TABLES
 from control_plane.archive import pgtools, workdir
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.s3 import ArchiveStore
@@ -43,8 +45,11 @@ from control_plane.services import audit
 from control_plane.services.authorization import authorize
 from control_plane.services.clusters import NAME as CLUSTER_NAME
 
-DEFAULT_PER_FILE = 50  # ~52 relations per tenant: ~2,600 locks per pg_dump, under the default 6,400
 MAX_PER_FILE = 1000
+MAX_JOBS = 8
+# pg_dump locks each table it dumps (not indexes or sequences); one more per tenant for slack.
+LOCKS_PER_TENANT = len(TEMPLATE_TABLES) + 1
+LOCK_SHARE = 0.5  # of the server's lock table, for all parts running at once; the rest is the workload's
 _TOC = re.compile(r"^\d+; \d+ \d+ (SCHEMA|TABLE DATA) (\S+) (\S+) ", re.MULTILINE)
 
 
@@ -56,6 +61,7 @@ class BackupResult:
     files: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     missing: list[str] = field(default_factory=list)  # placed on the cluster by the catalog, no schema there
+    per_file: int | None = None
 
     @property
     def size_bytes(self) -> int:
@@ -68,6 +74,7 @@ class BackupResult:
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "location": self.location, "cluster": self.cluster, "files": self.files,
                 "size_bytes": self.size_bytes, "schemas": self.schemas, "missing": self.missing,
+                "per_file": self.per_file,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -101,23 +108,47 @@ def backup_catalog(ctx: AppContext, actor: Actor, target: str, *, now: datetime 
 
 
 def backup_tenants(ctx: AppContext, actor: Actor, target: str, *, cluster: str | None = None,
-                   per_file: int = DEFAULT_PER_FILE, now: datetime | None = None,
+                   per_file: int | None = None, jobs: int = 1, now: datetime | None = None,
                    progress: Callable[[str], None] | None = None) -> list[BackupResult]:
     """Every tenant schema the catalog places on `cluster` (default: each registered cluster), in
-    parts of `per_file` schemas: one pg_dump, one file and one checksum per part."""
+    parts of `per_file` schemas (None: as many as half the server's lock table allows, see
+    `part_size`), `jobs` parts at a time: one pg_dump, one file and one checksum per part."""
     dest = destination.parse(target)
     names = _cluster_names(cluster)
-    if isinstance(per_file, bool) or not isinstance(per_file, int) or not 1 <= per_file <= MAX_PER_FILE:
+    if per_file is not None and not _whole(per_file, 1, MAX_PER_FILE):
         raise InvalidInput(f"--per-file must be a whole number from 1 to {MAX_PER_FILE}, got {per_file!r}.")
+    if not _whole(jobs, 1, MAX_JOBS):
+        raise InvalidInput(f"--jobs must be a whole number from 1 to {MAX_JOBS}, got {jobs!r}.")
     authorize(ctx, actor, Permission.BACKUPS_RUN, "backup.tenants", target=dest.describe())
     now = now or datetime.now(UTC)
     with ctx.session_factory() as session:
         clusters = _clusters(session, names)
-    return [_backup_cluster(ctx, actor, dest, c, per_file=per_file, now=now, progress=progress) for c in clusters]
+    return [_backup_cluster(ctx, actor, dest, c, per_file=per_file, jobs=jobs, now=now, progress=progress)
+            for c in clusters]
 
 
-def _backup_cluster(ctx: AppContext, actor: Actor, dest: Destination, cluster: Cluster, *, per_file: int,
-                    now: datetime, progress: Callable[[str], None] | None) -> BackupResult:
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def part_size(lock_slots: int, jobs: int) -> int:
+    """Schemas per part so that `jobs` pg_dumps at once hold at most LOCK_SHARE of the lock table:
+    a pg_dump's cost has a part that follows the whole database (it reads every catalog), so
+    parts are made as large as the locks allow, never larger."""
+    return max(1, min(MAX_PER_FILE, int(lock_slots * LOCK_SHARE) // (LOCKS_PER_TENANT * jobs)))
+
+
+def _check_locks(cluster: str, per_file: int, jobs: int, lock_slots: int) -> None:
+    need = per_file * jobs * LOCKS_PER_TENANT
+    if need > lock_slots * LOCK_SHARE:
+        raise InvalidInput(
+            f"--per-file {per_file} × --jobs {jobs} would hold ~{need:,} locks on cluster {cluster!r}, more than half "
+            f"its lock table ({lock_slots:,}: max_locks_per_transaction × (max_connections + "
+            f"max_prepared_transactions)); use --per-file {part_size(lock_slots, jobs)} or less, or leave it out.")
+
+
+def _backup_cluster(ctx: AppContext, actor: Actor, dest: Destination, cluster: Cluster, *, per_file: int | None,
+                    jobs: int, now: datetime, progress: Callable[[str], None] | None) -> BackupResult:
     started = time.monotonic()
     base = f"tenants/{cluster.name}/{stamp(now)}/"
     result = BackupResult("tenants", dest.describe(base + "manifest.json"), cluster.name)
@@ -126,12 +157,17 @@ def _backup_cluster(ctx: AppContext, actor: Actor, dest: Destination, cluster: C
             slugs = queries.placed_slugs(catalog, cluster.name)
         url = ctx.clusters.url_for(cluster.url_env)
         with ctx.clusters.connect(cluster.url_env, autocommit=True) as conn:
-            present, major = queries.tenant_schemas(conn), queries.server_major(conn)
+            present, major, slots = queries.tenant_schemas(conn), queries.server_major(conn), queries.lock_slots(conn)
+        if per_file is None:
+            per_file = part_size(slots, jobs)
+        _check_locks(cluster.name, per_file, jobs, slots)
+        result.per_file = per_file
         wanted = [schema_name(s) for s in slugs]
         result.missing = [s for s in wanted if s not in present]
         schemas = [s for s in wanted if s in present]
         parts = [schemas[i:i + per_file] for i in range(0, len(schemas), per_file)]
-        for number, part in enumerate(parts, start=1):
+
+        def one(number: int, part: list[str]) -> tuple[dict[str, Any], list[str]]:
             out = write.staging / f"part-{number:05d}.dump"
             _pg_dump(ctx, url, major, part, out, what=f"pg_dump of tenant part {number}")
             dumped = _dumped_schemas(ctx, major, out)
@@ -142,14 +178,20 @@ def _backup_cluster(ctx: AppContext, actor: Actor, dest: Destination, cluster: C
                 if any(s in still for s in gone):
                     raise ExternalServiceError(f"Backup part {number} of cluster {cluster.name!r} lacks schemas "
                                                f"that exist ({', '.join(s for s in gone if s in still)[:300]}).")
-                result.missing += gone
             kept = [s for s in part if s in dumped]
-            result.files.append(write.file(out, {"schemas": kept}))
+            entry = write.file(out, {"schemas": kept})
             if progress is not None:
                 progress(f"{cluster.name}: part {number}/{len(parts)} ({len(kept)} schemas)")
+            return entry, gone
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:  # each thread waits for its own pg_dump
+            done = list(pool.map(one, range(1, len(parts) + 1), parts))
+        for entry, gone in done:
+            result.files.append(entry)
+            result.missing += gone
         result.seconds = time.monotonic() - started
         write.close({"kind": "tenants", "cluster": cluster.name, "created_at": now.isoformat(),
-                     "server_major": major, "per_file": per_file, "files": result.files,
+                     "server_major": major, "per_file": per_file, "jobs": jobs, "files": result.files,
                      "missing": result.missing})
     return result
 

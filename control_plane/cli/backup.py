@@ -1,4 +1,4 @@
-"""`backup catalog DEST` and `backup tenants DEST [--cluster NAME] [--per-file N]`: verified dumps to
+"""`backup catalog DEST` and `backup tenants DEST [--cluster NAME] [--per-file N] [--jobs J]`: verified dumps to
 an S3 prefix (s3://BUCKET/PREFIX) or a local folder, with a manifest and SHA256SUMS
 (docs/operations.md "Backups")."""
 
@@ -8,7 +8,7 @@ import sys
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
 
-COLUMNS = ["kind", "cluster", "files", "schemas", "missing", "size_bytes", "seconds", "location"]
+COLUMNS = ["kind", "cluster", "files", "per_file", "schemas", "missing", "size_bytes", "seconds", "location"]
 
 
 def register(groups) -> None:
@@ -23,7 +23,9 @@ def register(groups) -> None:
     p = commands.add_parser("tenants", help="tenant schemas in parts of --per-file schemas (one pg_dump each)")
     p.add_argument("destination", help="s3://BUCKET[/PREFIX] or a local folder")
     p.add_argument("--cluster", default=None, help="only this cluster (default: every registered cluster)")
-    p.add_argument("--per-file", type=int, default=None, help="schemas per dump file (default 50, at most 1000)")
+    p.add_argument("--per-file", type=int, default=None,
+                   help="schemas per dump file (default: as many as half the server's lock table allows, at most 1000)")
+    p.add_argument("--jobs", type=int, default=1, help="parts dumped at once (default 1, at most 8)")
     add_actor(p)
     add_format(p, choices=("json", "table"))
     p.set_defaults(func=_tenants)
@@ -46,9 +48,9 @@ def _catalog(args) -> int:
 def _tenants(args) -> int:
     from control_plane.backup import service
 
-    per_file = service.DEFAULT_PER_FILE if args.per_file is None else args.per_file
     results = service.backup_tenants(context(), actor(args), args.destination, cluster=args.cluster,
-                                     per_file=per_file, progress=lambda line: print(line, file=sys.stderr))
+                                     per_file=args.per_file, jobs=args.jobs,
+                                     progress=lambda line: print(line, file=sys.stderr))
     if args.format == "json":
         emit([r.as_dict() for r in results], "json")
     else:

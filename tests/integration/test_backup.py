@@ -109,7 +109,8 @@ def test_tenant_backup_in_parts_and_one_tenant_restored(cli, ctx, bucket, aws, n
     assert hashlib.sha256(dump).hexdigest() == part["sha256"]
     _lose_and_restore(ctx, slugs[1], dump, batched=True)
 
-    code, out, err = cli("backup", "tenants", f"s3://{BUCKET}/one", "--per-file", "1", "--format", "json")
+    code, out, err = cli("backup", "tenants", f"s3://{BUCKET}/one", "--per-file", "1", "--jobs", "2",
+                         "--format", "json")
     assert code == 0, err
     [result] = json.loads(out)
     assert len(result["files"]) == 3
@@ -219,8 +220,25 @@ def test_symlinked_or_foreign_folder_refused(ctx, admin, tmp_path):
 def test_unknown_cluster_and_bad_per_file(cli, ctx, tmp_path):
     code, _, err = cli("backup", "tenants", str(tmp_path / "b"), "--cluster", "nowhere")
     assert code == 3 and "Unknown cluster 'nowhere'" in err
-    code, _, err = cli("backup", "tenants", str(tmp_path / "b"), "--per-file", "0")
-    assert code == 2 and "--per-file" in err
+    for flag, value in (("--per-file", "0"), ("--per-file", "1001"), ("--jobs", "0"), ("--jobs", "9")):
+        code, _, err = cli("backup", "tenants", str(tmp_path / "b"), flag, value)
+        assert code == 2 and flag in err
+
+
+def test_parts_follow_the_lock_table(cli, ctx, tmp_path, new_slug):
+    """Left out, --per-file is what half the server's lock table holds for the parts running at
+    once; asked for more than that, the command refuses and names what fits."""
+    make_tenant(ctx, new_slug("bkk"))
+    with psycopg.connect(libpq_url(ctx.catalog_url)) as c:
+        slots = c.execute("SELECT current_setting('max_locks_per_transaction')::int * "
+                          "(current_setting('max_connections')::int + "
+                          "current_setting('max_prepared_transactions')::int)").fetchone()[0]
+    code, out, err = cli("backup", "tenants", str(tmp_path / "b"), "--jobs", "2", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)[0]["per_file"] == backup.part_size(slots, 2) == min(1000, slots // 2 // (8 * 2))
+    code, _, err = cli("backup", "tenants", str(tmp_path / "c"), "--per-file", "1000", "--jobs", "8")
+    assert code == 2 and f"use --per-file {backup.part_size(slots, 8)} or less" in err
+    assert "max_locks_per_transaction" in err
 
 
 def test_backups_are_admin_only(ctx, support, oncall, tmp_path):
