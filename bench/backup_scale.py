@@ -113,7 +113,11 @@ def main() -> None:
         for n in checkpoints:
             if (n, *key) in done:
                 continue
-            print(f"growing to {n:,} tenants (have {fleet_size(raw):,})", flush=True)
+            have = fleet_size(raw)
+            if have > n:  # a fleet never shrinks: this checkpoint needs a fresh --data-dir
+                print(f"skipping {n:,}: the fleet already has {have:,} tenants", flush=True)
+                continue
+            print(f"growing to {n:,} tenants (have {have:,})", flush=True)
             grow(raw, n)
             results.append(checkpoint(ctx, n, args.data_dir / "backups", args.per_file, args.jobs))
             results_path.write_text(json.dumps(results, indent=1))
