@@ -27,6 +27,12 @@ _TENANT_SCHEMAS = """
 SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_namespace n
  WHERE n.nspname OPERATOR(pg_catalog.~~) 'tenant\\_%%'::pg_catalog.text
 """
+_SCHEMA_TABLES = """
+SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ WHERE n.nspname OPERATOR(pg_catalog.=) ANY (%s::pg_catalog.name[])
+   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[])
+"""
 _SERVER_MAJOR = "SELECT pg_catalog.current_setting('server_version_num')::pg_catalog.int4 / 10000"
 # The shared lock table's size: what every session's locks together may hold.
 _LOCK_SLOTS = """
@@ -54,3 +60,8 @@ def server_major(conn: psycopg.Connection) -> int:
 
 def lock_slots(conn: psycopg.Connection) -> int:
     return int(conn.execute(_LOCK_SLOTS).fetchone()[0])
+
+
+def schema_tables(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, str]]:
+    """(schema, table) of the tables in `schemas`: one statement for a whole part."""
+    return [(r[0], r[1]) for r in conn.execute(_SCHEMA_TABLES, (schemas,))]

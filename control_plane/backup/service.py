@@ -169,8 +169,16 @@ def _backup_cluster(ctx: AppContext, actor: Actor, dest: Destination, cluster: C
 
         def one(number: int, part: list[str]) -> tuple[dict[str, Any], list[str]]:
             out = write.staging / f"part-{number:05d}.dump"
+            with ctx.clusters.connect(cluster.url_env, autocommit=True) as conn:
+                tables = queries.schema_tables(conn, part)  # read before the dump: it holds at least these
             _pg_dump(ctx, url, major, part, out, what=f"pg_dump of tenant part {number}")
-            dumped = _dumped_schemas(ctx, major, out)
+            entries = _toc(ctx, major, out)
+            dumped = {name for kind, _ns, name in entries if kind == "SCHEMA"}
+            data = {(ns, name) for kind, ns, name in entries if kind == "TABLE DATA"}
+            lacking = [f"{n}.{t}" for n, t in tables if n in dumped and (n, t) not in data]
+            if lacking:
+                raise ExternalServiceError(f"Backup part {number} of cluster {cluster.name!r} lacks the data of "
+                                           f"{len(lacking)} tables ({', '.join(lacking[:5])}).")
             gone = [s for s in part if s not in dumped]
             if gone:  # dropped since the list was read (archived, moved)? then not an error
                 with ctx.clusters.connect(cluster.url_env, autocommit=True) as conn:
@@ -269,10 +277,6 @@ def _toc(ctx: AppContext, major: int, path: Path) -> list[tuple[str, str, str]]:
     tool = pgtools.find_tool("pg_restore", major, _bin_dir(ctx))
     listing = pgtools.run([str(tool), "--list", str(path)], dict(os.environ), f"pg_restore --list of {path.name}")
     return _TOC.findall(listing.stdout.decode(errors="replace"))
-
-
-def _dumped_schemas(ctx: AppContext, major: int, path: Path) -> set[str]:
-    return {name for kind, _ns, name in _toc(ctx, major, path) if kind == "SCHEMA"}
 
 
 def _require_toc(ctx: AppContext, major: int, path: Path, *, schemas: list[str],
