@@ -4,6 +4,7 @@ and refusals of hostile names and destinations (docs/operations.md "Backups").""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -248,3 +249,26 @@ def test_backups_are_admin_only(ctx, support, oncall, tmp_path):
         with pytest.raises(Forbidden):
             backup.backup_tenants(ctx, who, str(tmp_path / "b"))
     assert not (tmp_path / "b").exists()
+
+
+def test_clusters_check_names_the_locks_a_whole_dump_needs(cli, ctx):
+    """`clusters check` counts what a whole-database dump locks against the lock table and, when
+    it would not fit, names the max_locks_per_transaction to set (docs/security.md "Cluster posture")."""
+    from control_plane.adapters import cluster_posture as adapter
+    from control_plane.services import cluster_posture
+
+    code, out, err = cli("clusters", "check", "default", "--format", "json")
+    assert code == 0, err
+    [item] = [i for i in json.loads(out)["items"] if i["key"] == "max_locks"]
+    assert item["status"] == "ok" and "enough for a whole-database pg_dump" in item["explanation"]
+
+    with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as c:
+        raw = adapter.read(c)
+    slots = raw.max_connections + raw.max_prepared_transactions
+    grown = dataclasses.replace(raw, dumped_relations=20_000 * 52)  # the fleet of issue 19
+    needed = -(-(20_000 * 52 * 5 // 4) // slots)
+    needed = -(-needed // 64) * 64
+    [item] = [i for i in cluster_posture.evaluate("default", grown).items if i.key == "max_locks"]
+    assert item.status == "warn" and "1,040,000 tables, sequences and indexes" in item.explanation
+    assert item.sql == (f"ALTER SYSTEM SET max_locks_per_transaction = {needed}; -- then restart the server "
+                        "(Aurora: the cluster parameter group)",)
