@@ -3,8 +3,9 @@
 Every transition is idempotent and safe to re-run after a crash at any point:
 - the catalog row is written first (status `provisioning`), committed on its own;
 - the schema, role and grants are created in one transaction on the tenant's cluster;
-- the row becomes `active` in that same transaction when the cluster is the catalog database,
-  or right after it otherwise. Re-running `provision` finishes whatever an earlier run left.
+- the row becomes `active` in that same transaction when the cluster's database is the catalog's
+  (the default cluster on installs from before the split), or right after it otherwise.
+  Re-running `provision` finishes whatever an earlier run left.
 """
 
 from __future__ import annotations
