@@ -27,9 +27,11 @@ from control_plane.demo import seed as seed_module
 from control_plane.errors import ConfigError
 from control_plane.fleet import drift
 from control_plane.services import cluster_posture, reconcile, tenants
+from tests import moto_server
 from tests.conftest import create_database
 from tests.factories import make_tenant
 
+moto_endpoint = moto_server.moto_endpoint  # fixture
 ADMIN = system_actor("t")
 
 
@@ -136,3 +138,25 @@ def test_a_fleet_run_migrates_the_default_cluster_in_its_own_database(split, ten
         assert comment(conn, slug).endswith("v3")
     with psycopg.connect(libpq_url(split.catalog_url), autocommit=True) as conn:
         assert catalog_version(conn, slug) == 3
+
+
+def test_archive_and_restore_on_the_separate_database(split, tenant_db, new_slug, moto_endpoint):
+    """Archive (dump, verify, drop) and restore go to the default cluster's own database."""
+    import httpx
+
+    from control_plane.archive import service as archive
+    from control_plane.aws.clients import AwsClients
+
+    httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    split.aws = AwsClients(split.settings, endpoint_url=moto_endpoint)
+    split.aws.client("s3").create_bucket(Bucket=split.settings.archive_bucket)
+    slug = new_slug("sepa")
+    make_tenant(split, slug)
+    with split.clusters.connect(None, autocommit=True) as conn, tenant_transaction(conn, slug) as t:
+        t.execute("INSERT INTO users (email, full_name) SELECT 'u' || g || '@x.io', 'U' FROM generate_series(1, 7) g")
+    assert archive.archive_tenant(split, ADMIN, slug).status == "archived"
+    assert _schemas(tenant_db, [slug]) == set()
+    assert archive.restore_tenant(split, ADMIN, slug).status == "active"
+    assert _schemas(tenant_db, [slug]) == {f"tenant_{slug}"} and _schemas(split.catalog_url, [slug]) == set()
+    with split.clusters.connect(None, autocommit=True) as conn, tenant_transaction(conn, slug) as t:
+        assert t.execute("SELECT count(*) FROM users").fetchone()[0] == 7
