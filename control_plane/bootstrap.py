@@ -17,9 +17,12 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     settings = settings or Settings.from_env()
     server = second = None
     url = database_url or settings.database_url
+    default_url = settings.cluster_url_default
     if url is None:
         server = embedded.start(settings.data_dir, settings.embedded_engine)
         url = server.url()
+        if default_url is None:
+            default_url = embedded.tenant_database(server)  # docs/operations.md "The default cluster"
         second = local_cluster.attach_if_present(settings.data_dir, server.engine)  # README "Embedded default"
     engine = make_engine(url)
     wait_for_database(engine, timeout=settings.database_wait_seconds)
@@ -29,7 +32,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
-        clusters=ClusterConnections(url),
+        clusters=ClusterConnections(url, default_url=default_url),
         aws=AwsClients(settings),
         catalog_url=url,
         embedded_server=server,

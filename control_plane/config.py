@@ -46,6 +46,11 @@ def var_of(name: str) -> Var | None:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = _var(None, "DATABASE_URL", "database_url")
+    # The default cluster's database (docs/operations.md "The default cluster"): None is the embedded
+    # default's own `control_plane_tenants`, or the catalog database behind DATABASE_URL.
+    cluster_url_default: str | None = _var(None, "CP_CLUSTER_URL_DEFAULT", "database_url",
+                                           shown_default="`control_plane_tenants` on the embedded server; "
+                                                         "else the catalog database")
     data_dir: Path = _var(Path(".data"), "CP_DATA_DIR", "path")  # noqa: RUF009 (an immutable Path)
     embedded_engine: str = _var("auto", "CP_EMBEDDED_ENGINE", "choice", choices=("auto", "pgserver", "binaries"))
     demo: bool = _var(True, "CP_DEMO", "boolean", embedded_only=True)
@@ -144,11 +149,11 @@ def secret_weakness(value: str, minimum: int = MIN_SESSION_SECRET) -> str | None
     return None
 
 
-def _normalise_database_url(url: str, problems: list[str]) -> str:
+def _normalise_database_url(url: str, problems: list[str], name: str = "DATABASE_URL") -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
-    problems.append("DATABASE_URL must start with postgresql:// (e.g. postgresql://user:pass@host:5432/db)")
+    problems.append(f"{name} must start with postgresql:// (e.g. postgresql://user:pass@host:5432/db)")
     return url
 
 
@@ -186,7 +191,7 @@ class _Reader:
             case "path":
                 return Path(raw).resolve() if raw else (default.resolve() if default is not None else None)
             case "database_url":
-                return _normalise_database_url(raw, self.problems) if raw else None
+                return _normalise_database_url(raw, self.problems, var.env) if raw else None
         return raw or default
 
     def boolean(self, name: str, default: bool) -> bool:

@@ -1,5 +1,7 @@
 """Connections to the clusters that hold tenant schemas. URLs come from environment variables
-named in the catalog (never stored there); the default cluster is the catalog database.
+named in the catalog (never stored there). The default cluster (its row names no variable) is its
+own database: CP_CLUSTER_URL_DEFAULT, `control_plane_tenants` beside the embedded catalog, or, on
+installs made before that, the catalog database itself (docs/operations.md "The default cluster").
 
 Two kinds of connection per cluster:
 - `connect()`: the catalog's own credentials, for DDL (provision, suspend, archive, …);
@@ -51,23 +53,36 @@ SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolinherit, r.rolbypassrls,
 _ATTRIBUTES = ("SUPERUSER", "CREATEROLE", "CREATEDB", "INHERIT", "BYPASSRLS", "REPLICATION")
 
 
-def _describe(url_env: str | None) -> tuple[str, str]:
-    """(what is being reached, the setting to check) for error messages; never the URL itself."""
-    if url_env is None:
-        return "the catalog database", "DATABASE_URL"
-    return f"the cluster in {url_env}", url_env
+DEFAULT_URL_ENV = "CP_CLUSTER_URL_DEFAULT"  # the default cluster's database, when not the embedded one
 
 
 class ClusterConnections:
-    def __init__(self, catalog_url: str, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, catalog_url: str, environ: Mapping[str, str] | None = None, *,
+                 default_url: str | None = None) -> None:
+        """`default_url`: the default cluster's database; None keeps it in the catalog database
+        (installs from before the split, and DATABASE_URL without CP_CLUSTER_URL_DEFAULT)."""
         self.catalog_url = privileged_conninfo(catalog_url)
+        self.default_url = privileged_conninfo(default_url) if default_url else self.catalog_url
         self._environ = environ if environ is not None else os.environ
         self._pools: dict[str, ConnectionPool] = {}
         self._lock = threading.Lock()
 
+    def shares_catalog(self, url_env: str | None) -> bool:
+        """Whether a cluster's tenant DDL can join the catalog's own transaction: only the default
+        cluster, and only while it lives in the catalog database."""
+        return url_env is None and self.default_url == self.catalog_url
+
+    def _describe(self, url_env: str | None) -> tuple[str, str]:
+        """(what is being reached, the setting to check) for error messages; never the URL itself."""
+        if url_env is None and self.shares_catalog(None):
+            return "the catalog database", "DATABASE_URL"
+        if url_env is None:
+            return "the default cluster's database", f"{DEFAULT_URL_ENV} (or the embedded default)"
+        return f"the cluster in {url_env}", url_env
+
     def url_for(self, url_env: str | None) -> str:
         if url_env is None:
-            return self.catalog_url
+            return self.default_url
         url = self._environ.get(url_env)
         if not url:
             raise ConfigError(f"Cluster connection variable {url_env} is not set in this process's environment.")
@@ -75,23 +90,22 @@ class ClusterConnections:
             return privileged_conninfo(url)
         except psycopg.ProgrammingError as exc:
             # libpq's message quotes the value (a secret pasted by mistake): name the variable only.
-            raise connection_error(exc, *_describe(url_env)) from None
+            raise connection_error(exc, *self._describe(url_env)) from None
 
     @contextmanager
     def connect(self, url_env: str | None, **kwargs) -> Iterator[psycopg.Connection]:
         """A connection with the catalog's credentials. Failing to connect is a ConfigError when
         the settings are wrong and DatabaseUnavailable when the server is down; losing the
         server inside the block is DatabaseUnavailable too (exit 7, one line), on any cluster."""
-        what, setting = _describe(url_env)
-        conn = _open(self.url_for(url_env), what, setting, **kwargs)
-        try:
-            with conn:
-                yield conn
-        except psycopg.OperationalError as exc:
-            if is_connection_lost(exc, conn):
-                raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
-                                          "was rolled back; run the command again when it is back.") from exc
-            raise
+        with _connected(self.url_for(url_env), *self._describe(url_env), **kwargs) as conn:
+            yield conn
+
+    @contextmanager
+    def connect_catalog(self, **kwargs) -> Iterator[psycopg.Connection]:
+        """A psycopg connection to the catalog database (advisory locks of runs and moves, the
+        fleet's catalog scripts), wherever the default cluster's tenants live."""
+        with _connected(self.catalog_url, "the catalog database", "DATABASE_URL", **kwargs) as conn:
+            yield conn
 
     @contextmanager
     def for_ddl(self, session: Session, url_env: str | None) -> Iterator[psycopg.Connection]:
@@ -99,7 +113,7 @@ class ClusterConnections:
         transaction (DDL and catalog change commit together); on another cluster it runs in a
         transaction of its own that commits first, so every statement used there must be safe
         to repeat (the catalog change follows, and a crash in between is finished by a re-run)."""
-        if url_env is None:
+        if self.shares_catalog(url_env):
             yield session.connection().connection.driver_connection
             return
         with self.connect(url_env) as conn, conn.transaction():
@@ -145,7 +159,7 @@ class ClusterConnections:
             return pool
 
     def _prepare_data_plane(self, url_env: str | None) -> None:
-        what, setting = _describe(url_env)
+        what, setting = self._describe(url_env)
         role = tenant_ddl.DATA_PLANE_ROLE
         try:
             with self.connect(url_env, autocommit=True) as admin:
@@ -180,6 +194,19 @@ def _discard_session(conn: psycopg.Connection) -> None:
     session-level SET (role, search_path, …), temp table, prepared statement, advisory lock or
     LISTEN. SET LOCAL already ends with each transaction; this covers plain SET and the rest."""
     conn.execute("DISCARD ALL")
+
+
+@contextmanager
+def _connected(conninfo: str, what: str, setting: str, **kwargs) -> Iterator[psycopg.Connection]:
+    conn = _open(conninfo, what, setting, **kwargs)
+    try:
+        with conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        if is_connection_lost(exc, conn):
+            raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
+                                      "was rolled back; run the command again when it is back.") from exc
+        raise
 
 
 def _open(conninfo: str, what: str, setting: str, **kwargs) -> psycopg.Connection:

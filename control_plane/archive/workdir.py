@@ -24,8 +24,8 @@ import psutil
 
 from control_plane.errors import ConfigError
 
-KINDS = ("archive", "restore")
-_NAME = re.compile(r"^cp-(archive|restore)-(\d+)-(\d+)-")
+KINDS = ("archive", "restore", "backup")
+_NAME = re.compile(r"^cp-(archive|restore|backup)-(\d+)-(\d+)-")
 
 
 def default_parent() -> Path:

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     MIGRATIONS_RUN = "migrations.run"
     MIGRATIONS_DROP_DATA = "migrations.drop_data"  # a rollback whose reverse steps drop rows: admin only
     TENANTS_MOVE = "tenants.move"
+    BACKUPS_RUN = "backups.run"  # dumps of the catalog and of every tenant: admin only
 
 
 _READ_ALL = {Permission.TENANTS_READ, Permission.USAGE_READ, Permission.AUDIT_READ, Permission.MIGRATIONS_READ}

@@ -80,6 +80,13 @@ class ArchiveStore:
             raise self._fail(exc, "put", key) from exc
         return s3_uri(self.bucket, key)
 
+    def put_bytes(self, key: str, body: bytes) -> str:
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ServerSideEncryption=SSE)
+        except AWS_FAILURES as exc:
+            raise self._fail(exc, "put", key) from exc
+        return s3_uri(self.bucket, key)
+
     def download_file(self, key: str, path: Path) -> None:
         try:
             self._s3.download_file(self.bucket, key, str(path), Config=TRANSFER)

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from control_plane import redact
-from control_plane.cli import billing, clusters, db, demo, scaling, tenants, uptime, users
+from control_plane.cli import backup, billing, clusters, db, demo, scaling, tenants, uptime, users
 from control_plane.cli.common import CliParser, close_context
 from control_plane.errors import ControlPlaneError
 
-GROUPS = (db, tenants, users, billing, uptime, clusters, scaling, demo)
+GROUPS = (db, tenants, users, billing, uptime, clusters, scaling, demo, backup)
 
 
 def build_parser() -> CliParser:

@@ -170,7 +170,7 @@ class CatalogConnections(Protocol):
     """What driver_lock needs of adapters.clusters.ClusterConnections (named here, not imported:
     db sits below adapters, docs/architecture.md)."""
 
-    def connect(self, url_env: str | None, **kwargs: Any) -> AbstractContextManager[psycopg.Connection]: ...
+    def connect_catalog(self, **kwargs: Any) -> AbstractContextManager[psycopg.Connection]: ...
 
 
 @contextmanager
@@ -178,7 +178,7 @@ def driver_lock(clusters: CatalogConnections, key: Key) -> Iterator[bool]:
     """What drives a long operation (a move, a migration run) holds: `key` at session level on a
     catalog connection of its own, for the block (yields whether it was free). The server lets go
     when the process dies, so "recorded as running, and nobody holds the key" means its driver stopped."""
-    with clusters.connect(None, autocommit=True) as conn, session_lock(conn, key) as held:
+    with clusters.connect_catalog(autocommit=True) as conn, session_lock(conn, key) as held:
         yield held
 
 

@@ -41,6 +41,9 @@ from control_plane.errors import ConfigError, DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "control_plane"
+# The default cluster's tenant schemas live beside the catalog, not in it (docs/operations.md "The
+# default cluster"): a dump of one never locks the other's tables.
+TENANT_DATABASE_NAME = "control_plane_tenants"
 PGDATA_NAME = "pg"  # the catalog's server; a second local server uses another name under the same data dir
 # What logical replication between two servers on one machine needs (README "Embedded default"):
 # wal_level, slots and senders on the source; workers on the target for the apply and the table
@@ -510,6 +513,38 @@ def _ensure_database(server: EmbeddedServer) -> None:
     harden_database(server, DATABASE_NAME)
 
 
+_TENANT_DATABASE_STATE = """
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) %s::pg_catalog.name),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                WHERE n.nspname OPERATOR(pg_catalog.~~) 'tenant\\_%%'::pg_catalog.text)
+"""
+
+
+def tenant_database(server: EmbeddedServer, catalog: str = DATABASE_NAME,
+                    name: str = TENANT_DATABASE_NAME) -> str | None:
+    """The URL of the default cluster's database on this server, created (passing `clusters check`)
+    when missing; None for a data folder made before the split, whose catalog database already holds
+    tenant schemas: those keep working where they are. One statement when it exists."""
+    import psycopg
+    from psycopg import sql
+
+    from control_plane.db import privileged
+
+    with psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres", dbname=catalog,
+                         autocommit=True, options=privileged.OPTIONS) as conn:
+        exists, legacy = conn.execute(_TENANT_DATABASE_STATE, (name,)).fetchone()
+        if exists:
+            return server.url(name)
+        if legacy:
+            return None
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another process won the race; hardening again is harmless
+    harden_database(server, name)
+    return server.url(name)
+
+
 def harden_database(server: EmbeddedServer, database: str) -> None:
     """The posture `clusters check` asks for (docs/security.md "Cluster posture"): PUBLIC may create
     nothing in schema public and no temporary objects in the database (tenant roles get neither).
@@ -523,6 +558,9 @@ def harden(conninfo: str, database: str) -> None:
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
-    with psycopg.connect(make_conninfo(conninfo, dbname=database), autocommit=True) as conn, conn.transaction():
+    from control_plane.db import privileged
+
+    with psycopg.connect(privileged.privileged_conninfo(make_conninfo(conninfo, dbname=database)),
+                         autocommit=True) as conn, conn.transaction():
         conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC; "
                              "REVOKE CREATE, TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))

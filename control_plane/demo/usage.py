@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from control_plane.context import AppContext
 from control_plane.core.tenant_view import TenantView
-from control_plane.db.models import UsageDaily
+from control_plane.db.models import Cluster, UsageDaily
 from control_plane.domain.slugs import schema_name
 from control_plane.usage.sources import database_usage
 
@@ -53,9 +53,11 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
         return
     eligible = [t for t in todo if t.plan not in ("free",) and t.status == "active"]
     noisy = {t.slug for t in rng.sample(eligible, min(2, len(eligible)))}
-    _fill_schemas(ctx, todo, rng)
-    with psycopg.connect(ctx.clusters.catalog_url, autocommit=True) as conn:
-        sizes = database_usage(conn, [t.slug for t in todo])  # demo tenants live on the catalog database
+    sizes = {}
+    for url_env, members in _by_cluster(ctx, todo).items():  # each cluster's own database, never the catalog's
+        _fill_schemas(ctx, url_env, members, rng)
+        with ctx.clusters.connect(url_env, autocommit=True) as conn:
+            sizes.update(database_usage(conn, [t.slug for t in members]))
     total_days = max(1, months * 30)
     rows, recent = [], []
     for tenant in todo:
@@ -83,11 +85,21 @@ def seed(ctx: AppContext, tenants: list[TenantView], months: int, rng: random.Ra
     detect_noisy_neighbours(ctx, now)
 
 
-def _fill_schemas(ctx: AppContext, tenants: list[TenantView], rng: random.Random) -> None:
+def _by_cluster(ctx: AppContext, tenants: list[TenantView]) -> dict[str | None, list[TenantView]]:
+    """The tenants by their cluster's URL variable (None: the default cluster), in the given order."""
+    with ctx.session_factory() as session:
+        envs = dict(session.execute(select(Cluster.name, Cluster.url_env)).all())
+    grouped: dict[str | None, list[TenantView]] = {}
+    for tenant in tenants:
+        grouped.setdefault(envs.get(tenant.cluster), []).append(tenant)
+    return grouped
+
+
+def _fill_schemas(ctx: AppContext, url_env: str | None, tenants: list[TenantView], rng: random.Random) -> None:
     """Rows in each demo tenant's own tables (users, a team, projects, tasks), more for bigger
     plans, so storage differs by tenant as real usage would; a schema that already has tasks
-    (an earlier run) is left as it is."""
-    with psycopg.connect(ctx.clusters.catalog_url) as conn:
+    (an earlier run) is left as it is. On the tenants' cluster, with the catalog's credentials."""
+    with ctx.clusters.connect(url_env) as conn:
         for tenant in tenants:
             s = sql.Identifier(schema_name(tenant.slug))
             if conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {s}.tasks)").format(s=s)).fetchone()[0]:

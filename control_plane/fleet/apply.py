@@ -101,7 +101,7 @@ def migrate(ctx: AppContext, actor: Actor, tenant: Tenant, goal: int, *, catalog
     catalog.check(goal)
     with ExitStack() as stack:
         if connection is None:
-            own = stack.enter_context(ctx.clusters.connect(None, autocommit=True))
+            own = stack.enter_context(ctx.clusters.connect_catalog(autocommit=True))
 
             def connection() -> psycopg.Connection:
                 return own
@@ -219,7 +219,7 @@ class _Job:
 
     def one_step(self) -> None:
         """Every revision to the goal in one transaction (or nothing, when the tenant is there)."""
-        if self.tenant.url_env is None:
+        if self.ctx.clusters.shares_catalog(self.tenant.url_env):
             self._on_catalog()
         else:
             self._elsewhere()

@@ -64,7 +64,7 @@ class ThreadConnections:
     def get(self) -> psycopg.Connection:
         conn = getattr(self.local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            opened = self.ctx.clusters.connect(None, autocommit=True)
+            opened = self.ctx.clusters.connect_catalog(autocommit=True)
             with self.lock:
                 conn = self.local.conn = self.stack.enter_context(opened)
         return conn

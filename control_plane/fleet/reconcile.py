@@ -106,7 +106,8 @@ def reconcile(ctx: AppContext, actor: Actor, run_id: int, *, target: int,
     for s in states:
         if not s.known or s.wave == 0:
             continue
-        if s.url_env is not None and s.catalog_version is not None and s.catalog_version != s.version \
+        remote = not ctx.clusters.shares_catalog(s.url_env)
+        if remote and s.catalog_version is not None and s.catalog_version != s.version \
                 and s.tenant_status in queries.MIGRATABLE:
             versions.append({"slug": s.slug, "version": s.version})
             late += _late_entries(actor, s, run_id, catalog)

@@ -22,7 +22,7 @@ from control_plane.moves.states import MoveAction
 
 def is_driven(ctx: AppContext, actor: Actor, move_id: int) -> bool:
     authorize(ctx, actor, Permission.TENANTS_READ, "tenant.move.status")
-    with ctx.clusters.connect(None, autocommit=True) as conn:
+    with ctx.clusters.connect_catalog(autocommit=True) as conn:
         return advisory_locks.held(conn, advisory_locks.move_driver(move_id))
 
 

@@ -1,5 +1,6 @@
-"""Clusters: the PostgreSQL databases that hold tenant schemas. The default cluster is the catalog
-database; more are registered with the name of the environment variable holding their URL."""
+"""Clusters: the PostgreSQL databases that hold tenant schemas. The default cluster's row names no
+variable (its database: docs/operations.md "The default cluster"); more are registered with the
+name of the environment variable holding their URL."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 Every transition is idempotent and safe to re-run after a crash at any point:
 - the catalog row is written first (status `provisioning`), committed on its own;
 - the schema, role and grants are created in one transaction on the tenant's cluster;
-- the row becomes `active` in that same transaction when the cluster is the catalog database,
-  or right after it otherwise. Re-running `provision` finishes whatever an earlier run left.
+- the row becomes `active` in that same transaction when the cluster's database is the catalog's
+  (the default cluster on installs from before the split), or right after it otherwise.
+  Re-running `provision` finishes whatever an earlier run left.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
         if unsafe:  # overridden: the override is recorded with the tenant's first catalog write
             audit.record(session, actor, "tenant.provision.unsafe_cluster", tenant_slug=slug, target=target.name,
                          detail={"failing": unsafe})
-        same_database = target.url_env is None  # then the row is only visible once all is done
+        same_database = ctx.clusters.shares_catalog(target.url_env)  # then the row is visible once all is done
         tenant = _insert_new_tenant(session, Tenant(
             slug=slug, name=name, plan_code=plan, cluster_name=target.name,
             status=Status.ACTIVE if same_database else Status.PROVISIONING,
@@ -85,7 +86,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
             if tenant is None or tenant.status != Status.PROVISIONING:
                 raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status if tenant else 'unknown'}).")
             target = _cluster_of(session, tenant)
-        if target.url_env is None:
+        if ctx.clusters.shares_catalog(target.url_env):
             # Tenant objects live in the catalog database: catalog row, DDL and audit entry commit
             # together or not at all, so a crash at any point leaves nothing to clean up.
             fault("catalog_recorded")

@@ -1,0 +1,1 @@
+"""Backups of the catalog and of tenant schemas (docs/operations.md "Backups")."""
