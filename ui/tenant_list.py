@@ -1,6 +1,6 @@
 """The tenant list: search as you type, filters bound to the URL, one page of the sorted table at a
 time (the database filters, counts and pages: the fleet is never loaded whole), CSV export of every
-match built on the click.
+match built on the click (docs/lifecycle.md "Listing tenants at fleet scale").
 
 Search and filters live in a fragment, so typing reruns only the list, not the whole page; the
 fragment checks the session itself on every run (ui/fragments.py).

@@ -1,6 +1,7 @@
 """The Tenants page's CSV of the filtered list, written row by row from a server-side cursor into
 a spooled file: the whole fleet (20,000 tenants, issue 19) is never a list or a frame in memory.
-Every cell through csv_safety (docs/security.md "Untrusted input")."""
+Every cell through csv_safety (docs/security.md "Untrusted input"; docs/lifecycle.md "Listing tenants
+at fleet scale")."""
 
 from __future__ import annotations
 
