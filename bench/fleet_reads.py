@@ -86,7 +86,8 @@ def main() -> None:
     args = parser.parse_args()
     server = embedded.start(args.data_dir, engine="binaries")
     env = {**os.environ, "DATABASE_URL": server.url(DATABASE), "CP_DEMO": "0", "CP_RUN_SCHEDULER_IN_APP": "0",
-           "CP_DATA_DIR": str(args.data_dir / "app")}
+           "CP_DATA_DIR": str(args.data_dir / "app"),
+           "CP_SESSION_SECRET": os.environ.get("CP_SESSION_SECRET") or "fleet-reads-bench-session-secret-0123456789"}
     import psycopg
 
     from control_plane.db import privileged
