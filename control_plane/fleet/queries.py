@@ -205,7 +205,7 @@ FINGERPRINT = _LINES + "SELECT l.nspname, l.line FROM lines l"
 # Two schemas with the same digest have the same FINGERPRINT lines; the converse need not hold (a
 # column added then dropped moves the next attnum): a differing digest only means "read the
 # lines". The digest is order-free: the count and the sum of the lines' 64-bit hashes, no sort.
-# {newer_constraint} and {newer_index}: columns of PostgreSQL 15+ (digest_query() adds them).
+# {newer_…}: columns of PostgreSQL 15+ (digest_query() adds them).
 _DIGESTS = """
 WITH s AS MATERIALIZED (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
@@ -214,18 +214,25 @@ rel AS MATERIALIZED (
     SELECT c.relnamespace AS nsp, c.oid, c.relname, c.relkind, c.relam, c.reloptions, c.reltablespace
       FROM s JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid),
 con AS MATERIALIZED (
-    SELECT co.* FROM s JOIN pg_catalog.pg_constraint co ON co.connamespace OPERATOR(pg_catalog.=) s.oid),
+    SELECT co.connamespace, co.conrelid, co.confrelid, co.conindid, co.conname, co.contype, co.condeferrable,
+           co.condeferred, co.convalidated, co.conkey, co.confkey, co.conpfeqop, co.conppeqop, co.conffeqop,
+           co.conexclop, co.confupdtype, co.confdeltype, co.confmatchtype, co.conislocal, co.coninhcount,
+           co.connoinherit, CAST(co.conbin AS pg_catalog.text) AS conbin{newer_constraint}
+      FROM s JOIN pg_catalog.pg_constraint co ON co.connamespace OPERATOR(pg_catalog.=) s.oid),
 idx AS MATERIALIZED (
-    SELECT r.nsp, r.relname AS tablename, i.* FROM rel r
-      JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) r.oid),
+    SELECT r.nsp, r.relname AS tablename, i.indexrelid, i.indnatts, i.indnkeyatts, i.indisunique, i.indisprimary,
+           i.indisexclusion, i.indimmediate, CAST(i.indkey AS pg_catalog.int2[]) AS indkey,
+           CAST(i.indcollation AS pg_catalog.oid[]) AS indcollation, CAST(i.indclass AS pg_catalog.oid[]) AS indclass,
+           CAST(i.indoption AS pg_catalog.int2[]) AS indoption, CAST(i.indexprs AS pg_catalog.text) AS indexprs,
+           CAST(i.indpred AS pg_catalog.text) AS indpred{newer_index}
+      FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) r.oid),
 def AS MATERIALIZED (
     SELECT r.nsp, r.relname, d.adnum, CAST(d.adbin AS pg_catalog.text) AS tree
       FROM rel r JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) r.oid),
 trees AS MATERIALIZED (
     SELECT t.tree, pg_catalog.regexp_replace(t.tree, ' :location -?[0-9]+', '', 'g') AS plain
-      FROM (SELECT d.tree FROM def d UNION SELECT CAST(c.conbin AS pg_catalog.text) FROM con c
-            UNION SELECT CAST(i.indexprs AS pg_catalog.text) FROM idx i
-            UNION SELECT CAST(i.indpred AS pg_catalog.text) FROM idx i) t
+      FROM (SELECT d.tree FROM def d UNION SELECT c.conbin FROM con c
+            UNION SELECT i.indexprs FROM idx i UNION SELECT i.indpred FROM idx i) t
      WHERE t.tree IS NOT NULL),
 lines(nsp, h) AS (
 SELECT r.nsp, {H}CAST('r' AS pg_catalog.text), r.relname, r.relkind, r.relam, r.reloptions, r.reltablespace{/H}
@@ -249,20 +256,18 @@ SELECT c.connamespace, {H}CAST('c' AS pg_catalog.text), tb.relname, c.conname, c
            c.conkey, c.confkey, c.conpfeqop, c.conppeqop, c.conffeqop, c.conexclop, c.confupdtype, c.confdeltype,
            c.confmatchtype, c.conislocal, c.coninhcount, c.connoinherit, t.plain,
            COALESCE(CAST(f.relname AS pg_catalog.text), CAST(c.confrelid AS pg_catalog.text)),
-           COALESCE(CAST(ix.relname AS pg_catalog.text), CAST(c.conindid AS pg_catalog.text)){newer_constraint}{/H}
+           COALESCE(CAST(ix.relname AS pg_catalog.text), CAST(c.conindid AS pg_catalog.text)){newer_constraint_ref}{/H}
   FROM con c JOIN rel tb ON tb.oid OPERATOR(pg_catalog.=) c.conrelid
   LEFT JOIN rel f ON f.oid OPERATOR(pg_catalog.=) c.confrelid AND f.nsp OPERATOR(pg_catalog.=) c.connamespace
   LEFT JOIN rel ix ON ix.oid OPERATOR(pg_catalog.=) c.conindid
-  LEFT JOIN trees t ON t.tree OPERATOR(pg_catalog.=) CAST(c.conbin AS pg_catalog.text)
+  LEFT JOIN trees t ON t.tree OPERATOR(pg_catalog.=) c.conbin
 UNION ALL
 SELECT i.nsp, {H}CAST('i' AS pg_catalog.text), i.tablename, x.relname, x.relam, x.reloptions, x.reltablespace,
-           i.indnatts, i.indnkeyatts,
-           i.indisunique, i.indisprimary, i.indisexclusion, i.indimmediate, CAST(i.indkey AS pg_catalog.int2[]),
-           CAST(i.indcollation AS pg_catalog.oid[]), CAST(i.indclass AS pg_catalog.oid[]),
-           CAST(i.indoption AS pg_catalog.int2[]), e.plain, p.plain{newer_index}{/H}
+           i.indnatts, i.indnkeyatts, i.indisunique, i.indisprimary, i.indisexclusion, i.indimmediate, i.indkey,
+           i.indcollation, i.indclass, i.indoption, e.plain, p.plain{newer_index_ref}{/H}
   FROM idx i JOIN rel x ON x.oid OPERATOR(pg_catalog.=) i.indexrelid
-  LEFT JOIN trees e ON e.tree OPERATOR(pg_catalog.=) CAST(i.indexprs AS pg_catalog.text)
-  LEFT JOIN trees p ON p.tree OPERATOR(pg_catalog.=) CAST(i.indpred AS pg_catalog.text)),
+  LEFT JOIN trees e ON e.tree OPERATOR(pg_catalog.=) i.indexprs
+  LEFT JOIN trees p ON p.tree OPERATOR(pg_catalog.=) i.indpred),
 g AS MATERIALIZED (
     SELECT l.nsp, pg_catalog.count(*) AS lines, pg_catalog.sum(CAST(l.h AS pg_catalog.numeric)) AS total
       FROM lines l GROUP BY l.nsp)
@@ -282,8 +287,10 @@ def digest_query(server_version_num: int) -> str:
     else:
         open_, close = "pg_catalog.hashtextextended(pg_catalog.concat_ws('|', ", "), CAST(0 AS pg_catalog.int8))"
     return (_DIGESTS.replace("{H}", open_).replace("{/H}", close)
-            .replace("{newer_constraint}", ", c.confdelsetcols" if newer else "")
-            .replace("{newer_index}", ", i.indnullsnotdistinct" if newer else ""))
+            .replace("{newer_constraint}", ", co.confdelsetcols" if newer else "")
+            .replace("{newer_constraint_ref}", ", c.confdelsetcols" if newer else "")
+            .replace("{newer_index}", ", i.indnullsnotdistinct" if newer else "")
+            .replace("{newer_index_ref}", ", i.indnullsnotdistinct" if newer else ""))
 
 
 # Several tenants' results of one run in one statement (rows: a JSON array). to_version is where
