@@ -98,3 +98,24 @@ def test_a_digest_that_differs_with_the_same_lines_is_ok(ctx, new_slug):
     report = {r["tenant"]: r for r in drift.verify(ctx, OPERATOR)}
     assert report[same]["status"] == "ok" and report[same]["missing"] == report[same]["unexpected"] == []
     assert report[same]["fingerprint"] == report[plain_one]["fingerprint"] == report[same]["expected_fingerprint"]
+
+
+def test_reconcile_reads_each_cluster_in_the_same_statements_whatever_the_fleet(ctx, new_slug, monkeypatch):
+    from datetime import UTC, datetime
+
+    from control_plane.services import reconcile
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+    def counted() -> int:
+        with monkeypatch.context() as patch:
+            counter = _Counter(patch)
+            reconcile.find_drift(ctx, now)
+        return counter.statements
+
+    for _ in range(3):
+        make_tenant(ctx, new_slug("rn"))
+    small = counted()
+    for _ in range(27):
+        make_tenant(ctx, new_slug("rn"))
+    assert counted() == small
