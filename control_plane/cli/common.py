@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import getpass
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Mapping
@@ -115,6 +116,30 @@ def emit(rows: Iterable[Mapping[str, Any]] | Mapping[str, Any], fmt: str, column
     print("  ".join("-" * w for w in widths))
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def emit_stream(rows: Iterable[Mapping[str, Any]], fmt: str, columns: list[str]) -> None:
+    """emit() of a list, byte for byte, written as the rows come: json and csv hold one row at a
+    time (`tenants list` at 20,000 tenants, issue 19); a table needs every width first, so it
+    takes them all."""
+    if fmt == "table":
+        emit(list(rows), fmt, columns)
+        return
+    rows = iter(rows)
+    head = next(rows, None)  # a database that fails, fails before the first line is written
+    rows = itertools.chain([] if head is None else [head], rows)
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: _plain(csv_safety.cell(r.get(k))) for k in columns})
+        return
+    first = True
+    for r in rows:
+        item = json.dumps({k: _plain(v) for k, v in r.items()}, indent=2, default=str)
+        sys.stdout.write(("[\n" if first else ",\n") + "\n".join("  " + line for line in item.split("\n")))
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")
 
 
 class Progress:

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 from control_plane import csv_safety
 from control_plane.auth.permissions import Permission
 from control_plane.cli import archive, fleet, moves
-from control_plane.cli.common import Progress, actor, add_actor, add_format, context, emit, read_connection
+from control_plane.cli.common import (
+    Progress,
+    actor,
+    add_actor,
+    add_format,
+    context,
+    emit,
+    emit_stream,
+    read_connection,
+)
 from control_plane.core.records import record
 from control_plane.errors import InvalidInput
 
@@ -149,12 +158,12 @@ def _list(args) -> int:
         from control_plane.services import tenant_reads
 
         with conn:
-            rows = tenant_reads.list_tenants(conn, tenant_reads.filters(**filters))
-    else:
-        from control_plane.services import tenants as service
+            wanted = tenant_reads.filters(**filters)  # checked before the first line is written
+            emit_stream((record(t) for t in tenant_reads.stream_tenants(conn, wanted)), args.format, LIST_COLUMNS)
+        return 0
+    from control_plane.services import tenants as service
 
-        rows = service.list_tenants(context(), who, **filters)
-    emit([record(t) for t in rows], args.format, LIST_COLUMNS)
+    emit_stream((record(t) for t in service.stream_tenants(context(), who, **filters)), args.format, LIST_COLUMNS)
     return 0
 
 

@@ -145,26 +145,136 @@ SELECT g.migrated,
 """
 
 # Every schema's shape as comparable lines (columns, types, defaults, identity, constraints,
-# indexes), from pg_catalog, for many schemas at once: one query per cluster.
-FINGERPRINT = """
-WITH s AS (SELECT n.oid, n.nspname FROM pg_namespace n WHERE n.nspname = ANY(%s))
+# indexes), from pg_catalog, for many schemas at once, the schema's own name taken out of each line
+# (so two schemas of one version read the same). The body of both queries below.
+_LINES = """
+WITH s AS (SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+            WHERE n.nspname OPERATOR(pg_catalog.=) ANY(CAST(%s AS pg_catalog.name[]))),
+raw(nspname, line) AS (
 SELECT s.nspname, 'table ' || c.relname
-  FROM s JOIN pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
+  FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
 UNION ALL
-SELECT s.nspname, 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+SELECT s.nspname, 'column ' || c.relname || '.' || a.attname || ' '
+       || pg_catalog.format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-       || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+       || COALESCE(' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '')
        || CASE a.attidentity WHEN 'a' THEN ' identity always' WHEN 'd' THEN ' identity by default' ELSE '' END
-  FROM s JOIN pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
-  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+  FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 UNION ALL
-SELECT s.nspname, 'constraint ' || c.relname || '.' || co.conname || ' ' || pg_get_constraintdef(co.oid)
-  FROM s JOIN pg_constraint co ON co.connamespace = s.oid JOIN pg_class c ON c.oid = co.conrelid
+SELECT s.nspname, 'constraint ' || c.relname || '.' || co.conname || ' ' || pg_catalog.pg_get_constraintdef(co.oid)
+  FROM s JOIN pg_catalog.pg_constraint co ON co.connamespace = s.oid
+  JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
 UNION ALL
-SELECT s.nspname, 'index ' || pg_get_indexdef(i.indexrelid)
-  FROM s JOIN pg_class c ON c.relnamespace = s.oid JOIN pg_index i ON i.indrelid = c.oid
+SELECT s.nspname, 'index ' || pg_catalog.pg_get_indexdef(i.indexrelid)
+  FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid JOIN pg_catalog.pg_index i ON i.indrelid = c.oid),
+lines AS (
+SELECT r.nspname, pg_catalog.replace(pg_catalog.replace(r.line, '"' || r.nspname || '".', ''), r.nspname || '.', '')
+       COLLATE "C" AS line
+  FROM raw r)
 """
+
+# The lines themselves: only for the schemas whose digest differs from their version's.
+FINGERPRINT = _LINES + "SELECT l.nspname, l.line FROM lines l"
+
+# One digest per schema from the catalog's own columns, never a pg_get_*def() call: deparsing is
+# what costs (~0.1 ms an index or constraint: 35 s for a fleet of 12,000), reading columns does not.
+# Each object is one line of what makes it what it is, hashed field by field; an object of this
+# schema stands by its name (a type of its own, a referenced table, an index), any other by its
+# oid; expression trees (defaults, checks, index expressions) lose their `:location`, a character
+# position in the DDL text that moves with the schema name's length; the pattern runs once per
+# distinct tree (a few hundred), not per object.
+# Two schemas with the same digest have the same FINGERPRINT lines; the converse need not hold (a
+# column added then dropped moves the next attnum): a differing digest only means "read the
+# lines". The digest is order-free: the count and the sum of the lines' 64-bit hashes, no sort.
+# {newer_…}: columns of PostgreSQL 15+ (digest_query() adds them).
+_DIGESTS = """
+WITH s AS MATERIALIZED (
+    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+     WHERE n.nspname OPERATOR(pg_catalog.=) ANY(CAST(%s AS pg_catalog.name[]))),
+rel AS MATERIALIZED (
+    SELECT c.relnamespace AS nsp, c.oid, c.relname, c.relkind, c.relam, c.reloptions, c.reltablespace
+      FROM s JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) s.oid),
+con AS MATERIALIZED (
+    SELECT co.connamespace, co.conrelid, co.confrelid, co.conindid, co.conname, co.contype, co.condeferrable,
+           co.condeferred, co.convalidated, co.conkey, co.confkey, co.conpfeqop, co.conppeqop, co.conffeqop,
+           co.conexclop, co.confupdtype, co.confdeltype, co.confmatchtype, co.conislocal, co.coninhcount,
+           co.connoinherit, CAST(co.conbin AS pg_catalog.text) AS conbin{newer_constraint}
+      FROM s JOIN pg_catalog.pg_constraint co ON co.connamespace OPERATOR(pg_catalog.=) s.oid),
+idx AS MATERIALIZED (
+    SELECT r.nsp, r.relname AS tablename, i.indexrelid, i.indnatts, i.indnkeyatts, i.indisunique, i.indisprimary,
+           i.indisexclusion, i.indimmediate, CAST(i.indkey AS pg_catalog.int2[]) AS indkey,
+           CAST(i.indcollation AS pg_catalog.oid[]) AS indcollation, CAST(i.indclass AS pg_catalog.oid[]) AS indclass,
+           CAST(i.indoption AS pg_catalog.int2[]) AS indoption, CAST(i.indexprs AS pg_catalog.text) AS indexprs,
+           CAST(i.indpred AS pg_catalog.text) AS indpred{newer_index}
+      FROM rel r JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) r.oid),
+def AS MATERIALIZED (
+    SELECT r.nsp, r.relname, d.adnum, CAST(d.adbin AS pg_catalog.text) AS tree
+      FROM rel r JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) r.oid),
+trees AS MATERIALIZED (
+    SELECT t.tree, pg_catalog.regexp_replace(t.tree, ' :location -?[0-9]+', '', 'g') AS plain
+      FROM (SELECT d.tree FROM def d UNION SELECT c.conbin FROM con c
+            UNION SELECT i.indexprs FROM idx i UNION SELECT i.indpred FROM idx i) t
+     WHERE t.tree IS NOT NULL),
+lines(nsp, h) AS (
+SELECT r.nsp, {H}CAST('r' AS pg_catalog.text), r.relname, r.relkind, r.relam, r.reloptions, r.reltablespace{/H}
+  FROM rel r WHERE r.relkind IN ('r', 'p')
+UNION ALL
+SELECT r.nsp, {H}CAST('a' AS pg_catalog.text), r.relname, a.attname, a.attnum, a.atttypmod,
+           a.attndims, a.attnotnull, a.attidentity, a.attgenerated, a.attcollation,
+           COALESCE(CASE WHEN a.atttypid OPERATOR(pg_catalog.>=) CAST(16384 AS pg_catalog.oid) THEN (
+               SELECT CAST(ty.typname AS pg_catalog.text) FROM pg_catalog.pg_type ty
+                WHERE ty.oid OPERATOR(pg_catalog.=) a.atttypid
+                  AND ty.typnamespace OPERATOR(pg_catalog.=) r.nsp) END,
+               CAST(a.atttypid AS pg_catalog.text)){/H}
+  FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid
+ WHERE r.relkind IN ('r', 'p') AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+UNION ALL
+SELECT d.nsp, {H}CAST('d' AS pg_catalog.text), d.relname, d.adnum, t.plain{/H}
+  FROM def d JOIN trees t ON t.tree OPERATOR(pg_catalog.=) d.tree
+UNION ALL
+SELECT c.connamespace, {H}CAST('c' AS pg_catalog.text), tb.relname, c.conname, c.contype, c.condeferrable,
+           c.condeferred, c.convalidated,
+           c.conkey, c.confkey, c.conpfeqop, c.conppeqop, c.conffeqop, c.conexclop, c.confupdtype, c.confdeltype,
+           c.confmatchtype, c.conislocal, c.coninhcount, c.connoinherit, t.plain,
+           COALESCE(CAST(f.relname AS pg_catalog.text), CAST(c.confrelid AS pg_catalog.text)),
+           COALESCE(CAST(ix.relname AS pg_catalog.text), CAST(c.conindid AS pg_catalog.text)){newer_constraint_ref}{/H}
+  FROM con c JOIN rel tb ON tb.oid OPERATOR(pg_catalog.=) c.conrelid
+  LEFT JOIN rel f ON f.oid OPERATOR(pg_catalog.=) c.confrelid AND f.nsp OPERATOR(pg_catalog.=) c.connamespace
+  LEFT JOIN rel ix ON ix.oid OPERATOR(pg_catalog.=) c.conindid
+  LEFT JOIN trees t ON t.tree OPERATOR(pg_catalog.=) c.conbin
+UNION ALL
+SELECT i.nsp, {H}CAST('i' AS pg_catalog.text), i.tablename, x.relname, x.relam, x.reloptions, x.reltablespace,
+           i.indnatts, i.indnkeyatts, i.indisunique, i.indisprimary, i.indisexclusion, i.indimmediate, i.indkey,
+           i.indcollation, i.indclass, i.indoption, e.plain, p.plain{newer_index_ref}{/H}
+  FROM idx i JOIN rel x ON x.oid OPERATOR(pg_catalog.=) i.indexrelid
+  LEFT JOIN trees e ON e.tree OPERATOR(pg_catalog.=) i.indexprs
+  LEFT JOIN trees p ON p.tree OPERATOR(pg_catalog.=) i.indpred),
+g AS MATERIALIZED (
+    SELECT l.nsp, pg_catalog.count(*) AS lines, pg_catalog.sum(CAST(l.h AS pg_catalog.numeric)) AS total
+      FROM lines l GROUP BY l.nsp)
+SELECT s.nspname, pg_catalog.concat_ws(':', g.lines, g.total),
+       pg_catalog.obj_description(s.oid, CAST('pg_namespace' AS pg_catalog.name))
+  FROM s LEFT JOIN g ON g.nsp OPERATOR(pg_catalog.=) s.oid
+"""
+
+
+def digest_query(server_version_num: int) -> str:
+    """_DIGESTS for this server: each line hashed field by field (hash_record_extended, PostgreSQL
+    14+; as text before), and the columns pg_get_*def() shows that PostgreSQL 15 added: ON DELETE
+    SET NULL's column list and NULLS NOT DISTINCT (the digest must see what the lines show)."""
+    newer = server_version_num >= 150000
+    if server_version_num >= 140000:
+        open_, close = "pg_catalog.hash_record_extended(ROW(", "), CAST(0 AS pg_catalog.int8))"
+    else:
+        open_, close = "pg_catalog.hashtextextended(pg_catalog.concat_ws('|', ", "), CAST(0 AS pg_catalog.int8))"
+    return (_DIGESTS.replace("{H}", open_).replace("{/H}", close)
+            .replace("{newer_constraint}", ", co.confdelsetcols" if newer else "")
+            .replace("{newer_constraint_ref}", ", c.confdelsetcols" if newer else "")
+            .replace("{newer_index}", ", i.indnullsnotdistinct" if newer else "")
+            .replace("{newer_index_ref}", ", i.indnullsnotdistinct" if newer else ""))
+
 
 # Several tenants' results of one run in one statement (rows: a JSON array). to_version is where
 # the tenant is afterwards (kept as it was when the outcome does not know: it was never read).

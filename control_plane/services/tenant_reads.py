@@ -4,6 +4,9 @@ permission first (the services through `authorize`, which audits a refusal)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import psycopg
 
 from control_plane.adapters import tenant_reads
@@ -37,3 +40,27 @@ def filters(*, status: str | None = None, plan: str | None = None, cluster: str 
 
 def list_tenants(conn: psycopg.Connection, wanted: TenantFilters) -> list[TenantView]:
     return [view_of_row(row) for row in tenant_reads.fetch_tenants(conn, wanted)]
+
+
+def stream_tenants(conn: psycopg.Connection, wanted: TenantFilters) -> Iterator[TenantView]:
+    """list_tenants one tenant at a time (a server-side cursor): for output written as it comes."""
+    return (view_of_row(row) for row in tenant_reads.stream_tenants(conn, wanted))
+
+
+@dataclass(frozen=True)
+class TenantPage:
+    tenants: list[TenantView]
+    total: int  # every tenant matching the filters
+    offset: int
+
+
+def page(conn: psycopg.Connection, wanted: TenantFilters, page_number: int) -> TenantPage:
+    """Page `page_number` (from 1) of `wanted.limit` tenants and how many match in all; a page past
+    the end gives the last one. Two statements whatever the fleet's size."""
+    if not wanted.limit or wanted.limit < 1:
+        raise InvalidInput("A page needs a size.")
+    total = tenant_reads.count_tenants(conn, wanted)
+    last = max(1, -(-total // wanted.limit))
+    offset = (min(max(1, page_number), last) - 1) * wanted.limit
+    rows = tenant_reads.fetch_page(conn, wanted, offset) if total else []
+    return TenantPage([view_of_row(r) for r in rows], total, offset)

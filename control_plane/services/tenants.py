@@ -11,7 +11,7 @@ Every transition is idempotent and safe to re-run after a crash at any point:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -336,6 +336,30 @@ def list_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, pl
     wanted = tenant_reads.filters(status=status, plan=plan, cluster=cluster, search=search, limit=limit)
     with ctx.session_factory() as session:
         return tenant_reads.list_tenants(session.connection().connection.driver_connection, wanted)
+
+
+def stream_tenants(ctx: AppContext, actor: Actor, *, status: str | None = None, plan: str | None = None,
+                   cluster: str | None = None, search: str | None = None) -> Iterator[TenantView]:
+    """list_tenants one at a time (a server-side cursor), for output written as it comes. The
+    permission is checked, and the filters, before the first tenant is asked for."""
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
+    wanted = tenant_reads.filters(status=status, plan=plan, cluster=cluster, search=search)
+
+    def rows() -> Iterator[TenantView]:
+        with ctx.session_factory() as session:
+            yield from tenant_reads.stream_tenants(session.connection().connection.driver_connection, wanted)
+
+    return rows()
+
+
+def tenant_page(ctx: AppContext, actor: Actor, *, page: int, page_size: int, status: str | None = None,
+                plan: str | None = None, cluster: str | None = None,
+                search: str | None = None) -> tenant_reads.TenantPage:
+    """One page of the filtered list and how many tenants match (the Tenants page)."""
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
+    wanted = tenant_reads.filters(status=status, plan=plan, cluster=cluster, search=search, limit=page_size)
+    with ctx.session_factory() as session:
+        return tenant_reads.page(session.connection().connection.driver_connection, wanted, page)
 
 
 def plan_codes(ctx: AppContext) -> list[str]:

@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -27,7 +28,8 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, str]:
-    """file name -> text of every file a download button of the run handed to Streamlit."""
+    """file name -> text of every file a download button of the run handed to Streamlit, or would
+    hand it when clicked."""
     seen: dict[str, str] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
@@ -37,6 +39,17 @@ def downloads(monkeypatch) -> dict[str, str]:
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    deferred = MediaFileManager.add_deferred
+
+    def clicked(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        """A file built on the click (the Tenants page's whole-fleet CSV): built here, as a click would."""
+        if file_name:
+            data = data_callable()
+            data = data.read() if hasattr(data, "read") else data
+            seen[file_name] = data.decode() if isinstance(data, bytes) else data
+        return deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", clicked)
     return seen
 
 
