@@ -1,5 +1,6 @@
 """`uptime import|report|slo|sla-report|alerts|inbox|handle|maintenance`: the Uptime screen's figures
-and the on-call inbox without the app (docs/uptime.md, docs/runbook.md). "Now" is read here, once, and handed to the computation (`--at` sets it)."""
+and the on-call inbox without the app (docs/uptime.md, docs/runbook.md). "Now" is read here, once,
+and handed to the computation (`--at` sets it)."""
 
 from __future__ import annotations
 
