@@ -88,7 +88,7 @@ def _render_list(ctx: AppContext, actor: Actor, inbox: Inbox, name: str, key: st
              icon=":material/apartment:")
     anchor = item["runbook"].split("#", 1)[1]
     with st.expander(f"Runbook: {item['runbook']}", icon=":material/menu_book:"):
-        st.markdown(runbook.sections().get(anchor, "See docs/runbook.md."))  # our own document, not user text
+        st.markdown(runbook.for_screen(anchor))  # our own document, not user text
     _handle_form(ctx, actor, item, key)
 
 

@@ -52,6 +52,15 @@ def slugify(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+
+
+def for_screen(anchor: str) -> str:
+    """A section as the app shows it: its links (to other files of docs/, which the app does not
+    serve) reduced to their text; the caption beside it names the file."""
+    return _LINK.sub(r"\1", sections().get(anchor, f"See {RUNBOOK}."))
+
+
 @cache
 def sections() -> dict[str, str]:
     """Anchor -> the Markdown of that `## ` section (heading left out)."""

@@ -225,3 +225,4 @@ def test_every_runbook_link_has_its_section():
     assert all(sections[a] for a in runbook.ANCHORS.values())
     assert runbook.ref("burn_rate", "[3d/6h ≥ 1×] x") == "docs/runbook.md#slow-burn"
     assert runbook.ref("burn_rate", "[1h/5m ≥ 14.4×] x") == "docs/runbook.md#fast-burn"
+    assert "](" in sections["target-down"] and "](" not in runbook.for_screen("target-down")  # no dead links
