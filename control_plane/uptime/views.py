@@ -145,11 +145,12 @@ def incidents_frame(ctx: AppContext, actor: Actor, *, days: int = 30, open_only:
         rows = session.execute(text(f"""
             SELECT id, target, tenant_slug, opened_at, resolved_at,
                    EXTRACT(EPOCH FROM (COALESCE(resolved_at, :now) - opened_at)) / 60.0 AS minutes,
-                   failed_checks, last_error, acknowledged_by, acknowledged_at, note
+                   failed_checks, last_error, acknowledged_by, acknowledged_at, note, assigned_to, closed_by
               FROM control_plane.incidents WHERE {where} ORDER BY opened_at DESC LIMIT 1000"""), params).all()
     columns = ["id", "target", "tenant", "opened_at", "resolved_at", "duration_min", "failed_checks", "last_error",
-               "acknowledged_by", "acknowledged_at", "note"]
+               "acknowledged_by", "acknowledged_at", "note", "assigned_to", "closed_by"]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame["runbook"] = runbook.ref("incident")
     frame["duration_min"] = pd.Series([half_up(m, 1) for m in frame["duration_min"]], dtype="float64")
     frame.insert(5, "status", frame["resolved_at"].isna().map({True: "open", False: "resolved"}))
     return frame
