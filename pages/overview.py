@@ -1,5 +1,6 @@
-"""Overview: what waits for this person (admins: archive requests; support: the outcome of their
-own), then the headline figures everyone starts from, each linking to its detailed page."""
+"""Overview: what is wrong now (the on-call inbox), what waits for this person (admins: archive
+requests; support: the outcome of their own), then the headline figures everyone starts from,
+each linking to its detailed page."""
 
 import streamlit as st
 
@@ -11,6 +12,7 @@ from ui.context import app_context
 from ui.formatting import percent
 from ui.headlines import status_counts
 from ui.navigation import link
+from ui.oncall_inbox import render_inbox
 from ui.revenue_headline import period_caption, render_figures
 
 actor = page_guard(Permission.TENANTS_READ)
@@ -18,6 +20,9 @@ ctx = app_context()
 st.title("Overview")
 if ctx.settings.demo:
     st.caption(":orange-badge[Demo mode] All figures come from generated demo data.")
+
+if actor.can(Permission.UPTIME_READ):
+    render_inbox(ctx, actor, key="overview")
 
 if actor.can(Permission.TENANTS_ARCHIVE):
     render_admin_queue(ctx, actor)
@@ -56,10 +61,8 @@ if actor.can(Permission.UPTIME_READ):
     if uptime is None:
         st.warning("Uptime figures are unavailable right now; the Uptime page says why.")
     else:
-        cols = st.columns(3)
-        cols[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"]), border=True)
-        cols[1].metric("Open incidents", f"{uptime['open_incidents']:,}", border=True)
-        cols[2].metric("Targets down now", f"{uptime['down_now']:,}", border=True)
+        # incidents, alerts and targets down are counted once, in the inbox above
+        st.columns(3)[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"]), border=True)
         link(actor, "pages/uptime.py", "Incidents, SLO and error budget")
 
 if not plan_mix.empty:

@@ -1,5 +1,6 @@
-"""Uptime: what is down now, SLOs and error budgets, latency, incidents, check history,
-maintenance windows, alerts and per-tenant SLA reports. Refreshes by itself."""
+"""Uptime: the on-call inbox (what is wrong now), what is down now, SLOs and error budgets,
+latency, incidents, check history, maintenance windows, alerts (with their handling and runbook
+section) and per-tenant SLA reports. Refreshes by itself."""
 
 import streamlit as st
 
@@ -15,6 +16,7 @@ from ui.context import app_context
 from ui.feedback import csv_download
 from ui.incident_form import render_incident_form
 from ui.maintenance_forms import render_maintenance_forms
+from ui.oncall_inbox import render_inbox
 from ui.sla_report import render_sla_report
 from ui.uptime_columns import SLO_TABLE
 from ui.uptime_live import render_live
@@ -28,6 +30,7 @@ budget = fixed(budget_minutes(settings.slo_target), 1)
 st.caption(f"SLO {settings.slo_target * 100:g}% over 30 days (error budget {budget} min), "
            f"p95 latency ≤ {settings.latency_slo_ms} ms. Counts exclude maintenance windows. "
            "Refreshes every minute.")
+render_inbox(ctx, actor, key="uptime")
 render_live(ctx)  # the fragment re-checks the session and passes the actor itself
 
 slos, latency, timeline, history, windows, alerts, sla = st.tabs(

@@ -3,7 +3,7 @@ how the keys are made). Each calls one control_plane read model; the services ch
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from control_plane.scheduler import service as job_service
 from control_plane.services import cluster_load as cluster_load_service
 from control_plane.services import cluster_posture
 from control_plane.services import tenants as tenant_service
+from control_plane.uptime import inbox as uptime_inbox
 from control_plane.uptime import summary as uptime_summary
 from control_plane.uptime import views as uptime_views
 from control_plane.usage import queries as usage_queries
@@ -83,9 +84,21 @@ def sla(ctx: AppContext, actor: Actor, slug: str, months: int) -> pd.DataFrame:
     return uptime_views.sla_report(ctx, actor, slug, months)
 
 
+def uptime_now(ctx: AppContext) -> datetime:
+    """The on-call inbox's instant: ctx.extras["clock"] when a test sets one, else the wall clock."""
+    clock = ctx.extras.get("clock")
+    return clock() if callable(clock) else datetime.now(UTC)
+
+
+@cached(ttl=UPTIME_TTL, spinner="Reading what is wrong now…")
+def inbox(ctx: AppContext, actor: Actor) -> uptime_inbox.Inbox:
+    return uptime_inbox.build(ctx, actor, uptime_now(ctx))
+
+
 def clear_uptime() -> None:
-    """After a maintenance window changed: every count that leaves windows out is stale."""
-    for read in (uptime_table, fleet, latency, sla, uptime_headline):
+    """After a maintenance window changed or on-call handled an item: every count that leaves
+    windows out, and the inbox, is stale."""
+    for read in (uptime_table, fleet, latency, sla, uptime_headline, inbox):
         read.clear()
 
 

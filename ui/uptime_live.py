@@ -25,17 +25,17 @@ def render_live(ctx: AppContext, *, actor: Actor) -> None:
     except ControlPlaneError as exc:
         show_error(exc)
         return
-    cols = st.columns(4)
+    cols = st.columns(3)  # open incidents are counted in the on-call inbox above
     uptime = figures["uptime_30d_pct"]
     cols[0].metric("Fleet uptime (30 d)", "no data" if uptime is None else f"{fixed(uptime, 3)} %", border=True)
     budget = figures["budget_left_pct"]
     cols[1].metric("Error budget left", "no data" if budget is None else f"{fixed(budget, 1)} %", border=True)
     burn = figures["burn_rate_1h"]
     cols[2].metric("Burn rate (1 h)", "no data" if burn is None else f"{fixed(burn, 2)}×", border=True)
-    cols[3].metric("Open incidents", figures["open_incidents"], border=True)
     st.subheader("Down now")
     if down.empty:
-        st.success("Every target answered its latest check.", icon=":material/check_circle:")
+        # not "all clear": burn-rate alerts and spent budgets are the inbox's to say (it sits above)
+        st.caption("No target is failing its latest check.")
     else:
         st.error(f"{len(down)} target(s) failing their latest check.", icon=":material/error:")
         st.dataframe(down, hide_index=True, width="stretch")

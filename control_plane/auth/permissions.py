@@ -30,6 +30,7 @@ class Permission(StrEnum):
     UPTIME_READ = "uptime.read"
     UPTIME_IMPORT = "uptime.import"
     INCIDENTS_MANAGE = "incidents.manage"
+    ALERTS_MANAGE = "alerts.manage"  # acknowledge, assign, note, resolve a stored alert (docs/runbook.md)
     JOBS_RUN = "jobs.run"
     SCALING_READ = "scaling.read"
     CLUSTERS_MANAGE = "clusters.manage"
@@ -52,8 +53,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         Permission.TENANTS_CHANGE_PLAN, Permission.TENANTS_REQUEST_ARCHIVE, Permission.UPTIME_READ,
     }),
     Role.ONCALL: frozenset(_READ_ALL | {
-        Permission.UPTIME_READ, Permission.INCIDENTS_MANAGE, Permission.JOBS_RUN, Permission.SCALING_READ,
-        Permission.MIGRATIONS_RUN, Permission.CLUSTERS_CHECK,
+        Permission.UPTIME_READ, Permission.INCIDENTS_MANAGE, Permission.ALERTS_MANAGE, Permission.JOBS_RUN,
+        Permission.SCALING_READ, Permission.MIGRATIONS_RUN, Permission.CLUSTERS_CHECK,
     }),
     Role.ADMIN: frozenset(Permission),
 }

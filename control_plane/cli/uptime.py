@@ -1,5 +1,6 @@
-"""`uptime import|report|slo|sla-report|alerts|maintenance`: the Uptime screen's figures without the
-app (docs/uptime.md). "Now" is read here, once, and handed to the computation (`--at` sets it)."""
+"""`uptime import|report|slo|sla-report|alerts|inbox|handle|maintenance`: the Uptime screen's figures
+and the on-call inbox without the app (docs/uptime.md, docs/runbook.md). "Now" is read here, once,
+and handed to the computation (`--at` sets it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from control_plane.cli.common import actor, add_actor, add_format, context, emit
 from control_plane.errors import InvalidInput
+
+HANDLE_ACTIONS = {"ack": "acknowledge", "assign": "assign", "note": "note", "resolve": "resolve"}
 
 # Handlers import the uptime modules when they run (a fast start: control_plane/cli/__init__.py).
 
@@ -52,6 +55,22 @@ def register(groups) -> None:
     add_actor(p)
     add_format(p, default="json", choices=("json", "csv", "table"))
     p.set_defaults(func=_alerts)
+
+    p = commands.add_parser("inbox", help="what is wrong now: open incidents, firing burn-rate alerts, targets "
+                                          "down, tenants out of budget (docs/runbook.md)")
+    _add_at(p)
+    add_actor(p)
+    add_format(p, default="table", choices=("table", "json", "csv"))
+    p.set_defaults(func=_inbox)
+
+    p = commands.add_parser("handle", help="acknowledge, assign, note or resolve an alert or incident (audited)")
+    p.add_argument("kind", choices=("alert", "incident"))
+    p.add_argument("item_id", type=int, metavar="ID")
+    p.add_argument("action", choices=tuple(HANDLE_ACTIONS))
+    p.add_argument("--to", dest="assignee", metavar="USER", help="the user to assign it to (assign)")
+    p.add_argument("--note", help="a note (required for note; optional with the other actions)")
+    add_actor(p)
+    p.set_defaults(func=_handle)
 
     p = commands.add_parser("maintenance", help="maintenance windows: add, list, delete")
     actions = p.add_subparsers(dest="maintenance_command", metavar="ACTION", required=True, parser_class=type(group))
@@ -210,4 +229,34 @@ def _maintenance_delete(args) -> int:
 
     maintenance.delete(context(), actor(args), args.window_id)
     print(f"deleted maintenance window #{args.window_id}", file=sys.stderr)
+    return 0
+
+
+def _inbox(args) -> int:
+    from control_plane.uptime import inbox
+
+    found = inbox.build(context(), actor(args), _now(args))
+    if args.format == "json":
+        emit({"at": found.at, "all_clear": found.all_clear, "counts": found.counts,
+              "items": [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in item.items()}
+                        for item in found.items()]}, "json")
+        return 0
+    if args.format == "table":
+        counts = ", ".join(f"{k} {v}" for k, v in found.counts.items())
+        print(f"{'all clear' if found.all_clear else 'needs attention'} at {found.at.isoformat()}: {counts}",
+              file=sys.stderr)
+    emit(found.items(), args.format, inbox.ITEM_FIELDS)
+    return 0
+
+
+def _handle(args) -> int:
+    from control_plane.uptime import handling
+
+    if args.action == "assign" and not args.assignee:
+        raise InvalidInput("assign needs --to USER.")
+    if args.action != "assign" and args.assignee:
+        raise InvalidInput("--to goes with assign.")
+    state = handling.handle(context(), actor(args), args.kind, args.item_id, HANDLE_ACTIONS[args.action],
+                            note=args.note, assignee=args.assignee)
+    emit(state, "json")
     return 0

@@ -321,6 +321,12 @@ class Incident(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+    # on-call's hand close (docs/runbook.md); resolved_at stays the check that answered again
+    assigned_to: Mapped[str | None] = mapped_column(Text)
+    assigned_by: Mapped[str | None] = mapped_column(Text)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_incidents_target_opened_at", "target", "opened_at"),
                       Index("ix_incidents_open", "resolved_at", postgresql_where=text("resolved_at IS NULL")))
 
@@ -349,7 +355,15 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(Text)
     published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     publish_error: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index("ix_alerts_at", "at"),)
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_to: Mapped[str | None] = mapped_column(Text)
+    assigned_by: Mapped[str | None] = mapped_column(Text)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_alerts_at", "at"), Index("ix_alerts_kind_target_at", "kind", "target", "at"))
 
 
 class ScalingDecision(Base):

@@ -135,7 +135,7 @@ def reconcile(session: Session, targets: list[str], threshold: int, since: datet
 
 def acknowledge(ctx: AppContext, actor: Actor, incident_id: int, note: str | None = None) -> Incident:
     authorize(ctx, actor, Permission.INCIDENTS_MANAGE, "incident.acknowledge", target=str(incident_id))
-    note = _clean_note(note)
+    note = clean_note(note)
     with ctx.session_factory() as session:
         incident = _get(session, incident_id)
         before = {"acknowledged_by": incident.acknowledged_by, "note": incident.note}
@@ -153,7 +153,7 @@ def acknowledge(ctx: AppContext, actor: Actor, incident_id: int, note: str | Non
 
 def set_note(ctx: AppContext, actor: Actor, incident_id: int, note: str) -> Incident:
     authorize(ctx, actor, Permission.INCIDENTS_MANAGE, "incident.note", target=str(incident_id))
-    note = _clean_note(note)
+    note = clean_note(note)
     if not note:
         raise InvalidInput("Write a note first.")
     with ctx.session_factory() as session:
@@ -166,7 +166,7 @@ def set_note(ctx: AppContext, actor: Actor, incident_id: int, note: str) -> Inci
         return incident
 
 
-def _clean_note(note: str | None) -> str | None:
+def clean_note(note: str | None) -> str | None:
     note = clean_text(note, "Note", 100 * NOTE_MAX, multiline=True)  # NOTE_MAX is checked below
     if len(note) > NOTE_MAX:
         raise InvalidInput(f"Notes are limited to {NOTE_MAX} characters (this one has {len(note)}).")

@@ -15,7 +15,7 @@ from control_plane.core.authorization import authorize
 from control_plane.domain.slugs import validate_slug
 from control_plane.domain.text import SEARCH_MAX, clean_text
 from control_plane.errors import InvalidInput
-from control_plane.uptime import raw, slo, targets
+from control_plane.uptime import raw, runbook, slo, targets
 from control_plane.uptime.counts import counts, scope_counts
 from control_plane.uptime.figures import half_up, minutes
 from control_plane.uptime.report import incident_spans, mttr_seconds
@@ -103,7 +103,9 @@ def fleet(ctx: AppContext, actor: Actor, now: datetime | None = None) -> dict[st
         month = counts(session, now - WINDOWS["30d"], now, marks=marks, with_p95=False)
         hour = counts(session, now - timedelta(hours=1), now, marks=marks, with_p95=False)
         open_incidents = session.execute(text(
-            "SELECT count(*) FROM control_plane.incidents WHERE resolved_at IS NULL")).scalar_one()
+            # as the on-call inbox counts them: open by the checks and not closed by hand
+            "SELECT count(*) FROM control_plane.incidents WHERE resolved_at IS NULL AND closed_at IS NULL")
+        ).scalar_one()
     checks, ok = int(month["checks"].sum()), int(month["ok"].sum())
     h_checks, h_ok = int(hour["checks"].sum()), int(hour["ok"].sum())
     return {"uptime_30d_pct": slo.uptime_pct(checks, ok), "budget_left_pct": slo.budget_left_pct(checks, ok, target),
@@ -140,11 +142,12 @@ def incidents_frame(ctx: AppContext, actor: Actor, *, days: int = 30, open_only:
         rows = session.execute(text(f"""
             SELECT id, target, tenant_slug, opened_at, resolved_at,
                    EXTRACT(EPOCH FROM (COALESCE(resolved_at, :now) - opened_at)) / 60.0 AS minutes,
-                   failed_checks, last_error, acknowledged_by, acknowledged_at, note
+                   failed_checks, last_error, acknowledged_by, acknowledged_at, note, assigned_to, closed_by
               FROM control_plane.incidents WHERE {where} ORDER BY opened_at DESC LIMIT 1000"""), params).all()
     columns = ["id", "target", "tenant", "opened_at", "resolved_at", "duration_min", "failed_checks", "last_error",
-               "acknowledged_by", "acknowledged_at", "note"]
+               "acknowledged_by", "acknowledged_at", "note", "assigned_to", "closed_by"]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    frame["runbook"] = runbook.ref("incident")
     frame["duration_min"] = pd.Series([half_up(m, 1) for m in frame["duration_min"]], dtype="float64")
     frame.insert(5, "status", frame["resolved_at"].isna().map({True: "open", False: "resolved"}))
     return frame
@@ -203,14 +206,19 @@ def target_names(ctx: AppContext, actor: Actor, days: int = 7) -> list[str]:
             {"d": floor_day(since), "s": max(since, utcnow() - timedelta(hours=2))}).scalars())
 
 
+ALERT_COLUMNS = ["id", "at", "severity", "kind", "target", "tenant", "message", "published", "publish_error",
+                 "acknowledged_by", "assigned_to", "note", "closed_by", "closed_at", "runbook"]
+
+
 def recent_alerts(ctx: AppContext, actor: Actor, limit: int = 200) -> pd.DataFrame:
+    """The latest stored alerts of every kind, with on-call's handling and their runbook section."""
     authorize(ctx, actor, Permission.UPTIME_READ, "uptime.alerts")
     with ctx.session_factory() as session:
         rows = session.execute(text(
-            "SELECT at, severity, kind, target, tenant_slug, message, published, publish_error "
+            "SELECT id, at, severity, kind, target, tenant_slug, message, published, publish_error, "
+            "acknowledged_by, assigned_to, note, closed_by, closed_at "
             "FROM control_plane.alerts ORDER BY at DESC, id DESC LIMIT :limit"), {"limit": limit}).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["at", "severity", "kind", "target", "tenant", "message",
-                                                            "published", "publish_error"])
+    return pd.DataFrame([(*r, runbook.ref(r.kind, r.message)) for r in rows], columns=ALERT_COLUMNS)
 
 
 def month_starts(months: int, now: datetime) -> list[datetime]:

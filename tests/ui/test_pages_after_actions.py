@@ -15,10 +15,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from control_plane.archive import service as archive_service
+from control_plane.core import alerts
+from control_plane.db.models import Alert
 from control_plane.fleet import service as fleet_service
 from control_plane.moves import service as moves
 from control_plane.moves.service import MoveOptions
 from control_plane.revenue import importer
+from control_plane.uptime import burn
 from tests import moto_server
 from tests.factories import OPERATOR, make_tenant
 from tests.ui.test_tenants_page import _tenant, _whole_seconds, provision_through_form
@@ -141,6 +144,19 @@ def test_after_billing_uptime_migration_users_and_plans(app, ctx, new_slug, tmp_
     uptime = _ok(app("pages/uptime.py", "oncall").run())
     uptime.text_area(key="ack_note").input("Failover; see #ops")
     _ok(next(b for b in uptime.button if b.label == "Acknowledge").click().run())
+    # A burn-rate alert (two failures in the last five minutes, stored as the sweep stores it),
+    # acknowledged from the on-call inbox at the top of the Uptime page.
+    burning = _seeded(ctx, new_slug, "wb")
+    seed_checks(ctx, f"schema:{burning}", "." * 55 + "x.x..")
+    with ctx.session_factory() as session:
+        [alert] = alerts.add(session, burn.evaluate(session, datetime.now(UTC), ctx.settings.slo_target))
+        session.commit()
+    inbox = _ok(app("pages/uptime.py", "oncall").run())
+    _ok(inbox.button(key="uptime_show_Critical alerts").click().run())
+    inbox.radio(key="uptime_action").set_value("acknowledge")
+    _ok(next(b for b in inbox.button if b.label == "Apply").click().run())
+    with ctx.session_factory() as session:
+        assert session.get(Alert, alert.id).acknowledged_by == "actor-oncall"
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
     uptime.radio(key="mw_kind").set_value("tenant")
     uptime.text_input(key="mw_scope").input(slugs[1])
@@ -166,7 +182,7 @@ def test_after_billing_uptime_migration_users_and_plans(app, ctx, new_slug, tmp_
     revenue.text_input(key="plan_code").input("team")
     revenue.text_input(key="plan_price").input("45.50")
     _ok(revenue.get("form_submit_button")[0].click().run())
-    _assert_all_render(ctx, slugs)
+    _assert_all_render(ctx, [*slugs, burning])
 
 
 def test_after_a_move(app, ctx, cluster_b, new_slug):

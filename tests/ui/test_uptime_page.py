@@ -10,6 +10,7 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry, Incident
 from control_plane.uptime import importer
 from tests.factories import make_tenant
+from ui.oncall_inbox import ALL_CLEAR
 
 OPERATOR = Actor("seed", Role.ADMIN)
 
@@ -29,7 +30,8 @@ def texts(elements) -> str:
 def test_empty_state(make_app):
     at = make_app("pages/uptime.py", role="oncall").run()
     assert not at.exception
-    assert "Every target answered" in texts(at.success)
+    assert ALL_CLEAR in texts(at.success)  # the inbox; the Down now section only says what it knows
+    assert "No target is failing its latest check." in texts(at.caption)
     assert "No checks yet" in texts(at.info)
 
 
@@ -41,9 +43,9 @@ def test_down_now_slo_table_and_acknowledge(make_app, ctx, new_slug):
     at = make_app("pages/uptime.py", role="oncall").run()
     assert not at.exception
     assert "1 target(s) failing" in texts(at.error)
-    down = at.dataframe[0].value
+    down = at.dataframe[1].value  # after the inbox's list
     assert list(down["target"]) == [f"schema:{slug}"] and down["incident_id"].notna().all()
-    table = at.dataframe[1].value
+    table = at.dataframe[2].value
     row = table.set_index("name").loc[slug]
     assert row["scope"] == "tenant" and round(row["uptime_24h"], 3) == round(100 * 30 / 34, 3)
     assert not row["slo_met"]

@@ -33,6 +33,10 @@ def test_role_grants_follow_the_design():
     assert not support.can(Permission.TENANTS_ARCHIVE) and not support.can(Permission.USERS_MANAGE)
     assert not founder.can(Permission.TENANTS_SUSPEND) and founder.can(Permission.REVENUE_READ)
     assert not oncall.can(Permission.TENANTS_PROVISION) and oncall.can(Permission.JOBS_RUN)
+    # on-call handles alerts and incidents (docs/runbook.md "Handling an item"); founders and support read them
+    assert oncall.can(Permission.ALERTS_MANAGE) and oncall.can(Permission.INCIDENTS_MANAGE)
+    handling = (Permission.ALERTS_MANAGE, Permission.INCIDENTS_MANAGE)
+    assert not any(a.can(p) for a in (support, founder) for p in handling)
     assert GRANTS[Role.ADMIN] == frozenset(Permission)
 
 
