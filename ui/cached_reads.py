@@ -3,7 +3,7 @@ how the keys are made). Each calls one control_plane read model; the services ch
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -85,9 +85,8 @@ def sla(ctx: AppContext, actor: Actor, slug: str, months: int) -> pd.DataFrame:
 
 
 def uptime_now(ctx: AppContext) -> datetime:
-    """The on-call inbox's instant: ctx.extras["clock"] when a test sets one, else the wall clock."""
-    clock = ctx.extras.get("clock")
-    return clock() if callable(clock) else datetime.now(UTC)
+    """The on-call inbox's instant: the context's clock (a test sets a fixed one)."""
+    return ctx.clock()
 
 
 @cached(ttl=UPTIME_TTL, spinner="Reading what is wrong now…")

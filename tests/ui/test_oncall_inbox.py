@@ -22,7 +22,7 @@ def at_now(monkeypatch):
     """The app's own context sees NOW, the instant the generated histories end at."""
     from ui.context import app_context
 
-    monkeypatch.setitem(app_context().extras, "clock", FakeClock(NOW))
+    monkeypatch.setattr(app_context(), "clock", FakeClock(NOW))
 
 
 def metrics(at) -> dict[str, str]:
