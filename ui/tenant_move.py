@@ -140,6 +140,9 @@ def move_progress(ctx: AppContext, slug: str, move_id: int, *, actor: Actor) -> 
         return
     if move is None or move.id != move_id or move.status != "running":
         reads.clear_clusters()
+        message = ended_message(move) if move is not None and move.id == move_id else None
+        if message:
+            flash(message)
         st.rerun(scope="app")  # it ended: the whole page again (cluster, actions, history)
     done, total = move.progress
     upcoming = steps_of(move.mode)[done] if done < total else move.step
@@ -195,6 +198,17 @@ def _controls(ctx: AppContext, actor: Actor, move: MoveView, driven: bool) -> No
                   if ended[0].status == "cancelled" else
                   f"Cancel of move #{move.id} requested: the move is being undone.")
             st.rerun(scope="app")
+
+
+def ended_message(move: MoveView) -> str | None:
+    """What the page says once the move it was following has ended (a failure shows as such in
+    the history below, with its error, not as a success note)."""
+    if move.status == "completed":
+        blocked = f", writes blocked {move.writes_blocked_ms:,} ms" if move.writes_blocked_ms is not None else ""
+        return f"Move #{move.id} completed: {move.tenant} now runs on cluster {move.target} ({move.mode}{blocked})."
+    if move.status == "cancelled":
+        return f"Move #{move.id} was cancelled: {move.tenant} stays on cluster {move.source}."
+    return None
 
 
 # --- history -------------------------------------------------------------------------------
