@@ -6,8 +6,6 @@ reasons were typed by people, and the slug comes from the link: all shown as tex
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -20,6 +18,7 @@ from control_plane.services.tenant_story import TenantStory
 from control_plane.uptime import summary as uptime_summary
 from control_plane.uptime.figures import fixed
 from ui.archive_queue import pending_of, render_tenant_requests
+from ui.clock import now_of
 from ui.feedback import show_error
 from ui.story_format import cents, utc_time
 from ui.tenant_actions import available, render_actions
@@ -35,12 +34,6 @@ STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blu
 def close_tenant() -> None:
     st.query_params.pop("tenant", None)
     st.query_params.pop(OPEN_PARAM, None)
-
-
-def now_of(ctx: AppContext) -> datetime:
-    """Now in UTC: ctx.extras["clock"] when a test injects one, else the wall clock."""
-    clock = ctx.extras.get("clock")
-    return clock() if callable(clock) else datetime.now(UTC)
 
 
 def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:

@@ -7,6 +7,8 @@ the history; the services check the permission again and audit every action."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -20,6 +22,7 @@ from control_plane.moves.service import MoveOptions
 from control_plane.services import move_driver
 from control_plane.services.tenants import TenantView
 from ui import cached_reads as reads
+from ui.clock import now_of
 from ui.cluster_load import table as load_table
 from ui.feedback import attempt, csv_download, flash, show_error
 from ui.formatting import when
@@ -29,6 +32,7 @@ from ui.text import plain
 MOVABLE = ("active", "suspended")
 REFRESH_S = 2  # progress refresh while a move runs
 CANCEL_WAIT_S = 5.0  # a running driver undoes the move itself; the page shows the rest as it happens
+ENDED_NEWS = timedelta(days=1)  # how long the page announces how the latest move ended
 OPEN_PARAM = "move"  # ?tenant=SLUG&move=1 opens the move form (the noisy-neighbour flag links here)
 STEP_LABELS = {
     "requested": "Checked and recorded",
@@ -59,10 +63,12 @@ def render_moves(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
         return
     if latest is not None and latest.status == "running":
         move_progress(ctx, tenant.slug, latest.id)
-    elif actor.can(Permission.TENANTS_MOVE):
-        if tenant.status in MOVABLE:
+    else:
+        _ended_lately(latest, now_of(ctx))
+        may_move = actor.can(Permission.TENANTS_MOVE)
+        if may_move and tenant.status in MOVABLE:
             _move_form(ctx, actor, tenant, opened=st.query_params.get(OPEN_PARAM) == "1")
-        else:
+        elif may_move:
             st.caption(f"A tenant that is {tenant.status} cannot move; only active or suspended tenants do.")
     _history(ctx, actor, tenant.slug)
 
@@ -140,9 +146,6 @@ def move_progress(ctx: AppContext, slug: str, move_id: int, *, actor: Actor) -> 
         return
     if move is None or move.id != move_id or move.status != "running":
         reads.clear_clusters()
-        message = ended_message(move) if move is not None and move.id == move_id else None
-        if message:
-            flash(message)
         st.rerun(scope="app")  # it ended: the whole page again (cluster, actions, history)
     done, total = move.progress
     upcoming = steps_of(move.mode)[done] if done < total else move.step
@@ -200,15 +203,22 @@ def _controls(ctx: AppContext, actor: Actor, move: MoveView, driven: bool) -> No
             st.rerun(scope="app")
 
 
-def ended_message(move: MoveView) -> str | None:
-    """What the page says once the move it was following has ended (a failure shows as such in
-    the history below, with its error, not as a success note)."""
-    if move.status == "completed":
-        blocked = f", writes blocked {move.writes_blocked_ms:,} ms" if move.writes_blocked_ms is not None else ""
-        return f"Move #{move.id} completed: {move.tenant} now runs on cluster {move.target} ({move.mode}{blocked})."
-    if move.status == "cancelled":
-        return f"Move #{move.id} was cancelled: {move.tenant} stays on cluster {move.source}."
-    return None
+def _ended_lately(latest: MoveView | None, now: datetime) -> None:
+    """Say how the latest move ended while it is news (a day), above the history that records it."""
+    if latest is None or latest.finished_at is None or now - latest.finished_at > ENDED_NEWS:
+        return
+    when = latest.finished_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if latest.status == "completed":
+        blocked = f"; writes were blocked {latest.writes_blocked_ms:,} ms" if latest.writes_blocked_ms is not None \
+            else ""
+        st.success(f"Move #{latest.id} completed at {when}: the tenant now runs on cluster {plain(latest.target)} "
+                   f"({latest.mode}{blocked}).", icon=":material/check_circle:")
+    elif latest.status == "cancelled":
+        st.info(f"Move #{latest.id} was cancelled at {when}: the tenant stays on cluster {plain(latest.source)}.",
+                icon=":material/undo:")
+    else:
+        st.error(f"Move #{latest.id} {plain(latest.status)} at {when}: the tenant stays on cluster "
+                 f"{plain(latest.source)}. {plain(latest.error or '')}", icon=":material/error:")
 
 
 # --- history -------------------------------------------------------------------------------
