@@ -24,7 +24,7 @@ from ui.story_format import cents, utc_time
 from ui.tenant_actions import available, render_actions
 from ui.tenant_move import OPEN_PARAM, render_moves
 from ui.tenant_record import render_archive, render_audit, render_notes
-from ui.tenant_story import fitted_height, render_billing, render_month, render_noisy, render_usage
+from ui.tenant_story import render_billing, render_month, render_noisy, render_usage
 from ui.text import plain
 
 STATUS_COLOURS = {"active": "green", "suspended": "orange", "provisioning": "blue", "archiving": "violet",
@@ -114,7 +114,7 @@ def _health(ctx: AppContext, actor: Actor, story: TenantStory) -> None:
     else:
         state = ":green-badge[up]" if bool(latest["ok"]) else ":red-badge[down]"
         st.markdown(f"Latest check {state} at {at} · {ok} of {len(checks)} recent checks OK")
-    st.dataframe(checks, hide_index=True, height=fitted_height(len(checks), most=6), column_config={
+    st.dataframe(checks, hide_index=True, column_config={
         "target": st.column_config.TextColumn("Check"),
         "checked_at": st.column_config.DatetimeColumn("Checked (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "ok": st.column_config.CheckboxColumn("OK"), "latency_ms": st.column_config.NumberColumn("Latency ms"),

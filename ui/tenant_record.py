@@ -16,7 +16,6 @@ from control_plane.services.tenant_story import NOTE_MAX, TenantStory
 from control_plane.units import human_bytes
 from ui.feedback import attempt, csv_download, flash
 from ui.story_format import change_list, days_until, utc_time
-from ui.tenant_story import fitted_height
 from ui.text import plain
 
 
@@ -73,7 +72,9 @@ def render_audit(story: TenantStory) -> None:
         "When": utc_time(a.at), "Who": a.actor, "Role": a.actor_role or "–", "Action": a.action,
         "Outcome": a.outcome, "Reason": a.reason or "", "Change": change_list(a.before, a.after),
     } for a in story.audit])
-    st.dataframe(frame, hide_index=True, width="stretch", height=fitted_height(len(frame)))
+    # No fixed height: the default fits the rows (up to ten, then it scrolls); a fixed one padded a
+    # short trail with blank rows.
+    st.dataframe(frame, hide_index=True, width="stretch")
     if len(story.audit) >= story.audit_limit:
         st.caption(f"The latest {story.audit_limit} entries; the Audit log page has the rest.")
     # The file keeps the Audit log page's column names and JSON before/after, for tools that read it.

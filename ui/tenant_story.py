@@ -15,12 +15,6 @@ from ui.story_format import cents, share, signed_bytes, signed_cents, signed_cou
 from ui.text import plain
 
 
-def fitted_height(rows: int, most: int = 10) -> int:
-    """A table exactly as tall as its rows (header + rows, at most `most` before it scrolls): no
-    blank padding rows under a short trail."""
-    return 38 + 35 * max(1, min(rows, most))
-
-
 def render_billing(story: TenantStory) -> None:
     st.subheader("Plan and billing")
     billing = story.billing
@@ -51,7 +45,7 @@ def render_billing(story: TenantStory) -> None:
         "MRR": cents(p.mrr_cents), "Change": signed_cents(p.change_cents), "Source": p.source,
     } for p in reversed(billing.history)])
     st.markdown("**Plan and MRR history** (newest first)")
-    st.dataframe(frame, hide_index=True, width="stretch", height=fitted_height(len(frame)),
+    st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"From": st.column_config.DateColumn("From", format="YYYY-MM-DD")})
 
 
@@ -143,7 +137,7 @@ def render_month(story: TenantStory) -> None:
             "Minutes": fixed(minutes((i.resolved_at or story.now) - i.opened_at), 1), "Check": i.target,
             "Failed checks": i.failed_checks, "Acknowledged by": i.acknowledged_by or "–",
             "Last error": i.last_error or "–"} for i in month.incidents])
-        st.dataframe(frame, hide_index=True, width="stretch", height=fitted_height(len(frame)))
+        st.dataframe(frame, hide_index=True, width="stretch")
     elif month.checks:
         st.caption("No incident this month.")
 
