@@ -1,4 +1,4 @@
-"""One tenant's whole story (docs/pages.md "Tenant page"): status, plan and billing, usage against
+"""One tenant's whole story (docs/tenant-page.md "Tenant page"): status, plan and billing, usage against
 the plan, this month's uptime and incidents, noisy-neighbour flag, archive, moves, notes, the audit
 trail, its archive request (pending, or the latest outcome) and the actions the role may take. The
 figures come from one service call (services/tenant_story.py). Name, owner, endpoint, notes and

@@ -1,4 +1,4 @@
-"""The tenant page's record (docs/pages.md "Tenant page"): where its archive is and when it is
+"""The tenant page's record (docs/tenant-page.md "Tenant page"): where its archive is and when it is
 purged, notes support and admins leave (audited as `tenant.note`), and the audit trail. Notes and
 reasons were typed by people: drawn as plain text (ui/text.py, st.text, data frames)."""
 

@@ -1,4 +1,4 @@
-"""The tenant page's figures (docs/pages.md "Tenant page"): plan and MRR history with the billing
+"""The tenant page's figures (docs/tenant-page.md "Tenant page"): plan and MRR history with the billing
 facts in force, usage against the plan's allowances with trends whose change is measured over the
 same days the sparkline draws, this month's uptime against the SLO with its incidents, and the
 noisy-neighbour flag. Everything comes from one TenantStory (services/tenant_story.py)."""
@@ -113,7 +113,7 @@ def _allowances(story: TenantStory) -> None:
         st.progress(min(1.0, float(fraction or 0)), text=plain(text))
         if fraction is not None and fraction > 1:
             st.warning(plain(f"{label} is over the {plan} plan's allowance."), icon=":material/warning:")
-    st.caption("Plan allowances are illustrative and only displayed, never enforced (docs/pages.md).")
+    st.caption("Plan allowances are illustrative and only displayed, never enforced (docs/tenant-page.md).")
 
 
 def render_month(story: TenantStory) -> None:

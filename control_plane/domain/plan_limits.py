@@ -1,5 +1,5 @@
 """What each plan allows, shown beside a tenant's usage on its page. Display only: nothing is
-enforced or billed from these figures. They are illustrative (docs/pages.md "Plan allowances");
+enforced or billed from these figures. They are illustrative (docs/tenant-page.md "Plan allowances");
 change them here when the price list changes. A plan missing here is shown without allowances."""
 
 from __future__ import annotations

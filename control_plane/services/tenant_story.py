@@ -1,4 +1,4 @@
-"""A tenant's whole story for its page (docs/pages.md "Tenant page"): who it is, what it pays and
+"""A tenant's whole story for its page (docs/tenant-page.md "Tenant page"): who it is, what it pays and
 has paid (the revenue ledger), how much it uses against its plan, this month's uptime against the
 SLO and its incidents, noisy-neighbour flags, archive and moves, notes and the audit trail.
 

@@ -1,4 +1,4 @@
-"""The tenant page as the tenant's story (docs/pages.md "Tenant page"), per role, on a real catalog
+"""The tenant page as the tenant's story (docs/tenant-page.md "Tenant page"), per role, on a real catalog
 with the app's clock fixed at 2026-12-05 09:00 UTC: billing for revenue readers, usage against the
 plan with changes that agree with their sparklines, the month's uptime against the SLO, archive
 facts instead of "Latest check up" for an archived tenant, notes only for support and admin and
