@@ -74,14 +74,15 @@ def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
             f"  \n**Owner** {plain(tenant.owner_email or '–')} · **Endpoint** {plain(tenant.endpoint_url or '–')}"
             f"  \n**Created** {utc_time(tenant.created_at)} · **Updated** {utc_time(tenant.updated_at)}")
         render_noisy(story)
-        render_billing(story)
-        render_usage(story)
-        render_month(story)
-        _health(ctx, actor, story)
     if side is not None:
         with side:
             st.subheader("Actions")
             render_actions(ctx, actor, tenant, pending_of(requests))
+    # The story's sections take the whole width: their figures were cut off ("$20…") beside the actions.
+    render_billing(story)
+    render_usage(story)
+    render_month(story)
+    _health(ctx, actor, story)
     render_archive(story)
     render_moves(ctx, actor, tenant)
     render_notes(ctx, actor, story)
@@ -114,6 +115,7 @@ def _health(ctx: AppContext, actor: Actor, story: TenantStory) -> None:
     else:
         state = ":green-badge[up]" if bool(latest["ok"]) else ":red-badge[down]"
         st.markdown(f"Latest check {state} at {at} · {ok} of {len(checks)} recent checks OK")
+    checks["error"] = checks["error"].fillna("")  # a check without an error, not the word "None"
     st.dataframe(checks, hide_index=True, column_config={
         "target": st.column_config.TextColumn("Check"),
         "checked_at": st.column_config.DatetimeColumn("Checked (UTC)", format="YYYY-MM-DD HH:mm:ss"),

@@ -25,17 +25,13 @@ def render_billing(story: TenantStory) -> None:
         st.info("No subscription in the revenue ledger for this tenant yet.", icon=":material/receipt_long:")
         return
     current = billing.current
-    cols = st.columns(4)
+    cols = st.columns(2)
     cols[0].metric("MRR now", cents(billing.mrr_cents), border=True)
-    if current is None:
-        cols[1].metric("Billing", "not started", border=True)
-    else:
-        cols[1].metric("Billing status", current.status, border=True)
-        cols[2].metric("Billed", f"{current.seats} × {cents(int(current.price * 100))} / {current.interval}",
-                       border=True)
-        cols[3].metric("Since", utc_day_of(current.effective_date), border=True)
-        if current.discount_percent:
-            st.caption(f"Discount {current.discount_percent.normalize():f} % on the {plain(current.plan)} plan.")
+    cols[1].metric("Billing status", "not started" if current is None else current.status, border=True)
+    if current is not None:
+        discount = f" less {current.discount_percent.normalize():f} %" if current.discount_percent else ""
+        st.markdown(f"**Billed** {current.seats} × {cents(int(current.price * 100))} per {current.interval}"
+                    f"{discount} on the {plain(current.plan)} plan · **Since** {utc_day_of(current.effective_date)}")
     for upcoming in billing.scheduled:
         st.caption(f"Scheduled from {upcoming.effective_date:%Y-%m-%d}: {plain(upcoming.plan)} "
                    f"({upcoming.status}), MRR {cents(upcoming.mrr_cents)}.")
@@ -78,10 +74,10 @@ def _trends(usage: Usage) -> None:
                        chart_data=requests or None, chart_type="bar", border=True,
                        help=f"Fewer than {AVERAGE_DAYS} complete days recorded: the latest day is shown.")
     else:
-        cols[1].metric(f"Requests / day ({AVERAGE_DAYS}-day average)", f"{float(average):,.0f}",
-                       None if before is None else f"{signed_count(float(average - before))} vs the {AVERAGE_DAYS} "
-                                                   "days before",
-                       chart_data=requests, chart_type="bar", border=True)
+        cols[1].metric("Requests / day", f"{float(average):,.0f}",
+                       None if before is None else f"{signed_count(float(average - before))} vs prior {AVERAGE_DAYS} d",
+                       chart_data=requests, chart_type="bar", border=True,
+                       help=f"Mean of the last {AVERAGE_DAYS} complete days, against the {AVERAGE_DAYS} before them.")
     latencies = [float(d.p95_latency_ms) for d in days if d.p95_latency_ms is not None]
     if latencies:
         delta = latencies[-1] - latencies[0] if len(latencies) > 1 else None
@@ -118,8 +114,9 @@ def _allowances(story: TenantStory) -> None:
 
 def render_month(story: TenantStory) -> None:
     month = story.month
-    st.subheader(f"Uptime this month ({month.start:%B %Y}, to {utc_time(month.end)})")
+    st.subheader("Uptime this month")
     target = fixed(month.slo_target * 100, 1)
+    st.caption(f"{month.start:%B %Y} so far: from {utc_time(month.start)} to {utc_time(month.end)}.")
     cols = st.columns(4)
     cols[0].metric("Uptime month-to-date", "no checks" if month.uptime is None else f"{fixed(month.uptime, 3)} %",
                    border=True)

@@ -89,8 +89,8 @@ def test_every_role_reads_the_story(make_app, ctx, admin, app_today, new_slug, r
     # Against the first day the sparkline draws (+1.1 MiB), not against yesterday: that was "-9.8 KiB",
     # a red minus beside a rising curve.
     assert storage.proto.body == "3.0 MiB" and storage.proto.delta == "+1.1 MiB over 30 d"
-    requests = _metric(at, "Requests / day (7-day average)")
-    assert requests.value == "3,260" and requests.proto.delta == "+70 vs the 7 days before"
+    requests = _metric(at, "Requests / day")
+    assert requests.value == "3,260" and requests.proto.delta == "+70 vs prior 7 d"
     assert any(plain("Storage: 3.0 MiB of 50.0 GiB on business") in p.proto.text for p in at.get("progress"))
 
     assert _metric(at, "Uptime month-to-date").value == "99.000 %"
