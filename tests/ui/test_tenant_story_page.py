@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from control_plane.archive import service as archive
-from control_plane.db.models import AuditEntry, Tenant, UsageDaily
+from control_plane.db.models import AuditEntry, NoisyNeighbourFlag, Tenant, UsageDaily
 from control_plane.revenue import importer as revenue
 from control_plane.revenue.ledger import SubscriptionState
 from control_plane.uptime import importer as uptime
@@ -47,8 +47,9 @@ def _metric(at, label: str):
 
 
 def _storied(ctx, admin, slug: str) -> None:
-    """Billed on business yearly ($200.00 MRR), 31 days of rising storage with a dip today,
-    and 100 checks this month of which one failed (99.000 %: the 99.9 % SLO missed)."""
+    """Billed on business yearly ($200.00 MRR), 31 days of rising storage with a dip today, 100
+    checks this month of which three in a row failed (97.000 %, one incident: the 99.9 % SLO
+    missed), and an open noisy-neighbour flag."""
     make_tenant(ctx, slug, plan="business")
     revenue.replace_histories(ctx, admin, [
         SubscriptionState(slug, date(2026, 1, 10), "team", "month", Decimal("99"), 1, Decimal("0"), "active"),
@@ -63,8 +64,14 @@ def _storied(ctx, admin, slug: str) -> None:
                                    errors=0, row_estimate=0, connections=0))
         session.commit()
     start = datetime(2026, 12, 1, tzinfo=UTC)
-    rows = [(i + 1, schema_target(slug), start + timedelta(minutes=30 * i), i != 40, Decimal("20")) for i in range(100)]
+    rows = [(i + 1, schema_target(slug), start + timedelta(minutes=30 * i), i not in (40, 41, 42), Decimal("20"))
+            for i in range(100)]
     uptime.import_rows(ctx, admin, rows, f"test-{slug}", now=NOW)
+    with ctx.session_factory() as session:
+        session.add(NoisyNeighbourFlag(at=NOW - timedelta(hours=2), tenant_slug=slug, metric="requests",
+                                       value=Decimal("45000"), baseline=Decimal("3000"), factor=Decimal("15"),
+                                       recommendation="Consider moving it to a quieter cluster."))
+        session.commit()
 
 
 @pytest.mark.parametrize("role", ["founder", "support", "oncall", "admin"])
@@ -93,9 +100,17 @@ def test_every_role_reads_the_story(make_app, ctx, admin, app_today, new_slug, r
     assert requests.value == "3,260" and requests.proto.delta == "+70 vs prior 7 d"
     assert any(plain("Storage: 3.0 MiB of 50.0 GiB on business") in p.proto.text for p in at.get("progress"))
 
-    assert _metric(at, "Uptime month-to-date").value == "99.000 %"
+    assert _metric(at, "Uptime month-to-date").value == "97.000 %"
     assert _metric(at, "SLO 99.9 %").value == "missed"
-    assert any("99 of 100 checks OK" in t for t in texts)
+    assert _metric(at, "Error budget left").value == "-2900.0 %"
+    assert _metric(at, "Incidents").value == "1"
+    assert any("97 of 100 checks OK" in t for t in texts)
+    [incidents] = [d.value for d in at.dataframe if "Opened" in d.value.columns]
+    assert list(incidents["Opened"]) == ["2026-12-01 20:00:00 UTC"]
+    assert list(incidents["Resolved"]) == ["2026-12-01 21:30:00 UTC"] and list(incidents["Minutes"]) == ["90.0"]
+    assert any(plain("Noisy neighbour since 2026-12-05 07:00:00 UTC: requests at 15.00× its 7-day baseline") in w.value
+               for w in at.warning)
+    assert any("noisy neighbour" in t for t in texts)  # the badge beside the status
     assert any(re.search(r"\*\*Created\*\* \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", t) for t in texts)
 
     may_note = role in ("support", "admin")
