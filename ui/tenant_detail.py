@@ -55,7 +55,10 @@ def render_detail(ctx: AppContext, actor: Actor, slug: str) -> None:
     st.markdown(badges + (" :orange-badge[demo data]" if tenant.is_demo else ""))
     if tenant.status == "suspended":
         st.warning(f"Suspended: {plain(tenant.status_reason or 'no reason recorded')}", icon=":material/pause_circle:")
-    if story.is_archived and story.archive is not None:
+    if tenant.status == "purged":
+        st.info("Purged: its archive was deleted from S3 and it can no longer be restored.",
+                icon=":material/delete_forever:")
+    elif story.is_archived and story.archive is not None:
         st.info(f"Archived {utc_time(story.archive.archived_at)}: its data is in S3 until "
                 f"{utc_time(story.archive.purge_after)}, and it is no longer checked.", icon=":material/inventory_2:")
     requests = archive_requests.requests_for_tenant(ctx, actor, tenant.slug)

@@ -24,7 +24,12 @@ def render_archive(story: TenantStory) -> None:
     if archive is None:
         return
     st.subheader("Archive")
-    lines = [f"**Location** {plain(archive.uri or 'not uploaded yet')}"]
+    purged = story.tenant.status == "purged"
+    if purged:
+        where = "deleted: the tenant was purged"
+    else:
+        where = archive.uri or "not uploaded yet"
+    lines = [f"**Location** {plain(where)}"]
     if archive.key:
         lines.append(f"**Bucket** {plain(archive.bucket)} · **Key** {plain(archive.key)}")
     lines.append(f"**Size** {human_bytes(archive.size_bytes) if archive.size_bytes is not None else '–'}"
@@ -35,7 +40,7 @@ def render_archive(story: TenantStory) -> None:
     else:
         lines.append("**Checksum** none recorded: the archive was not finished")
     lines.append(f"**Archived** {utc_time(archive.archived_at)}")
-    if archive.purge_after is not None:
+    if archive.purge_after is not None and not purged:
         lines.append(f"**Purged after** {utc_time(archive.purge_after)} "
                      f"({days_until(archive.purge_after, story.now)})")
     st.markdown("  \n".join(lines))

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from control_plane.archive import service as archive
+from control_plane.archive.purge import purge_archives
 from control_plane.db.models import AuditEntry, NoisyNeighbourFlag, Tenant, UsageDaily
 from control_plane.revenue import importer as revenue
 from control_plane.revenue.ledger import SubscriptionState
@@ -174,6 +175,15 @@ def test_archived_tenant_shows_its_archive_not_a_live_check(make_app, ctx, aws, 
     assert f"**Purged after** {row.purge_after.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" in facts
     assert "sha256 " + plain(row.archive_sha256[:16]) in facts
     assert any(t.startswith("Archived ") and "no longer checked" in t for t in at.info.values)
+
+    purge_archives(ctx, row.purge_after + timedelta(seconds=1))
+    at = _detail(make_app, slug, "founder")
+    assert not at.exception, at.exception
+    texts = _texts(at)
+    assert any(t.startswith("Purged: its archive was deleted") for t in at.info.values)
+    facts = next(t for t in texts if "**Location**" in t)
+    assert plain("deleted: the tenant was purged") in facts and "Purged after" not in facts
+    assert not any("Latest check" in t for t in texts) and any("Not checked while purged" in t for t in texts)
 
 
 def test_a_new_tenant_shows_empty_states(make_app, ctx, app_today, new_slug):
