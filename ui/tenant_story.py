@@ -19,6 +19,7 @@ def render_billing(story: TenantStory) -> None:
     st.subheader("Plan and billing")
     billing = story.billing
     if billing is None:
+        _plan_history(story)
         st.caption("MRR and billing are shown to roles that read revenue (founder, admin).")
         return
     if not billing.history:
@@ -41,6 +42,18 @@ def render_billing(story: TenantStory) -> None:
         "MRR": cents(p.mrr_cents), "Change": signed_cents(p.change_cents), "Source": p.source,
     } for p in reversed(billing.history)])
     st.markdown("**Plan and MRR history** (newest first)")
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"From": st.column_config.DateColumn("From", format="YYYY-MM-DD")})
+
+
+def _plan_history(story: TenantStory) -> None:
+    """The ledger's plan changes without their money, for roles that do not read revenue."""
+    if not story.plan_history:
+        st.info("No subscription in the revenue ledger for this tenant yet.", icon=":material/receipt_long:")
+        return
+    frame = pd.DataFrame([{"From": p.effective_date, "Plan": p.plan, "Status": p.status, "Interval": p.interval,
+                           "Seats": p.seats} for p in reversed(story.plan_history)])
+    st.markdown("**Plan history** (newest first)")
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"From": st.column_config.DateColumn("From", format="YYYY-MM-DD")})
 

@@ -62,6 +62,17 @@ class PlanPeriod:
 
 
 @dataclass(frozen=True)
+class PlanStep:
+    """A ledger state without its money: what every reader of the tenant may see."""
+
+    effective_date: date
+    plan: str
+    status: str
+    interval: str
+    seats: int
+
+
+@dataclass(frozen=True)
 class Billing:
     history: list[PlanPeriod]
     current: PlanPeriod | None  # the state in force today (None: no ledger entry yet, or it starts later)
@@ -210,6 +221,7 @@ class TenantStory:
     tenant: TenantView
     plan_name: str | None
     list_price: Decimal | None
+    plan_history: list[PlanStep]  # oldest first
     billing: Billing | None  # None when the reader may not see revenue (revenue.read)
     usage: Usage
     month: MonthUptime
@@ -243,7 +255,7 @@ def story(ctx: AppContext, actor: Actor, slug: str, *, now: datetime) -> TenantS
             raise NotFound(f"No tenant {slug!r}.")
         tenant = view_of_row(row)
         facts = q.tenant_facts(session, slug) or {}
-        ledger = q.subscription_history(session, slug) if actor.can(Permission.REVENUE_READ) else None
+        ledger = q.subscription_history(session, slug)
         usage = q.usage_days(session, slug, today - timedelta(days=USAGE_DAYS), today)
         per_target = uptime_counts(session, month_start, now, targets=tenant_targets(slug),
                                    marks=read_marks(session), with_p95=False)
@@ -254,7 +266,9 @@ def story(ctx: AppContext, actor: Actor, slug: str, *, now: datetime) -> TenantS
         trail = q.audit_trail(session, slug, AUDIT_LIMIT)
     return TenantStory(
         tenant=tenant, plan_name=facts.get("plan_name"), list_price=facts.get("list_price"),
-        billing=None if ledger is None else _billing(ledger, today),
+        plan_history=[PlanStep(effective_date=r["effective_date"], plan=r["plan"], status=r["status"],
+                               interval=r["interval"], seats=r["seats"]) for r in ledger],
+        billing=_billing(ledger, today) if actor.can(Permission.REVENUE_READ) else None,
         usage=_usage(usage, today, allowance_of(tenant.plan)),
         month=MonthUptime(start=month_start, end=now, checks=int(per_target["checks"].sum()),
                           ok=int(per_target["ok"].sum()), slo_target=ctx.settings.slo_target,

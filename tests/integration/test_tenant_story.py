@@ -169,7 +169,9 @@ def test_moved_tenant_has_its_move_history(ctx, admin, cluster_b, new_slug):
 def test_revenue_is_left_out_for_roles_without_revenue_read(ctx, admin, support, new_slug):
     slug = new_slug("str")
     make_tenant(ctx, slug)
-    assert tenant_story.story(ctx, support, slug, now=NOW).billing is None
+    for_support = tenant_story.story(ctx, support, slug, now=NOW)
+    assert for_support.billing is None
+    assert [(p.plan, p.status) for p in for_support.plan_history] == [("team", "active")]  # without money
     assert tenant_story.story(ctx, admin, slug, now=NOW).billing is not None
 
 
