@@ -7,6 +7,8 @@ the history; the services check the permission again and audit every action."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -31,6 +33,7 @@ from ui.text import plain
 
 REFRESH_S = 2  # progress refresh while a move runs
 CANCEL_WAIT_S = 5.0  # a running driver undoes the move itself; the page shows the rest as it happens
+ENDED_NEWS = timedelta(days=1)  # how long the page announces how the latest move ended
 OPEN_PARAM = "move"  # ?tenant=SLUG&move=1 opens the move form (the noisy-neighbour flag links here)
 
 
@@ -47,10 +50,12 @@ def render_moves(ctx: AppContext, actor: Actor, tenant: TenantView) -> None:
         return
     if latest is not None and latest.can(MoveAction.DRIVE):
         move_progress(ctx, tenant.slug, latest.id)
-    elif actor.can(Permission.TENANTS_MOVE):
-        if Status(tenant.status).can(Action.MOVE):
+    else:
+        _ended_lately(latest, ctx.clock())
+        may_move = actor.can(Permission.TENANTS_MOVE)
+        if may_move and Status(tenant.status).can(Action.MOVE):
             _move_form(ctx, actor, tenant, opened=st.query_params.get(OPEN_PARAM) == "1")
-        else:
+        elif may_move:
             st.caption(f"A tenant that is {tenant.status} cannot move; only active or suspended tenants do.")
     _history(ctx, actor, tenant.slug)
 
@@ -183,6 +188,24 @@ def _controls(ctx: AppContext, actor: Actor, move: MoveView, driven: bool) -> No
                   if ended[0].status == MoveStatus.CANCELLED else
                   f"Cancel of move #{move.id} requested: the move is being undone.")
             st.rerun(scope="app")
+
+
+def _ended_lately(latest: MoveView | None, now: datetime) -> None:
+    """Say how the latest move ended while it is news (a day), above the history that records it."""
+    if latest is None or latest.finished_at is None or now - latest.finished_at > ENDED_NEWS:
+        return
+    when = latest.finished_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if latest.status == "completed":
+        blocked = f"; writes were blocked {latest.writes_blocked_ms:,} ms" if latest.writes_blocked_ms is not None \
+            else ""
+        st.success(f"Move #{latest.id} completed at {when}: the tenant now runs on cluster {plain(latest.target)} "
+                   f"({latest.mode}{blocked}).", icon=":material/check_circle:")
+    elif latest.status == "cancelled":
+        st.info(f"Move #{latest.id} was cancelled at {when}: the tenant stays on cluster {plain(latest.source)}.",
+                icon=":material/undo:")
+    else:
+        st.error(f"Move #{latest.id} {plain(latest.status)} at {when}: the tenant stays on cluster "
+                 f"{plain(latest.source)}. {plain(latest.error or '')}", icon=":material/error:")
 
 
 # --- history -------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class Permission(StrEnum):
     MIGRATIONS_DROP_DATA = "migrations.drop_data"  # a rollback whose reverse steps drop rows: admin only
     TENANTS_MOVE = "tenants.move"
     BACKUPS_RUN = "backups.run"  # dumps of the catalog and of every tenant: admin only
+    TENANTS_NOTE = "tenants.note"  # a note on the tenant's page, kept in the audit log
 
 
 _READ_ALL = {Permission.TENANTS_READ, Permission.USAGE_READ, Permission.AUDIT_READ, Permission.MIGRATIONS_READ}
@@ -51,6 +52,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SUPPORT: frozenset(_READ_ALL | {
         Permission.TENANTS_PROVISION, Permission.TENANTS_SUSPEND, Permission.TENANTS_RESUME,
         Permission.TENANTS_CHANGE_PLAN, Permission.TENANTS_REQUEST_ARCHIVE, Permission.UPTIME_READ,
+        Permission.TENANTS_NOTE,
     }),
     Role.ONCALL: frozenset(_READ_ALL | {
         Permission.UPTIME_READ, Permission.INCIDENTS_MANAGE, Permission.ALERTS_MANAGE, Permission.JOBS_RUN,

@@ -94,6 +94,9 @@ def test_after_the_tenant_lifecycle_from_the_pages(app, ctx, new_slug):
     at = _detail(app, declined, "admin")
     at.text_area(key=f"decline_reason_{declined}").input("Contract runs to June")
     _submit(at, f"FormSubmitter:decline_archive_{declined}-Decline request")
+    at = _detail(app, resumed, "support")
+    at.text_area(key=f"note_text_{resumed}").input("Called them: [pay](http://example.com) **soon**")
+    _submit(at, f"FormSubmitter:note_{resumed}-Add note")
 
     assert [_tenant(ctx, s).status for s in (provisioned, suspended, resumed)] == ["active", "suspended", "active"]
     assert _tenant(ctx, replanned).plan_code == "enterprise"

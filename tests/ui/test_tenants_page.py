@@ -125,7 +125,7 @@ def test_detail_shows_tenant_and_audit_trail(make_app, ctx, new_slug):
     assert at.title[0].value == "Detail GmbH"
     assert [m.value for m in at.metric][:3] == ["active", "team", "default"]
     trail = at.dataframe[-1].value
-    assert "tenant.provision" in trail["action"].tolist()
+    assert "tenant.provision" in trail["Action"].tolist()
     # founders read only: no action forms
     assert not any(e.label in ("Suspend", "Change plan") for e in at.expander)
 
