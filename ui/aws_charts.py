@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from control_plane import units
+from ui.formatting import MISSING
 from ui.text import chart_text
 
 ACTION_STYLE = {
@@ -67,5 +68,5 @@ def usage_figure(daily: pd.DataFrame, metric: str, label: str) -> go.Figure:
 
 def human_bytes(value: float | int | None) -> str:
     if value is None or pd.isna(value):
-        return "–"
+        return MISSING
     return units.human_bytes(value)
