@@ -284,6 +284,21 @@ def diff(before: object, after: object) -> str:
     return "; ".join(changes) if changes else MISSING
 
 
+def fields(value: object) -> str:
+    """A JSON payload (an audit entry's detail) as "key: value; key: value"; nothing as MISSING."""
+    payload = _payload(value)
+    return "; ".join(f"{k}: {_shown(v)}" for k, v in sorted(payload.items(), key=lambda kv: str(kv[0]))) or MISSING
+
+
+def audit_table(entries: pd.DataFrame) -> pd.DataFrame:
+    """The audit log as read on screen: time to the second, before/after as one Change column."""
+    changes = [diff(b, a) for b, a in zip(entries["before"], entries["after"], strict=True)]
+    shown = entries.drop(columns=["before", "after"]).assign(
+        at=[utc_time(v, seconds=True) for v in entries["at"]], detail=entries["detail"].map(fields))
+    shown.insert(list(shown.columns).index("reason") + 1, "change", changes)
+    return table(shown, labels={"at": "When (UTC)", "detail": "Details"})
+
+
 # --- Health-check targets --------------------------------------------------------------------
 
 KIND_WORDS = {targets.SCHEMA: "database", targets.HTTP: "HTTP", targets.AURORA: "Aurora",

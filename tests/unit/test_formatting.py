@@ -16,6 +16,7 @@ from ui.formatting import (
     compact_money,
     diff,
     duration,
+    fields,
     money,
     number,
     percent,
@@ -171,3 +172,8 @@ def test_human_bytes_is_shared_by_services_and_pages():
     assert human_bytes(5 * 1024**4) == "5.0 TiB" and human_bytes(3 * 1024**5) == "3,072.0 TiB"
     assert page_bytes(None) == MISSING and page_bytes(180_224) == "176.0 KiB"
     assert byte_scale(180_224) == (1024.0, "KiB") and byte_scale(500) == (1.0, "B")
+
+
+def test_fields_of_a_payload():
+    assert fields('{"rows": 3, "bucket": "archive", "verified": true}') == "bucket: archive; rows: 3; verified: yes"
+    assert fields(None) == MISSING and fields("{}") == MISSING
