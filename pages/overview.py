@@ -57,7 +57,7 @@ if actor.can(Permission.UPTIME_READ):
         st.warning("Uptime figures are unavailable right now; the Uptime page says why.")
     else:
         cols = st.columns(3)
-        cols[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"]), border=True)
+        cols[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"], 3), border=True)
         cols[1].metric("Open incidents", f"{uptime['open_incidents']:,}", border=True)
         cols[2].metric("Targets down now", f"{uptime['down_now']:,}", border=True)
         link(actor, "pages/uptime.py", "Incidents, SLO and error budget")
