@@ -30,4 +30,4 @@ def render_versions(ctx: AppContext, actor: Actor) -> None:
 
 def revision_numbers(ctx: AppContext, actor: Actor) -> list[int]:
     """The versions a rollout may target."""
-    return [r["version"] for r in fleet.revisions_and_versions(ctx, actor)["revisions"]]
+    return fleet.revision_numbers(ctx, actor)
