@@ -11,12 +11,14 @@ from control_plane.errors import ControlPlaneError
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
+from ui.formatting import audit_table
 from ui.frames import utc
 
 actor = page_guard(Permission.AUDIT_READ)
 ctx = app_context()
 st.title("Audit log")
-st.caption("Every action, refusal and sign-in, newest first. Times are UTC.")
+st.caption("Every action, refusal and sign-in, newest first. Times are UTC; Change lists each field as "
+           "old → new (the CSV keeps the full before/after).")
 
 choices = audit_queries.choices(ctx, actor)
 row1 = st.columns([1, 1, 2])
@@ -53,8 +55,5 @@ per_day = (entries.assign(day=utc(entries["at"]).dt.date)
            .groupby(["day", "outcome"]).size().rename("entries").reset_index())
 st.bar_chart(per_day, x="day", y="entries", color="outcome", height=180)
 st.caption(f"{len(entries):,} entries")
-st.dataframe(entries, hide_index=True, height=480, column_config={
-    "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
-    "actor_role": "Role", "tenant_slug": "Tenant",
-})
+st.dataframe(audit_table(entries), hide_index=True, height=480)
 csv_download(entries, "audit_log.csv", key="audit_csv")

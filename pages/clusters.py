@@ -10,6 +10,7 @@ from ui import cached_reads as reads
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import attempt, flash, show_flash
+from ui.formatting import table as readable
 from ui.text import plain
 
 actor = page_guard(Permission.CLUSTERS_CHECK)
@@ -34,7 +35,7 @@ for entry in reads.cluster_posture_reports(ctx, actor):
     st.caption(f"Database {plain(report['database'])}, PostgreSQL {plain(report['server_version'])}")
     frame = pd.DataFrame([{"status": i["status"], "item": i["title"], "explanation": i["explanation"]}
                           for i in report["items"]])
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"posture_{name}")
+    st.dataframe(readable(frame, labels={"item": "Check"}), hide_index=True, width="stretch", key=f"posture_{name}")
     statements = [s for i in report["items"] if i["status"] != "ok" for s in i["sql"]]
     if statements:
         st.caption("SQL to run (as the cluster's administrator):")

@@ -12,24 +12,17 @@ from ui import job_charts
 from ui.auth import page_guard
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
+from ui.formatting import table as readable
+from ui.formatting import utc_time
 from ui.fragments import guarded_fragment
 from ui.text import plain
 
 actor = page_guard(Permission.JOBS_RUN)
-LABELS = {
-    "job_id": "Job", "description": "What it does", "every_s": st.column_config.NumberColumn("Every (s)"),
-    "timeout_s": st.column_config.NumberColumn("Timeout (s)"), "last_status": "Last status",
-    "next_run": st.column_config.DatetimeColumn("Next run", format="YYYY-MM-DD HH:mm:ss"),
-    "last_success": st.column_config.DatetimeColumn("Last success", format="YYYY-MM-DD HH:mm:ss"),
-    "runs_24h": st.column_config.NumberColumn("Runs (24 h)"),
-    "failures_24h": st.column_config.NumberColumn("Failures (24 h)"),
-    "last_started": st.column_config.DatetimeColumn("Last started", format="YYYY-MM-DD HH:mm:ss"),
-    "last_seconds": st.column_config.NumberColumn("Took (s)", format="%.1f"), "status": "Status",
-    "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm:ss"),
-    "finished_at": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm:ss"),
-    "seconds": st.column_config.NumberColumn("Took (s)", format="%.1f"), "summary": "Summary", "error": "Error",
-    "trigger": "Trigger", "host": "Host",
-}
+JOB_LABELS = {"job_id": "Job", "description": "What it does", "every_s": "Every", "timeout_s": "Timeout",
+              "runs_24h": "Runs (24 h)", "failures_24h": "Failures (24 h)", "last_seconds": "Last took"}
+RUN_LABELS = {"id": "Run", "job_id": "Job", "seconds": "Took"}
+
+
 ctx = app_context()
 st.title("Jobs")
 
@@ -41,12 +34,13 @@ def overview(*, actor: Actor) -> None:
         st.warning("No worker holds the leader lock: nothing runs on schedule. Start one with `python -m jobs`.",
                    icon=":material/warning:")
     else:
-        st.caption(f"Scheduling: {plain(leader['application_name'])} (since {leader['since']:%Y-%m-%d %H:%M} UTC)")
+        st.caption(f"Scheduling: {plain(leader['application_name'])} (since {utc_time(leader['since'])})")
     table = job_service.job_table(ctx, actor)
     failing = table[table["last_status"].isin(["failed", "timed_out"])]
     if not failing.empty:
         st.error(f"Last run failed: {plain(', '.join(failing['job_id']))}", icon=":material/error:")
-    st.dataframe(table, hide_index=True, width="stretch", column_config=LABELS)
+    st.dataframe(readable(table, duration_cols=["every_s", "timeout_s", "last_seconds"], labels=JOB_LABELS),
+                 hide_index=True, width="stretch")
 
 
 overview()
@@ -82,5 +76,5 @@ else:
     failures = runs[runs["status"].isin(["failed", "timed_out"])]
     st.caption(f"{len(runs)} runs, {len(failures)} failed or timed out")
     st.plotly_chart(job_charts.run_durations(runs), width="stretch")
-    st.dataframe(runs, hide_index=True, width="stretch", column_config=LABELS)
+    st.dataframe(readable(runs, duration_cols=["seconds"], labels=RUN_LABELS), hide_index=True, width="stretch")
     csv_download(runs, "job-runs.csv", key="jobs_csv")

@@ -9,12 +9,11 @@ from ui.auth import page_guard
 from ui.context import app_context
 from ui.migration_run import current_run
 from ui.migration_start import render_start_form
-from ui.migration_versions import render_versions
+from ui.migration_versions import revision_numbers
 
 actor = page_guard(Permission.MIGRATIONS_READ)
 ctx = app_context()
 st.title("Migrations")
-versions = render_versions(ctx, actor)
-current_run(ctx)
+current_run(ctx)  # versions and the run in one fragment: they agree on every refresh
 if actor.can(Permission.MIGRATIONS_RUN):
-    render_start_form(ctx, actor, versions)
+    render_start_form(ctx, actor, revision_numbers(ctx, actor))

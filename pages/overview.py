@@ -62,7 +62,7 @@ if actor.can(Permission.UPTIME_READ):
         st.warning("Uptime figures are unavailable right now; the Uptime page says why.")
     else:
         # incidents, alerts and targets down are counted once, in the inbox above
-        st.columns(3)[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"]), border=True)
+        st.columns(3)[0].metric("Uptime, 30 days", percent(uptime["uptime_30d_pct"], 3), border=True)
         link(actor, "pages/uptime.py", "Incidents, SLO and error budget")
 
 if not plan_mix.empty:

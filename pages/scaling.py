@@ -14,6 +14,8 @@ from ui.aws_charts import capacity_figure
 from ui.cluster_load import render_cluster_load
 from ui.context import app_context
 from ui.feedback import csv_download
+from ui.formatting import MISSING
+from ui.formatting import table as readable
 from ui.fragments import guarded_fragment
 from ui.text import plain
 
@@ -48,12 +50,12 @@ window = right.segmented_control("Window", list(windows), default="24 hours", ke
 chosen = next(c for c in clusters if c["cluster"] == name)
 
 cols = st.columns(4)
-cols[0].metric("Min ACU now", "–" if chosen["min_acu"] is None else f"{chosen['min_acu']:g}", border=True)
-cols[1].metric("Max ACU now", "–" if chosen["max_acu"] is None else f"{chosen['max_acu']:g}", border=True)
+cols[0].metric("Min ACU now", MISSING if chosen["min_acu"] is None else f"{chosen['min_acu']:g}", border=True)
+cols[1].metric("Max ACU now", MISSING if chosen["max_acu"] is None else f"{chosen['max_acu']:g}", border=True)
 cols[2].metric("Floor / ceiling", f"{chosen['acu_floor']:g} / {chosen['acu_ceiling']:g}", border=True)
 # A tile cuts a long id off (Aurora ids have up to 63 characters): the tile shows the cluster's
 # state, the line under the tiles the whole id.
-cols[3].metric("Aurora cluster", plain(chosen["status"] or "–"), border=True,
+cols[3].metric("Aurora cluster", plain(chosen["status"] or MISSING), border=True,
                help=f"Aurora cluster id: {plain(chosen['aurora_cluster_id'])}")
 st.caption(f"Aurora cluster id: {plain(chosen['aurora_cluster_id'])}")
 if chosen["problem"]:
@@ -61,7 +63,7 @@ if chosen["problem"]:
 
 
 @guarded_fragment(Permission.SCALING_READ, run_every=60)
-def chart_and_log(cluster: str, hours: int, *, actor: Actor) -> None:
+def chart_and_log(cluster: str, hours: int, max_now: float | None, *, actor: Actor) -> None:
     decisions = queries.decisions_frame(ctx, actor, cluster=cluster, hours=hours)
     try:
         history = reads.capacity_history(ctx, actor, cluster, hours)
@@ -72,17 +74,18 @@ def chart_and_log(cluster: str, hours: int, *, actor: Actor) -> None:
         st.info("No capacity data or decisions in this window yet.")
     else:
         st.plotly_chart(capacity_figure(history, decisions, up_pct=policy.up_threshold_pct,
-                                        down_pct=policy.down_threshold_pct), width="stretch")
+                                        down_pct=policy.down_threshold_pct, max_now=max_now), width="stretch")
     st.subheader("Decision log")
     if decisions.empty:
         st.caption("No decisions recorded in this window. The aurora_capacity job records one per cluster and run, "
                    "including “no change”.")
         return
-    shown = decisions.drop(columns=["inputs"])
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={"at": st.column_config.DatetimeColumn("At", format="YYYY-MM-DD HH:mm")})
+    words = decisions.assign(action=decisions["action"].str.replace("_", " "))
+    shown = readable(words.drop(columns=["inputs", "cluster"]), flag_cols={"dry_run": ("dry run", "applied")},
+                     labels={"at": "When (UTC)", "aurora_cluster_id": "Aurora cluster"})
+    st.dataframe(shown, hide_index=True, width="stretch")
     csv_download(decisions, f"scaling-{cluster}.csv", key="scaling_csv")
 
 
-chart_and_log(name, windows[window])
+chart_and_log(name, windows[window], chosen["max_acu"])
 render_cluster_load(ctx, actor, key="scaling")

@@ -10,15 +10,16 @@ from control_plane.uptime.figures import fixed
 from control_plane.uptime.slo import budget_minutes
 from ui import cached_reads as reads
 from ui import uptime_charts as charts
+from ui import uptime_tables as tables
 from ui.auth import page_guard
 from ui.check_history import render_check_history
 from ui.context import app_context
 from ui.feedback import csv_download
+from ui.formatting import table as readable_table
 from ui.incident_form import render_incident_form
 from ui.maintenance_forms import render_maintenance_forms
 from ui.oncall_inbox import render_inbox
 from ui.sla_report import render_sla_report
-from ui.uptime_columns import SLO_TABLE
 from ui.uptime_live import render_live
 
 actor = page_guard(Permission.UPTIME_READ)
@@ -44,7 +45,8 @@ with slos:
         scope = st.segmented_control("Show", list(tallies.SCOPES), default="all", key="uptime_scope")
         missed = st.toggle("Only targets missing the SLO", key="uptime_missed")
         shown = tallies.slo_rows(table, scope, missed_only=missed)
-        st.dataframe(shown, hide_index=True, width="stretch", column_config=SLO_TABLE)
+        readable, formats = tables.slo_table(shown, tables.tenant_names(ctx, actor, table["name"]))
+        st.dataframe(readable, hide_index=True, width="stretch", column_config=formats)
         csv_download(shown, "uptime.csv", key="uptime_csv")
 
 with latency:
@@ -54,8 +56,9 @@ with latency:
         st.info("No latency measured in this window.")
     else:
         st.metric("Targets over the latency SLO", f"{tallies.over_latency_slo(frame)} of {len(frame)}")
-        st.plotly_chart(charts.slowest_targets(frame, settings.latency_slo_ms), width="stretch")
-        st.dataframe(frame, hide_index=True, width="stretch")
+        names = tables.tenant_names(ctx, actor, frame["target"])
+        st.plotly_chart(charts.slowest_targets(frame, settings.latency_slo_ms, names), width="stretch")
+        st.dataframe(tables.latency_table(frame, names), hide_index=True, width="stretch")
 
 with timeline:
     days = st.selectbox("Since", [1, 7, 30, 90], index=2, format_func=lambda d: f"last {d} days", key="incident_days")
@@ -63,9 +66,10 @@ with timeline:
     if frame.empty:
         st.success("No incidents in this period.")
     else:
-        st.plotly_chart(charts.incident_timeline(frame), width="stretch")
+        names = tables.tenant_names(ctx, actor, frame["target"])
+        st.plotly_chart(charts.incident_timeline(frame, names=names), width="stretch")
         st.caption(tallies.incident_tally(frame).describe())
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(tables.incidents_table(frame, names), hide_index=True, width="stretch")
         if can_manage:
             render_incident_form(ctx, actor, frame)
 
@@ -73,7 +77,8 @@ with history:
     render_check_history(ctx, actor)
 
 with windows:
-    st.dataframe(maintenance.list_windows(ctx, actor), hide_index=True, width="stretch")
+    st.dataframe(readable_table(maintenance.list_windows(ctx, actor), labels={"id": "Window"}), hide_index=True,
+                 width="stretch")
     if can_manage:
         render_maintenance_forms(ctx, actor)
 
@@ -84,7 +89,8 @@ with alerts:
     else:
         if not settings.sns_topic_arn:
             st.caption("No SNS topic configured (CP_SNS_TOPIC_ARN): alerts are shown here only.")
-        st.dataframe(recent, hide_index=True, width="stretch")
+        names = tables.tenant_names(ctx, actor, [*recent["target"], *recent["tenant"]])
+        st.dataframe(tables.alerts_table(recent, names), hide_index=True, width="stretch")
 
 with sla:
     render_sla_report(ctx, actor)

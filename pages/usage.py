@@ -11,9 +11,10 @@ from ui.aws_charts import human_bytes, usage_figure
 from ui.cluster_load import render_cluster_load
 from ui.context import app_context
 from ui.feedback import csv_download, show_error
+from ui.formatting import table as readable
 from ui.navigation import link
 from ui.tenant_move import OPEN_PARAM
-from ui.text import plain
+from ui.text import advice, plain
 
 actor = page_guard(Permission.USAGE_READ)
 ctx = app_context()
@@ -26,6 +27,12 @@ WINDOWS = {"30 days": 30, "90 days": 90, "6 months": 182, "12 months": 365, "18 
 METRICS = {"requests": "Requests / day", "errors": "Errors / day", "storage_bytes": "Storage (bytes)",
            "p95_latency_ms": "p95 latency (ms)", "connections": "Connections (peak)", "row_estimate": "Rows (est.)"}
 
+
+RANKS = {"requests_per_day": "Requests / day", "errors_per_day": "Errors / day", "requests": "Requests (window total)",
+         "error_rate": "Error rate", "storage_bytes": "Storage"}
+TOP_LABELS = {"slug": "Slug", "requests_per_day": "Requests / day", "errors_per_day": "Errors / day",
+              "days_with_usage": "Days with usage", "requests": "Requests (window)", "errors": "Errors (window)",
+              "worst_p95_ms": "Worst p95 (ms)"}
 
 window = st.segmented_control("Window", list(WINDOWS), default="30 days", key="usage_window") or "30 days"
 days = WINDOWS[window]
@@ -44,20 +51,21 @@ else:
         state = "cleared" if row.cleared_at is not None and str(row.cleared_at) != "NaT" else "open"
         with st.container(border=True):
             st.markdown(f"**{plain(row.slug)}** · {plain(row.metric)} · **{row.factor:g}×** baseline · {state}")
-            st.caption(plain(row.recommendation))
+            st.caption(advice(row.recommendation))
             if state == "open" and actor.can(Permission.TENANTS_MOVE):  # the move itself is admin only
                 link(actor, "pages/tenants.py", f"Move {plain(row.slug)} to another cluster",
                      {"tenant": row.slug, OPEN_PARAM: "1"}, icon=":material/move_down:")
 
 st.subheader("Top consumers")
-metric = st.selectbox("Rank by", ["requests", "errors", "error_rate", "storage_bytes"], key="usage_rank",
-                      format_func=lambda m: {"error_rate": "Error rate"}.get(m, METRICS.get(m, m)))
+metric = st.selectbox("Rank by", list(RANKS), key="usage_rank", format_func=RANKS.get)
 top = reads.top_consumers(ctx, actor, metric, days)
 if top.empty:
     st.info("No usage recorded yet. The usage_rollup job fills this in every hour.", icon=":material/bar_chart:")
 else:
-    shown = top.assign(storage=top["storage_bytes"].map(human_bytes)).drop(columns=["storage_bytes"])
-    st.dataframe(shown, hide_index=True, width="stretch", height=320)
+    st.caption(f"Per day: the average over the days each tenant had usage in the last {window} "
+               "(a tenant created last week is ranked by its own days, not diluted over the window).")
+    shown = top.assign(storage_bytes=top["storage_bytes"].map(human_bytes))
+    st.dataframe(readable(shown, labels=TOP_LABELS), hide_index=True, width="stretch", height=320)
     csv_download(top, f"top-consumers-{metric}-{days}d.csv", key="usage_top_csv")
 
 st.subheader("Tenant trend")

@@ -8,6 +8,7 @@ from control_plane.services import users as user_service
 from ui.auth import ROLE_LABELS, ROLE_SEES, page_guard
 from ui.context import app_context
 from ui.feedback import attempt, csv_download, flash, show_flash
+from ui.formatting import table as readable
 from ui.text import plain
 
 actor = page_guard(Permission.USERS_MANAGE)
@@ -22,10 +23,7 @@ table = pd.DataFrame([{
     "status": "disabled" if u.disabled else "enabled", "sign_in": "password" if u.has_password else "SSO only",
     "created_at": u.created_at, "last_login_at": u.last_login_at,
 } for u in accounts])
-st.dataframe(table, hide_index=True, column_config={
-    "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-    "last_login_at": st.column_config.DatetimeColumn("Last sign-in", format="YYYY-MM-DD HH:mm"),
-})
+st.dataframe(readable(table, labels={"display_name": "Name"}), hide_index=True)
 csv_download(table, "users.csv", key="users_csv")
 with st.expander("What each role sees"):
     st.table([{"Role": ROLE_LABELS[r], "Sees": ROLE_SEES[r]} for r in Role])

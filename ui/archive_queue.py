@@ -16,6 +16,7 @@ from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
 from ui.feedback import show_error
 from ui.formatting import age, when
+from ui.formatting import table as readable
 from ui.frames import records_frame, utc
 from ui.navigation import link
 from ui.text import plain
@@ -43,11 +44,9 @@ def render_admin_queue(ctx: AppContext, actor: Actor) -> None:
     frame = records_frame(pending, [c for c in QUEUE_COLUMNS if c != "age"])
     frame["requested_at"] = utc(frame["requested_at"])
     frame.insert(4, "age", [age(r.requested_at, now) for r in pending])
-    st.dataframe(frame[QUEUE_COLUMNS], hide_index=True, key="archive_queue", column_config={
-        "slug": st.column_config.TextColumn("Tenant", pinned=True), "tenant_name": "Name",
-        "tenant_status": "Status", "requested_by": "Requested by", "age": "Waiting", "reason": "Reason",
-        "requested_at": st.column_config.DatetimeColumn("Requested (UTC)", format="YYYY-MM-DD HH:mm",
-                                                        timezone="UTC")})
+    st.dataframe(readable(frame[QUEUE_COLUMNS], labels={
+        "slug": "Tenant", "tenant_name": "Name", "tenant_status": "Status", "age": "Waiting",
+        "requested_at": "Requested"}), hide_index=True, key="archive_queue")
     for request in pending:
         link(actor, TENANTS, f"Review the request for {request.slug}", {"tenant": request.slug},
              icon=":material/gavel:")
@@ -65,11 +64,10 @@ def render_my_requests(ctx: AppContext, actor: Actor) -> None:
     st.subheader("Your archive requests")
     frame = records_frame(mine, MINE_COLUMNS)
     frame["requested_at"], frame["decided_at"] = utc(frame["requested_at"]), utc(frame["decided_at"])
-    st.dataframe(frame, hide_index=True, key="my_archive_requests", column_config={
-        "slug": st.column_config.TextColumn("Tenant", pinned=True), "reason": "Your reason", "status": "Outcome",
-        "requested_at": st.column_config.DatetimeColumn("Requested (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC"),
-        "decided_by": "Decided by", "decision_reason": "Why (when declined)",
-        "decided_at": st.column_config.DatetimeColumn("Decided (UTC)", format="YYYY-MM-DD HH:mm", timezone="UTC")})
+    st.dataframe(readable(frame, labels={
+        "slug": "Tenant", "reason": "Your reason", "status": "Outcome", "requested_at": "Requested",
+        "decision_reason": "Why (when declined)", "decided_at": "Decided"}), hide_index=True,
+        key="my_archive_requests")
 
 
 def pending_of(requests: list[ArchiveRequestView]) -> ArchiveRequestView | None:

@@ -74,6 +74,11 @@ def latency(ctx: AppContext, actor: Actor, hours: int) -> pd.DataFrame:
     return uptime_views.latency_table(ctx, actor, hours=hours)
 
 
+@cached(ttl=HEADLINE_TTL, spinner="Looking up tenant names…")
+def tenant_names(ctx: AppContext, actor: Actor, slugs: tuple[str, ...]) -> dict[str, str]:
+    return tenant_service.names_of(ctx, actor, list(slugs))
+
+
 @cached(ttl=UPTIME_TTL, spinner="Listing checked targets…")
 def targets(ctx: AppContext, actor: Actor) -> list[str]:
     return uptime_views.target_names(ctx, actor)

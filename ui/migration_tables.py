@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.express as px
 from plotly.graph_objects import Figure
 
+from ui.formatting import table
 from ui.text import chart_frame
 
 RESULT_FILTERS = ("all", "failed", "pending", "applied", "skipped", "reversed")
@@ -48,3 +49,17 @@ def results_frame(results: list[dict[str, Any]], shown: str) -> pd.DataFrame:
     if shown != "all" and not frame.empty:
         frame = frame[frame["status"] == shown]
     return frame
+
+
+def results_shown(results: pd.DataFrame) -> pd.DataFrame:
+    """`results_frame` as read on screen: durations in words, versions as v2 → v3, human headers."""
+    if results.empty:
+        return table(pd.DataFrame(columns=["tenant", "cluster", "wave", "from", "to", "status"]))
+    seconds = results["duration_ms"].map(lambda ms: None if pd.isna(ms) else ms / 1000)
+    return table(results.assign(duration_ms=seconds, **{"from": results["from"].map(_version),
+                                                        "to": results["to"].map(_version)}),
+                 duration_cols=["duration_ms"], labels={"duration_ms": "Took", "from": "From", "to": "To"})
+
+
+def _version(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else f"v{int(value)}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission
@@ -16,6 +17,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.revenue import importer, plans
 from ui.feedback import show_error
 from ui.formatting import money
+from ui.formatting import table as readable
 from ui.text import plain
 
 
@@ -33,8 +35,13 @@ def render_admin(ctx: AppContext, actor: Actor) -> None:
             _import(ctx, actor)
 
 
+PLAN_COLUMNS = ["code", "name", "list_price", "interval", "sort_order", "active", "tenants"]
+
+
 def _plans(ctx: AppContext, actor: Actor) -> None:
-    st.dataframe([record(p) for p in plans.list_plans(ctx, actor)], hide_index=True, key="plans_table")
+    table = pd.DataFrame([record(p) for p in plans.list_plans(ctx, actor)], columns=PLAN_COLUMNS)
+    st.dataframe(readable(table, money_cols=["list_price"], labels={"code": "Plan code", "sort_order": "Order"}),
+                 hide_index=True, key="plans_table")
     with st.form("plan_form"):
         code = st.text_input("Plan code", key="plan_code", help="An existing code edits it; a new one adds it.")
         name = st.text_input("Name", key="plan_name")

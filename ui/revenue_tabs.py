@@ -14,6 +14,7 @@ from control_plane.revenue.period import Period
 from control_plane.revenue.reports import Dashboard
 from ui.feedback import csv_download
 from ui.formatting import money
+from ui.formatting import table as readable
 from ui.navigation import link
 from ui.text import plain
 
@@ -56,8 +57,16 @@ def render_tabs(actor: Actor, data: Dashboard, running: Period | None = None) ->
     with table:
         if table.open:
             _note(note)
-            st.dataframe(monthly[reports.TABLE_COLUMNS], hide_index=True, key="monthly_table")
+            st.dataframe(shown(monthly[reports.TABLE_COLUMNS]), hide_index=True, key="monthly_table")
             _download(monthly, f"revenue-{data.start}-{data.end}", "dl_table")
+
+
+def shown(frame: pd.DataFrame, provisioned: tuple[str, str] = ("yes", "no")) -> pd.DataFrame:
+    """A revenue table as read on screen: money as $1,234.56, rates as 12.3 %, human headers (the
+    CSV keeps the exact values)."""
+    return readable(frame, money_cols=[c for c in frame.columns if c in reports.MONEY_COLUMNS],
+                    percent_cols={c: 1 for c in frame.columns if c.endswith("_pct")},
+                    flag_cols={"provisioned": provisioned})
 
 
 def _note(text: str | None) -> None:
@@ -99,7 +108,7 @@ def _plan_mix(data: Dashboard) -> None:
         return
     st.plotly_chart(charts.plan_mix(data.by_plan), key="chart_plans")
     now = data.by_plan[data.by_plan["month"] == data.end]
-    st.dataframe(now[["plan", "customers", "mrr"]], hide_index=True, key="plan_now")
+    st.dataframe(shown(now[["plan", "customers", "mrr"]]), hide_index=True, key="plan_now")
     _download(data.by_plan, "mrr-by-plan", "dl_plans")
 
 
@@ -115,8 +124,9 @@ def _movers(actor: Actor, data: Dashboard, running: Period | None) -> None:
                 link(actor, "pages/tenants.py", text, {"tenant": row.tenant}, icon=":material/open_in_new:")
             else:
                 st.markdown(f"{text} · *no longer provisioned*")
-        st.dataframe(data.movers, hide_index=True, key="movers")
+        st.dataframe(shown(data.movers, provisioned=("yes", "no longer")), hide_index=True, key="movers")
         _download(data.movers, f"movers-{data.end}", "dl_movers")
     st.subheader(f"Top tenants by MRR in {end}")
-    st.dataframe(data.top_tenants.head(25), hide_index=True, key="top_tenants")
+    st.dataframe(shown(data.top_tenants.head(25), provisioned=("yes", "no longer")), hide_index=True,
+                 key="top_tenants")
     _download(data.top_tenants, f"tenants-by-mrr-{data.end}", "dl_top")

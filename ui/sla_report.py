@@ -10,6 +10,7 @@ from control_plane.context import AppContext
 from control_plane.errors import ControlPlaneError
 from ui import cached_reads as reads
 from ui.feedback import csv_download, show_error
+from ui.uptime_tables import sla_table, tenant_names
 
 
 def render_sla_report(ctx: AppContext, actor: Actor) -> None:
@@ -24,5 +25,5 @@ def render_sla_report(ctx: AppContext, actor: Actor) -> None:
     except ControlPlaneError as exc:  # a slug that is not one: the service says why
         show_error(exc)
         return
-    st.dataframe(report, hide_index=True, width="stretch")
+    st.dataframe(sla_table(report, tenant_names(ctx, actor, [slug])), hide_index=True, width="stretch")
     csv_download(report, f"sla-{slug}.csv", key="sla_csv", label="Download SLA report (CSV)")

@@ -20,6 +20,7 @@ from control_plane.errors import ControlPlaneError
 from control_plane.services import tenant_export
 from control_plane.services import tenants as tenant_service
 from ui.feedback import show_error
+from ui.formatting import table as readable
 from ui.fragments import guarded_fragment
 from ui.frames import records_frame, utc
 
@@ -90,16 +91,9 @@ def render_list(ctx: AppContext, *, actor: Actor) -> None:
                + f" · {page.offset + 1:,}–{page.offset + len(page.tenants):,} shown"
                + " · click a row to open it · click a column header to sort this page")
     event = st.dataframe(
-        frame, hide_index=True, on_select="rerun", selection_mode="single-row", height=420,
-        key=f"tenant_table_{st.session_state.get(_TABLE_GENERATION, 0)}",
-        column_config={
-            "slug": st.column_config.TextColumn("Slug", pinned=True),
-            "name": "Name", "status": "Status", "plan": "Plan", "cluster": "Cluster",
-            "owner_email": "Owner e-mail",
-            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-            "status_reason": "Status reason",
-            "is_demo": st.column_config.CheckboxColumn("Demo", help="Generated demo data"),
-        },
+        readable(frame, labels={"created_at": "Created (UTC)"}), hide_index=True, on_select="rerun",
+        selection_mode="single-row", height=420, key=f"tenant_table_{st.session_state.get(_TABLE_GENERATION, 0)}",
+        column_config={"Slug": st.column_config.TextColumn("Slug", pinned=True)},
     )
     if event.selection.rows:
         open_tenant(str(frame.iloc[event.selection.rows[0]]["slug"]))

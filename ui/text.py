@@ -21,7 +21,7 @@ import pandas as pd
 
 from control_plane.chart_text import chart_text
 
-__all__ = ["JOINER", "chart_frame", "chart_text", "plain"]
+__all__ = ["JOINER", "advice", "chart_frame", "chart_text", "plain"]
 
 _SIGNIFICANT = re.compile("([" + re.escape(string.punctuation) + "])")
 JOINER = "\u2060"
@@ -34,6 +34,17 @@ def plain(value: object) -> str:
     a word joiner where Streamlit would otherwise make a link, an emoji or an icon of it."""
     text = _INDENT.sub("", "" if value is None else str(value))  # an indented line would be a code block
     return _SIGNIFICANT.sub(r"\\\1", _REWRITTEN.sub(JOINER, text))
+
+
+def advice(value: object) -> str:
+    """Advice the app wrote with `command` spans in it (the noisy-neighbour recommendation): each
+    span shown as code, everything else as plain() text. A span holds no backtick by construction,
+    and nothing inside a code span is read as Markdown, a link or an emoji; an unpaired backtick is
+    shown as typed."""
+    parts = ("" if value is None else str(value)).split("`")
+    if len(parts) % 2 == 0:  # unpaired: no spans at all
+        return plain(value)
+    return "".join(f"`{part}`" if i % 2 and part.strip() else plain(part) for i, part in enumerate(parts))
 
 
 def chart_frame(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

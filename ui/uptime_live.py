@@ -15,6 +15,7 @@ from control_plane.uptime.figures import fixed
 from ui import cached_reads as reads
 from ui.feedback import show_error
 from ui.fragments import guarded_fragment
+from ui.uptime_tables import down_table, tenant_names
 
 
 @guarded_fragment(Permission.UPTIME_READ, run_every=timedelta(seconds=60))
@@ -38,5 +39,5 @@ def render_live(ctx: AppContext, *, actor: Actor) -> None:
         st.caption("No target is failing its latest check.")
     else:
         st.error(f"{len(down)} target(s) failing their latest check.", icon=":material/error:")
-        st.dataframe(down, hide_index=True, width="stretch")
+        st.dataframe(down_table(down, tenant_names(ctx, actor, down["target"])), hide_index=True, width="stretch")
     st.caption(f"Updated {datetime.now(UTC):%H:%M:%S} UTC")

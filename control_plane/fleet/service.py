@@ -59,6 +59,12 @@ def revisions_and_versions(ctx: AppContext, actor: Actor, catalog: Catalog | Non
     }
 
 
+def revision_numbers(ctx: AppContext, actor: Actor, catalog: Catalog | None = None) -> list[int]:
+    """The versions a rollout may target (no tenant counts: the start form needs only these)."""
+    authorize(ctx, actor, Permission.MIGRATIONS_READ, "fleet.versions")
+    return [r.version for r in (catalog or Hooks().catalog).revisions]
+
+
 def _clean(options: Options, catalog: Catalog) -> Options:
     target = catalog.check(options.target if options.target is not None else catalog.latest)
     tenants = None

@@ -376,6 +376,17 @@ def tenant_counts(ctx: AppContext, actor: Actor) -> list[tuple[str, str, int]]:
         return [(s, p, int(n)) for s, p, n in session.execute(query)]
 
 
+def names_of(ctx: AppContext, actor: Actor, slugs: list[str]) -> dict[str, str]:
+    """slug -> tenant name for the slugs a screen shows (one query, however many): health-check
+    targets and audit rows name tenants by slug, people know them by name (docs/pages.md)."""
+    authorize(ctx, actor, Permission.TENANTS_READ, "tenant.list")
+    wanted = sorted({s for s in slugs if s})
+    if not wanted:
+        return {}
+    with ctx.session_factory() as session:
+        return dict(session.execute(select(Tenant.slug, Tenant.name).where(Tenant.slug.in_(wanted))).all())
+
+
 def cluster_names(ctx: AppContext) -> list[str]:
     with ctx.session_factory() as session:
         return list(session.scalars(select(Cluster.name).order_by(Cluster.created_at, Cluster.name)))

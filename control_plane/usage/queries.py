@@ -15,7 +15,8 @@ from control_plane.errors import InvalidInput
 
 DAILY_COLUMNS = ["day", "storage_bytes", "row_estimate", "connections", "requests", "errors", "p95_latency_ms"]
 TOP_METRICS = {"requests": "requests", "errors": "errors", "storage_bytes": "storage_bytes",
-               "error_rate": "error_rate"}
+               "error_rate": "error_rate", "requests_per_day": "requests_per_day",
+               "errors_per_day": "errors_per_day"}
 
 
 def _today() -> date:
@@ -49,8 +50,10 @@ def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int = 90,
 
 def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", days: int = 30,
                   limit: int = 20, today: date | None = None) -> pd.DataFrame:
-    """Tenants ranked by `metric` over the window: requests and errors summed, storage as of the
-    latest day, error rate = errors / requests."""
+    """Tenants ranked by `metric` over the window: requests and errors summed, and per day (the
+    average over the days the tenant has usage in the window, so a tenant created last week is not
+    outranked by one with a month of small days), storage as of the latest day, error rate =
+    errors / requests."""
     authorize(ctx, actor, Permission.USAGE_READ, "usage.top")
     if metric not in TOP_METRICS:
         raise InvalidInput(f"Unknown metric {metric!r}; use one of {', '.join(TOP_METRICS)}.")
@@ -61,10 +64,13 @@ def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", da
     return _frame(ctx, f"""
         WITH window_usage AS (
             SELECT tenant_slug, sum(requests)::bigint AS requests, sum(errors)::bigint AS errors,
-                   max(p95_latency_ms)::float8 AS worst_p95_ms, max(day) AS last_day
+                   max(p95_latency_ms)::float8 AS worst_p95_ms, max(day) AS last_day, count(*) AS days,
+                   round(sum(requests)::numeric / count(*), 1)::float8 AS requests_per_day,
+                   round(sum(errors)::numeric / count(*), 1)::float8 AS errors_per_day
               FROM control_plane.usage_daily WHERE day >= :since GROUP BY tenant_slug
         )
-        SELECT w.tenant_slug, t.name, t.plan_code, t.cluster_name, t.status, w.requests, w.errors,
+        SELECT w.tenant_slug, t.name, t.plan_code, t.cluster_name, t.status, w.requests_per_day,
+               w.errors_per_day, w.days, w.requests, w.errors,
                CASE WHEN w.requests > 0 THEN round(100.0 * w.errors / w.requests, 2)::float8 ELSE 0 END
                    AS error_rate,
                latest.storage_bytes, w.worst_p95_ms
@@ -74,8 +80,8 @@ def top_consumers(ctx: AppContext, actor: Actor, *, metric: str = "requests", da
                                                    AND latest.day = w.last_day
          ORDER BY {order} DESC NULLS LAST, w.tenant_slug
          LIMIT :limit""", {"since": since, "limit": limit},
-                  ["slug", "name", "plan", "cluster", "status", "requests", "errors", "error_rate_pct",
-                   "storage_bytes", "worst_p95_ms"])
+                  ["slug", "name", "plan", "cluster", "status", "requests_per_day", "errors_per_day",
+                   "days_with_usage", "requests", "errors", "error_rate_pct", "storage_bytes", "worst_p95_ms"])
 
 
 def noisy_flags(ctx: AppContext, actor: Actor, *, include_cleared: bool = False, days: int = 30,

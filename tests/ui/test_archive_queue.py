@@ -46,7 +46,7 @@ def _file_request(app, slug, reason=REASON):
 
 
 def _queue(at):
-    return next(d.value for d in at.dataframe if "requested_by" in d.value.columns)
+    return next(d.value for d in at.dataframe if "Requested by" in d.value.columns)
 
 
 def test_provision_list_request_then_the_admins_overview(make_app, ctx, new_slug):
@@ -58,7 +58,7 @@ def test_provision_list_request_then_the_admins_overview(make_app, ctx, new_slug
     for viewer in ("support", "founder"):
         listed = make_app(PAGE, role=viewer).run()
         assert not listed.exception, listed.exception
-        assert slug in listed.dataframe[0].value["slug"].tolist()
+        assert slug in listed.dataframe[0].value["Slug"].tolist()
         assert any(c.value.startswith("1 tenant ") for c in listed.caption)
 
     at = make_app(PAGE, role="support")
@@ -72,9 +72,9 @@ def test_provision_list_request_then_the_admins_overview(make_app, ctx, new_slug
     assert not overview.exception, overview.exception
     assert overview.title[0].value == "Overview"
     [row] = _queue(overview).to_dict("records")
-    assert (row["slug"], row["tenant_name"], row["requested_by"], row["reason"]) == (
+    assert (row["Tenant"], row["Name"], row["Requested by"], row["Reason"]) == (
         slug, "Queue Works", "support-user", REASON)
-    assert row["age"] in ("just now", "1 min")
+    assert row["Waiting"] in ("just now", "1 min")
     assert {m.label: m.value for m in overview.metric}["Archive requests waiting"] == "1"
 
 
@@ -102,8 +102,8 @@ def test_admin_declines_with_a_reason_and_support_sees_why(app, ctx, new_slug):
     assert any(e.label == "Request archive" for e in mine.expander)  # may ask again
     overview = app("pages/overview.py", "support", "sam").run()
     assert not overview.exception, overview.exception
-    [row] = next(d.value for d in overview.dataframe if "decision_reason" in d.value.columns).to_dict("records")
-    assert (row["status"], row["decided_by"], row["decision_reason"]) == (
+    [row] = next(d.value for d in overview.dataframe if "Why (when declined)" in d.value.columns).to_dict("records")
+    assert (row["Outcome"], row["Decided by"], row["Why (when declined)"]) == (
         "declined", "ada", "Contract runs to June; *not* before.")
     admin_view = app("pages/overview.py", "admin", "ada").run()
     assert "No archive request is waiting for a decision." in [c.value for c in admin_view.caption]

@@ -24,7 +24,7 @@ def history(ctx, new_slug, admin, support):
 def test_every_role_reads_the_log(make_app, history, role):
     at = make_app(PAGE, role=role).run()
     assert not at.exception
-    actions = set(at.dataframe[0].value["action"])
+    actions = set(at.dataframe[0].value["Action"])
     assert {"tenant.provision", "tenant.suspend"} <= actions
 
 
@@ -32,14 +32,14 @@ def test_filters_by_tenant_actor_and_action(make_app, history):
     _, b = history
     at = make_app(PAGE, role="founder").run()
     at.text_input(key="audit_tenant").input(b).run()
-    assert set(at.dataframe[0].value["tenant_slug"]) == {b}
+    assert set(at.dataframe[0].value["Tenant"]) == {b}
     at.text_input(key="audit_tenant").input("").run()
     at.selectbox(key="audit_actor").select("test-support").run()
     frame = at.dataframe[0].value
-    assert list(frame["action"]) == ["tenant.suspend"] and frame["reason"][0] == "fraud check"
+    assert list(frame["Action"]) == ["tenant.suspend"] and frame["Reason"][0] == "fraud check"
     at.selectbox(key="audit_actor").set_value(None)
     at.multiselect(key="audit_actions").select("tenant.provision").run()
-    assert set(at.dataframe[0].value["action"]) == {"tenant.provision"}
+    assert set(at.dataframe[0].value["Action"]) == {"tenant.provision"}
 
 
 def test_text_and_outcome_filters(make_app, ctx, history, founder):
@@ -49,10 +49,10 @@ def test_text_and_outcome_filters(make_app, ctx, history, founder):
     at = make_app(PAGE, role="admin").run()
     at.multiselect(key="audit_outcomes").select("denied").run()
     frame = at.dataframe[0].value
-    assert list(frame["actor"]) == ["test-founder"] and list(frame["action"]) == ["tenant.suspend"]
+    assert list(frame["Actor"]) == ["test-founder"] and list(frame["Action"]) == ["tenant.suspend"]
     at.multiselect(key="audit_outcomes").unselect("denied")
     at.text_input(key="audit_text").input("FRAUD").run()
-    assert list(at.dataframe[0].value["reason"]) == ["fraud check"]
+    assert list(at.dataframe[0].value["Reason"]) == ["fraud check"]
 
 
 def test_empty_result_is_explained(make_app, history):
@@ -64,3 +64,16 @@ def test_empty_result_is_explained(make_app, history):
 def test_csv_download_is_offered(make_app, history):
     at = make_app(PAGE, role="founder").run()
     assert at.get("download_button")
+
+
+def test_the_log_reads_as_words_not_data(make_app, history):
+    from tests.ui.readable import assert_readable
+
+    at = make_app(PAGE, role="admin").run()
+    assert_readable(at)
+    frame = at.dataframe[0].value
+    assert {"When (UTC)", "Role", "Tenant", "Change", "Details"} <= set(frame.columns)
+    assert "before" not in frame.columns and "Before" not in frame.columns
+    suspended = frame[frame["Action"] == "tenant.suspend"].iloc[0]
+    assert "status: active → suspended" in suspended["Change"]
+    assert suspended["When (UTC)"].endswith(" UTC")

@@ -27,7 +27,7 @@ def test_oncall_sees_each_cluster_and_the_sql_but_no_fix(make_app, loose):
     assert any(h.startswith("default") and ("ok" in h or "warn" in h) for h in headers)
     assert any(h.startswith("loose") and "fail" in h for h in headers)
     frames = {f.proto.id: f.value for f in at.dataframe}
-    assert frames and any("PUBLIC may create objects" in list(f["item"]) for f in frames.values())
+    assert frames and any("PUBLIC may create objects" in list(f["Check"]) for f in frames.values())
     assert any('REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;' in c.value for c in at.code)
     assert not at.get("form") and not [b for b in at.button if b.label == "Revoke"]
 

@@ -57,7 +57,7 @@ def test_search_fragment_stops_serving_tenants_once_the_account_is_disabled(ctx,
     make_tenant(ctx, slug, name="Secret Customer Ltd")
     at = _app(ctx, _tenant_list_fragment_alone, "sue", "support").run()
     assert not at.exception, at.exception
-    assert slug in at.dataframe[0].value["slug"].tolist()
+    assert slug in at.dataframe[0].value["Slug"].tolist()
 
     users.set_disabled(ctx, ADMIN, "sue", True)
     at.run()
@@ -73,7 +73,7 @@ def test_fragment_stops_once_the_session_expired(ctx, new_slug):
     ttl = ctx.settings.session_ttl_minutes * 60
     started = time.time() - ttl + 2  # a session with two seconds left
     at = _app(ctx, _tenant_list_fragment_alone, "sam", "support", at_time=started).run()
-    assert slug in at.dataframe[0].value["slug"].tolist()
+    assert slug in at.dataframe[0].value["Slug"].tolist()
     at.session_state["cp_auth"] = {"username": "sam", "role": "support", "at": started - 3}  # now past its end
     at.run()
     assert not at.dataframe

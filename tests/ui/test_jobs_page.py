@@ -11,6 +11,7 @@ from sqlalchemy import select
 # package. Importing it first is what the app's entry script (at the repository root) gets free.
 import jobs  # noqa: F401
 from control_plane.db.models import JobRun
+from tests.ui.readable import assert_readable
 from ui.text import plain
 
 
@@ -18,7 +19,9 @@ def test_jobs_page_runs_a_job_now(make_app, ctx):
     at = make_app("pages/jobs.py", role="oncall").run()
     assert not at.exception
     assert "No worker holds the leader lock" in " ".join(w.value for w in at.warning)
-    assert "health_sweep" in list(at.dataframe[0].value["job_id"])
+    assert "health_sweep" in list(at.dataframe[0].value["Job"])
+    assert_readable(at)
+    assert "Every" in at.dataframe[0].value.columns and "1 min" in set(at.dataframe[0].value["Every"])
     at.selectbox(key="jobs_run_job").set_value("check_rollup")
     at.button(key="jobs_run_now").click().run()
     assert not at.exception

@@ -15,6 +15,8 @@ import pytest
 from control_plane.db.models import Plan
 from control_plane.revenue import importer
 from tests.factories import make_tenant
+from tests.ui.readable import assert_readable
+from ui.formatting import MISSING, column_label
 from ui.text import plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +68,13 @@ def show_tab(at, label: str):
 
 def monthly_table(at):
     show_tab(at, "Monthly table")
-    return frame(at, "net_revenue_churn_pct")
+    return frame(at, "Net revenue churn %")
+
+
+def dollars(text: str) -> Decimal:
+    """A cell the page shows as money ("$1,234.56", "-$60.00") back as the exact amount."""
+    assert text.lstrip("-").startswith("$"), text
+    return Decimal(text.replace("$", "").replace(",", ""))
 
 
 def _set_range(at, start: str, end: str):
@@ -99,7 +107,7 @@ def test_founder_sees_every_chart_download_and_tenant_links(make_app, ledger):
         charts += len(at.get("plotly_chart"))
         downloads |= {b.proto.label for b in at.get("download_button")}
         if label == "Top movers":
-            links, movers = at.get("page_link"), frame(at, "movement")
+            links, movers = at.get("page_link"), frame(at, "Movement")
     assert charts >= 7
     assert {"Download mrr-2025-01-2025-03 (CSV)", "Download cohorts (CSV)", "Download mrr-by-plan (CSV)",
             "Download movers-2025-03 (CSV)", "Download revenue-2025-01-2025-03 (CSV)"} <= downloads
@@ -110,7 +118,7 @@ def test_founder_sees_every_chart_download_and_tenant_links(make_app, ledger):
     assert links[0].proto.page.endswith("tenants") or "tenants" in links[0].proto.page
     assert plain(ledger["live"]) in links[0].proto.label and "expansion" in links[0].proto.label
     assert f"tenant={ledger['live']}" in links[0].proto.query_string
-    assert set(movers["tenant"]) == {ledger["live"], ledger["gone"]}
+    assert set(movers["Tenant"]) == {ledger["live"], ledger["gone"]}
     assert not at.get("file_uploader")  # founders read; only admins import
 
 
@@ -118,6 +126,7 @@ def test_page_and_billing_mrr_agree_to_the_cent(make_app, ledger, database_url):
     at = open_page(make_app, "founder")
     _set_range(at, "2024-01", "2025-04")
     shown = monthly_table(at)
+    assert_readable(at)
     done = subprocess.run([sys.executable, "-m", "control_plane", "billing", "mrr", "--from", "2024-01", "--to",
                            "2025-04", "--format", "json"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, "DATABASE_URL": database_url}, check=False)
@@ -126,10 +135,11 @@ def test_page_and_billing_mrr_agree_to_the_cent(make_app, ledger, database_url):
     assert len(printed) == len(shown) == 16
     for cli_row, page_row in zip(printed, shown.to_dict("records"), strict=True):
         for column, value in cli_row.items():
-            page_value = page_row[column]
+            page_value = page_row[column_label(column)]
             if isinstance(value, Decimal):
-                assert Decimal(str(page_value)).quantize(Decimal("0.01")) == value, (cli_row["month"], column)
-                assert Decimal(str(page_value)) == value
+                assert dollars(page_value) == value, (cli_row["month"], column)
+            elif value is None:
+                assert page_value == MISSING
             else:
                 assert page_value == value
 
@@ -138,14 +148,14 @@ def test_plan_filter_and_range_change_the_numbers(make_app, ledger):
     at = open_page(make_app, "founder")
     _set_range(at, "2024-03", "2024-06")
     everything = monthly_table(at)
-    assert list(everything["month"]) == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    assert list(everything["Month"]) == ["2024-03", "2024-04", "2024-05", "2024-06"]
     at.multiselect(key="rev_plans").set_value(["starter"]).run()
     assert not at.exception
     starter = monthly_table(at)
-    assert [str(v) for v in starter["mrr"]] == ["80.00", "80.00", "80.00", "20.00"]
+    assert list(starter["MRR"]) == ["$80.00", "$80.00", "$80.00", "$20.00"]
     # The live tenant moved starter -> team on the last day of June: churn from the starter segment.
-    assert str(starter["churn"].iloc[-1]) == "-60.00"
-    assert [str(v) for v in everything["mrr"]] == ["155.00", "155.00", "155.00", "215.00"]
+    assert starter["Churn"].iloc[-1] == "-$60.00"
+    assert list(everything["MRR"]) == ["$155.00", "$155.00", "$155.00", "$215.00"]
 
 
 def test_admin_can_import_and_edit_plans_from_the_page(make_app, ctx):

@@ -12,6 +12,7 @@ import streamlit as st
 from control_plane.db.models import ScalingDecision
 from control_plane.errors import ExternalServiceError
 from control_plane.scaling import queries
+from tests.ui.readable import assert_readable
 from ui.text import plain
 
 CLUSTER = {"cluster": "default", "aurora_cluster_id": "prod-aurora", "acu_floor": 0.5, "acu_ceiling": 64.0,
@@ -49,9 +50,11 @@ def test_oncall_sees_chart_with_decisions_and_the_log(make_app, ctx, monkeypatch
     assert [m.value for m in at.metric][:2] == ["0.5", "16"]
     chart = at.get("plotly_chart")[0]
     names = [trace["name"] for trace in __import__("json").loads(chart.proto.spec)["data"]]
-    assert {"Capacity (ACU)", "Utilisation (%)", "scale up", "no change", "Max ACU set"} <= set(names)
+    assert {"Capacity (ACU)", "Utilisation (%)", "scale up", "no change", "Max ACU",
+            "Scale-up threshold 80%"} <= set(names)
     log = at.dataframe[0].value
-    assert list(log["action"]) == ["no_change", "scale_up"]
+    assert list(log["Action"]) == ["no change", "scale up"]
+    assert_readable(at)
     assert at.get("download_button")
 
 
@@ -73,7 +76,7 @@ def test_cloudwatch_failure_still_shows_the_log(make_app, ctx, monkeypatch):
     at = make_app("pages/scaling.py", role="oncall").run()
     assert not at.exception
     assert "Capacity history unavailable" in at.error[0].value
-    assert list(at.dataframe[0].value["action"]) == ["error"]
+    assert list(at.dataframe[0].value["Action"]) == ["error"]
 
 
 @pytest.mark.parametrize("role", ["founder", "support"])

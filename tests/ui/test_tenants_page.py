@@ -29,7 +29,7 @@ def test_every_role_sees_the_list(make_app, ctx, new_slug, role):
     at = make_app(PAGE, role=role).run()
     assert not at.exception
     assert at.title[0].value == "Tenants"
-    assert slug in at.dataframe[0].value["slug"].tolist()
+    assert slug in at.dataframe[0].value["Slug"].tolist()
     provision_shown = any(e.label == "Provision a new tenant" for e in at.expander)
     assert provision_shown == (role in ("support", "admin"))
 
@@ -41,7 +41,7 @@ def test_search_matches_slug_name_and_owner_email(make_app, ctx, new_slug):
     at = make_app(PAGE, role="support").run()
     for query, expected in (("zebra an", a), ("BOSS@other", b), (b, b)):
         at.text_input(key="q").input(query).run()
-        assert at.dataframe[0].value["slug"].tolist() == [expected], query
+        assert at.dataframe[0].value["Slug"].tolist() == [expected], query
     at.text_input(key="q").input("nothing-like-this").run()
     assert not at.dataframe
     assert "No tenant matches" in at.info[0].value
@@ -56,7 +56,7 @@ def test_status_filter_and_csv(make_app, ctx, new_slug, admin):
     tenants.suspend(ctx, admin, b, "unpaid")
     at = make_app(PAGE, role="founder").run()
     at.selectbox(key="status").select("suspended").run()
-    assert at.dataframe[0].value["slug"].tolist() == [b]
+    assert at.dataframe[0].value["Slug"].tolist() == [b]
     assert at.get("download_button")
 
 
@@ -287,5 +287,18 @@ def test_the_list_survives_a_tenant_provisioned_from_the_form(make_app, ctx, new
     assert _tenant(ctx, slug).status == "active"
     listed = make_app(PAGE, role=viewer).run()
     assert not listed.exception, listed.exception
-    assert sorted(listed.dataframe[0].value["slug"].tolist()) == sorted([seeded, slug])
+    assert sorted(listed.dataframe[0].value["Slug"].tolist()) == sorted([seeded, slug])
     assert any(c.value.startswith("2 tenants") for c in listed.caption)
+
+
+def test_the_list_reads_as_words(make_app, ctx, new_slug):
+    from tests.ui.readable import assert_readable
+
+    slug = new_slug("read")
+    make_tenant(ctx, slug)  # no status reason yet: an empty cell, not "None"
+    at = make_app("pages/tenants.py", role="support").run()
+    assert_readable(at)
+    listed = at.dataframe[0].value
+    assert {"Slug", "Owner e-mail", "Created (UTC)", "Status reason", "Demo"} <= set(listed.columns)
+    row = listed.set_index("Slug").loc[slug]
+    assert row["Created (UTC)"].endswith(" UTC") and row["Status reason"] == "—" and row["Demo"] == "no"

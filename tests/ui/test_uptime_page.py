@@ -10,6 +10,7 @@ from control_plane.auth.permissions import Actor, Role
 from control_plane.db.models import AuditEntry, Incident
 from control_plane.uptime import importer
 from tests.factories import make_tenant
+from tests.ui.readable import assert_readable
 from ui.oncall_inbox import ALL_CLEAR
 
 OPERATOR = Actor("seed", Role.ADMIN)
@@ -43,13 +44,15 @@ def test_down_now_slo_table_and_acknowledge(make_app, ctx, new_slug):
     at = make_app("pages/uptime.py", role="oncall").run()
     assert not at.exception
     assert "1 target(s) failing" in texts(at.error)
+    assert_readable(at)
     down = at.dataframe[1].value  # after the inbox's list
-    assert list(down["target"]) == [f"schema:{slug}"] and down["incident_id"].notna().all()
+    name = f"{slug.title()} Ltd"
+    assert list(down["Target"]) == [f"{name} · database"] and down["Incident"].notna().all()
     table = at.dataframe[2].value
-    row = table.set_index("name").loc[slug]
-    assert row["scope"] == "tenant" and round(row["uptime_24h"], 3) == round(100 * 30 / 34, 3)
-    assert not row["slo_met"]
-    assert table.set_index("name").loc["db:default", "uptime_30d"] == 100.0
+    row = table.set_index("Target").loc[name]  # the tenant's name, not its slug or target id
+    assert row["Scope"] == "tenant" and round(row["Uptime (24 h)"], 3) == round(100 * 30 / 34, 3)
+    assert row["SLO"] == "missed"
+    assert table.set_index("Target").loc["default · cluster database", "Uptime (30 d)"] == 100.0
 
     at.text_area(key="ack_note").input("failover in progress")
     ack = next(b for b in at.button if b.label == "Acknowledge")
@@ -78,12 +81,12 @@ def test_sla_report_per_month_as_csv(make_app, ctx, new_slug):
     at.text_input(key="sla_slug").input(slug)
     at.number_input(key="sla_months").set_value(3).run()
     assert not at.exception
+    assert_readable(at)
     report = at.dataframe[-1].value
-    assert list(report.columns) == ["tenant", "month", "checks", "uptime_pct", "slo_met", "incidents",
-                                    "downtime_minutes", "mttr_minutes"]
+    assert list(report.columns) == ["Tenant", "Month", "Checks", "Uptime", "SLO", "Incidents", "Downtime", "MTTR"]
     # The ten checks end now, so at a month's first minutes they straddle two months: count them all.
-    ok = (report["checks"] * report["uptime_pct"].fillna(0) / 100).round().sum()
-    assert len(report) == 3 and report["checks"].sum() == 10 and ok == 9
+    assert len(report) == 3 and report["Checks"].sum() == 10 and set(report["Tenant"]) == {f"{slug.title()} Ltd"}
+    assert all(u == "—" or u.endswith(" %") for u in report["Uptime"])
     assert any(b.label == "Download SLA report (CSV)" for b in at.get("download_button"))
 
 
@@ -104,7 +107,7 @@ def test_check_history_shows_uptime_in_span_and_a_chart(make_app, ctx):
 
 
 def slo_table(at):
-    return next(d.value for d in at.dataframe if "slo_met" in d.value.columns).set_index("name")
+    return next(d.value for d in at.dataframe if "Error budget left" in d.value.columns).set_index("Target")
 
 
 def test_declaring_maintenance_drops_the_cached_uptime_at_once(make_app, ctx):
@@ -112,7 +115,7 @@ def test_declaring_maintenance_drops_the_cached_uptime_at_once(make_app, ctx):
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     seed_checks(ctx, "api", "." * 5 + "xxxxx", end=end)
     at = make_app("pages/uptime.py", role="oncall").run()
-    assert slo_table(at).loc["api", "uptime_24h"] == 50.0
+    assert slo_table(at).loc["api", "Uptime (24 h)"] == 50.0
     start = end - timedelta(minutes=6)
     at.radio(key="mw_kind").set_value("target")
     at.text_input(key="mw_scope").input("api")
@@ -123,4 +126,4 @@ def test_declaring_maintenance_drops_the_cached_uptime_at_once(make_app, ctx):
     assert not at.exception
     assert any("declared" in s.value for s in at.success)
     at.run()  # the SLO tab was drawn before the form ran; the next run (well within the TTL) reads afresh
-    assert slo_table(at).loc["api", "uptime_24h"] == 100.0
+    assert slo_table(at).loc["api", "Uptime (24 h)"] == 100.0

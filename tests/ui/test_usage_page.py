@@ -10,6 +10,7 @@ import streamlit as st
 
 from control_plane.db.models import NoisyNeighbourFlag, UsageDaily
 from tests.factories import make_tenant
+from tests.ui.readable import assert_readable
 from ui.text import plain
 
 
@@ -38,8 +39,10 @@ def test_flags_top_consumers_and_trend(make_app, ctx, new_slug):
     assert "1 noisy-neighbour flag(s) open" in at.warning[0].value
     assert any(plain(f"Move {big} to its own cluster") in c.value for c in at.caption)
     top = at.dataframe[0].value
-    assert list(top["slug"]) == [big, small]
-    assert top.iloc[0]["requests"] == 500_000 and top.iloc[0]["storage"] == "1.0 GiB"
+    assert list(top["Slug"]) == [big, small]
+    assert top.iloc[0]["Requests (window)"] == 500_000 and top.iloc[0]["Storage"] == "1.0 GiB"
+    assert top.iloc[0]["Requests / day"] == 50_000
+    assert_readable(at)
     assert at.selectbox(key="usage_tenant").value == big
     assert at.get("plotly_chart")
     assert len(at.get("download_button")) == 3  # top consumers, daily usage, load per cluster
@@ -50,3 +53,38 @@ def test_empty_state(make_app):
     assert not at.exception
     assert "No tenant is using 10×" in at.success[0].value
     assert "No usage recorded yet" in at.info[0].value
+
+
+def test_rank_by_requests_per_day_ranks_the_daily_figure(make_app, ctx, new_slug):
+    """A tenant three days old at 20,000 requests a day outranks one with ten days of 10,000 a day
+    (more requests in the window, fewer a day): the option says per day and ranks per day."""
+    young, old = new_slug("young"), new_slug("old")
+    make_tenant(ctx, young)
+    make_tenant(ctx, old)
+    today = datetime.now(UTC).date()
+    with ctx.session_factory() as session:
+        for back in range(10):
+            day = today - timedelta(days=back)
+            session.add(UsageDaily(tenant_slug=old, day=day, requests=10_000, errors=0, storage_bytes=2**20))
+            if back < 3:
+                session.add(UsageDaily(tenant_slug=young, day=day, requests=20_000, errors=0, storage_bytes=2**20))
+        session.commit()
+    at = make_app("pages/usage.py", role="founder").run()
+    assert at.selectbox(key="usage_rank").value == "requests_per_day"
+    top = at.dataframe[0].value
+    assert list(top["Slug"])[:2] == [young, old] and list(top["Requests / day"])[:2] == [20_000, 10_000]
+    at.selectbox(key="usage_rank").set_value("requests").run()
+    assert list(at.dataframe[0].value["Slug"])[:2] == [old, young]
+
+
+def test_advice_shows_commands_as_code_not_backticks(make_app, ctx, new_slug):
+    slug = new_slug("noisy")
+    make_tenant(ctx, slug)
+    with ctx.session_factory() as session:
+        session.add(NoisyNeighbourFlag(tenant_slug=slug, metric="requests", value=500_000, baseline=50_000,
+                                       factor=10, recommendation=f"Move it: `tenants move {slug} --to CLUSTER`, "
+                                                                 "or ask an admin."))
+        session.commit()
+    at = make_app("pages/usage.py", role="admin").run()
+    caption = next(c.value for c in at.caption if "Move it" in c.value)
+    assert f"`tenants move {slug} --to CLUSTER`" in caption and "\\`" not in caption

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from control_plane.auth.permissions import Actor, Role
 from control_plane.services import users
+from tests.ui.readable import assert_readable
 from ui.text import plain
 
 PAGE = "pages/users.py"
@@ -14,8 +15,9 @@ def test_lists_accounts(make_app, ctx):
     users.add_user(ctx, ADMIN, "fran", "founder", "pw-1234-long-enough", email="fran@example.com")
     at = make_app(PAGE, role="admin").run()
     table = at.dataframe[0].value
-    assert set(table["username"]) == {"admin-user", "fran"}
-    assert table.set_index("username").loc["fran", "role"] == "founder"
+    assert set(table["Username"]) == {"admin-user", "fran"}
+    assert table.set_index("Username").loc["fran", "Role"] == "founder"
+    assert_readable(at)  # no "None" for a missing e-mail or a first sign-in still to come
 
 
 def test_add_user(make_app, ctx):
