@@ -21,7 +21,8 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     if url is None:
         server = embedded.start(settings.data_dir, settings.embedded_engine)
         url = server.url()
-        second = local_cluster.attach_if_present(settings.data_dir, server.engine)  # README "Embedded default"
+        # docs/operations.md "Embedded default": the second local server, when demo mode made one
+        second = local_cluster.attach_if_present(settings.data_dir, server.engine)
         if second is not None:
             extras[local_cluster.SERVER_KEY] = second
     engine = make_engine(url)

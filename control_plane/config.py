@@ -1,6 +1,6 @@
 """Every setting, read from the environment in one place and validated at start.
 
-The README's configuration table lists these; keep both in step.
+docs/configuration.md lists these; keep both in step.
 """
 
 from __future__ import annotations

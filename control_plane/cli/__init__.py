@@ -1,7 +1,7 @@
 """`python -m control_plane <group> <command>`: exit 0 on success; one line on stderr and a
 non-zero exit for bad input or failure (never a traceback for an expected error).
 
-Start-up is kept small (README "Command line"): building the parser imports no service, adapter,
+Start-up is kept small (docs/cli.md "Command line"): building the parser imports no service, adapter,
 SQLAlchemy, pandas or boto3; each handler imports what its command uses when it runs
 (tests/integration/test_cli_startup.py).
 """
@@ -28,7 +28,7 @@ def build_parser() -> CliParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    redact.install()  # credentials never reach a log line (README "Troubleshooting")
+    redact.install()  # credentials never reach a log line (docs/troubleshooting.md "Troubleshooting")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

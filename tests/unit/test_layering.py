@@ -1,4 +1,4 @@
-"""The house layout (README "Architecture"): control_plane imports neither Streamlit nor the
+"""The house layout (docs/architecture.md "Architecture"): control_plane imports neither Streamlit nor the
 packages above it (ui, pages, jobs); pages import no SQL driver, ORM or AWS SDK; SQL DDL lives in
 adapters. Checked on the import statements of every module, so it holds for lazy imports too."""
 
