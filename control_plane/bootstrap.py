@@ -3,13 +3,24 @@ and bring the catalog up to date."""
 
 from __future__ import annotations
 
+from control_plane import demo_package
 from control_plane.adapters.clusters import ClusterConnections
 from control_plane.aws.clients import AwsClients
 from control_plane.config import Settings
 from control_plane.context import AppContext
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine, make_session_factory, wait_for_database
-from control_plane.demo import local_cluster
+
+
+def _second_local_cluster(settings: Settings, server: embedded.EmbeddedServer) -> dict[str, object]:
+    """The second local server that demo mode made (docs/operations.md "Embedded default"), attached
+    when it exists; an installation without the demo package never made one."""
+    if not demo_package.installed():
+        return {}
+    from control_plane.demo import local_cluster
+
+    second = local_cluster.attach_if_present(settings.data_dir, server.engine)
+    return {} if second is None else {local_cluster.SERVER_KEY: second}
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
@@ -21,10 +32,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
     if url is None:
         server = embedded.start(settings.data_dir, settings.embedded_engine)
         url = server.url()
-        # docs/operations.md "Embedded default": the second local server, when demo mode made one
-        second = local_cluster.attach_if_present(settings.data_dir, server.engine)
-        if second is not None:
-            extras[local_cluster.SERVER_KEY] = second
+        extras.update(_second_local_cluster(settings, server))
     engine = make_engine(url)
     wait_for_database(engine, timeout=settings.database_wait_seconds)
     if run_migrations:

@@ -33,7 +33,6 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.auth.session_tokens import COOKIE_NAME
-from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 from control_plane.errors import ControlPlaneError
 from control_plane.services import sessions as session_service
 from control_plane.services import users as user_service
@@ -312,6 +311,8 @@ def client_id() -> str:
 
 
 def _render_demo_accounts() -> None:
+    from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD  # demo mode only: not in the production image
+
     st.divider()
     st.subheader("Demo accounts")
     st.caption(f"Demo mode: every account below signs in with the password `{DEMO_PASSWORD}`. "

@@ -8,22 +8,31 @@ SQLAlchemy, pandas or boto3; each handler imports what its command uses when it 
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from control_plane import redact
-from control_plane.cli import billing, clusters, db, demo, scaling, tenants, uptime, users
+from control_plane import demo_package, redact
+from control_plane.cli import billing, clusters, db, scaling, tenants, uptime, users
 from control_plane.cli.common import CliParser, close_context
 from control_plane.errors import ControlPlaneError
 
-GROUPS = (db, tenants, users, billing, uptime, clusters, scaling, demo)
+GROUPS = (db, tenants, users, billing, uptime, clusters, scaling)
+
+
+def groups() -> tuple[ModuleType, ...]:
+    """The command groups; `demo` only where the demo package is installed (not the production image)."""
+    if not demo_package.installed():
+        return GROUPS
+    return (*GROUPS, importlib.import_module("control_plane.cli.demo"))
 
 
 def build_parser() -> CliParser:
     parser = CliParser(prog="python -m control_plane", description="Control Plane operations.")
-    groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True, parser_class=CliParser)
-    for module in GROUPS:
-        module.register(groups)
+    subparsers = parser.add_subparsers(dest="group", metavar="GROUP", required=True, parser_class=CliParser)
+    for module in groups():
+        module.register(subparsers)
     return parser
 
 
