@@ -1,5 +1,11 @@
-# One image: the app by default, the worker with `python -m jobs`.
-FROM python:3.11-slim-bookworm
+# Three stages (docs/operations.md "Docker"):
+#   production (the default target): the app by default, the worker with `python -m jobs`;
+#     runtime requirements and production code only, no demo seeder and no moto.
+#   demo: the embedded demo (own PostgreSQL, demo data, simulated AWS) for trying the app.
+#   base: what both share. production-files only gathers the production file set.
+# tests/integration/test_production_image.py builds production's file set from this file and starts its CMD.
+
+FROM python:3.11-slim-bookworm AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -14,12 +20,9 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install -r requirements.txt
-
-COPY . .
-RUN useradd --create-home --uid 10001 controlplane \
+RUN pip install -r requirements.txt \
+    && useradd --create-home --uid 10001 controlplane \
     && mkdir -p /app/.data && chown -R controlplane:controlplane /app/.data
-USER 10001
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
@@ -27,3 +30,26 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 
 # Worker: docker run IMAGE python -m jobs
 CMD ["streamlit", "run", "streamlit_app.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true", "--browser.gatherUsageStats=false"]
+
+
+FROM base AS demo
+COPY requirements-demo.txt .
+RUN pip install -r requirements-demo.txt
+COPY . .
+USER 10001
+
+
+FROM base AS production-files
+WORKDIR /src
+COPY streamlit_app.py ./
+COPY .streamlit/config.toml .streamlit/
+COPY control_plane/ control_plane/
+COPY jobs/ jobs/
+COPY pages/ pages/
+COPY ui/ ui/
+RUN rm -r control_plane/demo control_plane/cli/demo.py
+
+
+FROM base AS production
+COPY --from=production-files /src/ /app/
+USER 10001

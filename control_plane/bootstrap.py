@@ -3,13 +3,23 @@ and bring the catalog up to date."""
 
 from __future__ import annotations
 
+from control_plane import demo_package
 from control_plane.adapters.clusters import ClusterConnections
 from control_plane.aws.clients import AwsClients
 from control_plane.config import Settings
 from control_plane.context import AppContext
 from control_plane.db import embedded, migrate
 from control_plane.db.engine import make_engine, make_session_factory, wait_for_database
-from control_plane.demo import local_cluster
+
+
+def _second_local_cluster(settings: Settings, server: embedded.EmbeddedServer) -> embedded.EmbeddedServer | None:
+    """The second local server that demo mode made (docs/operations.md "Embedded default"), attached
+    when it exists; an installation without the demo package never made one."""
+    if not demo_package.installed():
+        return None
+    from control_plane.demo import local_cluster
+
+    return local_cluster.attach_if_present(settings.data_dir, server.engine)
 
 
 def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
@@ -23,7 +33,7 @@ def bootstrap(settings: Settings | None = None, *, run_migrations: bool = True,
         url = server.url()
         if default_url is None:
             default_url = embedded.tenant_database(server)  # docs/operations.md "The default cluster"
-        second = local_cluster.attach_if_present(settings.data_dir, server.engine)  # README "Embedded default"
+        second = _second_local_cluster(settings, server)
     engine = make_engine(url)
     wait_for_database(engine, timeout=settings.database_wait_seconds)
     if run_migrations:

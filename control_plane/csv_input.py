@@ -1,5 +1,5 @@
 """CSV files people hand us (`billing import`, `uptime import`, `tenants provision-many`): strict
-UTF-8, bounded, read row by row, every problem named by its line number (README "Command line").
+UTF-8, bounded, read row by row, every problem named by its line number (docs/cli.md "Command line").
 
 Python's csv module over a text file turns common bytes into tracebacks: a latin-1 or binary file
 raises UnicodeDecodeError (a byte offset, no line), a NUL byte travels on to PostgreSQL (which

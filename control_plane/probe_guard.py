@@ -1,4 +1,4 @@
-"""Which endpoint URLs the health sweep may request (README "Configuration": CP_PROBE_ALLOW_NETWORKS).
+"""Which endpoint URLs the health sweep may request (docs/monitoring.md "Probe policy").
 
 Support staff type a tenant's endpoint URL, and the worker requests it from inside our network
 every minute: without a guard it reaches the cloud metadata service, the catalog's port or any
@@ -98,7 +98,7 @@ def parse_networks(raw: str) -> tuple[Network, ...]:
 def parse(url: str) -> httpx.URL:
     """The URL as httpx will request it (one parser for the check and the request), or refused.
     httpx is imported here: config and the tenants service import this module, and a command that
-    never checks a URL (`tenants show`) should not load an HTTP client (README "Command line")."""
+    never checks a URL (`tenants show`) should not load an HTTP client (docs/cli.md "Command line")."""
     import httpx
 
     if len(url) > URL_MAX:

@@ -1,4 +1,4 @@
-"""Credentials never reach a log line or a stored error (README "Troubleshooting").
+"""Credentials never reach a log line or a stored error (docs/troubleshooting.md "Troubleshooting").
 
 Three shapes of secret reach our logs: URLs with `user:password@` (httpx logs every request URL,
 cluster URLs end up in libpq messages), `password=...` in libpq keyword DSNs, and libpq's own
@@ -31,7 +31,7 @@ _QUOTED = re.compile(r"\"[^\"\n]*\"")
 _URL_SCHEMES = {"postgresql", "postgres", "http", "https"}
 
 
-# Variables whose values are secrets wherever they show up: cluster URLs (README "Clusters":
+# Variables whose values are secrets wherever they show up: cluster URLs (docs/operations.md "Clusters":
 # DATABASE_URL and CP_CLUSTER_URL_*) and anything named like a password, secret or token.
 _SECRET_ENV = re.compile(r"^(DATABASE_URL|CP_CLUSTER_URL_\w+|\w*(PASSWORD|SECRET|TOKEN)\w*)$", re.IGNORECASE)
 _SECRET_MIN = 6  # shorter values ("true", "1") would mask ordinary words

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from control_plane import redact
+from control_plane import demo_package, redact
 from control_plane.auth import session_secret
 from control_plane.bootstrap import bootstrap
 from control_plane.config import Settings
@@ -31,6 +31,8 @@ def start_runtime(settings: Settings | None = None) -> AppContext:
     _log_to_terminal()
     settings = settings or Settings.from_env()
     settings.check_app_settings()  # before waiting for a database: a missing secret is a config error
+    if settings.demo:  # before starting anything: the production image carries no demo
+        demo_package.require("Demo mode (CP_DEMO, on by default when DATABASE_URL is unset)", simulated_aws=True)
     ctx = bootstrap(settings)
     session_secret.resolve(settings)  # the embedded default generates its cookie secret now, not at the first sign-in
     if settings.demo:

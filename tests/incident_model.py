@@ -1,6 +1,6 @@
 """Reference model of incident detection, for tests only: the product detects incidents in SQL
 (control_plane/uptime/runs.py); this walks an ordered list of checks in plain Python, straight
-from the definition in README "Uptime and jobs", so the two can be compared.
+from the definition in docs/monitoring.md "Incidents", so the two can be compared.
 
 An incident opens at the first failed check of a run of at least `threshold` consecutive failed
 checks and resolves at the next ok check. Checks inside a maintenance window are skipped: they

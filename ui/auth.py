@@ -13,8 +13,8 @@ A password sign-in also starts a server-side session (control_plane/services/ses
 browser keeps in a signed cookie, so a reload or a second tab is still signed in. Streamlit reads
 cookies only from the request that opened the session (st.context.cookies) and has no way for the
 script to answer with Set-Cookie, so a small script rendered with st.html sets and clears the
-cookie in the browser: it cannot be HttpOnly (README "The app", paragraph "Staying signed in across
-reloads", says why that is accepted).
+cookie in the browser: it cannot be HttpOnly (docs/pages.md
+"Staying signed in across reloads" says why that is accepted).
 Every run checks the session in the catalog, so a sign-out in another tab, a disabled account or a
 role change ends it at the next action, fragments included (ui/fragments.py).
 """
@@ -33,7 +33,6 @@ import streamlit as st
 
 from control_plane.auth.permissions import Actor, Permission, Role
 from control_plane.auth.session_tokens import COOKIE_NAME
-from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 from control_plane.errors import ControlPlaneError
 from control_plane.services import sessions as session_service
 from control_plane.services import users as user_service
@@ -312,6 +311,8 @@ def client_id() -> str:
 
 
 def _render_demo_accounts() -> None:
+    from control_plane.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD  # demo mode only: not in the production image
+
     st.divider()
     st.subheader("Demo accounts")
     st.caption(f"Demo mode: every account below signs in with the password `{DEMO_PASSWORD}`. "

@@ -1,4 +1,4 @@
-"""The one way pages and ui/ modules cache a read (README "Architecture").
+"""The one way pages and ui/ modules cache a read (docs/architecture.md "Architecture").
 
 st.cache_data is shared by every session of the server process, so a cached answer must reach
 only people it was computed for. A read decorated with `cached` keeps the service's signature,

@@ -28,6 +28,6 @@ def context_or_stop() -> AppContext:
             show_catalog_unreachable(exc)
             st.stop()
         st.error(plain(exc))  # may quote a setting's value
-        st.caption("Fix the configuration (see the README's Configuration table) and reload the page.")
+        st.caption("Fix the configuration (see docs/configuration.md) and reload the page.")
         st.stop()
         raise  # st.stop() raises; this line only satisfies type checkers

@@ -6,6 +6,7 @@ downloads are formula-safe (docs/security.md "Untrusted input")."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import IO
 
 import pandas as pd
 import streamlit as st
@@ -48,3 +49,11 @@ def csv_download(frame: pd.DataFrame, file_name: str, key: str, label: str = "Do
     """Every download of the app goes through here: cells a spreadsheet would run are neutralised."""
     st.download_button(label, csv_safety.frame_to_csv(frame), file_name=file_name, mime="text/csv",
                        key=key, icon=":material/download:", disabled=frame.empty)
+
+
+def csv_download_built(build: Callable[[], IO[bytes]], file_name: str, key: str, *, help: str,
+                       label: str = "Download CSV") -> None:
+    """A download too large to build on every rerun: `build` runs on the click and must write every
+    cell through control_plane.csv_safety (as services/tenant_export.py does)."""
+    st.download_button(label, build, file_name=file_name, mime="text/csv", key=key,
+                       icon=":material/download:", help=help)

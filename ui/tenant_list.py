@@ -19,7 +19,7 @@ from control_plane.domain.lifecycle import Status
 from control_plane.errors import ControlPlaneError
 from control_plane.services import tenant_export
 from control_plane.services import tenants as tenant_service
-from ui.feedback import show_error
+from ui.feedback import csv_download_built, show_error
 from ui.formatting import table as readable
 from ui.fragments import guarded_fragment
 from ui.frames import records_frame, utc
@@ -106,8 +106,7 @@ def render_list(ctx: AppContext, *, actor: Actor) -> None:
     forward.button("Next", key="tenant_page_next", icon=":material/chevron_right:", disabled=current >= pages,
                    on_click=_turn, args=(1,))
     with download:
-        st.download_button("Download CSV", _csv(ctx, actor, filters), file_name="tenants.csv", mime="text/csv",
-                           key="tenants_csv", icon=":material/download:",
+        csv_download_built(_csv(ctx, actor, filters), "tenants.csv", "tenants_csv",
                            help="Every tenant matching the filters, not only this page")
     st.selectbox("Open a tenant", frame["slug"].tolist(), index=None, key="open_tenant",
                  placeholder="Pick a slug on this page to open it", on_change=_picked)

@@ -15,7 +15,6 @@ import streamlit as st
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.context import AppContext
 from control_plane.core.tenant_view import TenantView
-from control_plane.demo import local_cluster
 from control_plane.domain.lifecycle import Action, Status
 from control_plane.errors import ControlPlaneError
 from control_plane.moves import driver as move_driver
@@ -76,8 +75,8 @@ def _move_form(ctx: AppContext, actor: Actor, tenant: TenantView, *, opened: boo
             st.info("No other cluster is registered. Register one with `python -m control_plane clusters add NAME "
                     "--url-env CP_CLUSTER_URL_NAME`.", icon=":material/dns:")
             return
-        if ctx.settings.demo and local_cluster.NAME in set(others["cluster"]):
-            st.caption(f":orange-badge[Demo mode] {local_cluster.NAME} is a second local PostgreSQL server with "
+        if ctx.settings.demo and (local := _demo_cluster_name()) in set(others["cluster"]):
+            st.caption(f":orange-badge[Demo mode] {local} is a second local PostgreSQL server with "
                        "logical replication on: a demo tenant moves there online.")
         st.caption(f"Now on {plain(tenant.cluster)}. Clusters it can move to:")
         st.dataframe(load_table(others), hide_index=True, width="stretch")
@@ -234,3 +233,9 @@ def history_frame(moves: list[MoveView]) -> pd.DataFrame:
         "status": m.status, "steps": "{} / {}".format(*m.progress), "last step": m.step,
         "writes blocked ms": m.writes_blocked_ms, "by": m.created_by, "finished": m.finished_at,
         "kept as": m.retained_schema, "error": m.error} for m in moves])
+
+
+def _demo_cluster_name() -> str:
+    from control_plane.demo import local_cluster  # demo mode only: not in the production image
+
+    return local_cluster.NAME

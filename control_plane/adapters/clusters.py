@@ -5,7 +5,7 @@ installs made before that, the catalog database itself (docs/operations.md "The 
 
 Two kinds of connection per cluster:
 - `connect()`: the catalog's own credentials, for DDL (provision, suspend, archive, …);
-- `pool()`: the data plane, logged in as the unprivileged role `cp_data_plane` (see README,
+- `pool()`: the data plane, logged in as the unprivileged role `cp_data_plane` (see docs/architecture.md
   "Data-plane role"), for everything that runs inside `tenant_transaction`. That role owns
   nothing and inherits nothing, so a `RESET ROLE` inside a tenant transaction lands on a role
   that can read neither the catalog nor any tenant's tables.

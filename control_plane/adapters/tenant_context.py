@@ -5,7 +5,7 @@ SET LOCAL ends with the transaction whatever happens (commit, rollback, error).
 
 Use it on data-plane connections (`ClusterConnections.pool`, logged in as `cp_data_plane`): there a
 `RESET ROLE` inside the block falls back to a role with no rights of its own, never to the catalog
-user (README, "Data-plane role").
+user (docs/architecture.md "Data-plane role").
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ CREATE INDEX events_occurred_at_idx ON {s}.events (occurred_at);
 """
 
 
-# The data plane logs in as this role (README, "Data-plane role"): no attributes but LOGIN, and
+# The data plane logs in as this role (docs/architecture.md "Data-plane role"): no attributes but LOGIN, and
 # NOINHERIT, so being a member of every tenant role gives it no rights until it SETs one; a
 # RESET ROLE inside a tenant transaction lands here, on nothing.
 DATA_PLANE_ROLE = "cp_data_plane"

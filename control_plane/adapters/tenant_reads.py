@@ -1,6 +1,6 @@
 """The tenant rows behind `tenants show` / `tenants list` and the app's tenant pages, in plain
 psycopg: the service runs them on its session's connection, the CLI's read path on a connection
-of its own without loading SQLAlchemy (README "Command line"). One query each, for both."""
+of its own without loading SQLAlchemy (docs/cli.md "Command line"). One query each, for both."""
 
 from __future__ import annotations
 

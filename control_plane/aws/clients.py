@@ -2,7 +2,7 @@
 
 Nothing here runs at import time; tests point the factory at moto. boto3 itself is imported when
 the first client is built: a command that never calls AWS (`tenants show`) does not pay ~0.2 s and
-~20 MB to load it (README "Command line").
+~20 MB to load it (docs/cli.md "Command line").
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class AwsClients:
 
             settings = self._settings
             # Bounded: a hung endpoint fails a call after max_attempts x (connect + read timeout) plus
-            # backoff, never "whenever TCP gives up" (settings; README "Configuration").
+            # backoff, never "whenever TCP gives up" (settings; docs/configuration.md "Configuration").
             self._config = Config(
                 region_name=self.region,
                 retries={"mode": "adaptive", "max_attempts": settings.aws_max_attempts},

@@ -1,34 +1,43 @@
 """`python -m control_plane <group> <command>`: exit 0 on success; one line on stderr and a
 non-zero exit for bad input or failure (never a traceback for an expected error).
 
-Start-up is kept small (README "Command line"): building the parser imports no service, adapter,
+Start-up is kept small (docs/cli.md "Command line"): building the parser imports no service, adapter,
 SQLAlchemy, pandas or boto3; each handler imports what its command uses when it runs
 (tests/integration/test_cli_startup.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from control_plane import redact
-from control_plane.cli import backup, billing, clusters, db, demo, scaling, tenants, uptime, users
+from control_plane import demo_package, redact
+from control_plane.cli import backup, billing, clusters, db, scaling, tenants, uptime, users
 from control_plane.cli.common import CliParser, close_context
 from control_plane.errors import ControlPlaneError
 
-GROUPS = (db, tenants, users, billing, uptime, clusters, scaling, demo, backup)
+GROUPS = (db, tenants, users, billing, uptime, clusters, scaling, backup)
+
+
+def groups() -> tuple[ModuleType, ...]:
+    """The command groups; `demo` only where the demo package is installed (not the production image)."""
+    if not demo_package.installed():
+        return GROUPS
+    return (*GROUPS, importlib.import_module("control_plane.cli.demo"))
 
 
 def build_parser() -> CliParser:
     parser = CliParser(prog="python -m control_plane", description="Control Plane operations.")
-    groups = parser.add_subparsers(dest="group", metavar="GROUP", required=True, parser_class=CliParser)
-    for module in GROUPS:
-        module.register(groups)
+    subparsers = parser.add_subparsers(dest="group", metavar="GROUP", required=True, parser_class=CliParser)
+    for module in groups():
+        module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    redact.install()  # credentials never reach a log line (README "Troubleshooting")
+    redact.install()  # credentials never reach a log line (docs/troubleshooting.md "Troubleshooting")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

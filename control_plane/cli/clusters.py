@@ -72,7 +72,7 @@ def _add(args) -> int:
                                acu_ceiling=args.acu_ceiling, capacity_weight=args.capacity_weight,
                                verify=not args.no_verify)
     emit(view.as_dict(), args.format, COLUMNS if args.format != "json" else None)
-    if not args.no_verify:  # registered either way; its posture is reported (README "Clusters")
+    if not args.no_verify:  # registered either way; its posture is reported (docs/operations.md "Clusters")
         from control_plane.services import cluster_posture
 
         report = cluster_posture.check(context(), actor(args), view.name)

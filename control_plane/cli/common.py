@@ -40,7 +40,7 @@ def context() -> AppContext:
 
 
 def read_connection(who: Actor, permission: Permission) -> psycopg.Connection | None:
-    """A read command's fast path (README "Command line"): a catalog connection without the
+    """A read command's fast path (docs/cli.md "Command line"): a catalog connection without the
     bootstrap, when `who` holds `permission` and the catalog is up and at head
     (control_plane/db/catalog_conn.py). None otherwise: the command then calls its service with
     `context()`, which starts or migrates the catalog and audits a refusal (an allowed read

@@ -1,4 +1,4 @@
-"""A catalog connection for read commands, without SQLAlchemy, pgserver or Alembic (README
+"""A catalog connection for read commands, without SQLAlchemy, pgserver or Alembic (docs/cli.md
 "Command line"): taken only when the catalog can be reached as it is and is at head. Anything
 else (no server running, a catalog behind the migration files, a connection that fails) answers
 None, and the command takes the full bootstrap, which starts the server, waits for it, migrates

@@ -7,11 +7,11 @@ share one server: whoever finds it running just connects.
 
 Permissions: nothing outside the data directory is ever chmod-ed. As root, the server runs as an
 unprivileged system user that must be able to traverse every folder above the data directory;
-when it cannot, starting fails with a message saying what is needed (README, troubleshooting).
+when it cannot, starting fails with a message saying what is needed (docs/troubleshooting.md).
 pgserver, run as root, opens g+rx,o+rx on every parent of its data and binaries, so as root it is
 used only when that would change nothing; otherwise the machine's binaries are used.
 
-Logical replication (README "Embedded default"): every embedded server runs with the settings in
+Logical replication (docs/operations.md "Embedded default"): every embedded server runs with the settings in
 LOGICAL_REPLICATION, so tenants can be moved online between two of them. A server that lacks them
 (a data directory made before, or pgserver's fresh initdb, which we cannot configure before its
 first start) gets them by ALTER SYSTEM and one restart; when that restart is not ours to make,
@@ -45,7 +45,7 @@ DATABASE_NAME = "control_plane"
 # default cluster"): a dump of one never locks the other's tables.
 TENANT_DATABASE_NAME = "control_plane_tenants"
 PGDATA_NAME = "pg"  # the catalog's server; a second local server uses another name under the same data dir
-# What logical replication between two servers on one machine needs (README "Embedded default"):
+# What logical replication between two servers on one machine needs (docs/operations.md "Embedded default"):
 # wal_level, slots and senders on the source; workers on the target for the apply and the table
 # syncs of several moves at once (each takes one apply worker and up to two sync workers).
 LOGICAL_REPLICATION = {

@@ -40,7 +40,7 @@ def wait_for_database(engine: Engine, timeout: float = 30.0, interval: float = 0
     itself (refused, starting up, too many connections) until the deadline; fail at once with a
     ConfigError on what never will (unknown database or role, bad password, invalid URL). The
     retry machinery is loaded only when the first attempt fails: a database that is up (every CLI
-    command) costs one query and no import (README "Command line")."""
+    command) costs one query and no import (docs/cli.md "Command line")."""
     started = time.monotonic()
     try:
         try:

@@ -2,7 +2,7 @@
 
 Alembic (~0.2 s and ~15 MB to import) is loaded only when the catalog is behind: every process
 start checks the stored revision against the newest migration file first (`ensure_current`), so a
-CLI command against an up-to-date catalog never imports it (README "Command line").
+CLI command against an up-to-date catalog never imports it (docs/cli.md "Command line").
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ class SignInThrottle(Base):
 
 
 class SignInSession(Base):
-    """A password sign-in that outlives the Streamlit session (README "The app"): the browser holds
+    """A password sign-in that outlives the Streamlit session (docs/pages.md "The app"): the browser holds
     the random id in a signed cookie, the catalog only its SHA-256, so a copy of this table (a
     backup, a read replica) signs nobody in. Revoked on sign-out, disabling, role and password
     changes."""

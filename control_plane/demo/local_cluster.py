@@ -1,4 +1,4 @@
-"""The embedded default's second local cluster (README "Embedded default"): a PostgreSQL server
+"""The embedded default's second local cluster (docs/operations.md "Embedded default"): a PostgreSQL server
 of its own under the data directory (`pg-cluster2`, next to the catalog's `pg`), with logical replication on
 as every embedded server, so that a demo tenant can be moved to another cluster online.
 

@@ -95,7 +95,7 @@ class _Window:
     rng: random.Random
 
 
-# The shape of a seed-stage B2B company (README "Demo data"): signups accelerate (start month drawn
+# The shape of a seed-stage B2B company (docs/operations.md "Demo data"): signups accelerate (start month drawn
 # with this exponent: customers grow roughly like t^1.8 from the first one), a few seats per
 # customer, modest expansion, and monthly logo churn of 1-3 %, so NRR lands at 100-130 %.
 GROWTH_EXPONENT = 0.55

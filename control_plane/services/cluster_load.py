@@ -1,5 +1,5 @@
-"""Tenants and load per cluster, so a person can see where to move a tenant to (README "Moving a
-tenant"): tenants by status, storage and rows from each live tenant's latest usage roll-up,
+"""Tenants and load per cluster, so a person can see where to move a tenant to (docs/operations.md
+"Moving a tenant"): tenants by status, storage and rows from each live tenant's latest usage roll-up,
 requests over the last 7 days, capacity (ACU floor/ceiling, whether it takes new tenants), the
 tenants flagged noisy on it and the moves running in or out."""
 

@@ -21,7 +21,7 @@ from control_plane.errors import Conflict, ControlPlaneError, InvalidInput
 from control_plane.services.placement import LIVE
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
-# README "Clusters": a cluster's URL may only come from these variables, so `--url-env` cannot
+# docs/operations.md "Clusters": a cluster's URL may only come from these variables, so `--url-env` cannot
 # point the worker at another secret of the process (AWS_SECRET_ACCESS_KEY would otherwise be
 # parsed as a connection string, and libpq would quote it in its error on every sweep).
 URL_ENV = re.compile(r"^(DATABASE_URL|CP_CLUSTER_URL_[A-Z0-9_]{1,100})$")

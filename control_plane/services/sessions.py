@@ -1,5 +1,4 @@
-"""Sign-in sessions that survive a browser reload (README "The app", paragraph "Staying signed in
-across reloads").
+"""Sign-in sessions that survive a browser reload (docs/pages.md "Staying signed in across reloads").
 
 A password sign-in starts a server-side session: a random id that the browser keeps in a signed
 cookie (control_plane/auth/session_tokens.py) and the catalog keeps only as a SHA-256, with the

@@ -23,7 +23,7 @@ from control_plane.services import tenants
 
 REQUIRED = ("slug", "name", "plan")
 OPTIONAL = ("owner_email", "cluster", "endpoint_url")
-MAX_ROWS = 20_000  # the most tenants the platform is built for (README); split bigger files
+MAX_ROWS = 20_000  # the most tenants the platform is built for (docs/cli.md); split bigger files
 PROBLEMS_SHOWN = 20
 PROVISIONED, EXISTS, ERROR = "ok", "exists", "error"
 

@@ -1,5 +1,5 @@
 """Tenant reads on a psycopg connection: what `tenants.show` / `tenants.list_tenants` answer, also
-run by the CLI's read path without SQLAlchemy (README "Command line"). The caller checks the
+run by the CLI's read path without SQLAlchemy (docs/cli.md "Command line"). The caller checks the
 permission first (the services through `authorize`, which audits a refusal)."""
 
 from __future__ import annotations

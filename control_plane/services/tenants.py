@@ -432,7 +432,7 @@ def _clean_email(email: str | None) -> str | None:
 
 def _clean_url(ctx: AppContext, url: str | None) -> str | None:
     """The health sweep requests this URL every minute from inside our network: refuse now, with
-    the reason, what the probe would refuse later (README: CP_PROBE_ALLOW_NETWORKS)."""
+    the reason, what the probe would refuse later (docs/monitoring.md "Probe policy")."""
     url = clean_text(url, "Endpoint URL", 2048)
     if not url:
         return None

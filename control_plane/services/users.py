@@ -234,7 +234,7 @@ def set_role(ctx: AppContext, actor: Actor, username: str, role: str) -> UserVie
         user.role = parsed.value
         audit.record(session, actor, "user.set_role", target=user.username, before=before,
                      after={"role": user.role})
-        # A new role means a new sign-in (README "The app"): no browser goes on with the old one.
+        # A new role means a new sign-in (docs/pages.md "The app"): no browser goes on with the old one.
         _revoke_sessions(session, actor, user, "role changed", ctx.clock())
         session.commit()
         return _view(user)

@@ -1,6 +1,6 @@
-"""In Chromium against a real server (README "The app", paragraph "Staying signed in across
-reloads"): a password sign-in survives a reload and opens a second tab signed in; signing out in
-one tab revokes the session, and the other tab's next action asks to sign in."""
+"""In Chromium against a real server (docs/pages.md "Staying signed in across reloads"): a
+password sign-in survives a reload and opens a second tab signed in; signing out in one tab revokes
+the session, and the other tab's next action asks to sign in."""
 
 from __future__ import annotations
 

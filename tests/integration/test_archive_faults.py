@@ -1,4 +1,4 @@
-"""An archive never strands a tenant (README "Archive, restore, purge"): objects lost from S3 right
+"""An archive never strands a tenant (docs/operations.md "Archive, restore, purge"): objects lost from S3 right
 after verification are made again while the schema exists, a stopped or hung S3 fails within the
 configured bounds, and `tenants archive cancel SLUG` brings an `archiving` tenant back as it was."""
 

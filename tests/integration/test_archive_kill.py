@@ -1,4 +1,4 @@
-"""kill -9 of an archive leaves nothing running and nothing readable behind for long (README
+"""kill -9 of an archive leaves nothing running and nothing readable behind for long (docs/operations.md
 "Archive, restore, purge"): the pg_dump child dies with the CLI, the work folder is private, and
 the next run removes it.
 

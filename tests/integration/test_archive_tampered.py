@@ -1,4 +1,4 @@
-"""A tampered archive must not run code (README "Archive, restore, purge").
+"""A tampered archive must not run code (docs/operations.md "Archive, restore, purge").
 
 The attacker replaces a tenant's dump and manifest in S3 with a dump of the same schema whose
 `users` table has a CHECK calling a plpgsql function (it writes a marker row and makes a catalog

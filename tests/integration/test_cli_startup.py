@@ -1,4 +1,4 @@
-"""A fast command line (README "Command line"): read commands load only what they use.
+"""A fast command line (docs/cli.md "Command line"): read commands load only what they use.
 
 Each command runs in a child process against an embedded catalog of its own (CP_DATA_DIR, the
 default path: embedded server, catalog already at head), through a wrapper that reports which
@@ -109,7 +109,7 @@ TENANT_READS = (("tenants", "show", SLUG), ("tenants", "list", "--format", "json
 
 @pytest.mark.parametrize("argv", TENANT_READS)
 def test_tenant_reads_on_a_current_catalog_never_load_sqlalchemy(data_dir, argv):
-    """Server up and catalog at head: one psycopg connection, no bootstrap (README "Command line")."""
+    """Server up and catalog at head: one psycopg connection, no bootstrap (docs/cli.md "Command line")."""
     code, out, err, loaded = run(data_dir, *argv)
     assert (code, err.strip()) == (0, "") and SLUG in out
     assert loaded & (HEAVY | {"sqlalchemy", "pgserver", "tenacity", "psycopg_pool", "argon2"}) == set()

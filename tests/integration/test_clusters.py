@@ -48,7 +48,7 @@ def test_bad_input_is_one_line(cli, argv, message):
     assert code != 0 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-# Names that are not cluster URL variables (README "Clusters"): another secret of the process,
+# Names that are not cluster URL variables (docs/operations.md "Clusters"): another secret of the process,
 # ordinary variables, near misses of the contract.
 NOT_CLUSTER_URLS = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "CP_DATA_PLANE_PASSWORD", "HOME", "PATH",
                     "CP_CLUSTER_URL_", "cp_cluster_url_eu1", "CP_CLUSTER_URLS", "XCP_CLUSTER_URL_EU1",

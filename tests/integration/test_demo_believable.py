@@ -1,6 +1,6 @@
 """Demo data is believable whatever day it ends on (issue 18): a few tenants created on any one day
 (never a crowd "created today"), month-to-date figures that are a few days' worth, NRR in the
-README's 100–130 %, a few tenants (not dozens) missing the 99.9 % SLO over 30 days, and storage
+100–130 % of docs/operations.md "Demo data", a few tenants (not dozens) missing the 99.9 % SLO over 30 days, and storage
 that differs by tenant. Seeded through the real services with an explicit end moment."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_seeded_demo_reads_as_a_real_company_on(ctx, founder, today):
 
 
 @pytest.mark.parametrize("today", END_DAYS, ids=str)
-def test_demo_nrr_is_in_the_readmes_range_on(ctx, admin, founder, today):
+def test_demo_nrr_is_in_the_documented_range_on(ctx, admin, founder, today):
     """The default demo seed (7) through the real revenue seeder and reports: NRR 100–130 %."""
     rng = random.Random(7)
     mix = [p for p, _ in seed_module.PLAN_MIX], [w for _, w in seed_module.PLAN_MIX]

@@ -1,4 +1,4 @@
-"""The embedded demo default's second local cluster (README "Embedded default"): the app starts a
+"""The embedded demo default's second local cluster (docs/operations.md "Embedded default"): the app starts a
 second server under the data directory, exports CP_CLUSTER_URL_LOCAL2 and registers cluster `local-2`
 (not accepting new tenants) once; the worker and the command line on that catalog reach it too.
 

@@ -191,7 +191,7 @@ def _turn_logical_off(server: embedded.EmbeddedServer) -> None:
 
 @pytest.mark.parametrize("engine", ["binaries", "auto"])
 def test_a_new_embedded_server_runs_with_logical_replication(open_dir, engine, caplog):
-    """README "Moving a tenant": online moves need wal_level=logical on both servers."""
+    """docs/operations.md "Moving a tenant": online moves need wal_level=logical on both servers."""
     caplog.set_level("INFO", logger="control_plane.db.embedded")
     server = embedded.start(open_dir, engine=engine)
     try:

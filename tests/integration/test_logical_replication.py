@@ -1,4 +1,4 @@
-"""Logical replication between the two test servers (README "Moving a tenant"): the ground the
+"""Logical replication between the two test servers (docs/operations.md "Moving a tenant"): the ground the
 online move stands on. A publication FOR TABLES IN SCHEMA on `pg_server`, a subscription with the
 initial copy on `cluster_b` (`pg_server_b`), rows arriving, and the clean-up that lets both
 databases be dropped afterwards: disable, detach from the slot, drop, drop the slot and publication.

@@ -1,4 +1,4 @@
-"""Sign-in sessions that survive a reload (README "The app"): the cookie's random id is stored only
+"""Sign-in sessions that survive a reload (docs/pages.md "The app"): the cookie's random id is stored only
 hashed, sessions expire CP_SESSION_TTL_MINUTES after sign-in whatever the activity, sign-out,
 disabling, role and password changes revoke them, and a cookie this server did not sign is refused."""
 

@@ -2,7 +2,7 @@
 tests). It counts connections and records each request's Host header, so a test can prove that
 the probe guard let nothing through.
 
-The probe refuses loopback unless allowed (README: CP_PROBE_ALLOW_NETWORKS), so tests that probe
+The probe refuses loopback unless allowed (docs/monitoring.md "Probe policy"), so tests that probe
 this server set `probe_allow_networks=ALLOW_LOOPBACK` explicitly."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """SSRF through tenant endpoint URLs: the health sweep requests only what the probe policy allows
-(README: CP_PROBE_ALLOW_NETWORKS), checked when the URL is set and again at every probe, pinned
+(docs/monitoring.md "Probe policy"), checked when the URL is set and again at every probe, pinned
 to the checked address; its errors are a fixed vocabulary. Real PostgreSQL, a real HTTP server on
 loopback (the only address these tests ever connect to)."""
 

@@ -1,4 +1,4 @@
-"""The one caching convention (ui/cache.py, README "Architecture"): answers are keyed by the
+"""The one caching convention (ui/cache.py, docs/architecture.md "Architecture"): answers are keyed by the
 actor's role and name and every other argument, the AppContext is never hashed, each read has its
 own cache, and no page or ui/ module calls st.cache_data any other way."""
 

@@ -1,4 +1,4 @@
-"""Sign-in survives a reload (README "The app", paragraph "Staying signed in across reloads"), as far
+"""Sign-in survives a reload (docs/pages.md "Staying signed in across reloads"), as far
 as AppTest can show: the sign-in hands the browser a signed cookie through a script, a new
 Streamlit session that arrives with that cookie is signed in without the form, sign-out revokes
 and clears, and a session revoked elsewhere signs the tab out at its next run (fragments too).

@@ -1,4 +1,4 @@
-"""Archive work folders are private, and the folders of dead processes are removed (README
+"""Archive work folders are private, and the folders of dead processes are removed (docs/operations.md
 "Archive, restore, purge"); the PostgreSQL tools die with the process that started them."""
 
 from __future__ import annotations

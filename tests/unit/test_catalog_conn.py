@@ -1,4 +1,4 @@
-"""The CLI read path's way to the catalog (README "Command line"): an embedded server is used only
+"""The CLI read path's way to the catalog (docs/cli.md "Command line"): an embedded server is used only
 when postmaster.pid says it is up and ready and its pid is alive; anything else falls back to the
 bootstrap (None here). Hostile or stale files never raise."""
 

@@ -1,4 +1,4 @@
-"""The CLI's last line of defence for a connection lost mid-command (exit 7, README "Command line"):
+"""The CLI's last line of defence for a connection lost mid-command (exit 7, docs/cli.md "Command line"):
 SQLAlchemy is no longer imported when the CLI starts, so the check imports it only when a command
 has failed."""
 

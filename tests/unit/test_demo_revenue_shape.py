@@ -1,4 +1,4 @@
-"""The demo's revenue history looks like a seed-stage B2B company's (README "Demo data"): from the
+"""The demo's revenue history looks like a seed-stage B2B company's (docs/operations.md "Demo data"): from the
 first customer to about $800K MRR over 18 months at 2,000 tenants, NRR 100-130 %, monthly logo
 churn 1-3 %. Computed with the real engine on the generated states, no database."""
 
@@ -42,7 +42,7 @@ def test_two_thousand_tenants_grow_like_a_seed_company(today):
     assert 600_000_00 <= frame["mrr"].iloc[-1] <= 1_000_000_00  # about $800K at the end
     assert (frame["mrr"].diff().iloc[1:] > 0).all()  # growing every month
     nrr = frame["nrr_pct"].dropna()
-    assert 100 <= nrr.iloc[-1] <= 130  # the headline's NRR: the README's range (early months have a tiny base)
+    assert 100 <= nrr.iloc[-1] <= 130  # docs/operations.md "Demo data" (early months: a tiny base)
     churn = frame["logo_churn_pct"].iloc[3:]
     assert 1 <= statistics.median(churn) <= 3
 

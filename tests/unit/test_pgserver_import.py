@@ -1,6 +1,6 @@
 """pgserver reads platformdirs' user runtime directory when it is imported, which prints a
 RuntimeDirWarning on stderr when XDG_RUNTIME_DIR is unset (two lines on every CLI command before
-README "Command line" said otherwise). control_plane/db/embedded.py finds pgserver's binaries
+docs/cli.md "Command line" said otherwise). control_plane/db/embedded.py finds pgserver's binaries
 without importing it, and names a private runtime folder when it does import it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The key that signs sign-in cookies (README "Configuration", CP_SESSION_SECRET): required when the
+"""The key that signs sign-in cookies (docs/configuration.md "Configuration", CP_SESSION_SECRET): required when the
 catalog is reached through DATABASE_URL, generated once and kept under the data directory on the
 embedded default, never a short or placeholder value; the cookie is refused under another key."""
 

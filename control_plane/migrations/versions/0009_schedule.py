@@ -2,7 +2,7 @@
 catalog session that holds them
 
 - `job_schedule`: one row per job id with its next due time, so a new leader carries on where the
-  last one stopped instead of running every job at takeover (README, "Uptime and jobs").
+  last one stopped instead of running every job at takeover (docs/operations.md "Worker and jobs").
 - `job_runs.scheduled_for`: the occurrence a scheduled run stands for; unique per job, so two
   leaders can never both run the same occurrence (the claim is `INSERT ... ON CONFLICT DO NOTHING`).
 - `job_runs.backend_pid`: the catalog session holding the run's job lock while it runs; a `running`

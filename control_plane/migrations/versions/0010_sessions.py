@@ -2,8 +2,7 @@
 
 `sign_in_sessions`: one row per password sign-in; the browser's signed cookie carries a random id
 whose SHA-256 is `token_hash` (the raw id is never stored). A row counts while `now < expires_at`
-and `revoked_at` is null and its account is enabled (README "The app", paragraph "Staying signed in
-across reloads").
+and `revoked_at` is null and its account is enabled (docs/pages.md "Staying signed in across reloads").
 
 Revision ID: 0010
 Revises: 0009
