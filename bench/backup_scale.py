@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fleet_scale import ACTOR, BATCH, DATABASE, fleet_size, grow, open_context  # noqa: E402
+from fleet_scale import ACTOR, BATCH, DATABASE, fleet_size, grow, markdown_table, open_context  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from control_plane.adapters.clusters import ClusterConnections  # noqa: E402
@@ -114,8 +114,6 @@ def checkpoint(ctx: AppContext, n: int, folder: Path, per_file: int | None, jobs
 
 def print_table(rows: list[dict], version: str) -> None:
     print(f"\nPostgreSQL {version}")
-    print("| N tenants | " + " | ".join(f"{r['n']:,}" for r in rows) + " |")
-    print("|---|" + "---|" * len(rows))
     lines = [
         ("`backup catalog`, s (MB)", lambda r: f"{r['catalog_s']:.1f} ({r['catalog_mb']:.1f})"),
         ("`backup tenants`, s", lambda r: f"{r['tenants_s']:.1f}"),
@@ -125,8 +123,7 @@ def print_table(rows: list[dict], version: str) -> None:
         ("… MB", lambda r: f"{r['tenants_mb']:.1f}"),
         ("one pg_dump of the whole database", lambda r: r["whole"]),
     ]
-    for label, cell in lines:
-        print(f"| {label} | " + " | ".join(cell(r) for r in rows) + " |")
+    markdown_table(rows, lines)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -181,10 +182,16 @@ def checkpoint(server: embedded.EmbeddedServer, ctx: AppContext, raw: psycopg.Co
     return row
 
 
-def print_table(rows: list[dict], engine: str) -> None:
-    print(f"\nPostgreSQL: {engine}")
+def markdown_table(rows: list[dict], lines: list[tuple[str, Callable[[dict], str]]]) -> None:
+    """One column per checkpoint (N tenants), one line per figure."""
     print("| N tenants | " + " | ".join(f"{r['n']:,}" for r in rows) + " |")
     print("|---|" + "---|" * len(rows))
+    for label, cell in lines:
+        print(f"| {label} | " + " | ".join(cell(r) for r in rows) + " |")
+
+
+def print_table(rows: list[dict], engine: str) -> None:
+    print(f"\nPostgreSQL: {engine}")
     lines = [
         ("provision, ms/tenant (median)", lambda r: f"{r['project_ms']:.0f}"),
         ("raw SQL, same template", lambda r: f"{r['raw_ms']:.0f}"),
@@ -196,8 +203,7 @@ def print_table(rows: list[dict], engine: str) -> None:
         ("tenants list as JSON: s (MB)", lambda r: f"{r['list_s']:.1f} ({r['list_mb']:.1f})"),
         ("pg_dump --schema-only of the database", lambda r: r["dump"]),
     ]
-    for label, cell in lines:
-        print(f"| {label} | " + " | ".join(cell(r) for r in rows) + " |")
+    markdown_table(rows, lines)
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ the destination are ours (a timestamp, a validated cluster name, part numbers), 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -73,13 +72,6 @@ def private_folder(folder: Path) -> Path:
         folder.chmod(0o700)
     return folder
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checksum_lines(files: list[dict[str, Any]]) -> str:

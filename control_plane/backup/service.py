@@ -32,6 +32,7 @@ from psycopg import sql
 
 from control_plane.adapters.tenant_ddl import TEMPLATE_TABLES
 from control_plane.archive import pgtools, workdir
+from control_plane.archive.dumps import sha256_of
 from control_plane.auth.permissions import Actor, Permission
 from control_plane.aws.s3 import ArchiveStore
 from control_plane.backup import destination, queries
@@ -300,13 +301,13 @@ class _Writer:
         self.dest, self.base, self.staging, self.store = dest, base, staging, store
 
     def file(self, path: Path, extra: dict[str, Any]) -> dict[str, Any]:
-        sha, size = destination.sha256_of(path), path.stat().st_size
+        sha, size = sha256_of(path), path.stat().st_size
         if self.store is not None:
             key = f"{self.dest.prefix}{self.base}{path.name}"
             self.store.upload_file(path, key, metadata={"sha256": sha})
             check = path.with_suffix(".check")
             self.store.download_file(key, check)
-            if destination.sha256_of(check) != sha:
+            if sha256_of(check) != sha:
                 raise ExternalServiceError(f"{self.dest.describe(self.base + path.name)} differs from the dump "
                                            "that was uploaded (sha256); the backup is incomplete.")
             check.unlink()
