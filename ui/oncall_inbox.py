@@ -17,8 +17,10 @@ from control_plane.uptime.inbox import Inbox
 from control_plane.uptime.incidents import NOTE_MAX
 from ui import cached_reads as reads
 from ui.feedback import flash, show_error, show_flash
+from ui.formatting import MISSING, target_label, text, utc_time
 from ui.navigation import link
 from ui.text import plain
+from ui.uptime_tables import tenant_names
 
 # (list, label, counts that make it up, severity shown)
 TILES = (
@@ -64,12 +66,18 @@ def render_inbox(ctx: AppContext, actor: Actor, *, key: str) -> Inbox | None:
     return inbox
 
 
-def _frame(items: list[dict]) -> pd.DataFrame:
+def _frame(items: list[dict], names: dict[str, str]) -> pd.DataFrame:
+    """Targets as tenant names ("Acme Corp · database"), tenants by slug, times and gaps in words
+    (docs/pages.md "Display conventions")."""
     frame = pd.DataFrame(items, columns=list(COLUMNS))
     frame["kind"] = frame["kind"].map(KIND_LABELS)
     frame["id"] = pd.array(frame["id"], dtype="Int64")
-    frame["since"] = pd.to_datetime(frame["since"], utc=True).dt.tz_localize(None)
-    return frame.rename(columns=COLUMNS)
+    frame["target"] = [target_label(t, names) for t in frame["target"]]
+    frame["tenant"] = [s if isinstance(s, str) else MISSING for s in frame["tenant"]]  # the slug support searches by
+    frame["since"] = [utc_time(s) for s in frame["since"]]
+    for column in ("acknowledged_by", "assigned_to", "note", "runbook"):
+        frame[column] = [text(v) for v in frame[column]]
+    return frame.rename(columns={**COLUMNS, "since": "Since"})
 
 
 def _render_list(ctx: AppContext, actor: Actor, inbox: Inbox, name: str, key: str) -> None:
@@ -77,10 +85,11 @@ def _render_list(ctx: AppContext, actor: Actor, inbox: Inbox, name: str, key: st
     if not items:
         st.caption("Nothing in this list now.")
         return
-    st.dataframe(_frame(items), hide_index=True, width="stretch",
-                 column_config={"Since (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
-    labels = [f"{i + 1}. {KIND_LABELS[it['kind']]} {it['target'] or it['tenant']} ({it['severity']})"
-              for i, it in enumerate(items)]
+    names = tenant_names(ctx, actor, [*(it["target"] for it in items), *(it["tenant"] for it in items)])
+    st.dataframe(_frame(items, names), hide_index=True, width="stretch")
+    labels = [f"{i + 1}. {KIND_LABELS[it['kind']]} "
+              f"{target_label(it['target'], names) if it['target'] else names.get(it['tenant'], it['tenant'])} "
+              f"({it['severity']})" for i, it in enumerate(items)]
     picked = st.selectbox("Item", range(len(items)), key=f"{key}_item_{name}", format_func=labels.__getitem__)
     item = items[picked]
     if item["tenant"]:
