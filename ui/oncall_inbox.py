@@ -71,7 +71,7 @@ def _frame(items: list[dict], names: dict[str, str]) -> pd.DataFrame:
     (docs/pages.md "Display conventions")."""
     frame = pd.DataFrame(items, columns=list(COLUMNS))
     frame["kind"] = frame["kind"].map(KIND_LABELS)
-    frame["id"] = pd.array(frame["id"], dtype="Int64")
+    frame["id"] = [MISSING if pd.isna(i) else str(int(i)) for i in frame["id"]]  # not stored yet: no id
     frame["target"] = [target_label(t, names) for t in frame["target"]]
     frame["tenant"] = [s if isinstance(s, str) else MISSING for s in frame["tenant"]]  # the slug support searches by
     frame["since"] = [utc_time(s) for s in frame["since"]]

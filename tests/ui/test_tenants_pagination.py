@@ -26,7 +26,7 @@ def _catalog_rows(ctx, slugs: list[str], **values) -> None:
 
 
 def _slugs(at) -> list[str]:
-    return at.dataframe[0].value["slug"].tolist()
+    return at.dataframe[0].value["Slug"].tolist()
 
 
 def test_a_page_at_a_time_with_the_total_and_page_controls(make_app, ctx, new_slug):
