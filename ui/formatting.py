@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import pandas as pd
 
+from control_plane.units import human_bytes
 from control_plane.uptime import targets
 from control_plane.uptime.figures import exact, fixed, rounded_decimal
 
@@ -315,3 +316,45 @@ def target_label(target: str | None, names: Mapping[str, str]) -> str:
         return names.get(str(target), str(target))
     owner = names.get(rest, rest) if kind in targets.TENANT_KINDS else rest
     return f"{owner} · {KIND_WORDS.get(kind, kind)}"
+
+
+# --- Changes and shares (the tenant page, docs/tenant-page.md) ----------------------------
+
+def utc_day(value: datetime | None) -> str:
+    return MISSING if value is None else value.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def signed_bytes(change: int) -> str:
+    """+292.9 KiB / −1.5 MiB / ±0 B: the sign leads, so Streamlit colours the delta by it."""
+    if change == 0:
+        return "±0 B"
+    return ("+" if change > 0 else "-") + human_bytes(abs(change))
+
+
+def signed_count(change: float, places: int = 0) -> str:
+    if round(change, places) == 0:
+        return "±0"
+    return f"{change:+,.{places}f}"
+
+
+def signed_cents(value: int) -> str:
+    if value == 0:
+        return "±$0.00"
+    return ("+" if value > 0 else "") + money(Decimal(value) / 100)
+
+
+def share(value: Fraction | None) -> str:
+    """A fraction of an allowance as a percentage, one decimal ("< 0.1 %" rather than a bare 0.0)."""
+    if value is None:
+        return MISSING
+    pct = float(value) * 100
+    if 0 < pct < 0.05:
+        return "< 0.1 %"
+    return f"{pct:,.1f} %"
+
+
+def days_until(when: datetime, now: datetime) -> str:
+    days = (when - now).days
+    if when <= now:
+        return "due now"
+    return "in less than a day" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"

@@ -19,7 +19,7 @@ from control_plane.uptime import summary as uptime_summary
 from control_plane.uptime.figures import fixed
 from ui.archive_queue import pending_of, render_tenant_requests
 from ui.feedback import show_error
-from ui.story_format import cents, utc_time
+from ui.formatting import cents, utc_time
 from ui.tenant_actions import available, render_actions
 from ui.tenant_move import OPEN_PARAM, render_moves
 from ui.tenant_record import render_archive, render_audit, render_notes

@@ -15,7 +15,7 @@ from control_plane.services import tenant_story
 from control_plane.services.tenant_story import NOTE_MAX, TenantStory
 from control_plane.units import human_bytes
 from ui.feedback import attempt, csv_download, flash
-from ui.story_format import change_list, days_until, utc_time
+from ui.formatting import days_until, diff, utc_time
 from ui.text import plain
 
 
@@ -75,7 +75,7 @@ def render_audit(story: TenantStory) -> None:
         return
     frame = pd.DataFrame([{
         "When": utc_time(a.at), "Who": a.actor, "Role": a.actor_role or "–", "Action": a.action,
-        "Outcome": a.outcome, "Reason": a.reason or "", "Change": change_list(a.before, a.after),
+        "Outcome": a.outcome, "Reason": a.reason or "", "Change": diff(a.before, a.after),
     } for a in story.audit])
     # No fixed height: the default fits the rows (up to ten, then it scrolls); a fixed one padded a
     # short trail with blank rows.

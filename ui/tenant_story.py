@@ -11,7 +11,7 @@ import streamlit as st
 from control_plane.services.tenant_story import AVERAGE_DAYS, USAGE_DAYS, TenantStory, Usage
 from control_plane.units import human_bytes
 from control_plane.uptime.figures import fixed, minutes
-from ui.story_format import cents, share, signed_bytes, signed_cents, signed_count, utc_day, utc_time
+from ui.formatting import cents, share, signed_bytes, signed_cents, signed_count, utc_day, utc_time
 from ui.text import plain
 
 

@@ -100,7 +100,7 @@ def test_a_note_on_the_tenant_page_stays_text(app_server, page, ctx, new_slug, p
 
     sign_in(page, app_server.url, "note-founder", PASSWORD)
     open_tenant(page, slug)
-    expect(page.get_by_text("line two")).to_be_visible()
+    expect(page.get_by_test_id("stText").get_by_text("line two")).to_be_visible()  # the note as drawn
     page.wait_for_load_state("networkidle")
 
     assert note.split("\n", maxsplit=1)[0] in shown(page, '[data-testid="stText"]')
