@@ -3,7 +3,7 @@ how the keys are made). Each calls one control_plane read model; the services ch
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -89,14 +89,9 @@ def sla(ctx: AppContext, actor: Actor, slug: str, months: int) -> pd.DataFrame:
     return uptime_views.sla_report(ctx, actor, slug, months)
 
 
-def uptime_now(ctx: AppContext) -> datetime:
-    """The on-call inbox's instant: the context's clock (a test sets a fixed one)."""
-    return ctx.clock()
-
-
 @cached(ttl=UPTIME_TTL, spinner="Reading what is wrong now…")
 def inbox(ctx: AppContext, actor: Actor) -> uptime_inbox.Inbox:
-    return uptime_inbox.build(ctx, actor, uptime_now(ctx))
+    return uptime_inbox.build(ctx, actor, ctx.clock())
 
 
 def clear_uptime() -> None:

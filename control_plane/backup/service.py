@@ -90,7 +90,7 @@ def backup_catalog(ctx: AppContext, actor: Actor, target: str, *, now: datetime 
     the catalog only, whether or not the default cluster's tenants share its database."""
     dest = destination.parse(target)
     authorize(ctx, actor, Permission.BACKUPS_RUN, "backup.catalog", target=dest.describe())
-    now = now or datetime.now(UTC)
+    now = now or ctx.clock()
     started = time.monotonic()
     base = f"catalog/{stamp(now)}/"
     result = BackupResult("catalog", dest.describe(base + "manifest.json"), None)
@@ -121,7 +121,7 @@ def backup_tenants(ctx: AppContext, actor: Actor, target: str, *, cluster: str |
     if not _whole(jobs, 1, MAX_JOBS):
         raise InvalidInput(f"--jobs must be a whole number from 1 to {MAX_JOBS}, got {jobs!r}.")
     authorize(ctx, actor, Permission.BACKUPS_RUN, "backup.tenants", target=dest.describe())
-    now = now or datetime.now(UTC)
+    now = now or ctx.clock()
     with ctx.session_factory() as session:
         clusters = _clusters(session, names)
     return [_backup_cluster(ctx, actor, dest, c, per_file=per_file, jobs=jobs, now=now, progress=progress)

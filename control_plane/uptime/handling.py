@@ -7,7 +7,7 @@ the checks say (the instant its target answered again): the sweep and imports ow
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ def handle(ctx: AppContext, actor: Actor, kind: str, item_id: int, action: str, 
         assignee = clean_text(assignee, "Assignee", USERNAME_MAX)
         if not assignee:
             raise InvalidInput("Choose whom to assign it to.")
-    now = now or datetime.now(UTC)
+    now = now or ctx.clock()
     with ctx.session_factory() as session:
         item = _get(session, kind, item_id)
         if action == "assign":
