@@ -104,12 +104,11 @@ def make_tenants(url: str, count: int, endpoint: str, prefix: str) -> None:
 
 
 def sequential(ctx: AppContext, tenants, timeout: float) -> tuple[float, int]:
-    pool = ctx.clusters.pool(None)
     failed = 0
     t0 = time.perf_counter()
     with probes.http_client(timeout, 1) as client:
         for tenant in tenants:
-            failed += not probes.probe_schema(pool, tenant.slug, timeout).ok
+            failed += not probes.probe_schema(ctx.clusters.pool(None, tenant.slug), tenant.slug, timeout).ok
             failed += not probes.probe_http(client, tenant.endpoint_url, timeout,
                                             allow=ctx.settings.probe_allow_networks).ok
     return time.perf_counter() - t0, failed

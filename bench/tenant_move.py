@@ -84,7 +84,7 @@ class Writer:
         while not self._stop.is_set():
             n += 1
             try:
-                pool = self.ctx.clusters.pool(self._cluster_env())
+                pool = self.ctx.clusters.pool(self._cluster_env(), self.slug)
                 with tenant_session(pool, self.slug, statement_timeout_ms=5000) as conn:
                     new_id = conn.execute("INSERT INTO events (kind, payload) VALUES ('bench', "
                                           "jsonb_build_object('n', %s)) RETURNING id", (n,)).fetchone()[0]

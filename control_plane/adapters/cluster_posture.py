@@ -2,10 +2,11 @@
 tenants): who may create or use temp objects in the connected database, who reads every session's
 statement statistics, and the settings that backups and moves depend on.
 
-"Tenant-reachable" roles are the tenant roles (NOLOGIN `tenant_%`), the data-plane role (any
-tenant's SQL reaches it with RESET ROLE) and every role those are members of, transitively.
-Everything is schema-qualified and the transaction pins `search_path = pg_catalog, pg_temp`, so
-nothing here resolves through a schema a tenant can write.
+"Tenant-reachable" roles are the tenant roles (NOLOGIN `tenant_%`), the data-plane logins
+(`cp_data_plane_NN` and the legacy `cp_data_plane`: a tenant's SQL reaches its login with RESET
+ROLE) and every role those are members of, transitively. Everything is schema-qualified and the
+transaction pins `search_path = pg_catalog, pg_temp`, so nothing here resolves through a schema a
+tenant can write.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from control_plane.adapters.tenant_ddl import DATA_PLANE_ROLE
+from control_plane.adapters.tenant_ddl import DATA_PLANE_ROLE_PATTERN, LEGACY_DATA_PLANE_ROLE
 
 PIN_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)"
 
@@ -26,6 +27,7 @@ reach(oid, rolname, direct) AS (
     SELECT r.oid, r.rolname, true FROM pg_catalog.pg_roles r
      WHERE (r.rolname OPERATOR(pg_catalog.~~) 'tenant\\_%%'::pg_catalog.text AND NOT r.rolcanlogin)
         OR r.rolname OPERATOR(pg_catalog.=) %(data_plane)s::pg_catalog.name
+        OR r.rolname OPERATOR(pg_catalog.~~) %(data_plane_logins)s::pg_catalog.text
     UNION
     SELECT g.oid, g.rolname, false
       FROM reach JOIN pg_catalog.pg_auth_members m ON m.member OPERATOR(pg_catalog.=) reach.oid
@@ -133,7 +135,8 @@ def read(conn: psycopg.Connection) -> RawPosture:
     for that transaction only."""
     with conn.transaction():
         conn.execute(PIN_SEARCH_PATH)
-        cur = conn.execute(_POSTURE, {"data_plane": DATA_PLANE_ROLE})
+        cur = conn.execute(_POSTURE, {"data_plane": LEGACY_DATA_PLANE_ROLE,
+                                       "data_plane_logins": DATA_PLANE_ROLE_PATTERN})
         row = cur.fetchone()
         assert row is not None and cur.description is not None
         return RawPosture(**{col.name: value for col, value in zip(cur.description, row, strict=True)})

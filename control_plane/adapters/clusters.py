@@ -5,10 +5,11 @@ installs made before that, the catalog database itself (docs/operations.md "The 
 
 Two kinds of connection per cluster:
 - `connect()`: the catalog's own credentials, for DDL (provision, suspend, archive, …);
-- `pool()`: the data plane, logged in as the unprivileged role `cp_data_plane` (see docs/architecture.md
-  "Data-plane role"), for everything that runs inside `tenant_transaction`. That role owns
-  nothing and inherits nothing, so a `RESET ROLE` inside a tenant transaction lands on a role
-  that can read neither the catalog nor any tenant's tables.
+- `pool(url_env, slug)`: the data plane, logged in as the tenant's unprivileged data-plane login
+  `cp_data_plane_NN` (one of 16, chosen by the slug; see docs/architecture.md "Data-plane logins"),
+  for everything that runs inside `tenant_transaction`. Those logins own nothing and inherit
+  nothing, so a `RESET ROLE` inside a tenant transaction lands on a role that can read neither the
+  catalog nor any tenant's tables.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from control_plane.adapters import tenant_ddl
@@ -34,19 +36,24 @@ if TYPE_CHECKING:  # the pool is imported when the data plane first needs one, n
 
 DATA_PLANE_PASSWORD_ENV = "CP_DATA_PLANE_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
-# Tenant roles on this cluster the data-plane role is not yet a member of (tenants provisioned
-# before the role existed). Roles are per server, so this sees every database's tenant roles.
-_MISSING_MEMBERSHIPS = """
-SELECT r.rolname FROM pg_roles r
- WHERE r.rolname LIKE 'tenant\\_%%' AND NOT r.rolcanlogin
-   AND NOT pg_has_role(%s, r.oid, 'MEMBER')
- ORDER BY 1
+# Every tenant role on this cluster and the data-plane logins (the legacy single one included) it
+# is granted to: one read, whatever the fleet, to put each role in its own login's pool and nowhere
+# else. Roles are per server, so this sees every database's tenant roles.
+_DATA_PLANE_MEMBERSHIPS = """
+SELECT r.rolname::pg_catalog.text,
+       ARRAY(SELECT l.rolname::pg_catalog.text FROM pg_catalog.pg_auth_members m
+               JOIN pg_catalog.pg_roles l ON l.oid OPERATOR(pg_catalog.=) m.member
+              WHERE m.roleid OPERATOR(pg_catalog.=) r.oid
+                AND (l.rolname OPERATOR(pg_catalog.~~) %(logins)s::pg_catalog.text
+                     OR l.rolname OPERATOR(pg_catalog.=) %(legacy)s::pg_catalog.name))
+  FROM pg_catalog.pg_roles r
+ WHERE r.rolname OPERATOR(pg_catalog.~~) 'tenant\\_%%'::pg_catalog.text AND NOT r.rolcanlogin
 """
-# What the data-plane role may not have: any attribute beyond LOGIN, inheritance of what it is
+# What a data-plane login may not have: any attribute beyond LOGIN, inheritance of what it is
 # granted, or membership of anything but tenant roles (it could SET ROLE into that).
 _DATA_PLANE_PRIVILEGES = """
 SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolinherit, r.rolbypassrls, r.rolreplication,
-       ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+       ARRAY(SELECT g.rolname::text FROM pg_roles g JOIN pg_auth_members m ON g.oid = m.roleid
               WHERE m.member = r.oid AND g.rolname NOT LIKE 'tenant\\_%%' ORDER BY 1)
   FROM pg_roles r WHERE r.rolname = current_user
 """
@@ -64,7 +71,8 @@ class ClusterConnections:
         self.catalog_url = privileged_conninfo(catalog_url)
         self.default_url = privileged_conninfo(default_url) if default_url else self.catalog_url
         self._environ = environ if environ is not None else os.environ
-        self._pools: dict[str, ConnectionPool] = {}
+        self._pools: dict[tuple[str, str], ConnectionPool] = {}
+        self._prepared: set[str] = set()
         self._lock = threading.Lock()
 
     def shares_catalog(self, url_env: str | None) -> bool:
@@ -119,12 +127,12 @@ class ClusterConnections:
         with self.connect(url_env) as conn, conn.transaction():
             yield conn
 
-    def data_plane_conninfo(self, url_env: str | None) -> str:
-        """The cluster's URL with the data-plane role as user and its own password (or none:
-        trust auth in embedded mode, or libpq's PGPASSFILE)."""
+    def data_plane_conninfo(self, url_env: str | None, login: str | None = None) -> str:
+        """The cluster's URL with a data-plane login as user (the first one unless named) and the
+        data-plane password (or none: trust auth in embedded mode, or libpq's PGPASSFILE)."""
         params = conninfo_to_dict(self.url_for(url_env))  # url_for names the variable of a bad URL
         params.pop("password", None)
-        params["user"] = tenant_ddl.DATA_PLANE_ROLE
+        params["user"] = login or tenant_ddl.data_plane_logins()[0]
         params["application_name"] = "control_plane_data_plane"
         password = self._environ.get(DATA_PLANE_PASSWORD_ENV)
         if password:
@@ -139,18 +147,25 @@ class ClusterConnections:
         params["user"], params["password"] = user, password
         return make_conninfo(**params)
 
-    def pool(self, url_env: str | None, max_size: int = 10) -> ConnectionPool:
-        """The data plane's pool for a cluster: connections log in as the data-plane role, never
-        as the catalog user. The role is made ready (created, given the tenant roles it lacks,
-        checked to be unprivileged) before the pool opens."""
-        key = url_env or ""
+    def pool(self, url_env: str | None, slug: str | None = None, *, max_size: int = 4) -> ConnectionPool:
+        """The data plane's pool for tenant `slug` on a cluster (any tenant's login when None: a
+        probe of the server): connections log in as the slug's data-plane login, never as the
+        catalog user. The cluster's logins are made ready (created, each given its tenant roles
+        and nothing else) before its first pool opens, and each login is checked to be
+        unprivileged before its own pool opens."""
+        login = tenant_ddl.data_plane_login(slug) if slug is not None else tenant_ddl.data_plane_logins()[0]
+        key = (url_env or "", login)
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
                 from psycopg_pool import ConnectionPool
 
-                self._prepare_data_plane(url_env)
-                pool = ConnectionPool(self.data_plane_conninfo(url_env), min_size=1, max_size=max_size, open=True,
+                if (url_env or "") not in self._prepared:
+                    self._prepare_data_plane(url_env)
+                    self._prepared.add(url_env or "")
+                self._check_login(url_env, login)
+                pool = ConnectionPool(self.data_plane_conninfo(url_env, login), min_size=1, max_size=max_size,
+                                      open=True,
                                       # No server-side prepared statements: DISCARD ALL on return
                                       # drops them behind psycopg's back.
                                       kwargs={"autocommit": True, "prepare_threshold": None},
@@ -159,34 +174,72 @@ class ClusterConnections:
             return pool
 
     def _prepare_data_plane(self, url_env: str | None) -> None:
-        what, setting = self._describe(url_env)
-        role = tenant_ddl.DATA_PLANE_ROLE
+        """Every data-plane login exists (with the data-plane password, as a SCRAM verifier made
+        here, when one is set) and holds exactly the tenant roles whose slug maps to it: roles
+        from before the logins existed are added, and the legacy single login (and a login
+        holding another's tenant) loses them. One read and one transaction, whatever the fleet."""
+        what, _ = self._describe(url_env)
+        password = self._environ.get(DATA_PLANE_PASSWORD_ENV)
         try:
-            with self.connect(url_env, autocommit=True) as admin:
-                with admin.transaction():
-                    admin.execute(tenant_ddl.ensure_data_plane_role())
-                missing = [r for (r,) in admin.execute(_MISSING_MEMBERSHIPS, (role,))]
-                if missing:
-                    admin.execute(tenant_ddl.grant_roles_to_data_plane(missing))
+            with self.connect(url_env, autocommit=True) as admin, admin.transaction():
+                logins = tenant_ddl.data_plane_logins()
+                admin.execute(sql.Composed([tenant_ddl.ensure_data_plane_login(login) for login in logins]))
+                if password:
+                    admin.execute(sql.Composed([
+                        sql.SQL("ALTER ROLE {} PASSWORD {};").format(
+                            sql.Identifier(login), sql.Literal(_verifier(admin, login, password)))
+                        for login in logins]))
+                rows = admin.execute(_DATA_PLANE_MEMBERSHIPS, {"logins": tenant_ddl.DATA_PLANE_ROLE_PATTERN,
+                                                               "legacy": tenant_ddl.LEGACY_DATA_PLANE_ROLE})
+                grants, revokes = _membership_changes(rows.fetchall())
+                for login, roles in sorted(grants.items()):
+                    admin.execute(tenant_ddl.grant_roles_to_login(login, roles))
+                for login, roles in sorted(revokes.items()):
+                    admin.execute(tenant_ddl.revoke_roles_from_login(login, roles))
         except psycopg.errors.InsufficientPrivilege as exc:
-            raise ConfigError(f"The catalog's database user may not prepare the data-plane role {role} on {what} "
+            raise ConfigError(f"The catalog's database user may not prepare the data-plane logins on {what} "
                               f"({exc.diag.message_primary}); it needs CREATEROLE, as for provisioning.") from exc
-        with _open(self.data_plane_conninfo(url_env), f"{what} as {role}",
+
+    def _check_login(self, url_env: str | None, login: str) -> None:
+        what, setting = self._describe(url_env)
+        with _open(self.data_plane_conninfo(url_env, login), f"{what} as {login}",
                    f"{DATA_PLANE_PASSWORD_ENV} and {setting}", autocommit=True) as conn:
             row = conn.execute(_DATA_PLANE_PRIVILEGES).fetchone()
         assert row is not None  # we are logged in as that role
         excess = [name for name, has in zip(_ATTRIBUTES, row[:6], strict=True) if has] + list(row[6])
         if excess:
             raise ConfigError(
-                f"The data-plane role {role} on {what} has more rights than it may ({', '.join(excess)}): "
+                f"The data-plane login {login} on {what} has more rights than it may ({', '.join(excess)}): "
                 f"it must be LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT and a member of tenant "
-                f"roles only. Fix it with ALTER ROLE {role} … / REVOKE … FROM {role}.")
+                f"roles only. Fix it with ALTER ROLE {login} … / REVOKE … FROM {login}.")
 
     def close(self) -> None:
         with self._lock:
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
+            self._prepared.clear()
+
+
+def _membership_changes(rows: list[tuple[str, list[str]]]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(login -> roles to grant it, login -> roles to revoke from it) so that each tenant role
+    belongs to its own login only."""
+    grants: dict[str, list[str]] = {}
+    revokes: dict[str, list[str]] = {}
+    for role, members in rows:
+        wanted = tenant_ddl.data_plane_login(tenant_ddl.slug_of_role(role))
+        if wanted not in members:
+            grants.setdefault(wanted, []).append(role)
+        for login in members:
+            if login != wanted:
+                revokes.setdefault(login, []).append(role)
+    return grants, revokes
+
+
+def _verifier(conn: psycopg.Connection, login: str, password: str) -> str:
+    """The password as PostgreSQL stores it (SCRAM-SHA-256, salted), computed by libpq here: the
+    statement that sets it carries no plaintext, so no log or statistics can show the password."""
+    return conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
 
 
 def _discard_session(conn: psycopg.Connection) -> None:

@@ -3,9 +3,9 @@
 Plain SET would outlive the transaction and leak into the next user of a pooled connection;
 SET LOCAL ends with the transaction whatever happens (commit, rollback, error).
 
-Use it on data-plane connections (`ClusterConnections.pool`, logged in as `cp_data_plane`): there a
-`RESET ROLE` inside the block falls back to a role with no rights of its own, never to the catalog
-user (docs/architecture.md "Data-plane role").
+Use it on data-plane connections (`ClusterConnections.pool(url_env, slug)`, logged in as the slug's
+data-plane login `cp_data_plane_NN`): there a `RESET ROLE` inside the block falls back to a role
+with no rights of its own, never to the catalog user (docs/architecture.md "Data-plane logins").
 """
 
 from __future__ import annotations

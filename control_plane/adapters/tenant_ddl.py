@@ -6,6 +6,8 @@ so reconcile can tell an up-to-date schema from a stale or foreign one.
 
 from __future__ import annotations
 
+import hashlib
+
 import psycopg
 from psycopg import sql
 
@@ -72,15 +74,24 @@ CREATE INDEX events_occurred_at_idx ON {s}.events (occurred_at);
 """
 
 
-# The data plane logs in as this role (docs/architecture.md "Data-plane role"): no attributes but LOGIN, and
-# NOINHERIT, so being a member of every tenant role gives it no rights until it SETs one; a
-# RESET ROLE inside a tenant transaction lands here, on nothing.
-DATA_PLANE_ROLE = "cp_data_plane"
-_ENSURE_DATA_PLANE_ROLE = """
+# The data plane logs in as one of DATA_PLANE_LOGINS roles, chosen by the tenant's slug
+# (docs/architecture.md "Data-plane logins"): no attributes but LOGIN, and NOINHERIT, so being a
+# member of its share of the tenant roles gives it no rights until it SETs one; a RESET ROLE inside
+# a tenant transaction lands on it, on nothing. Why several: PostgreSQL rebuilds a session's list of
+# its user's memberships after any role change on the server, in time quadratic in that list, so
+# one login member of 20,000 tenant roles stalls for seconds after every provision
+# (bench/README.md "Data-plane membership cache"); 16 logins keep each list at ~1/16 of the fleet.
+DATA_PLANE_LOGINS = 16
+DATA_PLANE_LOGIN_PREFIX = "cp_data_plane_"
+# The single login of installs before the split; its memberships are revoked when a pool opens.
+LEGACY_DATA_PLANE_ROLE = "cp_data_plane"
+DATA_PLANE_ROLE_PATTERN = "cp\\_data\\_plane\\_%"  # LIKE pattern of the logins (not the legacy one)
+_ENSURE_DATA_PLANE_LOGIN = """
 DO $cp$
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cp_data_plane') THEN
-    CREATE ROLE cp_data_plane LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) {login}::pg_catalog.name) THEN
+    EXECUTE pg_catalog.format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION '
+                              'NOBYPASSRLS', {login}::pg_catalog.text);
   END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
   NULL;  -- a concurrent provisioning created it first
@@ -89,25 +100,51 @@ $cp$;
 """
 
 
-def ensure_data_plane_role() -> sql.SQL:
-    return sql.SQL(_ENSURE_DATA_PLANE_ROLE)
+def data_plane_login(slug: str) -> str:
+    """The login whose pool reaches tenant `slug`: a stable hash of the slug (the same in every
+    process and release), so no catalog column and no lookup."""
+    digest = hashlib.sha256(slug.encode("utf-8")).digest()
+    return f"{DATA_PLANE_LOGIN_PREFIX}{int.from_bytes(digest[:8], 'big') % DATA_PLANE_LOGINS:02d}"
+
+
+def data_plane_logins() -> list[str]:
+    return [f"{DATA_PLANE_LOGIN_PREFIX}{i:02d}" for i in range(DATA_PLANE_LOGINS)]
+
+
+def slug_of_role(role: str) -> str:
+    return role[len(role_name("")):]
+
+
+def ensure_data_plane_login(login: str) -> sql.Composed:
+    # The name is one of data_plane_logins(), never user text; it still travels as a literal
+    # and is quoted by format('%I') on the server.
+    return sql.SQL(_ENSURE_DATA_PLANE_LOGIN).format(login=sql.Literal(login))
 
 
 def grant_to_data_plane(slug: str) -> sql.Composed:
-    """Membership lets the data plane SET ROLE into the tenant; it ends when the role is dropped."""
-    return sql.SQL("GRANT {r} TO {d};").format(r=sql.Identifier(role_name(slug)), d=sql.Identifier(DATA_PLANE_ROLE))
+    """Membership lets the tenant's data-plane login SET ROLE into it (the login made first when
+    this is its first tenant); it ends when the role is dropped."""
+    login = data_plane_login(slug)
+    return sql.Composed([
+        ensure_data_plane_login(login),
+        sql.SQL("GRANT {r} TO {d};").format(r=sql.Identifier(role_name(slug)), d=sql.Identifier(login)),
+    ])
 
 
-def grant_roles_to_data_plane(roles: list[str]) -> sql.Composed:
+def grant_roles_to_login(login: str, roles: list[str]) -> sql.Composed:
     return sql.SQL("GRANT {rs} TO {d}").format(rs=sql.SQL(", ").join(map(sql.Identifier, roles)),
-                                              d=sql.Identifier(DATA_PLANE_ROLE))
+                                              d=sql.Identifier(login))
+
+
+def revoke_roles_from_login(login: str, roles: list[str]) -> sql.Composed:
+    return sql.SQL("REVOKE {rs} FROM {d}").format(rs=sql.SQL(", ").join(map(sql.Identifier, roles)),
+                                                 d=sql.Identifier(login))
 
 
 def create_role(slug: str) -> sql.Composed:
     # The catalog user must be a member to SET ROLE into it when it is not a superuser (Aurora);
-    # the data-plane role too, so tenant_transaction works on its pool.
+    # its data-plane login too, so tenant_transaction works on that login's pool.
     return sql.Composed([
-        ensure_data_plane_role(),
         sql.SQL("CREATE ROLE {r} NOLOGIN; GRANT {r} TO CURRENT_USER; ").format(r=sql.Identifier(role_name(slug))),
         grant_to_data_plane(slug),
     ])

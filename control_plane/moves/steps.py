@@ -71,7 +71,7 @@ def prepare_target(ends: Ends, version: int) -> None:
                                "a leftover of this move. Nothing was changed; the reconcile job reports it.")
             return
         if conn.execute(queries.ROLE_EXISTS, (role_name(ends.slug),)).fetchone():
-            conn.execute(sql.Composed([tenant_ddl.ensure_data_plane_role(), tenant_ddl.grant_to_data_plane(ends.slug)]))
+            conn.execute(tenant_ddl.grant_to_data_plane(ends.slug))
         else:
             conn.execute(tenant_ddl.create_role(ends.slug))
         conn.execute(template.create_schema(schema, version))
@@ -351,7 +351,7 @@ def verify(ends: Ends, version: int) -> dict[str, dict]:
 
 def grant_on_target(ends: Ends, tenant_active: bool) -> None:
     with ends.target() as conn, conn.transaction():
-        conn.execute(sql.Composed([tenant_ddl.ensure_data_plane_role(), tenant_ddl.grant_to_data_plane(ends.slug)]))
+        conn.execute(tenant_ddl.grant_to_data_plane(ends.slug))
         if tenant_active:
             conn.execute(tenant_ddl.grant_access(ends.slug))
         else:  # suspended: the role keeps USAGE only, as suspend leaves it

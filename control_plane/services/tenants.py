@@ -193,8 +193,8 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, r
             ) from exc
     # A retry after a crash: create only what is missing.
     found = inspect_tenant(conn, slug)
-    # A role that survived a crash may predate the data-plane role: give it the membership too.
-    membership = [tenant_ddl.ensure_data_plane_role(), tenant_ddl.grant_to_data_plane(slug)]
+    # A role that survived a crash may predate its data-plane login: give it the membership too.
+    membership = [tenant_ddl.grant_to_data_plane(slug)]
     if found.complete:
         for part in [tenant_ddl.grant_access(slug), *membership]:
             conn.execute(part)

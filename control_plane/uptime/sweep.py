@@ -21,7 +21,8 @@ from control_plane.uptime.raw import CheckRow
 from control_plane.uptime.store import insert_checks
 
 log = logging.getLogger(__name__)
-SCHEMA_POOL_SIZE = 8  # connections per cluster for schema probes (each probe takes ~1 ms)
+SCHEMA_POOL_SIZE = 8  # probes of a cluster's schemas at once (each probe takes ~1 ms)
+LOGIN_POOL_SIZE = 2  # connections per data-plane login (16 logins per cluster share the probes)
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,16 @@ def probe_all(ctx: AppContext, tenants: list[TenantTarget], clusters: list[Clust
     broken_clusters: dict[str, str] = {}
     for cluster in clusters:
         try:
-            pools[cluster.name] = ctx.clusters.pool(cluster.url_env, max_size=SCHEMA_POOL_SIZE)
+            pools[cluster.name] = ctx.clusters.pool(cluster.url_env, max_size=LOGIN_POOL_SIZE)
         except ControlPlaneError as exc:
             broken_clusters[cluster.name] = str(exc)
+
+    def schema_probe(tenant: TenantTarget) -> probes.Outcome:
+        try:  # the tenant's own data-plane login (docs/architecture.md "Data-plane logins")
+            pool = ctx.clusters.pool(tenant.url_env, tenant.slug, max_size=LOGIN_POOL_SIZE)
+        except ControlPlaneError as exc:
+            return probes.Outcome(now(), False, None, str(exc))
+        return probes.probe_schema(pool, tenant.slug, timeout, now)
     with ThreadPoolExecutor(SCHEMA_POOL_SIZE * max(1, len(pools)), thread_name_prefix="probe-db") as db_pool, \
             ThreadPoolExecutor(settings.probe_concurrency, thread_name_prefix="probe-http") as http_pool, \
             probes.http_client(timeout, settings.probe_concurrency) as client:
@@ -90,7 +98,7 @@ def probe_all(ctx: AppContext, tenants: list[TenantTarget], clusters: list[Clust
             target = targets.schema_target(tenant.slug)
             if tenant.cluster in pools:
                 pending.append((target, tenant.slug, targets.SCHEMA,
-                                db_pool.submit(probes.probe_schema, pools[tenant.cluster], tenant.slug, timeout, now)))
+                                db_pool.submit(schema_probe, tenant)))
             else:
                 error = broken_clusters.get(tenant.cluster, f"cluster {tenant.cluster!r} is not registered")
                 rows.append(CheckRow(target, tenant.slug, targets.SCHEMA, now(), False, None, error))

@@ -55,7 +55,7 @@ def test_an_admin_moves_a_tenant_online_from_its_page(move_server, page: Page, c
     add_accounts(ctx)
     slug = new_slug("mvweb")
     make_tenant(ctx, slug, name="Moving Browser Co")
-    with tenant_session(ctx.clusters.pool(None), slug) as conn:
+    with tenant_session(ctx.clusters.pool(None, slug), slug) as conn:
         conn.execute("INSERT INTO users (email, full_name) VALUES ('before@move.test', 'Before Move')")
 
     sign_in(page, move_server.url, "admin", PASSWORD)
@@ -79,6 +79,6 @@ def test_an_admin_moves_a_tenant_online_from_its_page(move_server, page: Page, c
     assert (done.status, done.mode, done.created_by) == ("completed", "online", "admin")
     assert done.writes_blocked_ms is not None
     assert tenants.show(ctx, OPERATOR, slug).cluster == "b"
-    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV, slug), slug) as conn:
         assert conn.execute("SELECT full_name FROM users WHERE email = 'before@move.test'").fetchone()[0] == \
             "Before Move"

@@ -16,7 +16,7 @@ from control_plane.moves import steps
 
 def fill(clusters: ClusterConnections, url_env: str | None, slug: str, users: int = 50) -> None:
     """Users, a team, projects, tasks and comments: every table and sequence of the template gets rows."""
-    with tenant_session(clusters.pool(url_env), slug) as conn:
+    with tenant_session(clusters.pool(url_env, slug), slug) as conn:
         conn.execute("INSERT INTO users (email, full_name) SELECT 'u' || g || '@x.test', 'User ' || g "
                      "FROM generate_series(1, %s) g", (users,))
         team = conn.execute("INSERT INTO teams (name) VALUES ('core') RETURNING id").fetchone()[0]
@@ -59,7 +59,8 @@ class Writer:
         while not self._stop.is_set():
             n += 1
             try:
-                with tenant_session(self.clusters.pool(self.cluster_of()), self.slug, statement_timeout_ms=5000) as c:
+                pool = self.clusters.pool(self.cluster_of(), self.slug)
+                with tenant_session(pool, self.slug, statement_timeout_ms=5000) as c:
                     new_id = c.execute("INSERT INTO events (kind, payload) VALUES ('w', jsonb_build_object('n', %s)) "
                                        "RETURNING id", (n,)).fetchone()[0]
                 self.committed.append(new_id)

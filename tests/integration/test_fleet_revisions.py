@@ -63,7 +63,8 @@ def test_v3_forward_adds_labels_usable_by_the_tenant_reverse_drops_them(ctx, new
     slug = new_slug()
     make_tenant(ctx, slug, template_version=2)
     assert apply.migrate(ctx, OPERATOR, _tenant(slug), 3).steps == ["+3"]
-    with ctx.clusters.pool(None).connection() as c, tenant_transaction(c, slug) as conn:  # the tenant may use them
+    # the tenant may use them
+    with ctx.clusters.pool(None, slug).connection() as c, tenant_transaction(c, slug) as conn:
         conn.execute("INSERT INTO labels (name) VALUES ('urgent')")
         assert conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 1
     assert apply.migrate(ctx, OPERATOR, _tenant(slug), 2).steps == ["-3"]
@@ -89,11 +90,11 @@ def test_a_suspended_tenant_is_migrated_and_stays_without_access(ctx, new_slug):
         grants = conn.execute("SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = %s "
                               "AND table_schema = %s", (f"tenant_{slug}", f"tenant_{slug}")).fetchone()[0]
     assert grants == 0
-    with ctx.clusters.pool(None).connection() as c, pytest.raises(psycopg.errors.InsufficientPrivilege), \
+    with ctx.clusters.pool(None, slug).connection() as c, pytest.raises(psycopg.errors.InsufficientPrivilege), \
             tenant_transaction(c, slug) as conn:
         conn.execute("SELECT count(*) FROM labels")
     tenants.resume(ctx, OPERATOR, slug)
-    with ctx.clusters.pool(None).connection() as c, tenant_transaction(c, slug) as conn:
+    with ctx.clusters.pool(None, slug).connection() as c, tenant_transaction(c, slug) as conn:
         assert conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
 
 

@@ -50,7 +50,7 @@ def cluster_of(ctx, slug):
 
 
 def writable(ctx, url_env, slug):
-    with tenant_session(ctx.clusters.pool(url_env), slug) as conn:
+    with tenant_session(ctx.clusters.pool(url_env, slug), slug) as conn:
         conn.execute("INSERT INTO teams (name) VALUES (%s)", (f"probe-{conn.info.backend_pid}-{id(conn)}",))
 
 

@@ -53,7 +53,7 @@ def test_online_move_under_a_writer_loses_nothing(ctx, admin, cluster_b, new_slu
     assert moved.writes_blocked_ms is not None and moved.writes_blocked_ms < 10_000
     assert tenants.show(ctx, admin, slug).cluster == "b"
     # every write the client saw committed is on the target, and ids never collided
-    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV, slug), slug) as conn:
         ids = {r[0] for r in conn.execute("SELECT id FROM events WHERE kind = 'w'")}
     assert set(writer.committed) <= ids
     assert len(writer.committed) == len(set(writer.committed))
@@ -70,7 +70,7 @@ def test_online_move_under_a_writer_loses_nothing(ctx, admin, cluster_b, new_slu
     with ctx.clusters.connect(CLUSTER_B_URL_ENV, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM pg_subscription WHERE subname LIKE 'cp_move_%%'").fetchone()[0] == 0
     # new rows on the target continue the sequences without collision
-    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV, slug), slug) as conn:
         conn.execute("INSERT INTO users (email, full_name) VALUES ('new@x.test', 'New')")
     with ctx.session_factory() as s:
         actions = [a for (a,) in s.execute(select(AuditEntry.action).where(AuditEntry.tenant_slug == slug))]
@@ -85,7 +85,7 @@ def test_offline_move(ctx, admin, cluster_b, new_slug):
     moved = service.start(ctx, admin, slug, "b", MoveOptions(offline=True, poll_s=0.02))
     assert moved.mode == "offline" and moved.status == "completed"
     assert contents(ctx.clusters, CLUSTER_B_URL_ENV, schema_of(slug)) == before
-    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV, slug), slug) as conn:
         conn.execute("INSERT INTO users (email, full_name) VALUES ('new@x.test', 'New')")
 
 
@@ -196,5 +196,5 @@ def test_purge_drops_the_retained_schema_after_retention(ctx, admin, cluster_b, 
     assert not schema_exists(ctx, None, moved.retained_schema)
     assert purge_moved_schemas(ctx, moved.retain_until).dropped == []  # once
     assert service.current(ctx, admin, slug).purged_at == moved.retain_until
-    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV), slug) as conn:  # the tenant itself untouched
+    with tenant_session(ctx.clusters.pool(CLUSTER_B_URL_ENV, slug), slug) as conn:  # the tenant itself untouched
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
