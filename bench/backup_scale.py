@@ -34,47 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fleet_scale import ACTOR, BATCH, DATABASE, fleet_size, grow, markdown_table, open_context  # noqa: E402
-from psycopg import sql  # noqa: E402
+from fleet_scale import ACTOR, fleet_size, grow, markdown_table, open_context  # noqa: E402
 
-from control_plane.adapters.clusters import ClusterConnections  # noqa: E402
-from control_plane.adapters.tenant_ddl import provision_script  # noqa: E402
 from control_plane.archive import pgtools  # noqa: E402
 from control_plane.backup import service as backup  # noqa: E402
 from control_plane.context import AppContext  # noqa: E402
-from control_plane.db import embedded, privileged  # noqa: E402
-
-TENANTS_DATABASE = f"{DATABASE}_tenants"
-
-
-def split_context(server: embedded.EmbeddedServer, ctx: AppContext) -> AppContext:
-    """`ctx` with its default cluster in a database of its own (created passing `clusters check`)."""
-    with psycopg.connect(privileged.privileged_conninfo(server.url("postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", (TENANTS_DATABASE,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TENANTS_DATABASE)))
-            embedded.harden_database(server, TENANTS_DATABASE)
-    ctx.clusters.close()
-    ctx.clusters = ClusterConnections(ctx.catalog_url, default_url=server.url(TENANTS_DATABASE))
-    return ctx
-
-
-def grow_split(catalog: psycopg.Connection, tenants_db: psycopg.Connection, target: int) -> None:
-    """fleet_scale.grow with the DDL in the tenants' database (committed first, as the project
-    provisions on a cluster of its own) and the rows in the catalog's."""
-    have = fleet_size(catalog)
-    started, first = time.monotonic(), have
-    while have < target:
-        slugs = [f"g{i:06d}" for i in range(have, min(have + BATCH, target))]
-        with tenants_db.transaction():
-            tenants_db.execute(sql.Composed([provision_script(s) for s in slugs]))
-        with catalog.transaction():
-            catalog.execute(
-                "INSERT INTO control_plane.tenants (slug, name, plan_code, status, cluster_name, template_version) "
-                "SELECT s, 'Grown ' || s, 'team', 'active', 'default', 1 FROM unnest(%s::text[]) s", (slugs,))
-        have += len(slugs)
-        if have % 1000 == 0 or have == target:
-            rate = (have - first) / max(time.monotonic() - started, 1e-9)
-            print(f"  grown to {have:,} tenants ({rate:.0f}/s)", flush=True)
+from control_plane.db import embedded  # noqa: E402
 
 
 def whole_dump(ctx: AppContext) -> str:
@@ -141,9 +106,7 @@ def main() -> None:
     results_path = args.data_dir / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else []
     server = embedded.start(args.data_dir, engine=args.engine)
-    ctx = open_context(server)
-    if args.layout == "split":
-        ctx = split_context(server, ctx)
+    ctx = open_context(server, split=args.layout == "split")
     raw = psycopg.connect(ctx.clusters.catalog_url, autocommit=True)
     tenants_db = psycopg.connect(ctx.clusters.url_for(None), autocommit=True)
     version = raw.execute("SHOW server_version").fetchone()[0]
@@ -158,10 +121,7 @@ def main() -> None:
                 print(f"skipping {n:,}: the fleet already has {have:,} tenants", flush=True)
                 continue
             print(f"growing to {n:,} tenants (have {have:,})", flush=True)
-            if args.layout == "split":
-                grow_split(raw, tenants_db, n)
-            else:
-                grow(raw, n)
+            grow(raw, tenants_db, n)
             results.append({**checkpoint(ctx, n, args.data_dir / "backups", args.per_file, args.jobs),
                             "layout": args.layout})
             results_path.write_text(json.dumps(results, indent=1))

@@ -33,8 +33,11 @@ def inspect_tenant(conn: psycopg.Connection, slug: str) -> TenantObjects:
                CASE WHEN r.oid IS NOT NULL AND to_regclass(quote_ident(%s) || '.users') IS NOT NULL
                     THEN has_table_privilege(r.rolname, to_regclass(quote_ident(%s) || '.users'), 'SELECT')
                     ELSE false END,
-               COALESCE((SELECT array_agg(c.relname::text) FROM pg_class c
-                          WHERE c.relnamespace = n.oid AND c.relkind = 'r'), '{}')
+               COALESCE((SELECT array_agg(c.relname::text)
+                           FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+                          WHERE d.refclassid = 'pg_namespace'::regclass AND d.refobjid = n.oid
+                            AND d.classid = 'pg_class'::regclass AND d.deptype = 'n'
+                            AND c.relkind = 'r'), '{}')
           FROM (SELECT 1) AS one
           LEFT JOIN pg_namespace n ON n.nspname = %s
           LEFT JOIN pg_roles r ON r.rolname = %s

@@ -73,6 +73,7 @@ class ClusterConnections:
         self._environ = environ if environ is not None else os.environ
         self._pools: dict[tuple[str, str], ConnectionPool] = {}
         self._prepared: set[str] = set()
+        self._ddl_pools: dict[str, ConnectionPool] = {}
         self._lock = threading.Lock()
 
     def shares_catalog(self, url_env: str | None) -> bool:
@@ -109,6 +110,44 @@ class ClusterConnections:
             yield conn
 
     @contextmanager
+    def ddl_connection(self, url_env: str | None) -> Iterator[psycopg.Connection]:
+        """An autocommit connection with the catalog's credentials from a small pool per cluster,
+        for tenant DDL on the hot paths (provision, suspend, resume): a warm backend instead of
+        a new one per call (a new connection and its cold catalog caches cost about as much again
+        as the DDL, bench/README.md "Fleet scale"). It comes back to the pool reset (DISCARD ALL:
+        session settings, temp objects, advisory locks) and is checked before it is handed out,
+        so a restarted server costs a reconnect, not a failure; errors are those of `connect()`."""
+        pool = self._ddl_pool(url_env)
+        what, _ = self._describe(url_env)
+        try:
+            with pool.connection(timeout=30) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            from psycopg_pool import PoolTimeout
+
+            if isinstance(exc, PoolTimeout) or is_connection_lost(exc):
+                raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
+                                          "was rolled back; run the command again when it is back.") from exc
+            raise
+
+    def _ddl_pool(self, url_env: str | None) -> ConnectionPool:
+        key = url_env or ""
+        with self._lock:
+            pool = self._ddl_pools.get(key)
+            if pool is None:
+                from psycopg_pool import ConnectionPool
+
+                what, setting = self._describe(url_env)
+                conninfo = self.url_for(url_env)
+                _open(conninfo, what, setting).close()  # the settings' errors, named, before a pool hides them
+                pool = ConnectionPool(conninfo, min_size=1, max_size=2, open=True,
+                                      check=ConnectionPool.check_connection,
+                                      kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 10},
+                                      reset=_discard_session)
+                self._ddl_pools[key] = pool
+            return pool
+
+    @contextmanager
     def connect_catalog(self, **kwargs) -> Iterator[psycopg.Connection]:
         """A psycopg connection to the catalog database (advisory locks of runs and moves, the
         fleet's catalog scripts), wherever the default cluster's tenants live."""
@@ -124,7 +163,7 @@ class ClusterConnections:
         if self.shares_catalog(url_env):
             yield session.connection().connection.driver_connection
             return
-        with self.connect(url_env) as conn, conn.transaction():
+        with self.ddl_connection(url_env) as conn, conn.transaction():
             yield conn
 
     def data_plane_conninfo(self, url_env: str | None, login: str | None = None) -> str:
@@ -215,9 +254,10 @@ class ClusterConnections:
 
     def close(self) -> None:
         with self._lock:
-            for pool in self._pools.values():
+            for pool in [*self._pools.values(), *self._ddl_pools.values()]:
                 pool.close()
             self._pools.clear()
+            self._ddl_pools.clear()
             self._prepared.clear()
 
 

@@ -105,7 +105,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     # time: this connection's session holds an advisory lock on the target cluster until the
     # catalog is done (released by the server if we die), so concurrent runs never race on
     # CREATE ROLE; they get a Conflict, and exactly one run reports success.
-    with ctx.clusters.connect(target.url_env, autocommit=True) as conn:
+    with ctx.clusters.ddl_connection(target.url_env) as conn:
         if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
             raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
                            f"check it with `tenants show {slug}` when that run ends.")
@@ -191,7 +191,14 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, r
                 f"Schema or role {schema_name(slug)!r} already exists on the cluster but not in the catalog "
                 "(drift); the reconcile job reports it. Nothing was changed."
             ) from exc
-    # A retry after a crash: create only what is missing.
+    # A retry after a crash: create only what is missing. Nearly always nothing exists yet, so the
+    # whole script is tried first (one round trip, as a first run), under a savepoint.
+    try:
+        with conn.transaction():
+            conn.execute(tenant_ddl.provision_script(slug, schema_script))
+        return
+    except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject):
+        pass
     found = inspect_tenant(conn, slug)
     # A role that survived a crash may predate its data-plane login: give it the membership too.
     membership = [tenant_ddl.grant_to_data_plane(slug)]
