@@ -21,7 +21,9 @@ Each round, alternating the two fleets step by step (this machine's speed drifts
 2. next: click "Next" until "51–100 shown" and the 51st slug are in the grid;
 3. search: type a slug fragment (from a tenant far past the first page) until the caption says
    how many match, as the database counts them, and the first match is in the grid.
-Median and worst are printed per step and fleet, then the load average (`uptime`).
+In the same rounds, the floor: a one-file Streamlit app with a title, a caption and a 50-row grid,
+loaded the same way. Median and range are printed per step and fleet, with the load average
+(`uptime`) before and after. Figures: bench/README.md "Tenants page in Chromium".
 """
 
 from __future__ import annotations
