@@ -201,3 +201,24 @@ def test_hostile_or_unknown_names_are_refused_in_one_line(cli, ctx, name):
         assert "Traceback" not in err
     with ctx.session_factory() as session:
         assert session.scalar(select(AuditEntry).where(AuditEntry.action == "cluster.posture.fix")) is None
+
+
+def test_a_data_plane_login_reading_statistics_fails_and_is_revoked(ctx, admin, loose):
+    """The data-plane logins are tenant-reachable (a tenant's SQL lands on its login with RESET
+    ROLE; docs/security.md "Cluster posture"): pg_read_all_stats granted to one fails the check
+    and `--fix` revokes it."""
+    from control_plane.adapters.tenant_ddl import data_plane_logins, ensure_data_plane_login
+
+    _, url = loose
+    login = data_plane_logins()[-1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(ensure_data_plane_login(login))
+        conn.execute(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(login)))
+    try:
+        found = {i.key: i for i in cluster_posture.check(ctx, admin, "loose").items}
+        assert found["statement_stats"].status == "fail" and login in found["statement_stats"].explanation
+        after = {i.key: i for i in cluster_posture.fix(ctx, admin, "loose").after.items}
+        assert after["statement_stats"].status == "ok"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("REVOKE pg_read_all_stats FROM {}").format(sql.Identifier(login)))
