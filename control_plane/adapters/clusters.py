@@ -120,7 +120,7 @@ class ClusterConnections:
         pool = self._ddl_pool(url_env)
         what, _ = self._describe(url_env)
         try:
-            with pool.connection(timeout=30) as conn:
+            with pool.connection(timeout=10) as conn:  # connect_timeout of a direct connection
                 yield conn
         except psycopg.OperationalError as exc:
             from psycopg_pool import PoolTimeout
