@@ -136,7 +136,7 @@ def test_the_check_sees_a_join_on_relnamespace(tenant_conn):
 
 
 def test_relations_found_through_pg_depend_are_the_schemas_own(tenant_conn):
-    """Sequences (identity and serial) and tables have a namespace row in pg_depend, so the index
+    """Tables, views and sequences (identity and serial too) have a namespace row in pg_depend, so the index
     path finds what the relnamespace join found; indexes have none (they depend on their table)."""
     conn, schema, _, _ = tenant_conn
     s = sql.Identifier(schema)
@@ -144,12 +144,14 @@ def test_relations_found_through_pg_depend_are_the_schemas_own(tenant_conn):
                  .format(s))
     conn.execute(sql.SQL("CREATE SEQUENCE {}.free_standing").format(s))
     conn.execute(sql.SQL("CREATE TABLE {}.parted (k int) PARTITION BY RANGE (k)").format(s))
+    conn.execute(sql.SQL("CREATE VIEW {}.a_view AS SELECT 1 AS one").format(s))
     by_depend = {(name, kind) for _, name, kind in conn.execute(tenant_ddl.SCHEMA_RELATIONS, (schema,))}
     by_namespace = set(conn.execute(
         "SELECT c.relname::text, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind NOT IN ('i', 'I')", (schema,)).fetchall())
     assert by_depend == by_namespace
-    assert {("extra_id_seq", "S"), ("extra_n_seq", "S"), ("free_standing", "S"), ("parted", "p")} <= by_depend
+    assert {("extra_id_seq", "S"), ("extra_n_seq", "S"), ("free_standing", "S"), ("parted", "p"),
+            ("a_view", "v")} <= by_depend
     identity = {tuple(r) for r in conn.execute(archive_queries.IDENTITY_SEQUENCES, (schema,))}
     assert {("extra_id_seq", "extra", "id"), ("extra_n_seq", "extra", "n")} <= identity
     assert [r[0] for r in conn.execute(move_queries.SEQUENCES, (schema,))] == sorted(
