@@ -183,12 +183,7 @@ def comment_schema(schema: str, version: int) -> sql.Composed:
 # whole of pg_class (~0.5 µs a row: 222 ms at 10,000 tenants), so its cost follows the fleet. The
 # schema's tables and sequences are found through pg_depend's index on the namespace instead, and
 # granted by name. {s} and {r} are the schema and role names as literals (validated slugs).
-_PER_OBJECT = """
-DO $cp$
-DECLARE
-  obj record;
-BEGIN
-  FOR obj IN
+PER_OBJECT_RELATIONS = """
     SELECT c.relkind, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
       FROM pg_catalog.pg_depend d
       JOIN pg_catalog.pg_class c ON c.oid = d.objid
@@ -197,7 +192,13 @@ BEGIN
        AND d.refobjid = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {s})
        AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype = 'n'
        AND c.relkind IN ('r', 'p', 'S')
-  LOOP
+"""
+_PER_OBJECT = """
+DO $cp$
+DECLARE
+  obj record;
+BEGIN
+  FOR obj IN""" + PER_OBJECT_RELATIONS + """  LOOP
     IF obj.relkind = 'S' THEN
       EXECUTE pg_catalog.format({seq}, obj.name, {r});
     ELSE

@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from control_plane.archive import pgtools
+from control_plane.archive import pgtools, queries
 from control_plane.errors import Conflict, ExternalServiceError
 
 
@@ -53,9 +53,7 @@ def server_major(conn: psycopg.Connection) -> int:
 
 
 def table_counts(conn: psycopg.Connection, schema: str) -> dict[str, int]:
-    tables = [r[0] for r in conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1", (schema,))]
+    tables = [r[0] for r in conn.execute(queries.TABLES, (schema,))]
     if not tables:
         return {}
     query = sql.SQL(" UNION ALL ").join(
@@ -115,10 +113,7 @@ def _idents(text: str) -> list[str]:
 
 
 def template_columns(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:
-    rows = conn.execute(
-        "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-        "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname, a.attnum", (schema,)).fetchall()
+    rows = conn.execute(queries.TEMPLATE_COLUMNS, (schema,)).fetchall()
     columns: dict[str, list[str]] = {}
     for table, column in rows:
         columns.setdefault(table, []).append(column)
@@ -128,10 +123,7 @@ def template_columns(conn: psycopg.Connection, schema: str) -> dict[str, list[st
 def load_order(conn: psycopg.Connection, schema: str, tables: list[str]) -> list[str]:
     """Referenced tables before the tables whose foreign keys point at them (the template's
     constraints are checked row by row as the data arrives)."""
-    edges = conn.execute(
-        "SELECT c.relname, f.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
-        "JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE k.contype = 'f' AND n.nspname = %s AND k.conrelid <> k.confrelid", (schema,)).fetchall()
+    edges = conn.execute(queries.FOREIGN_KEYS, (schema,)).fetchall()
     needs = {t: {ref for child, ref in edges if child == t and ref in tables} for t in tables}
     order: list[str] = []
     while needs:
@@ -147,14 +139,7 @@ def load_order(conn: psycopg.Connection, schema: str, tables: list[str]) -> list
 
 def _identity_sequences(conn: psycopg.Connection, schema: str) -> list[tuple[str, str, str]]:
     """(sequence, table, column) of every identity or serial column of the schema."""
-    return conn.execute(
-        "SELECT s.relname, t.relname, a.attname FROM pg_class s "
-        "JOIN pg_namespace n ON n.oid = s.relnamespace "
-        "JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid "
-        " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
-        "JOIN pg_class t ON t.oid = d.refobjid "
-        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
-        "WHERE s.relkind = 'S' AND n.nspname = %s ORDER BY 1", (schema,)).fetchall()
+    return conn.execute(queries.IDENTITY_SEQUENCES, (schema,)).fetchall()
 
 
 @dataclass(frozen=True)

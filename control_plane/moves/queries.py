@@ -6,6 +6,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from control_plane.adapters.tenant_ddl import SCHEMA_RELATIONS
 from control_plane.tenant_schema.queries import SCHEMA_VERSION_COMMENT
 
 # Server settings a cluster needs to take part in an online move (docs/moves.md "Online or offline"),
@@ -30,10 +31,9 @@ SELECT current_setting('server_version_num')::int,
 # A schema's comment (its template version), or no row when there is no such schema.
 SCHEMA_EXISTS = SCHEMA_VERSION_COMMENT
 ROLE_EXISTS = "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s"
-SEQUENCES = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = %s AND c.relkind = 'S' ORDER BY 1
-"""
+# The schema's sequences, found from its own relations (SCHEMA_RELATIONS: pg_depend's index on the
+# namespace), never by `relnamespace = …`, which reads every relation of the database.
+SEQUENCES = f"SELECT rel.relname FROM ({SCHEMA_RELATIONS}) rel WHERE rel.relkind = 'S' ORDER BY 1"
 PUBLICATION_EXISTS = "SELECT 1 FROM pg_publication WHERE pubname = %s"
 SLOT = "SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots WHERE slot_name = %s"
 SUBSCRIPTION_EXISTS = "SELECT subenabled FROM pg_subscription WHERE subname = %s"
@@ -46,7 +46,8 @@ SELECT c.relname, r.srsubstate FROM pg_subscription s
 CURRENT_LSN = "SELECT pg_current_wal_lsn()::text"
 LSN_REACHED = "SELECT %s::pg_lsn >= %s::pg_lsn"
 LSN_DIFF = "SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)::bigint"
-# Sessions that hold a lock on one of the schema's tables: the tenant's open transactions.
+# Sessions that hold a lock on one of the schema's tables: the tenant's open transactions. Driven
+# by pg_locks (the server's locks, not its catalog): each lock's relation is found by oid.
 TERMINATE_SCHEMA_SESSIONS = """
 SELECT count(pg_terminate_backend(l.pid)) FROM (
   SELECT DISTINCT l.pid FROM pg_locks l
