@@ -105,31 +105,24 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     # time: this connection's session holds an advisory lock on the target cluster until the
     # catalog is done (released by the server if we die), so concurrent runs never race on
     # CREATE ROLE; they get a Conflict, and exactly one run reports success.
-    with ctx.clusters.ddl_connection(target.url_env) as conn:
+    # The catalog row is read and locked once the advisory lock is held (another run may have
+    # finished while we waited) and stays locked through the DDL until the tenant is marked
+    # active: one catalog transaction around the cluster's, which commits first.
+    with ctx.clusters.ddl_connection(target.url_env) as conn, ctx.session_factory() as session:
         if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
             raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
                            f"check it with `tenants show {slug}` when that run ends.")
-        _require_still_provisioning(ctx, slug)  # another run may have finished while we waited
+        tenant = lookups.tenant_or_none(session, slug, lock=True)
+        if tenant is None:
+            raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
+        if tenant.status != Status.PROVISIONING:
+            raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status}).")
+        # Rows from before versions were recorded while provisioning: version 1, what they were made with.
         with conn.transaction():
-            _create_objects(conn, slug, _version_of(ctx, slug), retry=True)
+            _create_objects(conn, slug, tenant.template_version or revisions.FIRST, retry=True)
             fault("schema_created")
         fault("cluster_committed")
-        with ctx.session_factory() as session:
-            tenant = lookups.tenant_or_none(session, slug, lock=True)
-            if tenant is None:
-                raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
-            if tenant.status != Status.PROVISIONING:
-                raise Conflict(f"Tenant {slug!r} already exists (status {tenant.status}).")
-            return _finish_provision(session, actor, tenant, resumed, fault)
-
-
-def _require_still_provisioning(ctx: AppContext, slug: str) -> None:
-    with ctx.session_factory() as session:
-        status = session.scalar(select(Tenant.status).where(Tenant.slug == slug))
-    if status is None:
-        raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
-    if status != Status.PROVISIONING:
-        raise Conflict(f"Tenant {slug!r} already exists (status {status}).")
+        return _finish_provision(session, actor, tenant, resumed, fault)
 
 
 def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: bool, fault: FaultHook) -> TenantView:
@@ -163,13 +156,6 @@ def _insert_new_tenant(session: Session, tenant: Tenant) -> Tenant | None:
             _require_plan(session, tenant.plan_code)
         raise
     return inserted
-
-
-def _version_of(ctx: AppContext, slug: str) -> int:
-    """The version an interrupted provision asked for (rows from before versions were recorded
-    while provisioning: version 1, what they were created with)."""
-    with ctx.session_factory() as session:
-        return session.scalar(select(Tenant.template_version).where(Tenant.slug == slug)) or revisions.FIRST
 
 
 def _create_objects(conn: psycopg.Connection, slug: str, version: int | None, retry: bool) -> None:
