@@ -150,25 +150,27 @@ SELECT g.migrated,
 _LINES = """
 WITH s AS (SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
             WHERE n.nspname OPERATOR(pg_catalog.=) ANY(CAST(%s AS pg_catalog.name[]))),
+rel AS MATERIALIZED (  -- pg_class has no index on the schema: read once, not once per kind of line
+    SELECT c.oid, c.relname, c.relkind, s.nspname FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid),
 raw(nspname, line) AS (
-SELECT s.nspname, 'table ' || c.relname
-  FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
+SELECT c.nspname, 'table ' || c.relname
+  FROM rel c WHERE c.relkind IN ('r', 'p')
 UNION ALL
-SELECT s.nspname, 'column ' || c.relname || '.' || a.attname || ' '
+SELECT c.nspname, 'column ' || c.relname || '.' || a.attname || ' '
        || pg_catalog.format_type(a.atttypid, a.atttypmod)
        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
        || COALESCE(' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '')
        || CASE a.attidentity WHEN 'a' THEN ' identity always' WHEN 'd' THEN ' identity by default' ELSE '' END
-  FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid AND c.relkind IN ('r', 'p')
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  FROM rel c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                   AND c.relkind IN ('r', 'p')
   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 UNION ALL
 SELECT s.nspname, 'constraint ' || c.relname || '.' || co.conname || ' ' || pg_catalog.pg_get_constraintdef(co.oid)
   FROM s JOIN pg_catalog.pg_constraint co ON co.connamespace = s.oid
   JOIN pg_catalog.pg_class c ON c.oid = co.conrelid
 UNION ALL
-SELECT s.nspname, 'index ' || pg_catalog.pg_get_indexdef(i.indexrelid)
-  FROM s JOIN pg_catalog.pg_class c ON c.relnamespace = s.oid JOIN pg_catalog.pg_index i ON i.indrelid = c.oid),
+SELECT c.nspname, 'index ' || pg_catalog.pg_get_indexdef(i.indexrelid)
+  FROM rel c JOIN pg_catalog.pg_index i ON i.indrelid = c.oid),
 lines AS (
 SELECT r.nspname, pg_catalog.replace(pg_catalog.replace(r.line, '"' || r.nspname || '".', ''), r.nspname || '.', '')
        COLLATE "C" AS line
@@ -180,11 +182,12 @@ FINGERPRINT = _LINES + "SELECT l.nspname, l.line FROM lines l"
 
 # One digest per schema from the catalog's own columns, never a pg_get_*def() call: deparsing is
 # what costs (~0.1 ms an index or constraint: 35 s for a fleet of 12,000), reading columns does not.
-# Each object is one line of what makes it what it is, hashed field by field; an object of this
-# schema stands by its name (a type of its own, a referenced table, an index), any other by its
-# oid; expression trees (defaults, checks, index expressions) lose their `:location`, a character
-# position in the DDL text that moves with the schema name's length; the pattern runs once per
-# distinct tree (a few thousand), not per object.
+# Each object is one line of what its FINGERPRINT line shows, hashed field by field (not, say, a
+# foreign key's equality operators or the index it uses: pg_get_constraintdef() prints neither,
+# and an own index's options are in its own line); an object of this schema stands by its name (a
+# type of its own, a referenced table), any other by its oid; expression trees (defaults, checks,
+# index expressions) lose their `:location`, a character position in the DDL text that moves with
+# the schema name's length; the pattern runs once per distinct tree (a few thousand), not per object.
 # Two schemas with the same digest have the same FINGERPRINT lines; the converse need not hold (a
 # column added then dropped moves the next attnum): a differing digest only means "read the
 # lines". The digest is order-free: the count and the sum of the lines' 64-bit hashes, no sort.
@@ -210,10 +213,9 @@ tbl AS MATERIALIZED (
     SELECT r.oid, r.nsp, r.name, r.h FROM rel r
      WHERE r.relkind OPERATOR(pg_catalog.=) ANY(CAST('{r,p}' AS pg_catalog."char"[]))),
 con AS MATERIALIZED (
-    SELECT co.connamespace AS nsp, co.conrelid, co.confrelid, co.conindid, CAST(co.conbin AS pg_catalog.text) AS tree,
+    SELECT co.connamespace AS nsp, co.conrelid, co.confrelid, CAST(co.conbin AS pg_catalog.text) AS tree,
            {H}co.conname, co.contype, co.condeferrable, co.condeferred, co.convalidated, co.conkey, co.confkey,
-           co.conpfeqop, co.conppeqop, co.conffeqop, co.conexclop, co.confupdtype, co.confdeltype, co.confmatchtype,
-           co.conislocal, co.coninhcount, co.connoinherit{newer_constraint}{/H} AS h
+           co.conexclop, co.confupdtype, co.confdeltype, co.confmatchtype, co.connoinherit{newer_constraint}{/H} AS h
       FROM pg_catalog.pg_constraint co
      WHERE co.connamespace OPERATOR(pg_catalog.=) ANY(SELECT s.oid FROM s)),
 idx AS MATERIALIZED (
@@ -248,11 +250,9 @@ UNION ALL
 SELECT d.nsp, {H}d.name, d.adnum, t.plain{/H}
   FROM def d JOIN trees t ON t.tree OPERATOR(pg_catalog.=) d.tree
 UNION ALL
-SELECT c.nsp, {H}c.h, tb.name, t.plain, COALESCE(f.name, CAST(c.confrelid AS pg_catalog.int8)),
-           COALESCE(ix.name, CAST(c.conindid AS pg_catalog.int8)){/H}
+SELECT c.nsp, {H}c.h, tb.name, t.plain, COALESCE(f.name, CAST(c.confrelid AS pg_catalog.int8)){/H}
   FROM con c JOIN tbl tb ON tb.oid OPERATOR(pg_catalog.=) c.conrelid
   LEFT JOIN tbl f ON f.oid OPERATOR(pg_catalog.=) c.confrelid AND f.nsp OPERATOR(pg_catalog.=) c.nsp
-  LEFT JOIN rel ix ON ix.oid OPERATOR(pg_catalog.=) c.conindid AND ix.nsp OPERATOR(pg_catalog.=) c.nsp
   LEFT JOIN trees t ON t.tree OPERATOR(pg_catalog.=) c.tree
 UNION ALL
 SELECT i.nsp, {H}i.h, i.tablename, x.h, e.plain, p.plain{/H}
