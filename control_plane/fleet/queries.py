@@ -282,9 +282,10 @@ def digest_query(server_version_num: int) -> str:
             .replace("{newer_index}", ", i.indnullsnotdistinct" if newer else ""))
 
 
-# The digest query's planner settings, local to its transaction (the hash joins above, in memory,
-# never a sort of the catalog's rows; no JIT, whose compiling costs more than it saves here).
-DIGEST_SETTINGS = "SET LOCAL jit = off; SET LOCAL enable_mergejoin = off; SET LOCAL work_mem = '64MB'"
+# The digest query's planner settings, local to its transaction: hash joins, never a sort of the
+# catalog's rows; no JIT, whose compiling costs more than it saves here. work_mem stays the
+# server's: 64MB saved ~5 % of the time at 20,000 tenants for a backend five times as large (330 MB).
+DIGEST_SETTINGS = "SET LOCAL jit = off; SET LOCAL enable_mergejoin = off"
 
 
 # Several tenants' results of one run in one statement (rows: a JSON array). to_version is where
