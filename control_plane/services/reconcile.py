@@ -20,16 +20,22 @@ STUCK_AFTER = timedelta(hours=1)
 SCRATCH_PREFIX = "cp_verify_"
 EXPECTS_OBJECTS = ("provisioning", "active", "suspended", "archiving")
 
+# Per tenant schema: whether its role exists and can read its `users` table. The table is found
+# by the (name, schema) index and the privilege asked by oid: no name built and parsed per schema.
 _SCHEMAS_SQL = """
 SELECT n.nspname,
        r.oid IS NOT NULL,
-       CASE WHEN r.oid IS NOT NULL AND to_regclass(quote_ident(n.nspname) || '.users') IS NOT NULL
-            THEN has_table_privilege(r.rolname, to_regclass(quote_ident(n.nspname) || '.users'), 'SELECT')
-            ELSE NULL END
-  FROM pg_namespace n LEFT JOIN pg_roles r ON r.rolname = n.nspname
- WHERE n.nspname LIKE 'tenant\\_%%' OR n.nspname LIKE 'cp\\_verify\\_%%'
+       CASE WHEN r.oid IS NOT NULL AND u.oid IS NOT NULL
+            THEN pg_catalog.has_table_privilege(r.oid, u.oid, CAST('SELECT' AS pg_catalog.text)) END
+  FROM pg_catalog.pg_namespace n
+  LEFT JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) n.nspname
+  LEFT JOIN pg_catalog.pg_class u ON u.relnamespace OPERATOR(pg_catalog.=) n.oid
+                                 AND u.relname OPERATOR(pg_catalog.=) CAST('users' AS pg_catalog.name)
+ WHERE n.nspname OPERATOR(pg_catalog.~~) CAST('tenant\\_%%' AS pg_catalog.text)
+    OR n.nspname OPERATOR(pg_catalog.~~) CAST('cp\\_verify\\_%%' AS pg_catalog.text)
 """
-_ROLES_SQL = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'tenant\\_%%'"
+_ROLES_SQL = ("SELECT r.rolname FROM pg_catalog.pg_roles r "
+              "WHERE r.rolname OPERATOR(pg_catalog.~~) CAST('tenant\\_%%' AS pg_catalog.text)")
 
 
 @dataclass(frozen=True)
