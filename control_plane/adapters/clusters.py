@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from control_plane.adapters import tenant_ddl
 from control_plane.config import libpq_url  # noqa: F401 - imported from here by benches and tests
+from control_plane.db import advisory_locks
 from control_plane.db.connect_errors import connection_error, is_connection_lost, is_invalid_dsn, reason
 from control_plane.db.privileged import privileged_conninfo
 from control_plane.errors import ConfigError, DatabaseUnavailable
@@ -221,6 +222,7 @@ class ClusterConnections:
         password = self._environ.get(DATA_PLANE_PASSWORD_ENV)
         try:
             with self.connect(url_env, autocommit=True) as admin, admin.transaction():
+                advisory_locks.xact_lock(admin, advisory_locks.DATA_PLANE_PREPARE)
                 logins = tenant_ddl.data_plane_logins()
                 admin.execute(sql.Composed([tenant_ddl.ensure_data_plane_login(login) for login in logins]))
                 if password:

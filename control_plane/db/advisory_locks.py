@@ -60,6 +60,9 @@ def text_key(name: str) -> Key:
 DB_MIGRATE = Key((_INT8,), (72_100_001,))  # Alembic upgrades, app and worker starting together
 DEMO_STARTUP = Key((_INT8,), (72_100_002,))  # the demo seed, once per catalog
 UPTIME_RAW = Key((_INT8,), (72_100_506,))  # writers of raw checks (compaction, imports, pruning)
+# Preparing a cluster's data-plane logins: processes starting together would otherwise ALTER the
+# same roles at once ("tuple concurrently updated") or GRANT the same membership twice.
+DATA_PLANE_PREPARE = Key((_INT8,), (72_100_008,))
 # Two-int4 classes: (class, object).
 SCHEDULER_LEADER_CLASS = 72_100_004
 SCHEDULER_LEADER_OBJECT = 1

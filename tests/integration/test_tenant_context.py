@@ -336,3 +336,36 @@ def scram_proves(verifier: str, password: str) -> bool:
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     return hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key)
+
+
+def test_processes_starting_together_prepare_the_logins_one_at_a_time(ctx, database_url, new_slug):
+    """The app and the worker start at once: each sets the password on every login and grants the
+    roles that lack one; without the DATA_PLANE_PREPARE lock, two ALTER ROLEs of one role collide
+    ("tuple concurrently updated") and two GRANTs of one membership too."""
+    slugs = [new_slug("race") for _ in range(6)]
+    for slug in slugs:
+        make_tenant(ctx, slug)
+    with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+        for slug in slugs:
+            admin.execute(f'REVOKE "tenant_{slug}" FROM {data_plane_login(slug)}')
+    barrier = threading.Barrier(6)
+    environ = {"CP_DATA_PLANE_PASSWORD": f"race-{new_slug()}-secret"}
+
+    def start() -> None:
+        connections = ClusterConnections(database_url, environ)
+        try:
+            barrier.wait(timeout=60)
+            connections.pool(None)
+        finally:
+            connections.close()
+
+    try:
+        with ThreadPoolExecutor(6) as executor:
+            for future in [executor.submit(start) for _ in range(6)]:
+                future.result()
+        with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+            for slug in slugs:
+                assert [r for (r,) in admin.execute(MEMBERSHIPS, (f"tenant_{slug}",))] == [data_plane_login(slug)]
+    finally:
+        with psycopg.connect(libpq_url(ctx.catalog_url), autocommit=True) as admin:
+            admin.execute(sql_reset_passwords())
