@@ -132,20 +132,19 @@ class ClusterConnections:
             raise
 
     def _ddl_pool(self, url_env: str | None) -> ConnectionPool:
-        key = url_env or ""
+        conninfo = self.url_for(url_env)  # keyed by what the variable says now, not by its name
         with self._lock:
-            pool = self._ddl_pools.get(key)
+            pool = self._ddl_pools.get(conninfo)
             if pool is None:
                 from psycopg_pool import ConnectionPool
 
                 what, setting = self._describe(url_env)
-                conninfo = self.url_for(url_env)
                 _open(conninfo, what, setting).close()  # the settings' errors, named, before a pool hides them
                 pool = ConnectionPool(conninfo, min_size=1, max_size=2, open=True,
                                       check=ConnectionPool.check_connection,
                                       kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 10},
                                       reset=_discard_session)
-                self._ddl_pools[key] = pool
+                self._ddl_pools[conninfo] = pool
             return pool
 
     @contextmanager
@@ -194,15 +193,16 @@ class ClusterConnections:
         and nothing else) before its first pool opens, and each login is checked to be
         unprivileged before its own pool opens."""
         login = tenant_ddl.data_plane_login(slug) if slug is not None else tenant_ddl.data_plane_logins()[0]
-        key = (url_env or "", login)
+        cluster = self.url_for(url_env)  # keyed by what the variable says now, not by its name
+        key = (cluster, login)
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
                 from psycopg_pool import ConnectionPool
 
-                if (url_env or "") not in self._prepared:
+                if cluster not in self._prepared:
                     self._prepare_data_plane(url_env)
-                    self._prepared.add(url_env or "")
+                    self._prepared.add(cluster)
                 self._check_login(url_env, login)
                 pool = ConnectionPool(self.data_plane_conninfo(url_env, login), min_size=1, max_size=max_size,
                                       open=True,

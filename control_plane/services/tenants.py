@@ -10,13 +10,16 @@ Every transition is idempotent and safe to re-run after a crash at any point:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -71,15 +74,26 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     with ctx.session_factory() as session:
         target = _resolve_cluster(session, cluster)
         unsafe = cluster_posture.require_safe(ctx, target, allow_unsafe=allow_unsafe_cluster)
-        if unsafe:  # overridden: the override is recorded with the tenant's first catalog write
-            audit.record(session, actor, "tenant.provision.unsafe_cluster", tenant_slug=slug, target=target.name,
-                         detail={"failing": unsafe})
         same_database = ctx.clusters.shares_catalog(target.url_env)  # then the row is visible once all is done
-        tenant = _insert_new_tenant(session, Tenant(
-            slug=slug, name=name, plan_code=plan, cluster_name=target.name,
-            status=Status.ACTIVE if same_database else Status.PROVISIONING,
-            template_version=version,
-            owner_email=owner_email, endpoint_url=endpoint_url, is_demo=is_demo))
+
+        def new_row() -> Tenant:
+            return Tenant(slug=slug, name=name, plan_code=plan, cluster_name=target.name,
+                          status=Status.ACTIVE if same_database else Status.PROVISIONING,
+                          template_version=version, owner_email=owner_email, endpoint_url=endpoint_url,
+                          is_demo=is_demo)
+
+        def record_unsafe() -> None:  # an override is recorded with the tenant's first catalog write
+            if unsafe:
+                audit.record(session, actor, "tenant.provision.unsafe_cluster", tenant_slug=slug,
+                             target=target.name, detail={"failing": unsafe})
+
+        if not same_database:
+            done = _provision_new_on_cluster(ctx, session, actor, target, new_row(), record_unsafe=record_unsafe,
+                                            fault=fault)
+            if done is not None:
+                return done
+        record_unsafe()
+        tenant = _insert_new_tenant(session, new_row())
         resumed = tenant is None
         if tenant is None:  # the slug exists: finish an interrupted provision, or refuse
             tenant = lookups.tenant_or_none(session, slug, lock=True)
@@ -126,6 +140,14 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
 
 
 def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: bool, fault: FaultHook) -> TenantView:
+    _mark_active(session, actor, tenant, resumed)
+    fault("before_commit")
+    session.commit()
+    return view(tenant)
+
+
+def _mark_active(session: Session, actor: Actor, tenant: Tenant, resumed: bool) -> None:
+    """The tenant active, its subscription started and the provision audited; not committed."""
     now = datetime.now(UTC)
     if tenant.status != Status.ACTIVE:
         tenant.status = Status.ACTIVE
@@ -136,9 +158,84 @@ def _finish_provision(session: Session, actor: Actor, tenant: Tenant, resumed: b
                  after={"status": Status.ACTIVE.value, "plan": tenant.plan_code, "cluster": tenant.cluster_name,
                         "template_version": tenant.template_version},
                  detail={"resumed_after_crash": True} if resumed else None)
-    fault("before_commit")
-    session.commit()
-    return view(tenant)
+
+
+@functools.cache
+def _ddl_executor() -> ThreadPoolExecutor:
+    """Threads that run a new tenant's DDL while the calling thread writes the catalog."""
+    return ThreadPoolExecutor(8, thread_name_prefix="provision-ddl")
+
+
+def _provision_new_on_cluster(ctx: AppContext, session: Session, actor: Actor, target: Cluster, row: Tenant, *,
+                              record_unsafe: Callable[[], None], fault: FaultHook) -> TenantView | None:
+    """A new tenant on a cluster of its own (docs/lifecycle.md "Idempotency and retry"):
+    the cluster's DDL runs, uncommitted, while the catalog records the tenant (committed: a crash
+    from here on is finished by a re-run) and prepares it active (uncommitted); then the cluster
+    commits, then the catalog. The same order of commits as one step after the other, with the
+    catalog's work done during the DDL's instead of after it. None when the slug already has a
+    catalog row (an earlier run to finish, or a conflict): nothing was changed, and the caller
+    goes the way of a re-run."""
+    slug = row.slug
+    with ctx.clusters.ddl_connection(target.url_env) as conn:
+        if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
+            raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
+                           f"check it with `tenants show {slug}` when that run ends.")
+        conn.execute("BEGIN")
+        ddl = _ddl_executor().submit(_run_provision_script, conn, slug, row.template_version, fault)
+        try:
+            record_unsafe()
+            tenant = _insert_new_tenant(session, row)
+            if tenant is None:
+                session.rollback()
+                _rollback_after(ddl, conn)
+                return None
+            audit.record(session, actor, "tenant.provision.start", tenant_slug=slug,
+                         after={"status": Status.PROVISIONING.value, "plan": row.plan_code, "cluster": target.name})
+            session.commit()  # recorded before the cluster commits: a crash below is finished by re-running
+            fault("catalog_recorded")
+            tenant = lookups.tenant_or_none(session, slug, lock=True)
+            assert tenant is not None  # inserted above; only this run holds the provisioning lock
+            _mark_active(session, actor, tenant, resumed=False)
+            created = ddl.result()
+        except BaseException:
+            _rollback_after(ddl, conn)
+            raise
+        if not created:  # the role or schema exists already: create what is missing, as a re-run does
+            conn.execute("ROLLBACK")
+            with conn.transaction():
+                _create_objects(conn, slug, tenant.template_version, retry=True)
+                fault("schema_created")
+        else:
+            conn.execute("COMMIT")
+        fault("cluster_committed")
+        fault("before_commit")
+        session.commit()
+        return view(tenant)
+
+
+def _run_provision_script(conn: psycopg.Connection, slug: str, version: int | None, fault: FaultHook) -> bool:
+    """The whole script in the connection's open transaction (on a DDL thread): False when the
+    role or schema exists (the transaction is then aborted)."""
+    try:
+        conn.execute(tenant_ddl.provision_script(slug, template.create_schema(schema_name(slug),
+                                                                              version or revisions.FIRST)))
+    except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject):
+        return False
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _may_not_create(slug, exc) from exc
+    fault("schema_created")
+    return True
+
+
+def _rollback_after(ddl: Future[bool], conn: psycopg.Connection) -> None:
+    """Wait for the DDL thread to be done with the connection, then undo its open transaction
+    (a lost connection has nothing left to undo)."""
+    try:
+        ddl.result()
+    except BaseException:  # noqa: S110 - the caller raises its own error; this one only ends the DDL
+        pass
+    if not conn.broken and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        conn.execute("ROLLBACK")
 
 
 def _insert_new_tenant(session: Session, tenant: Tenant) -> Tenant | None:
@@ -162,8 +259,12 @@ def _create_objects(conn: psycopg.Connection, slug: str, version: int | None, re
     try:
         _create_missing_objects(conn, slug, version or revisions.FIRST, retry)
     except psycopg.errors.InsufficientPrivilege as exc:
-        raise ConfigError(f"The catalog's database user may not create tenant {slug!r} on this cluster "
-                          f"({exc.diag.message_primary}); it needs CREATEROLE and CREATE on the database.") from exc
+        raise _may_not_create(slug, exc) from exc
+
+
+def _may_not_create(slug: str, exc: psycopg.errors.InsufficientPrivilege) -> ConfigError:
+    return ConfigError(f"The catalog's database user may not create tenant {slug!r} on this cluster "
+                       f"({exc.diag.message_primary}); it needs CREATEROLE and CREATE on the database.")
 
 
 def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, retry: bool) -> None:
