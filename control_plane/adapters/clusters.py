@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -72,9 +72,11 @@ class ClusterConnections:
         self.catalog_url = privileged_conninfo(catalog_url)
         self.default_url = privileged_conninfo(default_url) if default_url else self.catalog_url
         self._environ = environ if environ is not None else os.environ
-        self._pools: dict[tuple[str, str], ConnectionPool] = {}
-        self._prepared: set[str] = set()
-        self._ddl_pools: dict[str, ConnectionPool] = {}
+        # Pools by cluster variable (and login), each with the URL it was opened for: a variable that
+        # now names another database gets a new pool, and the old one is closed.
+        self._pools: dict[tuple[str, str], tuple[str, ConnectionPool]] = {}
+        self._prepared: set[str] = set()  # cluster URLs whose data-plane logins are ready
+        self._ddl_pools: dict[str, tuple[str, ConnectionPool]] = {}
         self._lock = threading.Lock()
 
     def shares_catalog(self, url_env: str | None) -> bool:
@@ -132,9 +134,9 @@ class ClusterConnections:
             raise
 
     def _ddl_pool(self, url_env: str | None) -> ConnectionPool:
-        conninfo = self.url_for(url_env)  # keyed by what the variable says now, not by its name
+        conninfo = self.url_for(url_env)
         with self._lock:
-            pool = self._ddl_pools.get(conninfo)
+            pool = _current(self._ddl_pools, url_env or "", conninfo)
             if pool is None:
                 from psycopg_pool import ConnectionPool
 
@@ -144,7 +146,7 @@ class ClusterConnections:
                                       check=ConnectionPool.check_connection,
                                       kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 10},
                                       reset=_discard_session)
-                self._ddl_pools[conninfo] = pool
+                self._ddl_pools[url_env or ""] = (conninfo, pool)
             return pool
 
     @contextmanager
@@ -193,10 +195,10 @@ class ClusterConnections:
         and nothing else) before its first pool opens, and each login is checked to be
         unprivileged before its own pool opens."""
         login = tenant_ddl.data_plane_login(slug) if slug is not None else tenant_ddl.data_plane_logins()[0]
-        cluster = self.url_for(url_env)  # keyed by what the variable says now, not by its name
-        key = (cluster, login)
+        cluster = self.url_for(url_env)
+        key = (url_env or "", login)
         with self._lock:
-            pool = self._pools.get(key)
+            pool = _current(self._pools, key, cluster)
             if pool is None:
                 from psycopg_pool import ConnectionPool
 
@@ -210,7 +212,7 @@ class ClusterConnections:
                                       # drops them behind psycopg's back.
                                       kwargs={"autocommit": True, "prepare_threshold": None},
                                       reset=_discard_session)
-                self._pools[key] = pool
+                self._pools[key] = (cluster, pool)
             return pool
 
     def _prepare_data_plane(self, url_env: str | None) -> None:
@@ -256,11 +258,23 @@ class ClusterConnections:
 
     def close(self) -> None:
         with self._lock:
-            for pool in [*self._pools.values(), *self._ddl_pools.values()]:
+            for _, pool in [*self._pools.values(), *self._ddl_pools.values()]:
                 pool.close()
             self._pools.clear()
             self._ddl_pools.clear()
             self._prepared.clear()
+
+
+def _current(pools: dict, key: Any, conninfo: str) -> ConnectionPool | None:
+    """The pool under `key` if it was opened for `conninfo`; a stale one is closed and dropped."""
+    entry = pools.get(key)
+    if entry is None:
+        return None
+    if entry[0] == conninfo:
+        return entry[1]
+    del pools[key]
+    entry[1].close()
+    return None
 
 
 def _membership_changes(rows: list[tuple[str, list[str]]]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
