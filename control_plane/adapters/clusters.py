@@ -128,7 +128,10 @@ class ClusterConnections:
         except psycopg.OperationalError as exc:
             from psycopg_pool import PoolTimeout
 
-            if isinstance(exc, PoolTimeout) or is_connection_lost(exc):
+            if isinstance(exc, PoolTimeout):
+                raise DatabaseUnavailable(f"No connection to {what} within 10 s: the server does not answer, "
+                                          "or every pooled connection is busy; run the command again.") from exc
+            if is_connection_lost(exc):
                 raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
                                           "was rolled back; run the command again when it is back.") from exc
             raise
@@ -142,7 +145,7 @@ class ClusterConnections:
 
                 what, setting = self._describe(url_env)
                 _open(conninfo, what, setting).close()  # the settings' errors, named, before a pool hides them
-                pool = ConnectionPool(conninfo, min_size=1, max_size=2, open=True,
+                pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True,
                                       check=ConnectionPool.check_connection,
                                       kwargs={"autocommit": True, "prepare_threshold": None, "connect_timeout": 10},
                                       reset=_discard_session)
