@@ -135,9 +135,9 @@ def test_reset_role_inside_a_tenant_transaction_lands_on_an_unprivileged_role(ct
             f'SELECT count(*) FROM "tenant_{a}".users',  # NOINHERIT: not even the tenant it just left
             "CREATE TABLE public.cp_probe (x int)",
         ]
-        for statement in denied:
-            with tenant_transaction(conn, a) as t:
-                t.execute("INSERT INTO teams (name) VALUES (%s)", (statement[:40],))  # the tenant role works
+        for n, statement in enumerate(denied):
+            with tenant_transaction(conn, a) as t:  # the tenant role works (team names are unique)
+                t.execute("INSERT INTO teams (name) VALUES (%s)", (f"{n}: {statement[:40]}",))
                 t.execute("RESET ROLE")
                 assert t.execute("SELECT current_user").fetchone()[0] == data_plane_login(a)
                 with pytest.raises(psycopg.errors.InsufficientPrivilege), t.transaction():  # a savepoint
