@@ -208,9 +208,10 @@ def _provision_new_on_cluster(ctx: AppContext, session: Session, actor: Actor, t
         else:
             conn.execute("COMMIT")
         fault("cluster_committed")
+        shown = view(tenant)  # as committed below, without reading the row back
         fault("before_commit")
         session.commit()
-        return view(tenant)
+        return shown
 
 
 def _run_provision_script(conn: psycopg.Connection, slug: str, version: int | None, fault: FaultHook) -> bool:
