@@ -241,8 +241,8 @@ def _rollback_after(ddl: Future[bool], conn: psycopg.Connection) -> None:
 
 def _insert_new_tenant(session: Session, tenant: Tenant) -> Tenant | None:
     """Insert the catalog row unless the slug exists (then None). The unique slug and the plan's
-    foreign key are checked here, before any DDL; a concurrent request for the same new slug waits
-    on the index, then sees the row."""
+    foreign key are checked here, before any DDL commits; a concurrent request for the same new slug
+    waits on the index, then sees the row."""
     values = {c.key: getattr(tenant, c.key) for c in Tenant.__table__.columns if getattr(tenant, c.key) is not None}
     statement = (pg_insert(Tenant).values(**values).on_conflict_do_nothing(index_elements=[Tenant.slug])
                  .returning(Tenant))
