@@ -36,6 +36,7 @@ TOP_LABELS = {"slug": "Slug", "requests_per_day": "Requests / day", "errors_per_
 
 window = st.segmented_control("Window", list(WINDOWS), default="30 days", key="usage_window") or "30 days"
 days = WINDOWS[window]
+today = ctx.clock().date()  # the window ends on the context's day (tests pin it)
 
 st.subheader("Noisy neighbours")
 show_cleared = st.toggle("Include cleared flags (last 30 days)", key="usage_show_cleared")
@@ -58,7 +59,7 @@ else:
 
 st.subheader("Top consumers")
 metric = st.selectbox("Rank by", list(RANKS), key="usage_rank", format_func=RANKS.get)
-top = reads.top_consumers(ctx, actor, metric, days)
+top = reads.top_consumers(ctx, actor, metric, days, today)
 if top.empty:
     st.info("No usage recorded yet. The usage_rollup job fills this in every hour.", icon=":material/bar_chart:")
 else:
@@ -75,7 +76,7 @@ slug = st.selectbox("Tenant", slugs, key="usage_tenant", index=0 if slugs else N
 daily = None
 if slug:
     try:
-        daily = reads.tenant_daily_usage(ctx, actor, slug, days)
+        daily = reads.tenant_daily_usage(ctx, actor, slug, days, today)
     except ControlPlaneError as exc:
         show_error(exc)
 if daily is not None:

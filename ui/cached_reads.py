@@ -131,13 +131,13 @@ def noisy_flags(ctx: AppContext, actor: Actor, include_cleared: bool) -> pd.Data
 
 
 @cached(ttl=USAGE_TTL, spinner="Ranking tenants…")
-def top_consumers(ctx: AppContext, actor: Actor, metric: str, days: int) -> pd.DataFrame:
-    return usage_queries.top_consumers(ctx, actor, metric=metric, days=days, limit=50)
+def top_consumers(ctx: AppContext, actor: Actor, metric: str, days: int, today: date) -> pd.DataFrame:
+    return usage_queries.top_consumers(ctx, actor, metric=metric, days=days, limit=50, today=today)
 
 
 @cached(ttl=USAGE_TTL, spinner="Reading the tenant's daily usage…")
-def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int) -> pd.DataFrame:
-    return usage_queries.tenant_daily_usage(ctx, actor, slug, days)
+def tenant_daily_usage(ctx: AppContext, actor: Actor, slug: str, days: int, today: date) -> pd.DataFrame:
+    return usage_queries.tenant_daily_usage(ctx, actor, slug, days, today=today)
 
 
 # --- Revenue -----------------------------------------------------------------------------------

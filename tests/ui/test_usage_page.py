@@ -3,7 +3,7 @@ consumers, a tenant's trend, CSV export and the empty state; open to every role.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import streamlit as st
@@ -19,16 +19,20 @@ def _fresh_cache():
     st.cache_data.clear()
 
 
-def test_flags_top_consumers_and_trend(make_app, ctx, new_slug):
+def add_days(session, slug: str, today: date, days: int, requests: int, **values) -> None:
+    """`days` daily rows of `slug` ending on `today` (the app's pinned day)."""
+    for back in range(days):
+        session.add(UsageDaily(tenant_slug=slug, day=today - timedelta(days=back), requests=requests,
+                               **{"errors": 0, "storage_bytes": 2**20, **values}))
+
+
+def test_flags_top_consumers_and_trend(make_app, ctx, new_slug, app_today):
     big, small = new_slug("big"), new_slug("small")
     make_tenant(ctx, big)
     make_tenant(ctx, small)
-    today = datetime.now(UTC).date()
     with ctx.session_factory() as session:
-        for back in range(10):
-            day = today - timedelta(days=back)
-            session.add(UsageDaily(tenant_slug=big, day=day, requests=50_000, errors=50, storage_bytes=2**30))
-            session.add(UsageDaily(tenant_slug=small, day=day, requests=100, errors=0, storage_bytes=2**20))
+        add_days(session, big, app_today, 10, 50_000, errors=50, storage_bytes=2**30)
+        add_days(session, small, app_today, 10, 100)
         session.add(NoisyNeighbourFlag(tenant_slug=big, metric="requests", value=500_000, baseline=50_000,
                                        factor=10, recommendation=f"Move {big} to its own cluster: requests at 10x"))
         session.commit()
@@ -55,19 +59,15 @@ def test_empty_state(make_app):
     assert "No usage recorded yet" in at.info[0].value
 
 
-def test_rank_by_requests_per_day_ranks_the_daily_figure(make_app, ctx, new_slug):
+def test_rank_by_requests_per_day_ranks_the_daily_figure(make_app, ctx, new_slug, app_today):
     """A tenant three days old at 20,000 requests a day outranks one with ten days of 10,000 a day
     (more requests in the window, fewer a day): the option says per day and ranks per day."""
     young, old = new_slug("young"), new_slug("old")
     make_tenant(ctx, young)
     make_tenant(ctx, old)
-    today = datetime.now(UTC).date()
     with ctx.session_factory() as session:
-        for back in range(10):
-            day = today - timedelta(days=back)
-            session.add(UsageDaily(tenant_slug=old, day=day, requests=10_000, errors=0, storage_bytes=2**20))
-            if back < 3:
-                session.add(UsageDaily(tenant_slug=young, day=day, requests=20_000, errors=0, storage_bytes=2**20))
+        add_days(session, old, app_today, 10, 10_000)
+        add_days(session, young, app_today, 3, 20_000)
         session.commit()
     at = make_app("pages/usage.py", role="founder").run()
     assert at.selectbox(key="usage_rank").value == "requests_per_day"
