@@ -132,8 +132,7 @@ class ClusterConnections:
                 raise DatabaseUnavailable(f"No connection to {what} within 10 s: the server does not answer, "
                                           "or every pooled connection is busy; run the command again.") from exc
             if is_connection_lost(exc):
-                raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
-                                          "was rolled back; run the command again when it is back.") from exc
+                raise _lost(what, exc) from exc
             raise
 
     def _ddl_pool(self, url_env: str | None) -> ConnectionPool:
@@ -316,9 +315,13 @@ def _connected(conninfo: str, what: str, setting: str, **kwargs) -> Iterator[psy
             yield conn
     except psycopg.OperationalError as exc:
         if is_connection_lost(exc, conn):
-            raise DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
-                                      "was rolled back; run the command again when it is back.") from exc
+            raise _lost(what, exc) from exc
         raise
+
+
+def _lost(what: str, exc: psycopg.OperationalError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"Lost the connection to {what}: {reason(exc)}. Its open transaction "
+                               "was rolled back; run the command again when it is back.")
 
 
 def _open(conninfo: str, what: str, setting: str, **kwargs) -> psycopg.Connection:
