@@ -123,9 +123,7 @@ def provision(ctx: AppContext, actor: Actor, slug: str, name: str, plan: str, *,
     # finished while we waited) and stays locked through the DDL until the tenant is marked
     # active: one catalog transaction around the cluster's, which commits first.
     with ctx.clusters.ddl_connection(target.url_env) as conn, ctx.session_factory() as session:
-        if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
-            raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
-                           f"check it with `tenants show {slug}` when that run ends.")
+        _lock_provisioning(conn, slug)
         tenant = lookups.tenant_or_none(session, slug, lock=True)
         if tenant is None:
             raise NotFound(f"Tenant {slug!r} disappeared while being provisioned; run the command again.")
@@ -177,9 +175,7 @@ def _provision_new_on_cluster(ctx: AppContext, session: Session, actor: Actor, t
     goes the way of a re-run."""
     slug = row.slug
     with ctx.clusters.ddl_connection(target.url_env) as conn:
-        if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
-            raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
-                           f"check it with `tenants show {slug}` when that run ends.")
+        _lock_provisioning(conn, slug)
         conn.execute("BEGIN")
         ddl = _ddl_executor().submit(_run_provision_script, conn, slug, row.template_version, fault)
         try:
@@ -212,6 +208,13 @@ def _provision_new_on_cluster(ctx: AppContext, session: Session, actor: Actor, t
         fault("before_commit")
         session.commit()
         return shown
+
+
+def _lock_provisioning(conn: psycopg.Connection, slug: str) -> None:
+    """One run per slug on its cluster, held by this session until the connection goes back."""
+    if not advisory_locks.try_lock(conn, advisory_locks.tenant_provision(slug)):
+        raise Conflict(f"Tenant {slug!r} is being provisioned by another run right now; "
+                       f"check it with `tenants show {slug}` when that run ends.")
 
 
 def _run_provision_script(conn: psycopg.Connection, slug: str, version: int | None, fault: FaultHook) -> bool:
