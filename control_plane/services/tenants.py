@@ -189,8 +189,8 @@ def _provision_new_on_cluster(ctx: AppContext, session: Session, actor: Actor, t
                          after={"status": Status.PROVISIONING.value, "plan": row.plan_code, "cluster": target.name})
             session.commit()  # recorded before the cluster commits: a crash below is finished by re-running
             fault("catalog_recorded")
-            tenant = lookups.tenant_or_none(session, slug, lock=True)
-            assert tenant is not None  # inserted above; only this run holds the provisioning lock
+            # The row as inserted (sessions keep objects after commit): this run holds the slug's
+            # provisioning lock, and the first write below takes the row lock until the end.
             _mark_active(session, actor, tenant, resumed=False)
             created = ddl.result()
         except BaseException:
