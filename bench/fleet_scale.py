@@ -46,7 +46,6 @@ sys.path.insert(0, str(ROOT))
 from control_plane.adapters import tenant_ddl  # noqa: E402
 from control_plane.adapters.clusters import ClusterConnections  # noqa: E402
 from control_plane.adapters.tenant_context import tenant_transaction  # noqa: E402
-from control_plane.adapters.tenant_ddl import provision_script  # noqa: E402
 from control_plane.archive import pgtools  # noqa: E402
 from control_plane.auth.permissions import system_actor  # noqa: E402
 from control_plane.aws.clients import AwsClients  # noqa: E402
@@ -57,6 +56,7 @@ from control_plane.db import embedded, migrate, privileged  # noqa: E402
 from control_plane.db.engine import make_engine, make_session_factory  # noqa: E402
 from control_plane.fleet import drift  # noqa: E402
 from control_plane.services import reconcile, tenants  # noqa: E402
+from control_plane.tenant_schema import template  # noqa: E402
 
 DATABASE = "fleet_scale"
 TENANTS_DATABASE = f"{DATABASE}_tenants"
@@ -100,7 +100,7 @@ def grow(catalog: psycopg.Connection, tenants_db: psycopg.Connection, target: in
     while have < target:
         slugs = [f"g{i:06d}" for i in range(have, min(have + BATCH, target))]
         with tenants_db.transaction():
-            tenants_db.execute(sql.Composed([provision_script(s) for s in slugs]))
+            tenants_db.execute(sql.Composed([tenant_ddl.provision_script(s) for s in slugs]))  # version 1, as recorded
         with catalog.transaction():
             catalog.execute(
                 "INSERT INTO control_plane.tenants (slug, name, plan_code, status, cluster_name, template_version) "
@@ -120,7 +120,7 @@ def provisioning(ctx: AppContext, raw: psycopg.Connection, tag: str, sample: int
             project.append((time.perf_counter() - t0) * 1000)
 
         def via_raw(i: int = i) -> None:
-            script = provision_script(f"r{tag}_{i}")
+            script = template.provision_script(f"r{tag}_{i}")  # the service's script, latest version
             t0 = time.perf_counter()
             with raw.transaction():  # on the tenants' database, as the project's DDL
                 raw.execute(script)

@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from control_plane.adapters.clusters import ClusterConnections, libpq_url  # noqa: E402
-from control_plane.adapters.tenant_ddl import provision_script  # noqa: E402
 from control_plane.auth.permissions import system_actor  # noqa: E402
 from control_plane.aws.clients import AwsClients  # noqa: E402
 from control_plane.config import Settings  # noqa: E402
@@ -36,6 +35,7 @@ from control_plane.context import AppContext  # noqa: E402
 from control_plane.db import embedded, migrate  # noqa: E402
 from control_plane.db.engine import make_engine, make_session_factory  # noqa: E402
 from control_plane.services import tenants  # noqa: E402
+from control_plane.tenant_schema import template  # noqa: E402
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -84,14 +84,14 @@ def main() -> None:
         service_ms.append((time.perf_counter() - t0) * 1000)
 
     def via_raw(i: int) -> None:
-        script = provision_script(f"r{run}_{i}")
+        script = template.provision_script(f"r{run}_{i}")  # the service's script, latest version
         t0 = time.perf_counter()
         raw.execute(script)
         raw_ms.append((time.perf_counter() - t0) * 1000)
 
     for i in range(5):  # warm caches and connection pools, not measured
         tenants.provision(ctx, actor, f"w{run}_{i}", "Warm", "team")
-        raw.execute(provision_script(f"v{run}_{i}"))
+        raw.execute(template.provision_script(f"v{run}_{i}"))
     for i in range(args.tenants):
         first, second = (via_service, via_raw) if i % 2 == 0 else (via_raw, via_service)
         first(i)

@@ -221,8 +221,7 @@ def _run_provision_script(conn: psycopg.Connection, slug: str, version: int | No
     """The whole script in the connection's open transaction (on a DDL thread): False when the
     role or schema exists (the transaction is then aborted)."""
     try:
-        conn.execute(tenant_ddl.provision_script(slug, template.create_schema(schema_name(slug),
-                                                                              version or revisions.FIRST)))
+        conn.execute(template.provision_script(slug, version or revisions.FIRST))
     except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject):
         return False
     except psycopg.errors.InsufficientPrivilege as exc:
@@ -272,10 +271,9 @@ def _may_not_create(slug: str, exc: psycopg.errors.InsufficientPrivilege) -> Con
 
 
 def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, retry: bool) -> None:
-    schema_script = template.create_schema(schema_name(slug), version)
     if not retry:
         try:
-            conn.execute(tenant_ddl.provision_script(slug, schema_script))
+            conn.execute(template.provision_script(slug, version))
             return
         except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject) as exc:
             raise Conflict(
@@ -286,7 +284,7 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, r
     # whole script is tried first (one round trip, as a first run), under a savepoint.
     try:
         with conn.transaction():
-            conn.execute(tenant_ddl.provision_script(slug, schema_script))
+            conn.execute(template.provision_script(slug, version))
         return
     except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateObject):
         pass
@@ -301,7 +299,7 @@ def _create_missing_objects(conn: psycopg.Connection, slug: str, version: int, r
         raise Conflict(f"Schema {schema_name(slug)!r} exists but is incomplete; fix or drop it by hand, "
                        "then run provision again.")
     parts = membership if found.role_exists else [tenant_ddl.create_role(slug)]
-    parts += [schema_script, tenant_ddl.grant_access(slug)]
+    parts += [template.create_schema(schema_name(slug), version), tenant_ddl.grant_access(slug)]
     for part in parts:
         conn.execute(part)
 

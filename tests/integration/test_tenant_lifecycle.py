@@ -13,7 +13,7 @@ from control_plane.adapters.tenant_context import tenant_transaction
 from control_plane.db.models import AuditEntry, Tenant
 from control_plane.errors import Conflict, Forbidden, InvalidInput, NotFound
 from control_plane.services import tenants
-from control_plane.tenant_schema import revisions
+from control_plane.tenant_schema import revisions, template
 from tests.factories import make_tenant
 from tests.faults import Crash, crash_at
 
@@ -167,6 +167,33 @@ def test_crash_during_provision_leaves_nothing_and_retry_succeeds(ctx, admin, ra
     assert audit_actions(ctx, slug) == []
     view = tenants.provision(ctx, admin, slug, "Crashy", "team")
     assert view.status == "active" and inspect_tenant(raw, slug).complete
+
+
+def _schema_shape(raw, slug):
+    """Relations, kinds, privileges, memberships and the version comment of a tenant, its slug blanked."""
+    rows = raw.execute(
+        "SELECT c.relname, c.relkind::text, coalesce(c.relacl::text, '') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s ORDER BY 1", (f"tenant_{slug}",)).fetchall()
+    rows += raw.execute(
+        "SELECT 'schema', obj_description(n.oid, 'pg_namespace'), coalesce(n.nspacl::text, '') FROM pg_namespace n "
+        "WHERE n.nspname = %s", (f"tenant_{slug}",)).fetchall()
+    rows += raw.execute(
+        "SELECT 'member', m.rolname, '' FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid "
+        "JOIN pg_roles m ON m.oid = a.member WHERE r.rolname = %s ORDER BY 2", (f"tenant_{slug}",)).fetchall()
+    login = tenant_ddl.data_plane_login(slug)  # one of 16, by the slug's hash
+    return [tuple(str(v).replace(slug, "X").replace(login, "LOGIN") for v in row) for row in rows]
+
+
+def test_the_benches_raw_script_builds_what_the_service_builds(ctx, admin, raw, new_slug):
+    """bench/provisioning.py and bench/fleet_scale.py compare the service with
+    template.provision_script sent raw: it must be the same DDL, at the same (latest) version."""
+    by_service, by_script = new_slug(), new_slug()
+    tenants.provision(ctx, admin, by_service, "Service", "team")
+    raw.execute(template.provision_script(by_script))
+    assert inspect_tenant(raw, by_script).template_version == LATEST
+    shape = _schema_shape(raw, by_script)
+    assert len(shape) > 10 and ("member", "LOGIN", "") in shape
+    assert _schema_shape(raw, by_service) == shape
 
 
 def _stuck_provisioning_row(ctx, slug):
